@@ -1,0 +1,1 @@
+"""ETL for the Weltoffene-Kommune programme monitor: input files → one DuckDB database."""

@@ -1,0 +1,70 @@
+"""Command line: `python -m etl build --input DIR --output FILE` and `python -m etl docs`."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from etl.build import build
+from etl.docs import write_docs
+from etl.excel_csv import to_excel_csv_bytes
+from etl.read import InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    try:
+        report = build(Path(args.input), output, args.datenstand, progress=_progress)
+    except InputError as exc:
+        print(f"FEHLER: {exc}\nDie bisherige Datenbank bleibt unverändert.", file=sys.stderr)
+        return 1
+    rejects = report.rejects
+    report_path = Path(args.report) if args.report else output.with_suffix(".ablehnungen.csv")
+    report_path.write_bytes(to_excel_csv_bytes(rejects))
+    if rejects.height:
+        print(f"{rejects.get_column('zeile').n_unique()} Zeilen abgelehnt "
+              f"({rejects.height} Hinweise), Bericht: {report_path}")
+        for row in rejects.head(args.show).iter_rows(named=True):
+            print(f"  {row['datei']} Zeile {row['zeile']}, Spalte {row['spalte']}: "
+                  f"{row['meldung']}")
+        if rejects.height > args.show:
+            print(f"  … und {rejects.height - args.show} weitere, siehe {report_path}")
+    else:
+        print("Keine Zeile abgelehnt.")
+    print(f"Build {report.build_id} in {report.seconds:.1f} s")
+    return 0
+
+
+def _cmd_docs(_args: argparse.Namespace) -> int:
+    for path in write_docs(ROOT):
+        print(f"geschrieben: {path.relative_to(ROOT)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="Eingabedateien prüfen und Datenbank bauen")
+    b.add_argument("--input", required=True, help="Ordner mit kommunen, meilensteine, …")
+    b.add_argument("--output", required=True, help="Ziel-Datenbank, z. B. data/monitor.duckdb")
+    b.add_argument("--datenstand", type=dt.date.fromisoformat, default=None,
+                   help="Datenstand JJJJ-MM-TT (sonst aus quelle.toml oder heute)")
+    b.add_argument("--report", help="Ablehnungsbericht (CSV); Standard: neben der Datenbank")
+    b.add_argument("--show", type=int, default=20, help="so viele Ablehnungen anzeigen")
+    b.set_defaults(func=_cmd_build)
+    d = sub.add_parser("docs", help="data/README.md und Vorlagen aus dem Schema erzeugen")
+    d.set_defaults(func=_cmd_docs)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Build one DuckDB database from the input folder: read → validate → SQL layers → atomic swap.
+
+The new database is written to a temporary file next to the target and moved into place with
+`os.replace` only after every step succeeded, so readers always see either the old or the new
+complete build, and a failed build leaves the previous database untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import tomllib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from etl.read import ROW_COLUMN, InputError, RawTable, find_input_file, read_table
+from etl.schema import (
+    ENTITIES,
+    GROESSENKLASSEN,
+    HANDLUNGSFELDER,
+    KOMMUNEN,
+    MEILENSTEINE,
+    MODULE,
+    SOURCE_FILE,
+    ZIEL_MONATE,
+)
+from etl.validate import ValidationResult, validate_table
+
+SQL_DIR = Path(__file__).parent / "sql"
+LAYERS = ("staging", "core", "marts")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Settings from the optional `quelle.toml` of an input folder."""
+
+    datenstand: dt.date
+    beispieldaten: bool
+    bezeichnung: str
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did: where it wrote, its id, and the rejects per file."""
+
+    build_id: str
+    output: Path
+    datenstand: dt.date
+    results: dict[str, ValidationResult]
+    seconds: float
+
+    @property
+    def rejects(self) -> pl.DataFrame:
+        return pl.concat([r.rejects for r in self.results.values()])
+
+
+def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceSettings:
+    """Read `quelle.toml` if present; an explicit `datenstand` wins over the file."""
+    data: dict = {}
+    path = input_dir / SOURCE_FILE
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"„{SOURCE_FILE}“ ist nicht lesbar: {exc}") from exc
+    file_date = data.get("datenstand")
+    if isinstance(file_date, str):
+        file_date = dt.date.fromisoformat(file_date)
+    return SourceSettings(
+        datenstand=datenstand or file_date or dt.date.today(),
+        beispieldaten=bool(data.get("beispieldaten", False)),
+        bezeichnung=str(data.get("bezeichnung", "")),
+    )
+
+
+def sql_files() -> list[Path]:
+    """All SQL models in build order: layer by layer, files sorted by name within a layer."""
+    return [p for layer in LAYERS for p in sorted((SQL_DIR / layer).glob("*.sql"))]
+
+
+def read_inputs(input_dir: Path, progress: Progress) -> dict[str, RawTable]:
+    """Read all four input files as text; raises InputError on structural problems."""
+    if not input_dir.is_dir():
+        raise InputError(f"Der Eingabeordner „{input_dir}“ existiert nicht.")
+    raws = {}
+    for entity in ENTITIES:
+        path = find_input_file(input_dir, entity)
+        progress(f"Lese {path.name} …")
+        raws[entity.name] = read_table(path, entity)
+    return raws
+
+
+def validate_inputs(
+    raws: dict[str, RawTable], datenstand: dt.date, progress: Progress
+) -> dict[str, ValidationResult]:
+    """Validate the registry first, then the files that refer to it."""
+    results: dict[str, ValidationResult] = {}
+    kommunen = validate_table(raws["kommunen"], KOMMUNEN, datenstand)
+    results["kommunen"] = kommunen
+    known = kommunen.valid.get_column("kommune_id")
+    for entity in ENTITIES[1:]:
+        raw = raws[entity.name]
+        progress(f"Prüfe {raw.path.name} ({raw.frame.height:,} Zeilen) …".replace(",", "."))
+        results[entity.name] = validate_table(raw, entity, datenstand, known)
+    for name, r in results.items():
+        progress(f"  {name}: {r.valid.height} übernommen, {r.rejected_rows} Zeilen abgelehnt")
+    return results
+
+
+def _write_database(
+    path: Path,
+    build_id: str,
+    settings: SourceSettings,
+    input_dir: Path,
+    raws: dict[str, RawTable],
+    results: dict[str, ValidationResult],
+    progress: Progress,
+) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for name, result in results.items():
+            _create_from_frame(con, f"raw_{name}", result.valid.drop(ROW_COLUMN), temp=True)
+        con.execute(
+            "create table meta_build as select ? as build_id, ?::timestamptz as erstellt_am, "
+            "?::date as datenstand, ? as beispieldaten, ? as bezeichnung, ? as eingabe",
+            [build_id, dt.datetime.now(dt.UTC), settings.datenstand, settings.beispieldaten,
+             settings.bezeichnung, str(input_dir)],
+        )
+        files = pl.DataFrame(
+            [
+                {
+                    "datei_art": name,
+                    "datei": raws[name].path.name,
+                    "sha256": raws[name].sha256,
+                    "kodierung": raws[name].encoding,
+                    "zeilen_gelesen": r.rows_read,
+                    "zeilen_geladen": r.valid.height,
+                    "zeilen_abgelehnt": r.rejected_rows,
+                }
+                for name, r in results.items()
+            ]
+        )
+        _create_from_frame(con, "meta_dateien", files)
+        _create_reference_tables(con)
+        rejects = pl.concat([r.rejects for r in results.values()])
+        _create_from_frame(con, "meta_ablehnungen", rejects)
+        for sql in sql_files():
+            started = time.perf_counter()
+            con.execute(sql.read_text(encoding="utf-8"))
+            took = time.perf_counter() - started
+            progress(f"SQL {sql.parent.name}/{sql.name} ({took:.2f} s)")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+
+def reference_tables() -> dict[str, pl.DataFrame]:
+    """Domain lists from etl.schema as tables, so SQL and Python share one source of truth."""
+    return {
+        "ref_meilenstein": pl.DataFrame(
+            {"meilenstein": MEILENSTEINE, "reihenfolge": range(1, len(MEILENSTEINE) + 1)}
+        ),
+        "ref_handlungsfeld": pl.DataFrame(
+            {"handlungsfeld": HANDLUNGSFELDER, "nummer": range(1, len(HANDLUNGSFELDER) + 1)}
+        ),
+        "ref_modul": pl.DataFrame(
+            {"modul": list(MODULE), "bezeichnung": list(MODULE.values())},
+            schema={"modul": pl.Int8, "bezeichnung": pl.String},
+        ),
+        "ref_groessenklasse": pl.DataFrame(
+            {
+                "groessenklasse": [g[0] for g in GROESSENKLASSEN],
+                "von": [g[1] for g in GROESSENKLASSEN],
+                "bis": [g[2] for g in GROESSENKLASSEN],
+                "reihenfolge": range(1, len(GROESSENKLASSEN) + 1),
+            },
+            schema_overrides={"bis": pl.Int64},
+        ),
+        "ref_programm": pl.DataFrame(
+            {"ziel_monate_min": [ZIEL_MONATE[0]], "ziel_monate_max": [ZIEL_MONATE[1]]}
+        ),
+    }
+
+
+def _create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for name, frame in reference_tables().items():
+        _create_from_frame(con, name, frame)
+
+
+def _create_from_frame(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, temp: bool = False
+) -> None:
+    con.register("_incoming", frame)
+    con.execute(f"create {'temp ' if temp else ''}table {table} as select * from _incoming")
+    con.unregister("_incoming")
+
+
+def build(
+    input_dir: Path,
+    output: Path,
+    datenstand: dt.date | None = None,
+    progress: Progress = lambda _msg: None,
+) -> BuildReport:
+    """Build the database at `output` from `input_dir`; the old file stays until success."""
+    started = time.perf_counter()
+    input_dir, output = Path(input_dir), Path(output)
+    settings = read_settings(input_dir, datenstand)
+    raws = read_inputs(input_dir, progress)
+    results = validate_inputs(raws, settings.datenstand, progress)
+
+    build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.{build_id}.tmp")
+    try:
+        _write_database(tmp, build_id, settings, input_dir, raws, results, progress)
+        _fsync(tmp)
+        os.replace(tmp, output)  # atomic on POSIX: readers see the old or the new file
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    progress(f"Fertig: {output} (Build {build_id})")
+    return BuildReport(build_id, output, settings.datenstand, results,
+                       time.perf_counter() - started)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

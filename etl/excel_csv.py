@@ -1,0 +1,56 @@
+"""CSV in the German Excel dialect (`;`, decimal comma, dd.mm.yyyy, UTF-8 with BOM), safe to open.
+
+Text cells that Excel or LibreOffice would run as a formula (starting with `=`, `+`, `-`, `@`, tab
+or carriage return) are prefixed with an apostrophe; numeric columns stay numbers, so a negative
+number is not touched.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str | None) -> str | None:
+    """Make a text cell inert in spreadsheet programs (formula injection)."""
+    if text and text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def neutralise_expr(col: pl.Expr) -> pl.Expr:
+    """Vectorised `neutralise_formula` for a text column."""
+    return (
+        pl.when(col.str.contains(r"^[=+\-@\t\r]"))
+        .then(pl.concat_str([pl.lit("'"), col]))
+        .otherwise(col)
+    )
+
+
+def to_excel_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """All columns as German-formatted text: decimal comma, dd.mm.yyyy, ja/nein, inert text."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        col = pl.col(name)
+        if dtype.is_float():
+            exprs.append(col.round(4).cast(pl.String).str.replace(".", ",", literal=True))
+        elif dtype == pl.Date:
+            exprs.append(col.dt.strftime("%d.%m.%Y"))
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            exprs.append(col.dt.strftime("%d.%m.%Y %H:%M"))
+        elif dtype == pl.Boolean:
+            exprs.append(pl.when(col).then(pl.lit("ja")).when(~col).then(pl.lit("nein")))
+        elif dtype.is_numeric():
+            exprs.append(col.cast(pl.String))
+        elif dtype == pl.List or isinstance(dtype, pl.List):
+            exprs.append(neutralise_expr(col.cast(pl.List(pl.String)).list.join(", ")))
+        else:
+            exprs.append(neutralise_expr(col.cast(pl.String)))
+    return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns, strict=True))
+
+
+def to_excel_csv_bytes(frame: pl.DataFrame) -> bytes:
+    """The frame as CSV bytes that German Excel opens correctly by double-click."""
+    text = to_excel_frame(frame).write_csv(separator=";", quote_style="necessary")
+    return "\ufeff".encode() + text.encode("utf-8")

@@ -1,0 +1,1 @@
+"""Reference geography (VG250 borders, AGS, population) for the dashboard."""

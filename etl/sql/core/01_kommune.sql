@@ -1,0 +1,31 @@
+-- Core: the commune registry with its key enforced.
+create table kommune (
+    -- ids
+    kommune_id varchar primary key,
+    -- strings
+    name varchar not null,
+    typ varchar not null,
+    bundesland varchar not null,
+    kreis varchar,
+    status varchar not null,
+    -- numerics
+    einwohner integer not null check (einwohner > 0),
+    lat double not null,
+    lon double not null,
+    -- dates
+    start_geplant date,
+    -- contact person (personal data)
+    ansprechperson varchar,
+    email varchar,
+    telefon varchar,
+    -- flags
+    vernetzung_zustimmung boolean not null,
+    voraussetzung_ansprechperson boolean,
+    voraussetzung_leitung boolean,
+    voraussetzung_prozesse boolean,
+    voraussetzung_wissensteilung boolean,
+    -- free text (staff only)
+    notiz varchar
+);
+
+insert into kommune by name select * from stg_kommunen;

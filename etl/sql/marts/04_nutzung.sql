@@ -1,0 +1,33 @@
+-- Mart: module uptake pre-aggregated per commune, month, module, format and topic, so pages never
+-- read the raw uptake table; joined to mart_kommune for the shared filters.
+create table mart_nutzung_monat as
+select
+    kommune_id,
+    date_trunc('month', datum)::date as monat,
+    modul,
+    format,
+    thema,
+    count(*) as teilnahmen,
+    count(distinct veranstaltung_id) as veranstaltungen,
+    sum(teilnehmende) as teilnehmende,
+    sum(verwaltung) as verwaltung,
+    sum(politik) as politik,
+    sum(zivilgesellschaft) as zivilgesellschaft,
+    sum(wirtschaft) as wirtschaft,
+    sum(einwohnerschaft) as einwohnerschaft
+from modulnutzung
+group by all;
+
+-- Mart: one row per event with its participating communes (shared events have several).
+create table mart_veranstaltung as
+select
+    veranstaltung_id,
+    min(datum) as datum,
+    any_value(modul) as modul,
+    any_value(format) as format,
+    any_value(thema) as thema,
+    count(*) as kommunen_anzahl,
+    sum(teilnehmende) as teilnehmende,
+    list(kommune_id order by kommune_id) as kommune_ids
+from modulnutzung
+group by veranstaltung_id;

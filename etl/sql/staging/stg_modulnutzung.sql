@@ -1,0 +1,26 @@
+-- Staging: validated module uptake rows (one row per commune and event).
+create temp table stg_modulnutzung as
+with source as (
+    select * from raw_modulnutzung
+),
+renamed as (
+    select
+        -- ids
+        kommune_id,
+        trim(veranstaltung_id) as veranstaltung_id,
+        -- strings
+        modul::tinyint as modul,
+        format,
+        coalesce(nullif(trim(thema), ''), 'ohne Thema') as thema,
+        -- dates
+        datum,
+        -- numerics
+        teilnehmende::integer as teilnehmende,
+        verwaltung::integer as verwaltung,
+        politik::integer as politik,
+        zivilgesellschaft::integer as zivilgesellschaft,
+        wirtschaft::integer as wirtschaft,
+        einwohnerschaft::integer as einwohnerschaft
+    from source
+)
+select * from renamed;
