@@ -1,0 +1,127 @@
+"""Streamlit helpers shared by the entry point and the pages: language, viewer, filters, layout.
+
+Shared filters live in the sidebar of the entry point, so every page uses the same widget state,
+and they are mirrored into the URL query string (`?bundesland=Bayern&status=aktiv`) so a filtered
+view can be bookmarked and sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, fmt
+from dashboard.i18n import LANGUAGES, translate
+from etl.excel_csv import to_excel_csv_bytes
+
+FILTER_KEYS = tuple(f.name for f in fields(data.Filters))
+_INIT_FLAG = "_filters_from_url"
+
+
+def lang() -> str:
+    """The UI language of this session (`de` default, `en` via switch or `?lang=en`)."""
+    if "lang" not in st.session_state:
+        wanted = st.query_params.get("lang", "de")
+        st.session_state["lang"] = wanted if wanted in LANGUAGES else "de"
+    return st.session_state["lang"]
+
+
+def t(key: str, **values: object) -> str:
+    """Translated UI string for the session's language."""
+    return translate(lang(), key, **values)
+
+
+def viewer() -> data.Viewer:
+    """The viewer of this session. Until login exists (issue 7) everyone is programme staff."""
+    return st.session_state.get("viewer", data.STAFF)
+
+
+def language_switch() -> None:
+    """Sidebar language selector, kept in the URL."""
+    current = lang()
+    choice = st.sidebar.radio(
+        t("app.language"), LANGUAGES, index=LANGUAGES.index(current), horizontal=True,
+        format_func=lambda code: {"de": "Deutsch", "en": "English"}[code], key="lang_choice",
+    )
+    if choice != current:
+        st.session_state["lang"] = choice
+        st.rerun()
+    if choice == "de":
+        st.query_params.pop("lang", None)
+    else:
+        st.query_params["lang"] = choice
+
+
+def _reset_filters() -> None:
+    for key in FILTER_KEYS:
+        st.session_state[f"flt_{key}"] = []
+
+
+def filters_from_params(params: dict[str, list[str]], options: dict[str, list[str]]
+                        ) -> data.Filters:
+    """Filters from URL parameters; unknown values are ignored (old or edited links)."""
+    return data.Filters(**{
+        key: tuple(v for v in params.get(key, []) if v in options.get(key, []))
+        for key in FILTER_KEYS
+    })
+
+
+def shared_filters() -> data.Filters:
+    """Sidebar filters (synced with the URL) as a `data.Filters` for the data layer."""
+    options = data.filter_options()
+    if not st.session_state.get(_INIT_FLAG):
+        from_url = filters_from_params(
+            {k: st.query_params.get_all(k) for k in FILTER_KEYS}, options)
+        for key in FILTER_KEYS:
+            st.session_state[f"flt_{key}"] = list(getattr(from_url, key))
+        st.session_state[_INIT_FLAG] = True
+    sidebar = st.sidebar
+    sidebar.subheader(t("filters.header"))
+    for key in FILTER_KEYS:
+        sidebar.multiselect(t(f"filters.{key}"), options[key], key=f"flt_{key}",
+                            placeholder=t("filters.placeholder"))
+    chosen = data.Filters(**{k: tuple(st.session_state[f"flt_{k}"]) for k in FILTER_KEYS})
+    sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not chosen.active,
+                   icon=":material/filter_alt_off:")
+    for key in FILTER_KEYS:
+        values = list(getattr(chosen, key))
+        if values:
+            st.query_params[key] = values
+        else:
+            st.query_params.pop(key, None)
+    return chosen
+
+
+def demo_banner(info: data.BuildInfo) -> None:
+    if info.beispieldaten:
+        st.info(t("app.demo_banner"), icon=":material/science:")
+
+
+def footer(info: data.BuildInfo | None) -> None:
+    st.divider()
+    if info is not None:
+        st.caption(t("app.data_version", datenstand=fmt.date(info.datenstand, lang()),
+                     build_id=info.build_id))
+    st.caption(t("app.footer"))
+
+
+def empty_state() -> None:
+    """Friendly message when the filters leave nothing to show."""
+    st.warning(f"**{t('empty.title')}**  \n{t('empty.text')}", icon=":material/filter_list_off:")
+
+
+def pending_page(page_key: str, issue: int) -> None:
+    """A page that is planned but not built yet says so plainly."""
+    st.title(t(f"nav.{page_key}"))
+    st.info(f"**{t('pending.title')}**  \n{t('pending.text', page=t(f'nav.{page_key}'), issue=issue)}",
+            icon=":material/construction:")
+
+
+def table_with_download(frame: pl.DataFrame, file_stem: str, key: str) -> None:
+    """Show a table and offer exactly that data as German Excel CSV."""
+    st.dataframe(frame, hide_index=True)
+    st.download_button(t("overview.download"), to_excel_csv_bytes(frame),
+                       file_name=f"{file_stem}.csv", mime="text/csv", key=key,
+                       icon=":material/download:")

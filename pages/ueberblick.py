@@ -1,0 +1,77 @@
+"""Überblick: key figures of the (filtered) cohort, recent changes and overdue milestones."""
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, data, fmt, ui
+from etl.schema import ZIEL_MONATE
+
+lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
+st.title(ui.t("overview.title"))
+
+kf = data.key_figures(viewer, filters)
+if kf.kommunen == 0:
+    ui.empty_state()
+    st.stop()
+
+lo, hi = ZIEL_MONATE
+cols = st.columns(6)
+cols[0].metric(ui.t("overview.kommunen"), fmt.number(kf.kommunen, lang=lang))
+cols[1].metric(ui.t("overview.gestartet"), fmt.number(kf.gestartet, lang=lang))
+cols[2].metric(ui.t("overview.abgeschlossen"), fmt.number(kf.abgeschlossen, lang=lang))
+cols[3].metric(ui.t("overview.im_ziel", max=hi), fmt.percent(kf.anteil_im_ziel, lang=lang))
+median = (ui.t("overview.median_dauer_value", value=fmt.number(kf.median_dauer_monate, 1, lang))
+          if kf.median_dauer_monate is not None else "–")
+cols[4].metric(ui.t("overview.median_dauer"), median, help=ui.t("overview.ziel_hint", min=lo, max=hi))
+cols[5].metric(ui.t("overview.ueberfaellig"), fmt.number(kf.ueberfaellige_meilensteine, lang=lang))
+
+left, right = st.columns(2)
+with left:
+    st.subheader(ui.t("overview.status_header"))
+    counts = pl.DataFrame(
+        {"status": list(kf.nach_status), "anzahl": list(kf.nach_status.values())},
+        schema={"status": pl.String, "anzahl": pl.Int64},
+    )
+    tab_chart, tab_table = st.tabs([":material/bar_chart:", ui.t("overview.table")])
+    tab_chart.plotly_chart(charts.status_bar(counts, lang), key="status_chart")
+    with tab_table:
+        ui.table_with_download(counts.rename({"status": ui.t("filters.status"),
+                                              "anzahl": ui.t("overview.anzahl")}),
+                               "kommunen_nach_status", key="dl_status")
+with right:
+    st.subheader(ui.t("overview.modul_header"))
+    uptake = kf.nutzung_nach_modul
+    tab_chart, tab_table = st.tabs([":material/bar_chart:", ui.t("overview.table")])
+    tab_chart.plotly_chart(charts.module_bars(uptake, "teilnehmende", lang,
+                                              ui.t("overview.teilnehmende")), key="module_chart")
+    with tab_table:
+        ui.table_with_download(
+            uptake.rename({"modul": ui.t("overview.modul"), "bezeichnung": "",
+                           "veranstaltungen": ui.t("overview.veranstaltungen"),
+                           "teilnehmende": ui.t("overview.teilnehmende")}),
+            "nutzung_nach_modul", key="dl_module")
+
+left, right = st.columns(2)
+with left:
+    st.subheader(ui.t("overview.changes_header"))
+    changes = data.load_recent_changes(viewer, filters)
+    if changes.is_empty():
+        st.caption(ui.t("overview.changes_empty"))
+    else:
+        ui.table_with_download(
+            changes.drop("kommune_id").rename({"name": ui.t("overview.name"),
+                                               "meilenstein": ui.t("overview.meilenstein"),
+                                               "erreicht_am": ui.t("overview.erreicht_am")}),
+            "erreicht_letzte_30_tage", key="dl_changes")
+with right:
+    st.subheader(ui.t("overview.overdue_header"))
+    overdue = data.load_overdue(viewer, filters)
+    if overdue.is_empty():
+        st.caption(ui.t("overview.overdue_empty"))
+    else:
+        ui.table_with_download(
+            overdue.drop("kommune_id", "bundesland").rename(
+                {"name": ui.t("overview.name"), "meilenstein": ui.t("overview.meilenstein"),
+                 "geplant_am": ui.t("overview.geplant_am"),
+                 "tage_ueberfaellig": ui.t("overview.tage")}),
+            "ueberfaellige_meilensteine", key="dl_overdue")
