@@ -13,6 +13,8 @@ import streamlit as st
 from dashboard import data, ui
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+# A local icon file: a Material icon as page icon makes the browser fetch it from Google.
+ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 
 # (file stem = url path, material icon); the order is the menu order of the design.
 PAGES = (
@@ -28,7 +30,7 @@ PAGES = (
 
 
 def main() -> None:
-    st.set_page_config(page_title=ui.t("app.title"), page_icon=":material/diversity_3:",
+    st.set_page_config(page_title=ui.t("app.title"), page_icon=str(ICON),
                        layout="wide")
     ui.language_switch()
     try:

@@ -7,6 +7,7 @@ colour per status, defined here once.
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 import polars as pl
 
 from etl.schema import STATUS
@@ -29,6 +30,13 @@ _LAYOUT = dict(
     separators=",.",  # German decimal comma and thousands point
     plot_bgcolor="white",
 )
+
+
+def _count_axis(fig: go.Figure, max_value: float, axis: str = "x") -> None:
+    """Counts have whole-number ticks (no "0,5 Kommunen")."""
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(showgrid=True, gridcolor="#e5e5e5", rangemode="tozero",
+           dtick=1 if max_value <= 8 else None, tickformat=",d")
 
 
 def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
@@ -54,18 +62,24 @@ def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Fi
         )
     )
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", rangemode="tozero")
+    _count_axis(fig, counts.get_column("anzahl").max() or 0)
     return _layout(fig, lang, title=title, height=60 + 36 * max(counts.height, 1))
 
 
-def module_bars(uptake: pl.DataFrame, value: str, lang: str = "de", title: str = ""
+def module_bars(uptake: pl.DataFrame, lang: str, events_label: str, participants_label: str
                 ) -> go.Figure:
-    """Bars per module for one measure (`veranstaltungen` or `teilnehmende`)."""
+    """Events and participants per module side by side (`modul`, `bezeichnung`, measures)."""
     labels = [f"{m} {b}" for m, b in uptake.select("modul", "bezeichnung").iter_rows()]
-    fig = go.Figure(
-        go.Bar(x=labels, y=uptake.get_column(value).to_list(), marker_color=OKABE_ITO[4],
-               text=uptake.get_column(value).to_list(), textposition="outside",
-               hovertemplate="%{x}: %{y}<extra></extra>")
-    )
-    fig.update_yaxes(showgrid=True, gridcolor="#e5e5e5", rangemode="tozero")
-    return _layout(fig, lang, title=title, height=320)
+    labels = [lbl if len(lbl) < 28 else lbl[:26] + "…" for lbl in labels]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.08,
+                        subplot_titles=(events_label, participants_label))
+    for col, (column, colour) in enumerate((("veranstaltungen", OKABE_ITO[1]),
+                                            ("teilnehmende", OKABE_ITO[4])), start=1):
+        values = uptake.get_column(column).to_list()
+        fig.add_bar(y=labels, x=values, orientation="h", marker_color=colour, text=values,
+                    textposition="auto", showlegend=False,
+                    hovertemplate="%{y}: %{x}<extra></extra>", row=1, col=col)
+    fig.update_yaxes(autorange="reversed")
+    _count_axis(fig, uptake.get_column("veranstaltungen").max() or 0)
+    fig = _layout(fig, lang, height=260)
+    return fig.update_layout(margin=dict(t=40))

@@ -119,9 +119,31 @@ def pending_page(page_key: str, issue: int) -> None:
             icon=":material/construction:")
 
 
+def column_config(frame: pl.DataFrame) -> dict:
+    """Dates as TT.MM.JJJJ (de) and numbers in the browser's number format, still sortable."""
+    date_format = "DD.MM.YYYY" if lang() == "de" else "YYYY-MM-DD"
+    config = {}
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            config[name] = st.column_config.DateColumn(format=date_format)
+        elif dtype.is_float():
+            config[name] = st.column_config.NumberColumn(format="localized")
+        elif dtype.is_integer():
+            config[name] = st.column_config.NumberColumn(format="localized")
+    return config
+
+
+def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str) -> None:
+    """A chart with its table alternative (and CSV of exactly that table) in two tabs."""
+    tab_chart, tab_table = st.tabs([t("common.chart"), t("common.table")])
+    tab_chart.plotly_chart(fig, key=f"chart_{key}", config={"displaylogo": False})
+    with tab_table:
+        table_with_download(frame, file_stem, key=f"dl_{key}")
+
+
 def table_with_download(frame: pl.DataFrame, file_stem: str, key: str) -> None:
     """Show a table and offer exactly that data as German Excel CSV."""
-    st.dataframe(frame, hide_index=True)
-    st.download_button(t("overview.download"), to_excel_csv_bytes(frame),
+    st.dataframe(frame, hide_index=True, column_config=column_config(frame))
+    st.download_button(t("common.download"), to_excel_csv_bytes(frame),
                        file_name=f"{file_stem}.csv", mime="text/csv", key=key,
                        icon=":material/download:")

@@ -15,7 +15,7 @@ if kf.kommunen == 0:
     st.stop()
 
 lo, hi = ZIEL_MONATE
-cols = st.columns(6)
+cols = [*st.columns(3), *st.columns(3)]
 cols[0].metric(ui.t("overview.kommunen"), fmt.number(kf.kommunen, lang=lang))
 cols[1].metric(ui.t("overview.gestartet"), fmt.number(kf.gestartet, lang=lang))
 cols[2].metric(ui.t("overview.abgeschlossen"), fmt.number(kf.abgeschlossen, lang=lang))
@@ -32,24 +32,20 @@ with left:
         {"status": list(kf.nach_status), "anzahl": list(kf.nach_status.values())},
         schema={"status": pl.String, "anzahl": pl.Int64},
     )
-    tab_chart, tab_table = st.tabs([":material/bar_chart:", ui.t("overview.table")])
-    tab_chart.plotly_chart(charts.status_bar(counts, lang), key="status_chart")
-    with tab_table:
-        ui.table_with_download(counts.rename({"status": ui.t("filters.status"),
-                                              "anzahl": ui.t("overview.anzahl")}),
-                               "kommunen_nach_status", key="dl_status")
+    ui.chart_and_table(charts.status_bar(counts, lang),
+                       counts.rename({"status": ui.t("filters.status"),
+                                      "anzahl": ui.t("overview.anzahl")}),
+                       "kommunen_nach_status", key="status")
 with right:
     st.subheader(ui.t("overview.modul_header"))
     uptake = kf.nutzung_nach_modul
-    tab_chart, tab_table = st.tabs([":material/bar_chart:", ui.t("overview.table")])
-    tab_chart.plotly_chart(charts.module_bars(uptake, "teilnehmende", lang,
-                                              ui.t("overview.teilnehmende")), key="module_chart")
-    with tab_table:
-        ui.table_with_download(
-            uptake.rename({"modul": ui.t("overview.modul"), "bezeichnung": "",
-                           "veranstaltungen": ui.t("overview.veranstaltungen"),
-                           "teilnehmende": ui.t("overview.teilnehmende")}),
-            "nutzung_nach_modul", key="dl_module")
+    ui.chart_and_table(
+        charts.module_bars(uptake, lang, ui.t("overview.veranstaltungen"),
+                           ui.t("overview.teilnehmende")),
+        uptake.rename({"modul": ui.t("overview.modul"), "bezeichnung": ui.t("overview.bezeichnung"),
+                       "veranstaltungen": ui.t("overview.veranstaltungen"),
+                       "teilnehmende": ui.t("overview.teilnehmende")}),
+        "nutzung_nach_modul", key="module")
 
 left, right = st.columns(2)
 with left:
