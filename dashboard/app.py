@@ -49,7 +49,7 @@ def main() -> None:
     st.session_state["filters"] = ui.shared_filters()
     st.sidebar.caption(ui.t("app.role_hint"))
     ui.demo_banner(info)
-    nav.run()
+    ui.run_page(nav)
     ui.footer(info)
 
 

@@ -318,3 +318,160 @@ def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
         ueberfaellige_meilensteine=int(k.get_column("ueberfaellig_anzahl").sum()),
         nutzung_nach_modul=uptake,
     )
+
+
+# ---- cohort monitoring: map, progress, modules, commune profile -----------------------------------
+
+
+def load_map_points(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """Map points of the filtered communes (no personal data in mart_karte)."""
+    where, params = filters.where()
+    frame = query(f"select * from mart_karte where {where} order by einwohner desc", params)
+    return apply_policy(frame, viewer)
+
+
+def counts_by_land(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """Number of communes and inhabitants per Bundesland (for the choropleth)."""
+    del viewer  # aggregate, role-independent
+    where, params = filters.where()
+    return query(
+        "select bundesland, count(*) as kommunen, sum(einwohner) as einwohner "
+        f"from mart_kommune where {where} group by bundesland order by bundesland",
+        params,
+    )
+
+
+def load_progress(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """Planned and reached milestones per commune with the commune's start and status."""
+    where, params = filters.where("k")
+    frame = query(
+        "select f.*, k.name, k.status, k.start_datum, k.start_ist, k.ende_ist, k.dauer_monate "
+        "from mart_fortschritt f join mart_kommune k using (kommune_id) "
+        f"where {where} order by k.start_datum, k.name, f.reihenfolge",
+        params,
+    )
+    if viewer.role == "kommune":
+        frame = frame.filter(pl.col("kommune_id") == viewer.kommune_id)
+    return apply_policy(frame, viewer)
+
+
+def milestone_funnel(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """How many of the filtered communes reached each milestone, in track order."""
+    del viewer  # aggregate, role-independent
+    where, params = filters.where("k")
+    return query(
+        "select r.meilenstein, r.reihenfolge, "
+        "count(f.erreicht_am) as erreicht, count(f.kommune_id) as geplant "
+        "from ref_meilenstein r left join (select f.* from mart_fortschritt f "
+        f"join mart_kommune k using (kommune_id) where {where}) f using (meilenstein) "
+        "group by all order by r.reihenfolge",
+        params,
+    )
+
+
+def _uptake_source(filters: Filters) -> tuple[str, list[Any]]:
+    where, params = filters.where("k")
+    return (
+        "(select n.* from mart_nutzung_monat n join mart_kommune k using (kommune_id) "
+        f"where {where})",
+        params,
+    )
+
+
+UPTAKE_DIMENSIONS = ("monat", "modul", "format", "thema")
+SECTOR_COLUMNS = ("verwaltung", "politik", "zivilgesellschaft", "wirtschaft", "einwohnerschaft")
+
+
+def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
+    """Participations, participants and sectors grouped by month/module/format/topic.
+
+    Reads the pre-aggregated mart (never the raw uptake rows). `teilnahmen` counts a commune's
+    attendance of an event; an event shared by three communes counts three times.
+    """
+    del viewer  # aggregate, role-independent
+    unknown = set(dims) - set(UPTAKE_DIMENSIONS)
+    if unknown or not dims:
+        raise ValueError(f"unknown uptake dimensions {unknown or dims}")
+    source, params = _uptake_source(filters)
+    cols = ", ".join(dims)
+    sectors = ", ".join(f"coalesce(sum({s}), 0)::bigint as {s}" for s in SECTOR_COLUMNS)
+    return query(
+        f"select {cols}, sum(teilnahmen)::bigint as teilnahmen, "
+        f"sum(teilnehmende)::bigint as teilnehmende, {sectors} "
+        f"from {source} group by {cols} order by {cols}",
+        params,
+    )
+
+
+def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """Which commune used which format (participations per commune and format)."""
+    source, params = _uptake_source(filters)
+    frame = query(
+        "select u.kommune_id, k.name, u.modul, u.format, sum(u.teilnahmen)::bigint as teilnahmen, "
+        "sum(u.teilnehmende)::bigint as teilnehmende "
+        f"from {source} u join mart_kommune k using (kommune_id) "
+        "group by all order by k.name, u.modul, u.format",
+        params,
+    )
+    return apply_policy(frame, viewer)
+
+
+def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """Events with more than one participating commune, with the communes' names."""
+    where, params = filters.where("k")
+    frame = query(
+        "select v.veranstaltung_id, v.datum, v.modul, v.format, v.thema, v.kommunen_anzahl, "
+        "v.teilnehmende, (select string_agg(k2.name, ', ' order by k2.name) from mart_kommune k2 "
+        "where list_contains(v.kommune_ids, k2.kommune_id)) as kommunen "
+        "from mart_veranstaltung v where v.kommunen_anzahl > 1 and exists (select 1 from "
+        f"mart_kommune k where list_contains(v.kommune_ids, k.kommune_id) and {where}) "
+        "order by v.datum desc, v.veranstaltung_id",
+        params,
+    )
+    return apply_policy(frame, viewer)
+
+
+@dataclass(frozen=True)
+class KommuneProfile:
+    """Everything the Kommune page shows for one commune, already filtered for the viewer."""
+
+    facts: dict[str, Any]
+    milestones: pl.DataFrame
+    uptake: pl.DataFrame
+    selbstcheck: pl.DataFrame | None  # None: the viewer may not see it
+
+
+def may_see_selbstcheck(viewer: Viewer, kommune_id: str) -> bool:
+    """Selbstcheck details: staff, and the commune itself."""
+    return viewer.is_staff or (viewer.role == "kommune" and viewer.kommune_id == kommune_id)
+
+
+def load_kommune_profile(viewer: Viewer, kommune_id: str) -> KommuneProfile | None:
+    """One commune's facts, timeline, uptake and (where allowed) Selbstcheck; None if unknown."""
+    facts = apply_policy(
+        query("select * from mart_kommune where kommune_id = ?", [kommune_id]), viewer)
+    if facts.is_empty():
+        return None
+    milestones = apply_policy(
+        query("select meilenstein, reihenfolge, geplant_am, erreicht_am, zustand, "
+              "tage_ueberfaellig, tage_abweichung from mart_fortschritt where kommune_id = ? "
+              "order by reihenfolge", [kommune_id]), viewer)
+    uptake = query(
+        "select m.datum, m.veranstaltung_id, m.modul, m.format, m.thema, m.teilnehmende, "
+        "v.kommunen_anzahl from modulnutzung m join mart_veranstaltung v using (veranstaltung_id) "
+        "where m.kommune_id = ? order by m.datum", [kommune_id])
+    selbstcheck = None
+    if may_see_selbstcheck(viewer, kommune_id):
+        selbstcheck = query(
+            "select h.nummer, s.handlungsfeld, s.stand, s.prioritaet, s.erhoben_am "
+            "from selbstcheck s join ref_handlungsfeld h using (handlungsfeld) "
+            "where s.kommune_id = ? order by h.nummer", [kommune_id])
+    return KommuneProfile(facts.row(0, named=True), milestones, uptake, selbstcheck)
+
+
+def kommune_choices(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
+    """(kommune_id, name) of the communes a viewer can open, sorted by name."""
+    where, params = filters.where()
+    frame = query(f"select kommune_id, name, bundesland from mart_kommune where {where} "
+                  "order by name", params)
+    return apply_policy(frame, viewer)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import logging
+
 import polars as pl
 import streamlit as st
 
@@ -16,6 +18,7 @@ from dashboard import data, fmt
 from dashboard.i18n import LANGUAGES, translate
 from etl.excel_csv import to_excel_csv_bytes
 
+_log = logging.getLogger(__name__)
 FILTER_KEYS = tuple(f.name for f in fields(data.Filters))
 _INIT_FLAG = "_filters_from_url"
 
@@ -94,6 +97,15 @@ def shared_filters() -> data.Filters:
     return chosen
 
 
+def run_page(nav) -> None:
+    """Run the chosen page; an unexpected error becomes a German message, not a traceback."""
+    try:
+        nav.run()
+    except Exception as exc:  # st.stop/st.rerun raise BaseException subclasses: not caught
+        _log.exception("Fehler auf der Seite %s", nav.title)
+        st.error(t("app.page_error", error=type(exc).__name__), icon=":material/error:")
+
+
 def demo_banner(info: data.BuildInfo) -> None:
     if info.beispieldaten:
         st.info(t("app.demo_banner"), icon=":material/science:")
@@ -119,12 +131,23 @@ def pending_page(page_key: str, issue: int) -> None:
             icon=":material/construction:")
 
 
+PROFILE_COLUMN = "profil"
+
+
+def profile_link_column() -> pl.Expr:
+    """A link to the commune's profile page (`kommune?kommune=<id>`), for any list of communes."""
+    return (pl.lit("./kommune?kommune=") + pl.col("kommune_id")).alias(PROFILE_COLUMN)
+
+
 def column_config(frame: pl.DataFrame) -> dict:
     """Dates as TT.MM.JJJJ (de) and numbers in the browser's number format, still sortable."""
     date_format = "DD.MM.YYYY" if lang() == "de" else "YYYY-MM-DD"
     config = {}
     for name, dtype in frame.schema.items():
-        if dtype == pl.Date:
+        if name == PROFILE_COLUMN:
+            config[name] = st.column_config.LinkColumn(t("map.profil"),
+                                                       display_text=t("map.open_profile"))
+        elif dtype == pl.Date:
             config[name] = st.column_config.DateColumn(format=date_format)
         elif dtype.is_float():
             config[name] = st.column_config.NumberColumn(format="localized")
@@ -144,6 +167,8 @@ def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str) -> None:
 def table_with_download(frame: pl.DataFrame, file_stem: str, key: str) -> None:
     """Show a table and offer exactly that data as German Excel CSV."""
     st.dataframe(frame, hide_index=True, column_config=column_config(frame))
-    st.download_button(t("common.download"), to_excel_csv_bytes(frame),
+    # the profile link is navigation, not data: the CSV carries the AGS column instead
+    exported = frame.drop(PROFILE_COLUMN, strict=False)
+    st.download_button(t("common.download"), to_excel_csv_bytes(exported),
                        file_name=f"{file_stem}.csv", mime="text/csv", key=key,
                        icon=":material/download:")

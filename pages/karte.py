@@ -1,5 +1,51 @@
-"""Page placeholder: planned in issue #4, says so plainly until it is built."""
+"""Karte: where the programme reaches – communes as points, and counts per Bundesland."""
 
-from dashboard import ui
+import polars as pl
+import streamlit as st
 
-ui.pending_page("karte", 4)
+from dashboard import data, maps, ui
+
+lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
+st.title(ui.t("map.title"))
+
+points = data.load_map_points(viewer, filters)
+if points.is_empty():
+    ui.empty_state()
+    st.stop()
+
+tab_points, tab_laender = st.tabs([ui.t("map.view_points"), ui.t("map.view_laender")])
+with tab_points:
+    left, right = st.columns([2, 1])
+    colour_by = left.radio(ui.t("map.colour_by"), ["status", "phase"], horizontal=True,
+                           format_func=lambda v: ui.t(f"map.colour_{v}"), key="map_colour")
+    show_kreise = right.toggle(ui.t("map.kreise"), value=True, key="map_kreise")
+    labels = {k: ui.t(f"map.{k}") for k in ("typ", "status", "phase", "next", "einwohner",
+                                            "none", "none_started")}
+    fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise)
+    event = st.plotly_chart(fig, key="map_points", on_select="rerun",
+                            selection_mode="points", config={"displaylogo": False})
+    st.caption(ui.t("map.click_hint"))
+    selected = event.selection.points if event and event.selection else []
+    if selected:
+        st.switch_page("pages/kommune.py", query_params={"kommune": selected[0]["customdata"][0]})
+    with st.expander(ui.t("common.table")):
+        table = points.select(
+            ui.profile_link_column(),
+            pl.col("name").alias(ui.t("map.name")), pl.col("kommune_id").alias("AGS"), pl.col("typ").alias(ui.t("map.typ")),
+            pl.col("bundesland").alias(ui.t("map.bundesland")),
+            pl.col("status").alias(ui.t("map.status")),
+            pl.col("aktuelle_phase").alias(ui.t("map.phase")),
+            pl.col("naechster_meilenstein").alias(ui.t("map.next")),
+            pl.col("einwohner").alias(ui.t("map.einwohner")),
+            "lat", "lon",
+        )
+        ui.table_with_download(table, "karte_kommunen", key="dl_map_points")
+
+with tab_laender:
+    counts = data.counts_by_land(viewer, filters)
+    fig = maps.land_choropleth(counts, ui.t("map.kommunen"))
+    ui.chart_and_table(
+        fig,
+        counts.rename({"bundesland": ui.t("map.bundesland"), "kommunen": ui.t("map.kommunen"),
+                       "einwohner": ui.t("map.einwohner")}),
+        "kommunen_je_bundesland", key="map_laender")
