@@ -18,8 +18,9 @@ class Measurement:
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
     """Wall time and peak RSS of `cmd` (os.wait4 gives that child's own rusage)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)

@@ -23,35 +23,64 @@ ROOT = Path(__file__).resolve().parent.parent
 NATIONAL = ROOT / "data" / "bench" / "national"
 ENTITIES = ("kommunen", "meilensteine", "modulnutzung", "selbstcheck")
 
-PLAIN_READ = """
+PLAIN_READ = f"""
 import duckdb, sys
 con = duckdb.connect(sys.argv[2])
-for name in {entities!r}:
+for name in {ENTITIES!r}:
     con.execute(
         f"create table {{name}} as select * from read_csv('{{sys.argv[1]}}/{{name}}.csv', "
         "delim=';', header=true, decimal_separator=',', dateformat='%d.%m.%Y', "
         "types={{'kommune_id': 'VARCHAR'}})"
     )
 con.close()
-""".format(entities=ENTITIES)
+"""
 
 
 def ensure_national() -> Path:
     if not (NATIONAL / "modulnutzung.csv").exists():
         print("Erzeuge nationale Testdaten (11.000 Kommunen, 1 Mio. Zeilen) …", flush=True)
-        subprocess.run([sys.executable, "-m", "etl.demo", "--kommunen", "11000", "--events",
-                        "1000000", "--out", str(NATIONAL)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "etl.demo",
+                "--kommunen",
+                "11000",
+                "--events",
+                "1000000",
+                "--out",
+                str(NATIONAL),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
     return NATIONAL
 
 
+def _data_rows(path: Path) -> int:
+    with path.open(encoding="utf-8-sig") as f:
+        return sum(1 for _ in f) - 1
+
+
 def bench_scale(label: str, input_dir: Path, runs: int) -> dict:
-    rows = sum(sum(1 for _ in open(input_dir / f"{e}.csv", encoding="utf-8-sig")) - 1
-               for e in ENTITIES)
+    rows = sum(_data_rows(input_dir / f"{e}.csv") for e in ENTITIES)
     with tempfile.TemporaryDirectory() as tmp:
-        etl = median_of(runs, [sys.executable, "-m", "etl", "build", "--input", str(input_dir),
-                               "--output", f"{tmp}/etl.duckdb"])
-        plain = median_of(runs, [sys.executable, "-c", PLAIN_READ, str(input_dir),
-                                 f"{tmp}/plain.duckdb"])
+        etl = median_of(
+            runs,
+            [
+                sys.executable,
+                "-m",
+                "etl",
+                "build",
+                "--input",
+                str(input_dir),
+                "--output",
+                f"{tmp}/etl.duckdb",
+            ],
+        )
+        plain = median_of(
+            runs, [sys.executable, "-c", PLAIN_READ, str(input_dir), f"{tmp}/plain.duckdb"]
+        )
     return {"scale": label, "rows": rows, "etl": etl, "plain": plain}
 
 
@@ -68,9 +97,11 @@ def main() -> None:
     print("| scale | input rows | ETL build | DuckDB plain read | ratio | ETL peak memory |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['scale']} | {r['rows']:,} | {r['etl'].seconds:.2f} s | "
-              f"{r['plain'].seconds:.2f} s | {r['etl'].seconds / r['plain'].seconds:.2f}× | "
-              f"{r['etl'].peak_mib:,.0f} MiB |")
+        print(
+            f"| {r['scale']} | {r['rows']:,} | {r['etl'].seconds:.2f} s | "
+            f"{r['plain'].seconds:.2f} s | {r['etl'].seconds / r['plain'].seconds:.2f}× | "
+            f"{r['etl'].peak_mib:,.0f} MiB |"
+        )
 
 
 if __name__ == "__main__":

@@ -30,11 +30,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
     report_path = Path(args.report) if args.report else output.with_suffix(".ablehnungen.csv")
     report_path.write_bytes(to_excel_csv_bytes(rejects))
     if rejects.height:
-        print(f"{rejects.get_column('zeile').n_unique()} Zeilen abgelehnt "
-              f"({rejects.height} Hinweise), Bericht: {report_path}")
+        print(
+            f"{rejects.get_column('zeile').n_unique()} Zeilen abgelehnt "
+            f"({rejects.height} Hinweise), Bericht: {report_path}"
+        )
         for row in rejects.head(args.show).iter_rows(named=True):
-            print(f"  {row['datei']} Zeile {row['zeile']}, Spalte {row['spalte']}: "
-                  f"{row['meldung']}")
+            print(
+                f"  {row['datei']} Zeile {row['zeile']}, Spalte {row['spalte']}: {row['meldung']}"
+            )
         if rejects.height > args.show:
             print(f"  … und {rejects.height - args.show} weitere, siehe {report_path}")
     else:
@@ -55,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="Eingabedateien prüfen und Datenbank bauen")
     b.add_argument("--input", required=True, help="Ordner mit kommunen, meilensteine, …")
     b.add_argument("--output", required=True, help="Ziel-Datenbank, z. B. data/monitor.duckdb")
-    b.add_argument("--datenstand", type=dt.date.fromisoformat, default=None,
-                   help="Datenstand JJJJ-MM-TT (sonst aus quelle.toml oder heute)")
+    b.add_argument(
+        "--datenstand",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="Datenstand JJJJ-MM-TT (sonst aus quelle.toml oder heute)",
+    )
     b.add_argument("--report", help="Ablehnungsbericht (CSV); Standard: neben der Datenbank")
     b.add_argument("--show", type=int, default=20, help="so viele Ablehnungen anzeigen")
     b.set_defaults(func=_cmd_build)

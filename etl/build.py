@@ -21,13 +21,17 @@ import polars as pl
 
 from etl.read import ROW_COLUMN, InputError, RawTable, find_input_file, read_table
 from etl.schema import (
+    BUNDESLAENDER,
     ENTITIES,
+    FORMATE,
     GROESSENKLASSEN,
     HANDLUNGSFELDER,
+    KOMMUNE_TYPEN,
     KOMMUNEN,
     MEILENSTEINE,
     MODULE,
     SOURCE_FILE,
+    STATUS,
     ZIEL_MONATE,
 )
 from etl.validate import ValidationResult, validate_table
@@ -131,8 +135,14 @@ def _write_database(
         con.execute(
             "create table meta_build as select ? as build_id, ?::timestamptz as erstellt_am, "
             "?::date as datenstand, ? as beispieldaten, ? as bezeichnung, ? as eingabe",
-            [build_id, dt.datetime.now(dt.UTC), settings.datenstand, settings.beispieldaten,
-             settings.bezeichnung, str(input_dir)],
+            [
+                build_id,
+                dt.datetime.now(dt.UTC),
+                settings.datenstand,
+                settings.beispieldaten,
+                settings.bezeichnung,
+                str(input_dir),
+            ],
         )
         files = pl.DataFrame(
             [
@@ -187,6 +197,16 @@ def reference_tables() -> dict[str, pl.DataFrame]:
         "ref_programm": pl.DataFrame(
             {"ziel_monate_min": [ZIEL_MONATE[0]], "ziel_monate_max": [ZIEL_MONATE[1]]}
         ),
+        # display order of the report tables (etl/sql/marts/10_kennzahlen.sql)
+        **{
+            name: pl.DataFrame({column: values, "reihenfolge": range(1, len(values) + 1)})
+            for name, column, values in (
+                ("ref_status", "status", STATUS),
+                ("ref_kommune_typ", "typ", KOMMUNE_TYPEN),
+                ("ref_bundesland", "bundesland", BUNDESLAENDER),
+                ("ref_format", "format", FORMATE),
+            )
+        },
     }
 
 
@@ -227,8 +247,9 @@ def build(
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
     progress(f"Fertig: {output} (Build {build_id})")
-    return BuildReport(build_id, output, settings.datenstand, results,
-                       time.perf_counter() - started)
+    return BuildReport(
+        build_id, output, settings.datenstand, results, time.perf_counter() - started
+    )
 
 
 def _fsync(path: Path) -> None:

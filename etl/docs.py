@@ -50,16 +50,25 @@ def _entity_section(entity: Entity) -> str:
     ]
     key = ", ".join(f"`{k}`" for k in entity.key)
     extra = "".join(f"- {r}\n" for r in entity.extra_rules)
-    ref = "- `kommune_id` muss im Register (`kommunen`) stehen.\n" if entity.references_kommune else ""
+    ref = (
+        "- `kommune_id` muss im Register (`kommunen`) stehen.\n"
+        if entity.references_kommune
+        else ""
+    )
     example = ";".join(c.example for c in entity.columns)
     return (
         f"### `{entity.name}.csv` / `{entity.name}.xlsx`\n\n"
         f"{entity.description} *({entity.gloss})*. Eindeutiger Schlüssel: {key}.\n\n"
         "| Spalte | Typ | Pflicht | Erlaubte Werte | Bedeutung *(English)* | Beispiel |\n"
-        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+        "|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+        + "\n\n"
         + (f"Weitere Regeln:\n{ref}{extra}\n" if ref or extra else "")
         + "Beispielzeile (CSV):\n\n```\n"
-        + ";".join(entity.column_names) + "\n" + example + "\n```\n"
+        + ";".join(entity.column_names)
+        + "\n"
+        + example
+        + "\n```\n"
     )
 
 
@@ -80,7 +89,8 @@ Leere Vorlagen liegen in [`vorlagen/`](vorlagen/), synthetische Beispieldaten in
 - **CSV** im deutschen Excel-Format: Trennzeichen `;` (auch `,` oder Tab wird erkannt),
   Dezimalkomma (`52,52`), Tausenderpunkt erlaubt (`40.696`), Datum `TT.MM.JJJJ` oder `JJJJ-MM-TT`.
   Zeichenkodierung UTF-8, UTF-8 mit BOM oder Windows-1252 (wird automatisch erkannt).
-- **Excel (.xlsx)**: erstes Tabellenblatt oder das Blatt mit dem Namen der Tabelle; Kopfzeile in Zeile 1.
+- **Excel (.xlsx)**: erstes Tabellenblatt oder das Blatt mit dem Namen der Tabelle;
+  Kopfzeile in Zeile 1.
 - Schlüssel (`kommune_id`) bleiben Text mit führenden Nullen. Hat Excel die führende Null
   entfernt (7 statt 8 Ziffern), wird sie ergänzt.
 - Spaltennamen wie unten (Groß-/Kleinschreibung egal); zusätzliche Spalten werden ignoriert.
@@ -124,7 +134,8 @@ def write_docs(root: Path) -> list[Path]:
         csv_path = templates / f"{entity.name}.csv"
         csv_path.write_bytes("\ufeff".encode() + empty.write_csv(separator=";").encode("utf-8"))
         xlsx_path = templates / f"{entity.name}.xlsx"
-        empty.write_excel(xlsx_path, worksheet=entity.name, autofit=True,
-                          header_format={"bold": True})
+        empty.write_excel(
+            xlsx_path, worksheet=entity.name, autofit=True, header_format={"bold": True}
+        )
         written += [csv_path, xlsx_path]
     return written

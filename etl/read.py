@@ -39,12 +39,17 @@ class RawTable:
 
 def find_input_file(input_dir: Path, entity: Entity) -> Path:
     """Return the one file for `entity` in `input_dir` (`kommunen.csv` or `kommunen.xlsx`)."""
-    candidates = sorted(
-        p
-        for p in input_dir.iterdir()
-        if p.is_file() and p.stem.lower() == entity.name and p.suffix.lower() in (
-            *CSV_SUFFIXES, *XLSX_SUFFIXES)
-    ) if input_dir.is_dir() else []
+    candidates = (
+        sorted(
+            p
+            for p in input_dir.iterdir()
+            if p.is_file()
+            and p.stem.lower() == entity.name
+            and p.suffix.lower() in (*CSV_SUFFIXES, *XLSX_SUFFIXES)
+        )
+        if input_dir.is_dir()
+        else []
+    )
     if not candidates:
         raise InputError(
             f"Die Datei „{entity.name}.csv“ oder „{entity.name}.xlsx“ fehlt im Ordner "
@@ -153,9 +158,13 @@ def read_table(path: Path, entity: Entity) -> RawTable:
         )
     # Optional columns that are absent are added empty, unknown extra columns are dropped.
     frame = frame.with_columns(
-        pl.lit(None, dtype=pl.String).alias(c) for c in entity.column_names if c not in frame.columns
+        pl.lit(None, dtype=pl.String).alias(c)
+        for c in entity.column_names
+        if c not in frame.columns
     ).select(entity.column_names)
-    frame = frame.with_row_index(ROW_COLUMN, offset=2).with_columns(pl.col(ROW_COLUMN).cast(pl.Int64))
+    frame = frame.with_row_index(ROW_COLUMN, offset=2).with_columns(
+        pl.col(ROW_COLUMN).cast(pl.Int64)
+    )
     # Fully empty lines (Excel often leaves some at the end) are not rows.
     frame = frame.filter(~pl.all_horizontal(pl.col(entity.column_names).is_null()))
     return RawTable(

@@ -83,7 +83,11 @@ def parse_ags(text: pl.Expr) -> pl.Expr:
 def parse_int(text: pl.Expr) -> pl.Expr:
     """Whole numbers; German thousands separators (`40.696`) are accepted."""
     t = text.str.replace_all(r"\s", "")
-    t = pl.when(t.str.contains(r"^-?\d{1,3}(\.\d{3})+$")).then(t.str.replace_all(r"\.", "")).otherwise(t)
+    t = (
+        pl.when(t.str.contains(r"^-?\d{1,3}(\.\d{3})+$"))
+        .then(t.str.replace_all(r"\.", ""))
+        .otherwise(t)
+    )
     t = t.str.replace(r"^(-?\d+)[.,]0+$", "$1")  # 12,0 or 12.0 from spreadsheets
     return t.cast(pl.Int64, strict=False)
 
@@ -91,7 +95,11 @@ def parse_int(text: pl.Expr) -> pl.Expr:
 def parse_decimal(text: pl.Expr) -> pl.Expr:
     """Decimal numbers with decimal comma (`52,5`) or point (`52.5`)."""
     t = text.str.replace_all(r"\s", "")
-    t = pl.when(t.str.contains(",")).then(t.str.replace_all(r"\.", "").str.replace(",", ".")).otherwise(t)
+    t = (
+        pl.when(t.str.contains(","))
+        .then(t.str.replace_all(r"\.", "").str.replace(",", "."))
+        .otherwise(t)
+    )
     return pl.when(t.str.contains(r"^-?\d+(\.\d+)?$")).then(t.cast(pl.Float64, strict=False))
 
 
@@ -156,50 +164,90 @@ def column_checks(col: Column) -> list[Check]:
     checks = []
     if col.required:
         checks.append(
-            Check(col.name, raw.is_null(),
-                  pl.lit(f"Pflichtfeld „{col.name}“ ist leer. Bitte tragen Sie einen Wert ein."))
+            Check(
+                col.name,
+                raw.is_null(),
+                pl.lit(f"Pflichtfeld „{col.name}“ ist leer. Bitte tragen Sie einen Wert ein."),
+            )
         )
     if col.type == "enum":
         allowed = ", ".join(col.allowed)
         checks.append(
-            Check(col.name, raw.is_not_null() & val.is_null(),
-                  _msg("„", _shown(col.name), f"“ ist kein erlaubter Wert für „{col.name}“. "
-                       f"Erlaubt sind: {allowed}."))
+            Check(
+                col.name,
+                raw.is_not_null() & val.is_null(),
+                _msg(
+                    "„",
+                    _shown(col.name),
+                    f"“ ist kein erlaubter Wert für „{col.name}“. Erlaubt sind: {allowed}.",
+                ),
+            )
         )
     elif col.type in _TYPE_HINT:
         checks.append(
-            Check(col.name, raw.is_not_null() & val.is_null(),
-                  _msg("„", _shown(col.name), f"“ in „{col.name}“ {_TYPE_HINT[col.type]}."))
+            Check(
+                col.name,
+                raw.is_not_null() & val.is_null(),
+                _msg("„", _shown(col.name), f"“ in „{col.name}“ {_TYPE_HINT[col.type]}."),
+            )
         )
     if col.name in ("lat", "lon"):
         # Out-of-range coordinates are almost always swapped lat/lon or a lost decimal comma.
         checks.append(
-            Check(col.name, (val < col.minimum) | (val > col.maximum),
-                  _msg("„", _shown(col.name), f"“ in „{col.name}“ liegt nicht in Deutschland "
-                       f"(erlaubt {_de_number(col.minimum)} bis {_de_number(col.maximum)}). "
-                       "Bitte prüfen Sie, ob Breite und Länge vertauscht sind oder das "
-                       "Dezimalkomma fehlt."))
+            Check(
+                col.name,
+                (val < col.minimum) | (val > col.maximum),
+                _msg(
+                    "„",
+                    _shown(col.name),
+                    f"“ in „{col.name}“ liegt nicht in Deutschland "
+                    f"(erlaubt {_de_number(col.minimum)} bis {_de_number(col.maximum)}). "
+                    "Bitte prüfen Sie, ob Breite und Länge vertauscht sind oder das "
+                    "Dezimalkomma fehlt.",
+                ),
+            )
         )
         return checks
     if col.minimum is not None:
         checks.append(
-            Check(col.name, val < col.minimum,
-                  _msg("„", _shown(col.name), f"“ in „{col.name}“ ist zu klein: der Wert muss "
-                       f"mindestens {_de_number(col.minimum)} sein."))
+            Check(
+                col.name,
+                val < col.minimum,
+                _msg(
+                    "„",
+                    _shown(col.name),
+                    f"“ in „{col.name}“ ist zu klein: der Wert muss "
+                    f"mindestens {_de_number(col.minimum)} sein.",
+                ),
+            )
         )
     if col.maximum is not None:
         checks.append(
-            Check(col.name, val > col.maximum,
-                  _msg("„", _shown(col.name), f"“ in „{col.name}“ ist zu groß: der Wert darf "
-                       f"höchstens {_de_number(col.maximum)} sein."))
+            Check(
+                col.name,
+                val > col.maximum,
+                _msg(
+                    "„",
+                    _shown(col.name),
+                    f"“ in „{col.name}“ ist zu groß: der Wert darf "
+                    f"höchstens {_de_number(col.maximum)} sein.",
+                ),
+            )
         )
     if col.type == "date":
         lo, hi = dt.date.fromisoformat(DATE_MIN), dt.date.fromisoformat(DATE_MAX)
         checks.append(
-            Check(col.name, (val < lo) | (val > hi),
-                  _msg("Das Datum „", _shown(col.name), f"“ in „{col.name}“ liegt außerhalb des "
-                       f"Programmzeitraums ({lo:%d.%m.%Y} bis {hi:%d.%m.%Y}). Bitte prüfen Sie "
-                       "das Jahr."))
+            Check(
+                col.name,
+                (val < lo) | (val > hi),
+                _msg(
+                    "Das Datum „",
+                    _shown(col.name),
+                    f"“ in „{col.name}“ liegt außerhalb des "
+                    f"Programmzeitraums ({lo:%d.%m.%Y} bis {hi:%d.%m.%Y}). Bitte prüfen Sie "
+                    "das Jahr.",
+                ),
+            )
         )
     return checks
 
@@ -213,25 +261,46 @@ def row_checks(entity: Entity, datenstand: dt.date) -> list[Check]:
     checks: list[Check] = []
     if entity.name == "meilensteine":
         checks.append(
-            Check("geplant_am", pl.col("geplant_am").is_null() & pl.col("erreicht_am").is_null()
-                  & _raw("geplant_am").is_null() & _raw("erreicht_am").is_null(),
-                  pl.lit("Weder „geplant_am“ noch „erreicht_am“ ist gefüllt. Bitte tragen Sie "
-                         "mindestens das geplante Datum ein."))
+            Check(
+                "geplant_am",
+                pl.col("geplant_am").is_null()
+                & pl.col("erreicht_am").is_null()
+                & _raw("geplant_am").is_null()
+                & _raw("erreicht_am").is_null(),
+                pl.lit(
+                    "Weder „geplant_am“ noch „erreicht_am“ ist gefüllt. Bitte tragen Sie "
+                    "mindestens das geplante Datum ein."
+                ),
+            )
         )
         checks.append(
-            Check("erreicht_am", pl.col("erreicht_am") > datenstand,
-                  _msg("„erreicht_am“ (", _shown("erreicht_am"), ") liegt nach dem Datenstand "
-                       f"{datenstand:%d.%m.%Y}. Ein Meilenstein kann nicht in der Zukunft erreicht "
-                       "sein: bitte Datum prüfen oder das Feld leer lassen und „geplant_am“ "
-                       "nutzen."))
+            Check(
+                "erreicht_am",
+                pl.col("erreicht_am") > datenstand,
+                _msg(
+                    "„erreicht_am“ (",
+                    _shown("erreicht_am"),
+                    ") liegt nach dem Datenstand "
+                    f"{datenstand:%d.%m.%Y}. Ein Meilenstein kann nicht in der Zukunft erreicht "
+                    "sein: bitte Datum prüfen oder das Feld leer lassen und „geplant_am“ "
+                    "nutzen.",
+                ),
+            )
         )
     if entity.name == "modulnutzung":
         total = pl.sum_horizontal([pl.col(s).fill_null(0) for s in SEKTOREN])
         checks.append(
-            Check("teilnehmende", total > pl.col("teilnehmende"),
-                  _msg("Die Summe der Sektoren (", total.cast(pl.String), ") ist größer als "
-                       "„teilnehmende“ (", _shown("teilnehmende"), "). Bitte korrigieren Sie die "
-                       "Gesamtzahl oder die Sektoren-Zahlen."))
+            Check(
+                "teilnehmende",
+                total > pl.col("teilnehmende"),
+                _msg(
+                    "Die Summe der Sektoren (",
+                    total.cast(pl.String),
+                    ") ist größer als „teilnehmende“ (",
+                    _shown("teilnehmende"),
+                    "). Bitte korrigieren Sie die Gesamtzahl oder die Sektoren-Zahlen.",
+                ),
+            )
         )
     return checks
 
@@ -280,24 +349,33 @@ def validate_table(
 
     # Keys and references are judged only among rows that passed the column rules, so a row
     # with a typo does not make its corrected twin a "duplicate".
-    passed = typed.join(rejects.select(pl.col("zeile").alias(ROW_COLUMN)).unique(), on=ROW_COLUMN,
-                        how="anti")
+    passed = typed.join(
+        rejects.select(pl.col("zeile").alias(ROW_COLUMN)).unique(), on=ROW_COLUMN, how="anti"
+    )
     later = [
         _duplicate_check(entity, passed),
     ]
     if entity.references_kommune and known_kommunen is not None:
         later.append(
-            Check("kommune_id", ~pl.col("kommune_id").is_in(known_kommunen.implode()),
-                  _msg("Die Kommune „", _shown("kommune_id"), "“ steht nicht im Register "
-                       "(kommunen) oder wurde dort abgelehnt. Bitte zuerst die Kommune "
-                       "im Register anlegen oder den Schlüssel korrigieren."))
+            Check(
+                "kommune_id",
+                ~pl.col("kommune_id").is_in(known_kommunen.implode()),
+                _msg(
+                    "Die Kommune „",
+                    _shown("kommune_id"),
+                    "“ steht nicht im Register "
+                    "(kommunen) oder wurde dort abgelehnt. Bitte zuerst die Kommune "
+                    "im Register anlegen oder den Schlüssel korrigieren.",
+                ),
+            )
         )
     passed = passed.with_columns(_first_row_of_key(entity))
     late_rejects = _rejects_for(passed, later, file_name)
     rejects = pl.concat([rejects, late_rejects]).sort(["zeile", "spalte"])
 
-    valid = passed.join(late_rejects.select(pl.col("zeile").alias(ROW_COLUMN)).unique(),
-                        on=ROW_COLUMN, how="anti")
+    valid = passed.join(
+        late_rejects.select(pl.col("zeile").alias(ROW_COLUMN)).unique(), on=ROW_COLUMN, how="anti"
+    )
     valid = valid.select(ROW_COLUMN, *names)
     return ValidationResult(entity.name, valid, rejects, raw.frame.height)
 
@@ -311,7 +389,10 @@ def _duplicate_check(entity: Entity, frame: pl.DataFrame) -> Check:
     return Check(
         entity.key[-1],
         pl.col(ROW_COLUMN) != first,
-        _msg(f"Doppelter Eintrag: dieselbe Kombination aus {_key_label(entity)} steht schon in "
-             "Zeile ", first.cast(pl.String), ". Bitte die doppelte Zeile löschen oder "
-             "zusammenführen."),
+        _msg(
+            f"Doppelter Eintrag: dieselbe Kombination aus {_key_label(entity)} steht schon in "
+            "Zeile ",
+            first.cast(pl.String),
+            ". Bitte die doppelte Zeile löschen oder zusammenführen.",
+        ),
     )

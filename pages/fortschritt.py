@@ -22,24 +22,48 @@ info = data.build_info()
 
 st.subheader(ui.t("progress.timeline"))
 left, right = st.columns([2, 1])
-order = left.radio(ui.t("progress.sort"), ["start", "name"], horizontal=True,
-                   format_func=lambda v: ui.t(f"progress.sort_{v}"), key="progress_sort")
+order = left.radio(
+    ui.t("progress.sort"),
+    ["start", "name"],
+    horizontal=True,
+    format_func=lambda v: ui.t(f"progress.sort_{v}"),
+    key="progress_sort",
+)
 lanes = progress.unique("kommune_id", keep="first").sort(
-    ["start_datum", "name"] if order == "start" else ["name"], nulls_last=True)
+    ["start_datum", "name"] if order == "start" else ["name"], nulls_last=True
+)
 pages = max(1, -(-lanes.height // LANES_PER_PAGE))
-page = right.number_input(ui.t("progress.page"), 1, pages, 1, key="progress_page") if pages > 1 \
-    else 1
+page = (
+    right.number_input(ui.t("progress.page"), 1, pages, 1, key="progress_page") if pages > 1 else 1
+)
 shown = lanes.slice((page - 1) * LANES_PER_PAGE, LANES_PER_PAGE)
-st.caption(ui.t("progress.page_of", von=(page - 1) * LANES_PER_PAGE + 1,
-                bis=(page - 1) * LANES_PER_PAGE + shown.height, n=lanes.height))
+st.caption(
+    ui.t(
+        "progress.page_of",
+        von=(page - 1) * LANES_PER_PAGE + 1,
+        bis=(page - 1) * LANES_PER_PAGE + shown.height,
+        n=lanes.height,
+    )
+)
 lane_order = shown.select("kommune_id").with_row_index("lane")
 rows = progress.join(lane_order, on="kommune_id").sort(["lane", "reihenfolge"])
-labels = {k: ui.t(f"progress.{k}") for k in ("geplant", "erreicht", "verspätet erreicht",
-                                              "überfällig", "entfallen", "mark_min", "mark_max",
-                                              "today")}
+labels = {
+    k: ui.t(f"progress.{k}")
+    for k in (
+        "geplant",
+        "erreicht",
+        "verspätet erreicht",
+        "überfällig",
+        "entfallen",
+        "mark_min",
+        "mark_max",
+        "today",
+    )
+}
 fig = charts.timeline(rows, info.datenstand, labels, lang, ZIEL_MONATE)
 table = rows.select(
-    pl.col("name").alias(ui.t("progress.name")), pl.col("kommune_id").alias("AGS"),
+    pl.col("name").alias(ui.t("progress.name")),
+    pl.col("kommune_id").alias("AGS"),
     pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
     pl.col("geplant_am").alias(ui.t("progress.geplant")),
     pl.col("erreicht_am").alias(ui.t("progress.erreicht")),
@@ -53,22 +77,32 @@ with left:
     counts = data.milestone_funnel(viewer, filters)
     ui.chart_and_table(
         charts.funnel(counts, lanes.height, lang, ui.t("progress.reached")),
-        counts.select(pl.col("reihenfolge").alias(ui.t("progress.reihenfolge")),
-                      pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
-                      pl.col("erreicht").alias(ui.t("progress.reached"))),
-        "meilensteine_erreicht", key="funnel")
+        counts.select(
+            pl.col("reihenfolge").alias(ui.t("progress.reihenfolge")),
+            pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
+            pl.col("erreicht").alias(ui.t("progress.reached")),
+        ),
+        "meilensteine_erreicht",
+        key="funnel",
+    )
 with right:
     st.subheader(ui.t("progress.durations"))
     kommunen = data.load_kommunen(viewer, filters).filter(pl.col("dauer_monate").is_not_null())
-    dlabels = {k: ui.t(f"progress.{k}") for k in ("finished", "running", "months", "count",
-                                                   "target")}
+    dlabels = {
+        k: ui.t(f"progress.{k}") for k in ("finished", "running", "months", "count", "target")
+    }
     ui.chart_and_table(
         charts.duration_histogram(kommunen, lang, dlabels, ZIEL_MONATE),
-        kommunen.select(ui.profile_link_column(), pl.col("name").alias(ui.t("progress.name")),
-                        pl.col("kommune_id").alias("AGS"),
-                        pl.col("status").alias(ui.t("progress.status")),
-                        pl.col("dauer_monate").alias(ui.t("progress.dauer"))),
-        "dauer_prozessbegleitung", key="durations")
+        kommunen.select(
+            ui.profile_link_column(),
+            pl.col("name").alias(ui.t("progress.name")),
+            pl.col("kommune_id").alias("AGS"),
+            pl.col("status").alias(ui.t("progress.status")),
+            pl.col("dauer_monate").alias(ui.t("progress.dauer")),
+        ),
+        "dauer_prozessbegleitung",
+        key="durations",
+    )
 
 st.subheader(ui.t("progress.overdue"))
 overdue = data.load_overdue(viewer, filters)
@@ -76,9 +110,14 @@ if overdue.is_empty():
     st.caption(ui.t("progress.overdue_empty"))
 else:
     ui.table_with_download(
-        overdue.select(ui.profile_link_column(), pl.col("name").alias(ui.t("progress.name")),
-                       pl.col("kommune_id").alias("AGS"),
-                       pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
-                       pl.col("geplant_am").alias(ui.t("progress.geplant")),
-                       pl.col("tage_ueberfaellig").alias(ui.t("progress.tage"))),
-        "ueberfaellige_meilensteine", key="dl_overdue_progress")
+        overdue.select(
+            ui.profile_link_column(),
+            pl.col("name").alias(ui.t("progress.name")),
+            pl.col("kommune_id").alias("AGS"),
+            pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
+            pl.col("geplant_am").alias(ui.t("progress.geplant")),
+            pl.col("tage_ueberfaellig").alias(ui.t("progress.tage")),
+        ),
+        "ueberfaellige_meilensteine",
+        key="dl_overdue_progress",
+    )

@@ -16,14 +16,26 @@ if points.is_empty():
 tab_points, tab_laender = st.tabs([ui.t("map.view_points"), ui.t("map.view_laender")])
 with tab_points:
     left, right = st.columns([2, 1])
-    colour_by = left.radio(ui.t("map.colour_by"), ["status", "phase"], horizontal=True,
-                           format_func=lambda v: ui.t(f"map.colour_{v}"), key="map_colour")
+    colour_by = left.radio(
+        ui.t("map.colour_by"),
+        ["status", "phase"],
+        horizontal=True,
+        format_func=lambda v: ui.t(f"map.colour_{v}"),
+        key="map_colour",
+    )
     show_kreise = right.toggle(ui.t("map.kreise"), value=True, key="map_kreise")
-    labels = {k: ui.t(f"map.{k}") for k in ("typ", "status", "phase", "next", "einwohner",
-                                            "none", "none_started")}
+    labels = {
+        k: ui.t(f"map.{k}")
+        for k in ("typ", "status", "phase", "next", "einwohner", "none", "none_started")
+    }
     fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise)
-    event = st.plotly_chart(fig, key="map_points", on_select="rerun",
-                            selection_mode="points", config={"displaylogo": False})
+    event = st.plotly_chart(
+        fig,
+        key="map_points",
+        on_select="rerun",
+        selection_mode="points",
+        config={"displaylogo": False},
+    )
     st.caption(ui.t("map.click_hint"))
     selected = event.selection.points if event and event.selection else []
     if selected:
@@ -31,13 +43,16 @@ with tab_points:
     with st.expander(ui.t("common.table")):
         table = points.select(
             ui.profile_link_column(),
-            pl.col("name").alias(ui.t("map.name")), pl.col("kommune_id").alias("AGS"), pl.col("typ").alias(ui.t("map.typ")),
+            pl.col("name").alias(ui.t("map.name")),
+            pl.col("kommune_id").alias("AGS"),
+            pl.col("typ").alias(ui.t("map.typ")),
             pl.col("bundesland").alias(ui.t("map.bundesland")),
             pl.col("status").alias(ui.t("map.status")),
             pl.col("aktuelle_phase").alias(ui.t("map.phase")),
             pl.col("naechster_meilenstein").alias(ui.t("map.next")),
             pl.col("einwohner").alias(ui.t("map.einwohner")),
-            "lat", "lon",
+            "lat",
+            "lon",
         )
         ui.table_with_download(table, "karte_kommunen", key="dl_map_points")
 
@@ -46,6 +61,13 @@ with tab_laender:
     fig = maps.land_choropleth(counts, ui.t("map.kommunen"))
     ui.chart_and_table(
         fig,
-        counts.rename({"bundesland": ui.t("map.bundesland"), "kommunen": ui.t("map.kommunen"),
-                       "einwohner": ui.t("map.einwohner")}),
-        "kommunen_je_bundesland", key="map_laender")
+        counts.rename(
+            {
+                "bundesland": ui.t("map.bundesland"),
+                "kommunen": ui.t("map.kommunen"),
+                "einwohner": ui.t("map.einwohner"),
+            }
+        ),
+        "kommunen_je_bundesland",
+        key="map_laender",
+    )

@@ -1,5 +1,178 @@
-"""Page placeholder: planned in issue #4, says so plainly until it is built."""
+"""Kommune: one commune's profile, reachable from every list and map point via `?kommune=<AGS>`."""
 
-from dashboard import ui
+import polars as pl
+import streamlit as st
 
-ui.pending_page("kommune", 4)
+from dashboard import charts, data, fmt, ui
+from etl.schema import ZIEL_MONATE
+
+lang, viewer = ui.lang(), ui.viewer()
+st.title(ui.t("profile.title"))
+
+choices = data.kommune_choices(viewer)
+if choices.is_empty():
+    ui.empty_state()
+    st.stop()
+ids = choices["kommune_id"].to_list()
+names = dict(choices.select("kommune_id", "name").rows())
+wanted = st.query_params.get("kommune")
+if wanted and wanted not in names:
+    st.warning(ui.t("profile.unknown", id=wanted), icon=":material/search_off:")
+if "profile_kommune" not in st.session_state or (
+    wanted in names and wanted != st.session_state["profile_kommune"]
+):
+    st.session_state["profile_kommune"] = wanted if wanted in names else ids[0]
+kommune_id = st.selectbox(
+    ui.t("profile.choose"), ids, key="profile_kommune", format_func=lambda k: f"{names[k]} ({k})"
+)
+st.query_params["kommune"] = kommune_id
+
+profile = data.load_kommune_profile(viewer, kommune_id)
+f = profile.facts
+st.header(f["name"])
+
+st.subheader(ui.t("profile.facts"))
+st.markdown(
+    f"**{ui.t('profile.typ')}:** {f['typ']} · **{ui.t('profile.bundesland')}:** "
+    f"{f['bundesland']} · **{ui.t('profile.kreis')}:** {f['kreis'] or '–'} · **AGS:** {kommune_id}",
+)
+c = st.columns(4)
+c[0].metric(ui.t("profile.einwohner"), fmt.number(f["einwohner"], lang=lang))
+c[1].metric(ui.t("profile.status"), f["status"])
+c[2].metric(ui.t("profile.phase"), f["aktuelle_phase"])
+dauer = (
+    ui.t("profile.dauer_value", value=fmt.number(f["dauer_monate"], 1, lang))
+    if f["dauer_monate"] is not None
+    else "–"
+)
+c[3].metric(
+    ui.t("profile.dauer"),
+    dauer,
+    help=ui.t("overview.ziel_hint", min=ZIEL_MONATE[0], max=ZIEL_MONATE[1]),
+)
+next_text = (
+    ui.t(
+        "profile.next_value",
+        meilenstein=f["naechster_meilenstein"],
+        datum=fmt.date(f["naechster_geplant_am"], lang),
+    )
+    if f["naechster_meilenstein"]
+    else "–"
+)
+st.markdown(
+    f"**{ui.t('profile.start')}:** {fmt.date(f['start_ist'], lang)} · "
+    f"**{ui.t('profile.next')}:** {next_text}"
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader(ui.t("profile.prerequisites"))
+    for key in (
+        "voraussetzung_ansprechperson",
+        "voraussetzung_leitung",
+        "voraussetzung_prozesse",
+        "voraussetzung_wissensteilung",
+    ):
+        value = f.get(key)
+        mark = {
+            True: (":material/check_circle:", "profile.yes"),
+            False: (":material/cancel:", "profile.no"),
+        }.get(value, (":material/help:", "profile.unknown_value"))
+        st.markdown(f"{mark[0]} {ui.t(f'profile.{key}')}: **{ui.t(mark[1])}**")
+with right:
+    st.subheader(ui.t("profile.contact"))
+    if "ansprechperson" not in f or (f.get("ansprechperson") is None and not viewer.is_staff):
+        st.caption(ui.t("profile.contact_hidden"))
+    elif f.get("ansprechperson") is None:
+        st.caption(ui.t("profile.contact_none"))
+    else:
+        st.text(f["ansprechperson"])
+        if f.get("email"):
+            st.text(f["email"])
+        if f.get("telefon"):
+            st.text(f["telefon"])
+    if "vernetzung_zustimmung" in f:
+        st.caption(
+            f"{ui.t('profile.consent')}: "
+            f"{ui.t('profile.yes') if f['vernetzung_zustimmung'] else ui.t('profile.no')}"
+        )
+
+st.subheader(ui.t("profile.timeline"))
+info = data.build_info()
+lanes = profile.milestones.with_columns(
+    pl.lit(kommune_id).alias("kommune_id"),
+    pl.lit(f["name"]).alias("name"),
+    pl.lit(f["start_ist"]).alias("start_ist"),
+)
+labels = {
+    k: ui.t(f"progress.{k}")
+    for k in (
+        "geplant",
+        "erreicht",
+        "verspätet erreicht",
+        "überfällig",
+        "entfallen",
+        "mark_min",
+        "mark_max",
+        "today",
+    )
+}
+if lanes.is_empty():
+    st.caption(ui.t("progress.overdue_empty"))
+else:
+    ui.chart_and_table(
+        charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
+        profile.milestones.select(
+            pl.col("meilenstein").alias(ui.t("profile.meilenstein")),
+            pl.col("geplant_am").alias(ui.t("profile.geplant_am")),
+            pl.col("erreicht_am").alias(ui.t("profile.erreicht_am")),
+            pl.col("zustand").alias(ui.t("profile.zustand")),
+        ),
+        f"zeitplan_{kommune_id}",
+        key="profile_timeline",
+    )
+
+st.subheader(ui.t("profile.uptake"))
+if profile.uptake.is_empty():
+    st.caption(ui.t("profile.uptake_empty"))
+else:
+    ui.table_with_download(
+        profile.uptake.select(
+            pl.col("datum").alias(ui.t("profile.datum")),
+            pl.col("veranstaltung_id").alias(ui.t("profile.veranstaltung")),
+            pl.col("modul").alias(ui.t("profile.modul")),
+            pl.col("format").alias(ui.t("profile.format")),
+            pl.col("thema").alias(ui.t("profile.thema")),
+            pl.col("teilnehmende").alias(ui.t("profile.teilnehmende")),
+            pl.col("kommunen_anzahl").alias(ui.t("profile.kommunen_anzahl")),
+        ),
+        f"veranstaltungen_{kommune_id}",
+        key="dl_profile_uptake",
+    )
+
+st.subheader(ui.t("profile.selbstcheck"))
+if profile.selbstcheck is None:
+    st.info(ui.t("profile.selbstcheck_hidden"), icon=":material/lock:")
+elif profile.selbstcheck.is_empty():
+    st.caption(ui.t("profile.selbstcheck_empty"))
+else:
+    st.caption(ui.t("profile.selbstcheck_hint"))
+    ui.chart_and_table(
+        charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("profile.stand")}),
+        profile.selbstcheck.select(
+            pl.col("handlungsfeld").alias(ui.t("profile.handlungsfeld")),
+            pl.col("stand").alias(ui.t("profile.stand")),
+            pl.col("prioritaet").alias(ui.t("profile.prioritaet")),
+            pl.col("erhoben_am").alias(ui.t("profile.erhoben_am")),
+        ),
+        f"selbstcheck_{kommune_id}",
+        key="profile_selbstcheck",
+    )
+
+try:
+    from dashboard.peer_cards import render_peer_cards
+except ImportError:  # the peer engine (issue #5) is not there yet
+    render_peer_cards = None
+if render_peer_cards is not None:
+    st.subheader(ui.t("profile.peers"))
+    render_peer_cards(viewer, kommune_id, n=3)

@@ -1,5 +1,127 @@
-"""Page placeholder: planned in issue #4, says so plainly until it is built."""
+"""Module: uptake by module, format, topic, month and sector; who used what; shared events."""
 
-from dashboard import ui
+import polars as pl
+import streamlit as st
 
-ui.pending_page("module", 4)
+from dashboard import charts, data, ui
+from etl.schema import MODULE
+
+lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
+st.title(ui.t("modules.title"))
+
+monthly = data.uptake_by(viewer, filters, "monat", "modul")
+if monthly.is_empty():
+    ui.empty_state()
+    st.stop()
+
+measure = st.radio(
+    ui.t("modules.measure"),
+    ["teilnahmen", "teilnehmende"],
+    horizontal=True,
+    format_func=lambda v: ui.t(f"modules.{v}"),
+    key="modules_measure",
+)
+st.caption(ui.t("modules.hint"))
+label = ui.t(f"modules.{measure}")
+module_names = {m: f"{m} {name}" for m, name in MODULE.items()}
+
+st.subheader(ui.t("modules.by_month"))
+ui.chart_and_table(
+    charts.monthly_by_module(monthly, measure, lang, module_names, label),
+    monthly.select(
+        pl.col("monat").alias(ui.t("modules.monat")),
+        pl.col("modul").alias(ui.t("modules.modul")),
+        pl.col("teilnahmen").alias(ui.t("modules.teilnahmen")),
+        pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
+    ),
+    "nutzung_je_monat",
+    key="monthly",
+)
+
+left, right = st.columns(2)
+for column, dim, title in (
+    (left, "format", "modules.by_format"),
+    (right, "thema", "modules.by_topic"),
+):
+    with column:
+        st.subheader(ui.t(title))
+        frame = data.uptake_by(viewer, filters, dim)
+        ui.chart_and_table(
+            charts.hbars(frame, dim, measure, lang),
+            frame.select(
+                pl.col(dim).alias(ui.t(f"modules.{dim}")),
+                pl.col("teilnahmen").alias(ui.t("modules.teilnahmen")),
+                pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
+            ),
+            f"nutzung_nach_{dim}",
+            key=f"by_{dim}",
+        )
+
+st.subheader(ui.t("modules.by_sector"))
+by_module = data.uptake_by(viewer, filters, "modul")
+sectors = (
+    by_module.select(
+        *(pl.col(s).sum().alias(s) for s in data.SECTOR_COLUMNS),
+        (
+            pl.col("teilnehmende").sum()
+            - pl.sum_horizontal(pl.col(s).sum() for s in data.SECTOR_COLUMNS)
+        ).alias("ohne_angabe"),
+    )
+    .unpivot(variable_name="sektor", value_name="teilnehmende")
+    .with_columns(
+        pl.col("sektor").map_elements(lambda s: ui.t(f"modules.{s}"), return_dtype=pl.String)
+    )
+)
+ui.chart_and_table(
+    charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),
+    sectors.rename(
+        {"sektor": ui.t("modules.sector"), "teilnehmende": ui.t("modules.teilnehmende")}
+    ),
+    "teilnehmende_nach_sektor",
+    key="sectors",
+)
+
+st.subheader(ui.t("modules.by_kommune"))
+st.caption(ui.t("modules.by_kommune_hint"))
+used = data.uptake_by_kommune(viewer, filters)
+matrix = (
+    used.pivot(
+        on="format",
+        index=["kommune_id", "name"],
+        values="teilnahmen",
+        aggregate_function="sum",
+        sort_columns=True,
+    )
+    .fill_null(0)
+    .sort("name")
+)
+ui.table_with_download(
+    matrix.select(
+        ui.profile_link_column(),
+        pl.col("name").alias(ui.t("modules.name")),
+        pl.col("kommune_id").alias("AGS"),
+        pl.exclude("kommune_id", "name"),
+    ),
+    "nutzung_je_kommune",
+    key="dl_by_kommune",
+)
+
+st.subheader(ui.t("modules.shared"))
+shared = data.shared_events(viewer, filters)
+if shared.is_empty():
+    st.caption(ui.t("modules.shared_empty"))
+else:
+    ui.table_with_download(
+        shared.select(
+            pl.col("datum").alias(ui.t("modules.datum")),
+            pl.col("veranstaltung_id").alias(ui.t("modules.veranstaltung")),
+            pl.col("modul").alias(ui.t("modules.modul")),
+            pl.col("format").alias(ui.t("modules.format")),
+            pl.col("thema").alias(ui.t("modules.thema")),
+            pl.col("kommunen_anzahl").alias(ui.t("modules.kommunen_anzahl")),
+            pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
+            pl.col("kommunen").alias(ui.t("modules.kommunen")),
+        ),
+        "gemeinsame_veranstaltungen",
+        key="dl_shared",
+    )

@@ -20,9 +20,14 @@ cols[0].metric(ui.t("overview.kommunen"), fmt.number(kf.kommunen, lang=lang))
 cols[1].metric(ui.t("overview.gestartet"), fmt.number(kf.gestartet, lang=lang))
 cols[2].metric(ui.t("overview.abgeschlossen"), fmt.number(kf.abgeschlossen, lang=lang))
 cols[3].metric(ui.t("overview.im_ziel", max=hi), fmt.percent(kf.anteil_im_ziel, lang=lang))
-median = (ui.t("overview.median_dauer_value", value=fmt.number(kf.median_dauer_monate, 1, lang))
-          if kf.median_dauer_monate is not None else "–")
-cols[4].metric(ui.t("overview.median_dauer"), median, help=ui.t("overview.ziel_hint", min=lo, max=hi))
+median = (
+    ui.t("overview.median_dauer_value", value=fmt.number(kf.median_dauer_monate, 1, lang))
+    if kf.median_dauer_monate is not None
+    else "–"
+)
+cols[4].metric(
+    ui.t("overview.median_dauer"), median, help=ui.t("overview.ziel_hint", min=lo, max=hi)
+)
 cols[5].metric(ui.t("overview.ueberfaellig"), fmt.number(kf.ueberfaellige_meilensteine, lang=lang))
 
 left, right = st.columns(2)
@@ -32,20 +37,30 @@ with left:
         {"status": list(kf.nach_status), "anzahl": list(kf.nach_status.values())},
         schema={"status": pl.String, "anzahl": pl.Int64},
     )
-    ui.chart_and_table(charts.status_bar(counts, lang),
-                       counts.rename({"status": ui.t("filters.status"),
-                                      "anzahl": ui.t("overview.anzahl")}),
-                       "kommunen_nach_status", key="status")
+    ui.chart_and_table(
+        charts.status_bar(counts, lang),
+        counts.rename({"status": ui.t("filters.status"), "anzahl": ui.t("overview.anzahl")}),
+        "kommunen_nach_status",
+        key="status",
+    )
 with right:
     st.subheader(ui.t("overview.modul_header"))
     uptake = kf.nutzung_nach_modul
     ui.chart_and_table(
-        charts.module_bars(uptake, lang, ui.t("overview.veranstaltungen"),
-                           ui.t("overview.teilnehmende")),
-        uptake.rename({"modul": ui.t("overview.modul"), "bezeichnung": ui.t("overview.bezeichnung"),
-                       "veranstaltungen": ui.t("overview.veranstaltungen"),
-                       "teilnehmende": ui.t("overview.teilnehmende")}),
-        "nutzung_nach_modul", key="module")
+        charts.module_bars(
+            uptake, lang, ui.t("overview.veranstaltungen"), ui.t("overview.teilnehmende")
+        ),
+        uptake.rename(
+            {
+                "modul": ui.t("overview.modul"),
+                "bezeichnung": ui.t("overview.bezeichnung"),
+                "veranstaltungen": ui.t("overview.veranstaltungen"),
+                "teilnehmende": ui.t("overview.teilnehmende"),
+            }
+        ),
+        "nutzung_nach_modul",
+        key="module",
+    )
 
 left, right = st.columns(2)
 with left:
@@ -55,10 +70,16 @@ with left:
         st.caption(ui.t("overview.changes_empty"))
     else:
         ui.table_with_download(
-            changes.drop("kommune_id").rename({"name": ui.t("overview.name"),
-                                               "meilenstein": ui.t("overview.meilenstein"),
-                                               "erreicht_am": ui.t("overview.erreicht_am")}),
-            "erreicht_letzte_30_tage", key="dl_changes")
+            changes.drop("kommune_id").rename(
+                {
+                    "name": ui.t("overview.name"),
+                    "meilenstein": ui.t("overview.meilenstein"),
+                    "erreicht_am": ui.t("overview.erreicht_am"),
+                }
+            ),
+            "erreicht_letzte_30_tage",
+            key="dl_changes",
+        )
 with right:
     st.subheader(ui.t("overview.overdue_header"))
     overdue = data.load_overdue(viewer, filters)
@@ -67,7 +88,13 @@ with right:
     else:
         ui.table_with_download(
             overdue.drop("kommune_id", "bundesland").rename(
-                {"name": ui.t("overview.name"), "meilenstein": ui.t("overview.meilenstein"),
-                 "geplant_am": ui.t("overview.geplant_am"),
-                 "tage_ueberfaellig": ui.t("overview.tage")}),
-            "ueberfaellige_meilensteine", key="dl_overdue")
+                {
+                    "name": ui.t("overview.name"),
+                    "meilenstein": ui.t("overview.meilenstein"),
+                    "geplant_am": ui.t("overview.geplant_am"),
+                    "tage_ueberfaellig": ui.t("overview.tage"),
+                }
+            ),
+            "ueberfaellige_meilensteine",
+            key="dl_overdue",
+        )

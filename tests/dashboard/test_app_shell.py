@@ -59,7 +59,7 @@ def test_english_switch(use_db, cohort_db):
 
 def test_pending_pages_say_so(use_db, cohort_db):
     at = _run(use_db, cohort_db)
-    at.switch_page("../pages/karte.py").run()
+    at.switch_page("../pages/daten.py").run()
     assert not at.exception
     assert any("noch nicht gebaut" in i.value for i in at.info)
 

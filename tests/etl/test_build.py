@@ -14,8 +14,12 @@ from etl.build import build
 from etl.read import InputError
 from tests.cohort import KOMMUNEN, MEILENSTEINE, MODULNUTZUNG, SELBSTCHECK, write_cohort
 
-TEXTS = {"kommunen": KOMMUNEN, "meilensteine": MEILENSTEINE, "modulnutzung": MODULNUTZUNG,
-         "selbstcheck": SELBSTCHECK}
+TEXTS = {
+    "kommunen": KOMMUNEN,
+    "meilensteine": MEILENSTEINE,
+    "modulnutzung": MODULNUTZUNG,
+    "selbstcheck": SELBSTCHECK,
+}
 
 
 def _values(db: Path) -> dict:
@@ -24,9 +28,9 @@ def _values(db: Path) -> dict:
         return {
             "kommunen": con.execute(
                 "select kommune_id, name, einwohner, lat, lon, vernetzung_zustimmung "
-                "from kommune order by kommune_id").fetchall(),
-            "meilensteine": con.execute(
-                "select * from meilenstein order by all").fetchall(),
+                "from kommune order by kommune_id"
+            ).fetchall(),
+            "meilensteine": con.execute("select * from meilenstein order by all").fetchall(),
             "teilnehmende": con.execute("select sum(teilnehmende) from modulnutzung").fetchone(),
             "selbstcheck": con.execute("select * from selbstcheck order by all").fetchall(),
         }
@@ -43,8 +47,9 @@ def test_csv_round_trip_keeps_values(tmp_path: Path):
     assert ("03159", "=SUM(1) Göttingen", 328074, 51.5413, 9.9158, False) in v["kommunen"]
     assert any(r[1] == "München <script>alert(1)</script>" for r in v["kommunen"])
     assert v["teilnehmende"] == (62,)
-    assert ("01001000", "Workshop", dt.date(2020, 5, 15), dt.date(2020, 6, 2), None) in \
-        v["meilensteine"]
+    assert ("01001000", "Workshop", dt.date(2020, 5, 15), dt.date(2020, 6, 2), None) in v[
+        "meilensteine"
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
@@ -65,7 +70,8 @@ def test_encodings_and_separators_give_the_same_database(tmp_path: Path, encodin
     assert _values(db) == _values(reference)
     # kommunen.csv has umlauts, so its encoding is unambiguous
     assert duckdb.connect(str(db), read_only=True).execute(
-        "select kodierung from meta_dateien where datei_art = 'kommunen'").fetchone() == (encoding,)
+        "select kodierung from meta_dateien where datei_art = 'kommunen'"
+    ).fetchone() == (encoding,)
 
 
 def test_xlsx_round_trip_gives_the_same_database(tmp_path: Path):
@@ -78,8 +84,8 @@ def test_xlsx_round_trip_gives_the_same_database(tmp_path: Path):
         # staff's Excel files hold real numbers and dates in cells, not text
         frame = frame.with_columns(
             pl.col(c).str.to_date("%d.%m.%Y", strict=False)
-            for c in frame.columns if c in ("geplant_am", "erreicht_am", "datum", "erhoben_am",
-                                            "start_geplant")
+            for c in frame.columns
+            if c in ("geplant_am", "erreicht_am", "datum", "erhoben_am", "start_geplant")
         )
         if "teilnehmende" in frame.columns:
             frame = frame.with_columns(pl.col("teilnehmende").cast(pl.Int64))
@@ -155,20 +161,30 @@ def test_metadata_records_checksums_counts_and_rejects(tmp_path: Path):
     db = tmp_path / "db.duckdb"
     report = build(src, db)
     con = duckdb.connect(str(db), read_only=True)
-    files = {r[0]: r[1:] for r in con.execute(
-        "select datei_art, sha256, zeilen_gelesen, zeilen_geladen, zeilen_abgelehnt "
-        "from meta_dateien").fetchall()}
+    files = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select datei_art, sha256, zeilen_gelesen, zeilen_geladen, zeilen_abgelehnt "
+            "from meta_dateien"
+        ).fetchall()
+    }
     import hashlib
-    assert files["kommunen"] == (hashlib.sha256((src / "kommunen.csv").read_bytes()).hexdigest(),
-                                 4, 3, 1)
+
+    assert files["kommunen"] == (
+        hashlib.sha256((src / "kommunen.csv").read_bytes()).hexdigest(),
+        4,
+        3,
+        1,
+    )
     meta = con.execute("select build_id, datenstand from meta_build").fetchone()
     assert meta == (report.build_id, dt.date(2021, 12, 15))
     assert con.execute("select count(*) from meta_ablehnungen").fetchone()[0] >= 1
 
 
 def test_cli_writes_rejects_report_in_excel_dialect(tmp_path: Path, capsys):
-    kommunen = KOMMUNEN.replace("München <script>alert(1)</script>", "=HYPERLINK(\"x\")") \
-        .replace("1.488.202", "-5")
+    kommunen = KOMMUNEN.replace("München <script>alert(1)</script>", '=HYPERLINK("x")').replace(
+        "1.488.202", "-5"
+    )
     src = write_cohort(tmp_path / "in", kommunen=kommunen)
     db = tmp_path / "db.duckdb"
     assert etl_main(["build", "--input", str(src), "--output", str(db)]) == 0
