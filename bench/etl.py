@@ -28,7 +28,7 @@ import duckdb, sys
 con = duckdb.connect(sys.argv[2])
 for name in {ENTITIES!r}:
     con.execute(
-        f"create table {{name}} as select * from read_csv('{{sys.argv[1]}}/{{name}}.csv', "
+        f"create or replace table {{name}} as select * from read_csv('{{sys.argv[1]}}/{{name}}.csv', "
         "delim=';', header=true, decimal_separator=',', dateformat='%d.%m.%Y', "
         "types={{'kommune_id': 'VARCHAR'}})"
     )

@@ -1,0 +1,106 @@
+"""Every monitoring page in real Chromium: it renders, stays offline and passes axe (WCAG 2.1 AA)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+
+LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+# Pages and the text that shows the page's main content has rendered.
+PAGES = {
+    "ueberblick": "Kommunen nach Status",
+    "karte": "Kommunen je Bundesland",
+    "fortschritt": "Zeitplan je Kommune",
+    "module": "Nutzung je Monat",
+    "kommune": "Steckbrief",
+}
+
+RENDERED_MAP_FEATURES = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullLayout.map);
+  const map = gd._fullLayout.map._subplot.map;
+  const counts = {};
+  for (const f of map.queryRenderedFeatures()) {
+    const key = f.layer.type + ':' + f.geometry.type.replace('Multi', '');
+    counts[key] = (counts[key] || 0) + 1;
+  }
+  return counts;
+}"""
+
+
+def _url(app_url: str, stem: str, query: str = "") -> str:
+    """The default page (Überblick) lives at the root URL."""
+    return f"{app_url}/{'' if stem == 'ueberblick' else stem}{query}"
+
+
+def _watch_requests(page: Page) -> list[str]:
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL) else None)
+    return outside
+
+
+def _serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page, options=AXE_OPTIONS)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("stem", list(PAGES))
+def test_page_renders_offline_and_accessible(page: Page, app_url: str, stem: str):
+    outside = _watch_requests(page)
+    page.goto(_url(app_url, stem))
+    expect(page.get_by_text(PAGES[stem]).first).to_be_visible(timeout=30_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1500)  # let plotly and MapLibre finish drawing
+    screenshot(page, stem)
+    assert outside == [], outside
+    assert _serious_violations(page) == []
+
+
+def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db):
+    outside = _watch_requests(page)
+    page.goto(f"{app_url}/karte")
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    page.wait_for_function(
+        "() => { const g = [...document.querySelectorAll('.js-plotly-plot')]"
+        ".find(g => g._fullLayout.map); return g && g._fullLayout.map._subplot.map.loaded(); }",
+        timeout=30_000,
+    )
+    counts = page.evaluate(RENDERED_MAP_FEATURES)
+    total = duckdb.connect(str(demo_db), read_only=True).execute(
+        "select count(*) from kommune").fetchone()[0]
+    assert counts.get("circle:Point") == total
+    assert counts.get("line:Polygon", 0) >= 16  # at least the Länder outlines
+    assert outside == []
+
+
+def test_filter_in_url_is_applied_and_reset(page: Page, app_url: str, demo_db):
+    land = duckdb.connect(str(demo_db), read_only=True).execute(
+        "select bundesland, count(*) from kommune group by 1 order by 2 desc limit 1").fetchone()
+    page.goto(_url(app_url, "ueberblick", f"?bundesland={land[0]}"))
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Kommunen").first
+    expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(str(land[1]),
+                                                                         timeout=30_000)
+    page.get_by_role("button", name="Filter zurücksetzen").click()
+    expect(page).to_have_url(f"{app_url}/", timeout=10_000)
+    total = duckdb.connect(str(demo_db), read_only=True).execute(
+        "select count(*) from kommune").fetchone()[0]
+    expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(str(total))
+
+
+def test_profile_is_reachable_from_a_list(page: Page, app_url: str, demo_db):
+    kommune_id, name = duckdb.connect(str(demo_db), read_only=True).execute(
+        "select kommune_id, name from kommune order by name limit 1").fetchone()
+    page.goto(f"{app_url}/kommune?kommune={kommune_id}")
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=30_000)
+    screenshot(page, "kommune_profil")
