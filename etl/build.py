@@ -131,7 +131,8 @@ def _write_database(
     con = duckdb.connect(str(path))
     try:
         for name, result in results.items():
-            _create_from_frame(con, f"raw_{name}", result.valid.drop(ROW_COLUMN), temp=True)
+            # staging reads the validated frames in place (no copy into a table first)
+            con.register(f"raw_{name}", result.valid.drop(ROW_COLUMN))
         con.execute(
             "create table meta_build as select ? as build_id, ?::timestamptz as erstellt_am, "
             "?::date as datenstand, ? as beispieldaten, ? as bezeichnung, ? as eingabe",
@@ -215,11 +216,9 @@ def _create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
         _create_from_frame(con, name, frame)
 
 
-def _create_from_frame(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, temp: bool = False
-) -> None:
+def _create_from_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     con.register("_incoming", frame)
-    con.execute(f"create {'temp ' if temp else ''}table {table} as select * from _incoming")
+    con.execute(f"create table {table} as select * from _incoming")
     con.unregister("_incoming")
 
 

@@ -28,8 +28,13 @@ def neutralise_expr(col: pl.Expr) -> pl.Expr:
     )
 
 
-def to_excel_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """All columns as German-formatted text: decimal comma, dd.mm.yyyy, ja/nein, inert text."""
+def to_excel_frame(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
+                   hidden_text: str = "<3") -> pl.DataFrame:
+    """All columns as German-formatted text: decimal comma, dd.mm.yyyy, ja/nein, inert text.
+
+    `hidden` (boolean frame, same height, some of the columns) marks cells that show
+    `hidden_text` instead of their value (small cells in public reports).
+    """
     exprs = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
@@ -47,10 +52,19 @@ def to_excel_frame(frame: pl.DataFrame) -> pl.DataFrame:
             exprs.append(neutralise_expr(col.cast(pl.List(pl.String)).list.join(", ")))
         else:
             exprs.append(neutralise_expr(col.cast(pl.String)))
-    return frame.select(e.alias(n) for e, n in zip(exprs, frame.columns, strict=True))
+    text = frame.select(e.alias(n) for e, n in zip(exprs, frame.columns, strict=True))
+    if hidden is None:
+        return text
+    return text.with_columns(
+        pl.when(pl.lit(hidden.get_column(c))).then(pl.lit(hidden_text)).otherwise(pl.col(c))
+        .alias(c)
+        for c in hidden.columns if c in text.columns
+    )
 
 
-def to_excel_csv_bytes(frame: pl.DataFrame) -> bytes:
+def to_excel_csv_bytes(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
+                       hidden_text: str = "<3") -> bytes:
     """The frame as CSV bytes that German Excel opens correctly by double-click."""
-    text = to_excel_frame(frame).write_csv(separator=";", quote_style="necessary")
+    text = to_excel_frame(frame, hidden, hidden_text).write_csv(
+        separator=";", quote_style="necessary")
     return "\ufeff".encode() + text.encode("utf-8")

@@ -25,7 +25,7 @@ REJECT_SCHEMA = {
     "meldung": pl.String,
 }
 _MAX_SHOWN_VALUE = 80
-_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S")
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 _TRUE = ("ja", "j", "x", "wahr", "true", "1", "yes", "y")
 _FALSE = ("nein", "n", "falsch", "false", "0", "no")
 
@@ -81,15 +81,17 @@ def parse_ags(text: pl.Expr) -> pl.Expr:
 
 
 def parse_int(text: pl.Expr) -> pl.Expr:
-    """Whole numbers; German thousands separators (`40.696`) are accepted."""
-    t = text.str.replace_all(r"\s", "")
-    t = (
-        pl.when(t.str.contains(r"^-?\d{1,3}(\.\d{3})+$"))
-        .then(t.str.replace_all(r"\.", ""))
-        .otherwise(t)
+    """Whole numbers; German thousands separators (`40.696`, `40 696`) are accepted."""
+    # Only values with a separator take the regex path; plain digits parse directly (fast at
+    # a million rows).
+    needs_work = text.str.contains_any([".", ",", " "])
+    compact = text.str.replace_all(" ", "", literal=True)
+    reworked = (
+        pl.when(compact.str.contains(r"^-?\d{1,3}(\.\d{3})+$"))
+        .then(compact.str.replace_all(".", "", literal=True))
+        .otherwise(compact.str.replace(r"^(-?\d+)[.,]0+$", "$1"))  # 12,0 or 12.0 from Excel
     )
-    t = t.str.replace(r"^(-?\d+)[.,]0+$", "$1")  # 12,0 or 12.0 from spreadsheets
-    return t.cast(pl.Int64, strict=False)
+    return pl.when(needs_work).then(reworked).otherwise(text).str.to_integer(strict=False)
 
 
 def parse_decimal(text: pl.Expr) -> pl.Expr:
@@ -104,9 +106,11 @@ def parse_decimal(text: pl.Expr) -> pl.Expr:
 
 
 def parse_date(text: pl.Expr) -> pl.Expr:
-    """Dates as `dd.mm.yyyy`, ISO `yyyy-mm-dd` or an Excel date cell."""
+    """Dates as `dd.mm.yyyy`, ISO `yyyy-mm-dd` or an Excel date cell (`yyyy-mm-dd 00:00:00`)."""
     t = text.str.strip_chars()
-    return pl.coalesce([t.str.to_datetime(f, strict=False).dt.date() for f in _DATE_FORMATS])
+    # a time of day after the date (Excel cells) is ignored: only the first token is the date
+    day = t.str.split(" ").list.first()
+    return pl.coalesce([day.str.to_date(f, strict=False) for f in _DATE_FORMATS])
 
 
 def parse_bool(text: pl.Expr) -> pl.Expr:
@@ -329,6 +333,21 @@ def _key_label(entity: Entity) -> str:
     return " und ".join(f"„{k}“" for k in entity.key)
 
 
+def _split_bad(
+    frame: pl.DataFrame, checks: list[Check], file_name: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows passing every check, reject lines). One pass flags bad rows; the per-rule messages
+    are only computed for those few rows, so clean national-scale files stay fast."""
+    if not checks:
+        return frame, pl.DataFrame(schema=REJECT_SCHEMA)
+    flagged = frame.with_columns(
+        pl.any_horizontal([c.bad.fill_null(False) for c in checks]).alias("_bad")
+    )
+    bad = flagged.filter(pl.col("_bad"))
+    good = flagged.filter(~pl.col("_bad")).drop("_bad")
+    return good, _rejects_for(bad, checks, file_name)
+
+
 def validate_table(
     raw: RawTable,
     entity: Entity,
@@ -337,24 +356,23 @@ def validate_table(
 ) -> ValidationResult:
     """Validate one input table; return typed valid rows and the rejects report lines."""
     names = entity.column_names
-    cleaned = raw.frame.with_columns(
-        pl.col(c).str.strip_chars().replace("", None).alias(f"{c}__raw") for c in names
-    ).drop(names)
-    typed = cleaned.with_columns(_parser(c).alias(c.name) for c in entity.columns)
-
+    typed = (
+        raw.frame.lazy()
+        .with_columns(
+            pl.col(c).str.strip_chars().replace("", None).alias(f"{c}__raw") for c in names
+        )
+        .drop(names)
+        .with_columns(_parser(c).alias(c.name) for c in entity.columns)
+        .collect()
+    )
     checks = [chk for col in entity.columns for chk in column_checks(col)]
     checks += row_checks(entity, datenstand)
     file_name = raw.path.name
-    rejects = _rejects_for(typed, checks, file_name)
+    passed, rejects = _split_bad(typed, checks, file_name)
 
     # Keys and references are judged only among rows that passed the column rules, so a row
     # with a typo does not make its corrected twin a "duplicate".
-    passed = typed.join(
-        rejects.select(pl.col("zeile").alias(ROW_COLUMN)).unique(), on=ROW_COLUMN, how="anti"
-    )
-    later = [
-        _duplicate_check(entity, passed),
-    ]
+    later = [_duplicate_check(entity)]
     if entity.references_kommune and known_kommunen is not None:
         later.append(
             Check(
@@ -370,25 +388,26 @@ def validate_table(
             )
         )
     passed = passed.with_columns(_first_row_of_key(entity))
-    late_rejects = _rejects_for(passed, later, file_name)
+    valid, late_rejects = _split_bad(passed, later, file_name)
     rejects = pl.concat([rejects, late_rejects]).sort(["zeile", "spalte"])
-
-    valid = passed.join(
-        late_rejects.select(pl.col("zeile").alias(ROW_COLUMN)).unique(), on=ROW_COLUMN, how="anti"
+    return ValidationResult(
+        entity.name, valid.select(ROW_COLUMN, *names), rejects, raw.frame.height
     )
-    valid = valid.select(ROW_COLUMN, *names)
-    return ValidationResult(entity.name, valid, rejects, raw.frame.height)
 
 
 def _first_row_of_key(entity: Entity) -> pl.Expr:
-    return pl.col(ROW_COLUMN).min().over(list(entity.key)).alias("_erste_zeile")
+    """Row number of the key's first occurrence; null for keys that occur once (the usual case,
+    so the window only runs over duplicates)."""
+    keys = list(entity.key)
+    duplicated = pl.struct(keys).is_duplicated()
+    return pl.when(duplicated).then(pl.col(ROW_COLUMN).min().over(keys)).alias("_erste_zeile")
 
 
-def _duplicate_check(entity: Entity, frame: pl.DataFrame) -> Check:
+def _duplicate_check(entity: Entity) -> Check:
     first = pl.col("_erste_zeile")
     return Check(
         entity.key[-1],
-        pl.col(ROW_COLUMN) != first,
+        first.is_not_null() & (pl.col(ROW_COLUMN) != first),
         _msg(
             f"Doppelter Eintrag: dieselbe Kombination aus {_key_label(entity)} steht schon in "
             "Zeile ",

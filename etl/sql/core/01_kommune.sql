@@ -1,7 +1,7 @@
 -- Core: the commune registry with its key enforced.
 create table kommune (
     -- ids
-    kommune_id varchar primary key,
+    kommune_id varchar not null,
     -- strings
     name varchar not null,
     typ varchar not null,
@@ -29,3 +29,11 @@ create table kommune (
 );
 
 insert into kommune by name select * from stg_kommunen;
+
+-- Guards: the key is unique. Checked with
+-- one aggregate instead of an index: validation already rejected violating rows, and building an
+-- index for a million rows would cost several times the whole load.
+select error('kommune: doppelter Schlüssel (kommune_id)')
+from kommune
+group by kommune_id
+having count(*) > 1;

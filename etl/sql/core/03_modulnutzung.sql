@@ -1,6 +1,6 @@
 -- Core: module uptake, one row per commune and event (an event can serve several communes).
 create table modulnutzung (
-    kommune_id varchar not null references kommune (kommune_id),
+    kommune_id varchar not null,
     veranstaltung_id varchar not null,
     modul tinyint not null check (modul between 1 and 3),
     format varchar not null,
@@ -11,8 +11,19 @@ create table modulnutzung (
     politik integer check (politik >= 0),
     zivilgesellschaft integer check (zivilgesellschaft >= 0),
     wirtschaft integer check (wirtschaft >= 0),
-    einwohnerschaft integer check (einwohnerschaft >= 0),
-    primary key (kommune_id, veranstaltung_id)
+    einwohnerschaft integer check (einwohnerschaft >= 0)
 );
 
 insert into modulnutzung by name select * from stg_modulnutzung;
+
+-- Guards: the key is unique and every row refers to a known commune. Checked with
+-- one aggregate instead of an index: validation already rejected violating rows, and building an
+-- index for a million rows would cost several times the whole load.
+select error('modulnutzung: doppelter Schlüssel (kommune_id, veranstaltung_id)')
+from modulnutzung
+group by kommune_id, veranstaltung_id
+having count(*) > 1;
+
+select error('modulnutzung: unbekannte kommune_id ' || kommune_id)
+from modulnutzung
+anti join kommune using (kommune_id);

@@ -8,7 +8,8 @@ select
     format,
     thema,
     count(*) as teilnahmen,
-    count(distinct veranstaltung_id) as veranstaltungen,
+    -- (kommune_id, veranstaltung_id) is unique, so within one commune every row is one event
+    count(*) as veranstaltungen,
     sum(teilnehmende) as teilnehmende,
     sum(verwaltung) as verwaltung,
     sum(politik) as politik,
