@@ -11,6 +11,8 @@ VENV := .venv
 DB ?= data/monitor.duckdb
 DEMO := data/demo
 CHROMIUM ?= /usr/bin/chromium
+# Unicode font of the PDF brief (dashboard/exports.py), from Debian's fonts-dejavu-core
+DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -39,6 +41,7 @@ rebuild: setup
 	$(UV) run python -m etl build --input $(DEMO) --output $(DB)
 
 run: setup data
+	@$(UV) run python -m dashboard.users demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
 	$(UV) run streamlit run dashboard/app.py --server.port 8501
 
@@ -52,10 +55,11 @@ docs: setup
 	$(UV) run python -m etl docs
 
 browser:
-	@if [ -x "$(CHROMIUM)" ]; then echo "Chromium: $(CHROMIUM)"; \
+	@if [ -x "$(CHROMIUM)" ] && [ -f "$(DEJAVU)" ]; then echo "Chromium: $(CHROMIUM)"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "Installiere Chromium und Schriften (Debian) …"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation >/dev/null; \
+	elif [ -x "$(CHROMIUM)" ]; then echo "Hinweis: Schrift DejaVu fehlt (Paket fonts-dejavu-core); der PDF-Bericht nutzt eine Ersatzschrift."; \
 	else echo "FEHLER: Chromium fehlt ($(CHROMIUM)). Bitte als Administrator 'apt-get install chromium' ausführen oder CHROMIUM=/pfad/zu/chromium setzen."; exit 1; fi
 
 test: setup browser
@@ -69,6 +73,7 @@ lint: setup
 
 bench: setup browser
 	$(UV) run python bench/etl.py
+	$(UV) run python bench/report.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(DB) .pytest_cache test-results

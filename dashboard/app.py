@@ -16,23 +16,34 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 # A local icon file: a Material icon as page icon makes the browser fetch it from Google.
 ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 
-# (file stem = url path, material icon); the order is the menu order of the design.
+# (file stem = url path, material icon, roles that see it); the order is the menu order. A page
+# missing from a role's navigation cannot be opened by URL either (Streamlit shows the default
+# page instead), and the data layer checks the role again for every read.
 PAGES = (
-    ("ueberblick", ":material/dashboard:"),
-    ("karte", ":material/map:"),
-    ("fortschritt", ":material/timeline:"),
-    ("module", ":material/event:"),
-    ("kommune", ":material/location_city:"),
-    ("vernetzung", ":material/hub:"),
-    ("bericht", ":material/summarize:"),
-    ("daten", ":material/database:"),
+    ("ueberblick", ":material/dashboard:", ("staff", "kommune", "public")),
+    ("karte", ":material/map:", ("staff", "kommune", "public")),
+    ("fortschritt", ":material/timeline:", ("staff",)),
+    ("module", ":material/event:", ("staff", "kommune", "public")),
+    ("kommune", ":material/location_city:", ("staff", "kommune")),
+    ("vernetzung", ":material/hub:", ("staff", "kommune")),
+    ("bericht", ":material/summarize:", ("staff",)),
+    ("daten", ":material/database:", ("staff",)),
+    ("anmelden", ":material/login:", ("public",)),
 )
+# The page a role lands on.
+DEFAULT_PAGE = {"staff": "ueberblick", "kommune": "kommune", "public": "ueberblick"}
+
+
+def pages_for(role: str) -> list[str]:
+    """The page stems a role may open, in menu order."""
+    return [stem for stem, _icon, roles in PAGES if role in roles]
 
 
 def main() -> None:
     st.set_page_config(page_title=ui.t("app.title"), page_icon=str(ICON),
                        layout="wide")
     ui.language_switch()
+    viewer = ui.session_viewer()
     try:
         info = data.build_info()
     except data.DatabaseMissing as exc:
@@ -40,14 +51,15 @@ def main() -> None:
         st.error(f"**{ui.t('app.db_missing_title')}**  \n{exc}", icon=":material/error:")
         ui.footer(None)
         return
+    icons = {stem: icon for stem, icon, _roles in PAGES}
     pages = [
-        st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icon,
-                url_path=stem, default=(stem == "ueberblick"))
-        for stem, icon in PAGES
+        st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
+                url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
+        for stem in pages_for(viewer.role)
     ]
     nav = st.navigation(pages)
+    ui.account_box(viewer)
     st.session_state["filters"] = ui.shared_filters()
-    st.sidebar.caption(ui.t("app.role_hint"))
     ui.demo_banner(info)
     ui.run_page(nav)
     ui.footer(info)

@@ -29,20 +29,23 @@ with tab_points:
         for k in ("typ", "status", "phase", "next", "einwohner", "none", "none_started")
     }
     fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise)
+    profiles = viewer.role != "public"  # the public has no profile pages
     event = st.plotly_chart(
         fig,
         key="map_points",
-        on_select="rerun",
+        on_select="rerun" if profiles else "ignore",
         selection_mode="points",
         config={"displaylogo": False},
     )
-    st.caption(ui.t("map.click_hint"))
-    selected = event.selection.points if event and event.selection else []
-    if selected:
-        st.switch_page("pages/kommune.py", query_params={"kommune": selected[0]["customdata"][0]})
+    if profiles:
+        st.caption(ui.t("map.click_hint"))
+        selected = event.selection.points if event and event.selection else []
+        if selected:
+            st.switch_page("pages/kommune.py",
+                           query_params={"kommune": selected[0]["customdata"][0]})
     with st.expander(ui.t("common.table")):
         table = points.select(
-            ui.profile_link_column(),
+            *([ui.profile_link_column()] if profiles else []),
             pl.col("name").alias(ui.t("map.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("typ").alias(ui.t("map.typ")),

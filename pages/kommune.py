@@ -4,6 +4,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, fmt, ui
+from dashboard.peer_cards import render_peer_cards
 from etl.schema import ZIEL_MONATE
 
 lang, viewer = ui.lang(), ui.viewer()
@@ -18,10 +19,11 @@ names = dict(choices.select("kommune_id", "name").rows())
 wanted = st.query_params.get("kommune")
 if wanted and wanted not in names:
     st.warning(ui.t("profile.unknown", id=wanted), icon=":material/search_off:")
+own = viewer.kommune_id if viewer.kommune_id in names else None
 if "profile_kommune" not in st.session_state or (
     wanted in names and wanted != st.session_state["profile_kommune"]
 ):
-    st.session_state["profile_kommune"] = wanted if wanted in names else ids[0]
+    st.session_state["profile_kommune"] = wanted if wanted in names else (own or ids[0])
 kommune_id = st.selectbox(
     ui.t("profile.choose"), ids, key="profile_kommune", format_func=lambda k: f"{names[k]} ({k})"
 )
@@ -97,82 +99,86 @@ with right:
             f"{ui.t('profile.yes') if f['vernetzung_zustimmung'] else ui.t('profile.no')}"
         )
 
-st.subheader(ui.t("profile.timeline"))
-info = data.build_info()
-lanes = profile.milestones.with_columns(
-    pl.lit(kommune_id).alias("kommune_id"),
-    pl.lit(f["name"]).alias("name"),
-    pl.lit(f["start_ist"]).alias("start_ist"),
-)
-labels = {
-    k: ui.t(f"progress.{k}")
-    for k in (
-        "geplant",
-        "erreicht",
-        "verspätet erreicht",
-        "überfällig",
-        "entfallen",
-        "mark_min",
-        "mark_max",
-        "today",
+def _details() -> None:
+    """Timeline, uptake and Selbstcheck: only for staff and the commune itself."""
+    st.subheader(ui.t("profile.timeline"))
+    info = data.build_info()
+    lanes = profile.milestones.with_columns(
+        pl.lit(kommune_id).alias("kommune_id"),
+        pl.lit(f["name"]).alias("name"),
+        pl.lit(f["start_ist"]).alias("start_ist"),
     )
-}
-if lanes.is_empty():
-    st.caption(ui.t("progress.overdue_empty"))
-else:
-    ui.chart_and_table(
-        charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
-        profile.milestones.select(
-            pl.col("meilenstein").alias(ui.t("profile.meilenstein")),
-            pl.col("geplant_am").alias(ui.t("profile.geplant_am")),
-            pl.col("erreicht_am").alias(ui.t("profile.erreicht_am")),
-            pl.col("zustand").alias(ui.t("profile.zustand")),
-        ),
-        f"zeitplan_{kommune_id}",
-        key="profile_timeline",
-    )
+    labels = {
+        k: ui.t(f"progress.{k}")
+        for k in (
+            "geplant",
+            "erreicht",
+            "verspätet erreicht",
+            "überfällig",
+            "entfallen",
+            "mark_min",
+            "mark_max",
+            "today",
+        )
+    }
+    if lanes.is_empty():
+        st.caption(ui.t("progress.overdue_empty"))
+    else:
+        ui.chart_and_table(
+            charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
+            profile.milestones.select(
+                pl.col("meilenstein").alias(ui.t("profile.meilenstein")),
+                pl.col("geplant_am").alias(ui.t("profile.geplant_am")),
+                pl.col("erreicht_am").alias(ui.t("profile.erreicht_am")),
+                pl.col("zustand").alias(ui.t("profile.zustand")),
+            ),
+            f"zeitplan_{kommune_id}",
+            key="profile_timeline",
+        )
 
-st.subheader(ui.t("profile.uptake"))
-if profile.uptake.is_empty():
-    st.caption(ui.t("profile.uptake_empty"))
-else:
-    ui.table_with_download(
-        profile.uptake.select(
-            pl.col("datum").alias(ui.t("profile.datum")),
-            pl.col("veranstaltung_id").alias(ui.t("profile.veranstaltung")),
-            pl.col("modul").alias(ui.t("profile.modul")),
-            pl.col("format").alias(ui.t("profile.format")),
-            pl.col("thema").alias(ui.t("profile.thema")),
-            pl.col("teilnehmende").alias(ui.t("profile.teilnehmende")),
-            pl.col("kommunen_anzahl").alias(ui.t("profile.kommunen_anzahl")),
-        ),
-        f"veranstaltungen_{kommune_id}",
-        key="dl_profile_uptake",
-    )
+    st.subheader(ui.t("profile.uptake"))
+    if profile.uptake.is_empty():
+        st.caption(ui.t("profile.uptake_empty"))
+    else:
+        ui.table_with_download(
+            profile.uptake.select(
+                pl.col("datum").alias(ui.t("profile.datum")),
+                pl.col("veranstaltung_id").alias(ui.t("profile.veranstaltung")),
+                pl.col("modul").alias(ui.t("profile.modul")),
+                pl.col("format").alias(ui.t("profile.format")),
+                pl.col("thema").alias(ui.t("profile.thema")),
+                pl.col("teilnehmende").alias(ui.t("profile.teilnehmende")),
+                pl.col("kommunen_anzahl").alias(ui.t("profile.kommunen_anzahl")),
+            ),
+            f"veranstaltungen_{kommune_id}",
+            key="dl_profile_uptake",
+        )
 
-st.subheader(ui.t("profile.selbstcheck"))
-if profile.selbstcheck is None:
-    st.info(ui.t("profile.selbstcheck_hidden"), icon=":material/lock:")
-elif profile.selbstcheck.is_empty():
-    st.caption(ui.t("profile.selbstcheck_empty"))
-else:
-    st.caption(ui.t("profile.selbstcheck_hint"))
-    ui.chart_and_table(
-        charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("profile.stand")}),
-        profile.selbstcheck.select(
-            pl.col("handlungsfeld").alias(ui.t("profile.handlungsfeld")),
-            pl.col("stand").alias(ui.t("profile.stand")),
-            pl.col("prioritaet").alias(ui.t("profile.prioritaet")),
-            pl.col("erhoben_am").alias(ui.t("profile.erhoben_am")),
-        ),
-        f"selbstcheck_{kommune_id}",
-        key="profile_selbstcheck",
-    )
+    st.subheader(ui.t("profile.selbstcheck"))
+    if profile.selbstcheck is None:
+        st.info(ui.t("profile.selbstcheck_hidden"), icon=":material/lock:")
+    elif profile.selbstcheck.is_empty():
+        st.caption(ui.t("profile.selbstcheck_empty"))
+    else:
+        st.caption(ui.t("profile.selbstcheck_hint"))
+        ui.chart_and_table(
+            charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("profile.stand")}),
+            profile.selbstcheck.select(
+                pl.col("handlungsfeld").alias(ui.t("profile.handlungsfeld")),
+                pl.col("stand").alias(ui.t("profile.stand")),
+                pl.col("prioritaet").alias(ui.t("profile.prioritaet")),
+                pl.col("erhoben_am").alias(ui.t("profile.erhoben_am")),
+            ),
+            f"selbstcheck_{kommune_id}",
+            key="profile_selbstcheck",
+        )
 
-try:
-    from dashboard.peer_cards import render_peer_cards
-except ImportError:  # the peer engine (issue #5) is not there yet
-    render_peer_cards = None
-if render_peer_cards is not None:
+
+if profile.milestones is None:
+    st.info(ui.t("profile.details_hidden"), icon=":material/lock:")
+else:
+    _details()
+
+if viewer.role != "public":
     st.subheader(ui.t("profile.peers"))
     render_peer_cards(viewer, kommune_id, n=3)

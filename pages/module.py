@@ -81,47 +81,49 @@ ui.chart_and_table(
     key="sectors",
 )
 
-st.subheader(ui.t("modules.by_kommune"))
-st.caption(ui.t("modules.by_kommune_hint"))
 used = data.uptake_by_kommune(viewer, filters)
-matrix = (
-    used.pivot(
-        on="format",
-        index=["kommune_id", "name"],
-        values="teilnahmen",
-        aggregate_function="sum",
-        sort_columns=True,
+if not used.is_empty():  # per-commune rows: staff see all, a commune its own, the public none
+    st.subheader(ui.t("modules.by_kommune"))
+    st.caption(ui.t("modules.by_kommune_hint"))
+    matrix = (
+        used.pivot(
+            on="format",
+            index=["kommune_id", "name"],
+            values="teilnahmen",
+            aggregate_function="sum",
+            sort_columns=True,
+        )
+        .fill_null(0)
+        .sort("name")
     )
-    .fill_null(0)
-    .sort("name")
-)
-ui.table_with_download(
-    matrix.select(
-        ui.profile_link_column(),
-        pl.col("name").alias(ui.t("modules.name")),
-        pl.col("kommune_id").alias("AGS"),
-        pl.exclude("kommune_id", "name"),
-    ),
-    "nutzung_je_kommune",
-    key="dl_by_kommune",
-)
-
-st.subheader(ui.t("modules.shared"))
-shared = data.shared_events(viewer, filters)
-if shared.is_empty():
-    st.caption(ui.t("modules.shared_empty"))
-else:
     ui.table_with_download(
-        shared.select(
-            pl.col("datum").alias(ui.t("modules.datum")),
-            pl.col("veranstaltung_id").alias(ui.t("modules.veranstaltung")),
-            pl.col("modul").alias(ui.t("modules.modul")),
-            pl.col("format").alias(ui.t("modules.format")),
-            pl.col("thema").alias(ui.t("modules.thema")),
-            pl.col("kommunen_anzahl").alias(ui.t("modules.kommunen_anzahl")),
-            pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
-            pl.col("kommunen").alias(ui.t("modules.kommunen")),
+        matrix.select(
+            ui.profile_link_column(),
+            pl.col("name").alias(ui.t("modules.name")),
+            pl.col("kommune_id").alias("AGS"),
+            pl.exclude("kommune_id", "name"),
         ),
-        "gemeinsame_veranstaltungen",
-        key="dl_shared",
+        "nutzung_je_kommune",
+        key="dl_by_kommune",
     )
+
+shared = data.shared_events(viewer, filters)
+if viewer.role != "public":
+    st.subheader(ui.t("modules.shared"))
+    if shared.is_empty():
+        st.caption(ui.t("modules.shared_empty"))
+    else:
+        ui.table_with_download(
+            shared.select(
+                pl.col("datum").alias(ui.t("modules.datum")),
+                pl.col("veranstaltung_id").alias(ui.t("modules.veranstaltung")),
+                pl.col("modul").alias(ui.t("modules.modul")),
+                pl.col("format").alias(ui.t("modules.format")),
+                pl.col("thema").alias(ui.t("modules.thema")),
+                pl.col("kommunen_anzahl").alias(ui.t("modules.kommunen_anzahl")),
+                pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
+                pl.col("kommunen").alias(ui.t("modules.kommunen")),
+            ),
+            "gemeinsame_veranstaltungen",
+            key="dl_shared",
+        )

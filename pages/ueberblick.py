@@ -28,7 +28,11 @@ median = (
 cols[4].metric(
     ui.t("overview.median_dauer"), median, help=ui.t("overview.ziel_hint", min=lo, max=hi)
 )
-cols[5].metric(ui.t("overview.ueberfaellig"), fmt.number(kf.ueberfaellige_meilensteine, lang=lang))
+if kf.ueberfaellige_meilensteine is not None:  # internal monitoring: not for the public
+    cols[5].metric(ui.t("overview.ueberfaellig"),
+                   fmt.number(kf.ueberfaellige_meilensteine, lang=lang))
+if viewer.role == "public":
+    st.caption(ui.t("auth.suppressed"))
 
 left, right = st.columns(2)
 with left:
@@ -62,39 +66,40 @@ with right:
         key="module",
     )
 
-left, right = st.columns(2)
-with left:
-    st.subheader(ui.t("overview.changes_header"))
-    changes = data.load_recent_changes(viewer, filters)
-    if changes.is_empty():
-        st.caption(ui.t("overview.changes_empty"))
-    else:
-        ui.table_with_download(
-            changes.drop("kommune_id").rename(
-                {
-                    "name": ui.t("overview.name"),
-                    "meilenstein": ui.t("overview.meilenstein"),
-                    "erreicht_am": ui.t("overview.erreicht_am"),
-                }
-            ),
-            "erreicht_letzte_30_tage",
-            key="dl_changes",
-        )
-with right:
-    st.subheader(ui.t("overview.overdue_header"))
-    overdue = data.load_overdue(viewer, filters)
-    if overdue.is_empty():
-        st.caption(ui.t("overview.overdue_empty"))
-    else:
-        ui.table_with_download(
-            overdue.drop("kommune_id", "bundesland").rename(
-                {
-                    "name": ui.t("overview.name"),
-                    "meilenstein": ui.t("overview.meilenstein"),
-                    "geplant_am": ui.t("overview.geplant_am"),
-                    "tage_ueberfaellig": ui.t("overview.tage"),
-                }
-            ),
-            "ueberfaellige_meilensteine",
-            key="dl_overdue",
-        )
+if viewer.role != "public":  # names of communes with their milestones: signed-in only
+    left, right = st.columns(2)
+    with left:
+        st.subheader(ui.t("overview.changes_header"))
+        changes = data.load_recent_changes(viewer, filters)
+        if changes.is_empty():
+            st.caption(ui.t("overview.changes_empty"))
+        else:
+            ui.table_with_download(
+                changes.drop("kommune_id").rename(
+                    {
+                        "name": ui.t("overview.name"),
+                        "meilenstein": ui.t("overview.meilenstein"),
+                        "erreicht_am": ui.t("overview.erreicht_am"),
+                    }
+                ),
+                "erreicht_letzte_30_tage",
+                key="dl_changes",
+            )
+    with right:
+        st.subheader(ui.t("overview.overdue_header"))
+        overdue = data.load_overdue(viewer, filters)
+        if overdue.is_empty():
+            st.caption(ui.t("overview.overdue_empty"))
+        else:
+            ui.table_with_download(
+                overdue.drop("kommune_id", "bundesland").rename(
+                    {
+                        "name": ui.t("overview.name"),
+                        "meilenstein": ui.t("overview.meilenstein"),
+                        "geplant_am": ui.t("overview.geplant_am"),
+                        "tage_ueberfaellig": ui.t("overview.tage"),
+                    }
+                ),
+                "ueberfaellige_meilensteine",
+                key="dl_overdue",
+            )

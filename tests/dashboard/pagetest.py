@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
+from dashboard.data import STAFF
+
 APP = "../../dashboard/app.py"
 
 
-def run_page(use_db, db, page: str | None = None, viewer=None, **params: str | list[str]
+def run_page(use_db, db, page: str | None = None, viewer=STAFF, **params: str | list[str]
              ) -> AppTest:
-    """Run the app on `db` (optionally as `viewer`) with URL parameters and open `page`."""
+    """Run the app on `db` as `viewer` (staff unless given; None = not signed in) with URL
+    parameters and open `page`."""
     use_db(db)
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in params.items():

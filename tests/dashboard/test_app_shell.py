@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 from streamlit.testing.v1 import AppTest
 
+from dashboard.data import STAFF
+
 APP = "../../dashboard/app.py"
 
 
@@ -13,6 +15,7 @@ def _run(use_db, db, **params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     for key, value in params.items():
         at.query_params[key] = value
+    at.session_state["viewer"] = STAFF
     return at.run()
 
 

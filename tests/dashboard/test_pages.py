@@ -56,7 +56,7 @@ def test_reset_clears_filters(use_db, demo_db, sql):
     assert metrics(at)["Kommunen"] == str(
         sql("select count(*) from kommune where status = 'aktiv'")[0][0]
     )
-    at.button[0].click().run()
+    at.button(key="filters_reset").click().run()
     assert metrics(at)["Kommunen"] == str(sql("select count(*) from kommune")[0][0])
     assert "status" not in at.query_params
 

@@ -1,0 +1,105 @@
+"""Manage local accounts: `python -m dashboard.users add|remove|list|demo`.
+
+    python -m dashboard.users add --user lemgo --role kommune --kommune 05766020
+    python -m dashboard.users add --user anna --role staff          (asks for the password)
+    python -m dashboard.users list
+    python -m dashboard.users demo     (demo accounts for the sample data; prints them)
+
+Passwords are read from the terminal (or one line on stdin with --password-stdin), never from
+the command line, so they do not end up in the shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import secrets
+import sys
+import tomllib
+from pathlib import Path
+
+import tomli_w
+
+from dashboard import auth, data
+
+DEMO_FILE = "demo_accounts.toml"
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Passwort: ")
+    if getpass.getpass("Passwort wiederholen: ") != first:
+        raise auth.AuthError("Die beiden Passwörter stimmen nicht überein.")
+    return first
+
+
+def demo_accounts(users_file: Path) -> list[dict[str, str]]:
+    """Create the demo accounts once (random passwords, kept next to the accounts file) and
+    return them. Only for a database built from the sample data."""
+    if not data.build_info().beispieldaten:
+        raise auth.AuthError("Demo-Zugänge gibt es nur für die Beispieldaten; die aktuelle "
+                             "Datenbank enthält echte Daten.")
+    store = users_file.with_name(DEMO_FILE)
+    if store.exists():
+        saved = tomllib.loads(store.read_text(encoding="utf-8"))["accounts"]
+        known = auth.load_accounts(users_file)
+        if all(a["user"] in known for a in saved):
+            return saved
+    kommunen = data.query(
+        "select kommune_id, name from mart_peer_merkmale where vernetzung_zustimmung "
+        "and len(prioritaeten) > 0 order by kommune_id limit 2")
+    wanted = [{"user": "team", "role": "staff", "kommune_id": "", "name": "Programmteam"}]
+    wanted += [{"user": f"kommune{i + 1}", "role": "kommune", "kommune_id": k, "name": n}
+               for i, (k, n) in enumerate(kommunen.rows())]
+    for account in wanted:
+        account["password"] = secrets.token_urlsafe(9)
+        auth.add_account(account["user"], account["password"], account["role"],
+                         account["kommune_id"] or None, users_file, replace=True, demo=True)
+    store.write_text(tomli_w.dumps({"accounts": wanted}), encoding="utf-8")
+    store.chmod(0o600)
+    return wanted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.users", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="Konto anlegen (oder mit --replace Passwort neu setzen)")
+    add.add_argument("--user", required=True)
+    add.add_argument("--role", required=True, choices=["staff", "kommune"])
+    add.add_argument("--kommune", help="Gemeindeschlüssel für die Rolle kommune")
+    add.add_argument("--replace", action="store_true")
+    add.add_argument("--password-stdin", action="store_true")
+    rm = sub.add_parser("remove", help="Konto löschen")
+    rm.add_argument("--user", required=True)
+    sub.add_parser("list", help="Konten anzeigen")
+    sub.add_parser("demo", help="Demo-Zugänge für die Beispieldaten anlegen und anzeigen")
+    args = parser.parse_args(argv)
+    path = auth.users_path()
+    try:
+        if args.command == "add":
+            auth.add_account(args.user, _read_password(args.password_stdin), args.role,
+                             args.kommune, path, replace=args.replace)
+            print(f"Konto „{args.user}“ ({args.role}) gespeichert in {path}.")
+        elif args.command == "remove":
+            auth.remove_account(args.user, path)
+            print(f"Konto „{args.user}“ gelöscht.")
+        elif args.command == "list":
+            for a in auth.load_accounts(path).values():
+                print(f"{a.username:20} {a.role:8} {a.kommune_id or ''}"
+                      f"{'  (Demo)' if a.demo else ''}")
+        else:
+            accounts = demo_accounts(path)
+            print("Demo-Zugänge (nur für die Beispieldaten):")
+            for a in accounts:
+                extra = f", {a['name']} ({a['kommune_id']})" if a["kommune_id"] else ""
+                print(f"  {a['user']:10} Passwort {a['password']:14} Rolle {a['role']}{extra}")
+    except (auth.AuthError, data.DatabaseMissing) as exc:
+        print(f"FEHLER: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

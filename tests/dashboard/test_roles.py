@@ -1,0 +1,192 @@
+"""Per-role views: navigation, values each role sees, login, lock-out and cache isolation."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dashboard import auth, data
+from dashboard.data import PUBLIC, STAFF, Viewer
+from tests.dashboard.pagetest import APP, assert_ok, frames, metrics, run_page
+
+PASSWORD = "richtig-und-lang"
+
+
+@pytest.fixture(scope="module")
+def sql(demo_db):
+    con = duckdb.connect(str(demo_db), read_only=True)
+    yield lambda q, *p: con.execute(q, list(p)).fetchall()
+    con.close()
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    users = tmp_path / "users.toml"
+    monkeypatch.setenv("WK_USERS", str(users))
+    monkeypatch.setenv("WK_AUDIT", str(tmp_path / "audit.jsonl"))
+    auth.add_account("team", PASSWORD, "staff", path=users)
+    return tmp_path
+
+
+def _all_text(at) -> str:
+    """Everything a page shows as text, including table cells."""
+    parts = [e.value for kind in ("markdown", "caption", "text", "title", "header", "subheader",
+                                  "info", "warning", "error", "success") for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [d.to_csv() for d in frames(at)]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture(scope="module")
+def kommunen(sql):
+    """A consenting commune with Selbstcheck, and a non-consenting one with Selbstcheck."""
+    yes = sql("select kommune_id from kommune k where vernetzung_zustimmung and exists (select 1 "
+              "from selbstcheck s where s.kommune_id = k.kommune_id) order by 1 limit 1")[0][0]
+    no = sql("select kommune_id from kommune k where not vernetzung_zustimmung and exists "
+             "(select 1 from selbstcheck s where s.kommune_id = k.kommune_id) order by 1")[0][0]
+    return yes, no
+
+
+def test_app_navigation_table_matches_design():
+    from dashboard.app import pages_for
+
+    assert pages_for("public") == ["ueberblick", "karte", "module", "anmelden"]
+    assert "daten" not in pages_for("kommune") and "bericht" not in pages_for("kommune")
+    assert "fortschritt" not in pages_for("kommune")
+
+
+@pytest.mark.parametrize("page", ["fortschritt", "kommune", "vernetzung", "bericht", "daten"])
+def test_public_cannot_open_restricted_pages_by_url(use_db, demo_db, page):
+    use_db(demo_db)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    with pytest.raises(Exception):  # noqa: B017 – AppTest refuses a page not in the navigation
+        at.switch_page(f"../pages/{page}.py").run()
+        assert_ok(at)
+        # if AppTest ran anything, it must be the public default page, not the restricted one
+        assert at.title[0].value == "Überblick"
+        raise RuntimeError("fell back to the default page")
+
+
+def test_data_layer_refuses_what_a_role_may_not_see(use_db, demo_db, kommunen):
+    use_db(demo_db)
+    own, other = kommunen
+    with pytest.raises(PermissionError):
+        data.load_kommune_profile(PUBLIC, own)
+    with pytest.raises(PermissionError):
+        data.rejects(PUBLIC)
+    assert data.load_progress(PUBLIC).is_empty()
+    assert data.load_overdue(PUBLIC).is_empty()
+    assert data.uptake_by_kommune(PUBLIC).is_empty()
+    me = Viewer("kommune", own)
+    assert set(data.load_progress(me)["kommune_id"]) == {own}
+    peer = data.load_kommune_profile(me, other)
+    assert peer.selbstcheck is None and peer.milestones is None and peer.uptake is None
+    assert peer.facts.get("email") is None and "notiz" not in peer.facts
+    mine = data.load_kommune_profile(me, own)
+    assert mine.selbstcheck is not None and len(mine.selbstcheck) == 7
+
+
+def test_public_sees_aggregates_with_small_cells_hidden(use_db, demo_db, sql):
+    at = run_page(use_db, demo_db, viewer=None)
+    m = metrics(at)
+    assert m["Kommunen"] == str(sql("select count(*) from kommune")[0][0])
+    assert "Überfällige Meilensteine" not in m
+    status = frames(at)[0]
+    counts = dict(sql("select status, count(*) from kommune group by 1"))
+    shown = dict(zip(status["Status"], status["Anzahl"], strict=True))
+    for s, n in counts.items():
+        assert shown[s] == ("<3" if n < 3 else str(n))
+    assert any("<3" in c.value for c in at.caption)
+
+
+def test_public_pages_show_no_personal_data(use_db, demo_db, sql):
+    personal = [v for row in sql("select ansprechperson, email, telefon, notiz from kommune")
+                for v in row if v]
+    for page in ("ueberblick", "karte", "module"):
+        at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None)
+        text = _all_text(at)
+        leaked = [v for v in personal if v in text]
+        assert leaked == [], (page, leaked[:3])
+
+
+def test_commune_sees_own_selbstcheck_and_only_consented_contacts(use_db, demo_db, sql,
+                                                                  kommunen):
+    own, other = kommunen
+    me = Viewer("kommune", own)
+    at = run_page(use_db, demo_db, viewer=me)
+    assert at.title[0].value == "Kommune"  # a commune lands on its own profile
+    assert at.selectbox(key="profile_kommune").value == own
+    assert any("Handlungsfeld" in t.columns for t in frames(at))
+    at = run_page(use_db, demo_db, page="kommune", viewer=me, kommune=other)
+    text = _all_text(at)
+    levels = sql("select stand from selbstcheck where kommune_id = ?", other)
+    assert not any("Handlungsfeld" in t.columns for t in frames(at))
+    assert any("sieht nur das Programmteam und die Kommune selbst" in i.value for i in at.info)
+    email, person = sql("select email, ansprechperson from kommune where kommune_id = ?",
+                        other)[0]
+    assert email not in text and person not in text
+    assert levels  # the peer has levels, and none of them was shown as a table
+
+
+def test_login_logout_and_audit(use_db, demo_db, accounts):
+    at = run_page(use_db, demo_db, viewer=None)
+    at.switch_page("../pages/anmelden.py").run()
+    at.text_input[0].input("team")
+    at.text_input[1].input(PASSWORD)
+    at.get("form_submit_button")[0].click().run()
+    assert_ok(at)
+    assert at.session_state["viewer"] == STAFF
+    assert at.session_state["user"] == "team"
+    at.button(key="logout").click().run()
+    assert "viewer" not in at.session_state
+    events = [json.loads(line) for line in (accounts / "audit.jsonl").read_text().splitlines()]
+    assert [e["aktion"] for e in events] == ["login_ok", "logout"]
+    assert PASSWORD not in (accounts / "audit.jsonl").read_text()
+
+
+def test_wrong_password_many_times_locks_out(use_db, demo_db, accounts):
+    at = run_page(use_db, demo_db, page="anmelden", viewer=None)
+    messages = []
+    for _ in range(auth.MAX_FAILURES + 1):
+        at.text_input[0].input("team")
+        at.text_input[1].input("falsch-falsch")
+        at.get("form_submit_button")[0].click().run()
+        messages.append(at.error[0].value)
+    assert messages[0] == "Benutzername oder Passwort ist falsch."
+    assert "Zu viele Fehlversuche" in messages[-1]
+    at.text_input[0].input("team")
+    at.text_input[1].input(PASSWORD)
+    at.get("form_submit_button")[0].click().run()
+    assert "Zu viele Fehlversuche" in at.error[0].value
+    assert "viewer" not in at.session_state
+    log = (accounts / "audit.jsonl").read_text()
+    assert log.count('"login_failed"') == auth.MAX_FAILURES + 2
+    assert "falsch-falsch" not in log
+
+
+def test_two_roles_in_parallel_see_different_data(use_db, demo_db, kommunen, sql):
+    """The query cache is shared by all sessions; the role filter runs after it."""
+    use_db(demo_db)
+    own, _ = kommunen
+    results: dict[str, object] = {}
+
+    def session(name: str, viewer) -> None:
+        for _ in range(5):
+            results[name] = data.load_progress(viewer)["kommune_id"].unique().to_list()
+
+    threads = [threading.Thread(target=session, args=("staff", STAFF)),
+               threading.Thread(target=session, args=("kommune", Viewer("kommune", own))),
+               threading.Thread(target=session, args=("public", PUBLIC))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["kommune"] == [own]
+    assert results["public"] == []
+    assert len(results["staff"]) == sql("select count(distinct kommune_id) from meilenstein")[0][0]
