@@ -1,0 +1,238 @@
+"""Peer suggestions on screen: cards, the small offline map, tables and exports.
+
+Used by the Vernetzung page and by the Kommune page (`render_peer_cards(viewer, kommune_id, n=3)`
+shows the top three suggestions with reasons). The figure and table builders are pure; the
+`render_*` functions lay out with Streamlit. Everything shown comes from
+`data.peer_suggestions`, which already decides what the viewer may see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import math
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+import xlsxwriter
+
+from dashboard import data, fmt, ui
+from dashboard.i18n import translate
+from dashboard.maps import boundaries
+from etl.excel_csv import neutralise_formula
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+KOMMUNE_PAGE = PAGES_DIR / "kommune.py"
+VERNETZUNG_PAGE = PAGES_DIR / "vernetzung.py"
+OWN_COLOUR = "#000000"
+PEER_COLOUR = "#0072B2"  # Okabe–Ito blue
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: object) -> str:
+    """Text (a commune name, a reason) safe to put into Streamlit markdown verbatim."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+# ---- pure builders -------------------------------------------------------------------------------
+
+
+def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = True
+                     ) -> pl.DataFrame:
+    """The suggestion list as shown and exported: translated headers, reasons joined by "; ".
+
+    No score column, not even for staff: the order and the reasons explain the match."""
+    cols = ["name", "typ", "bundesland", "einwohner", "distanz_km", "gruende"]
+    if with_contact:
+        cols += [c for c in ("ansprechperson", "email", "telefon") if c in suggestions.columns]
+    frame = (suggestions
+             .with_columns(pl.col("gruende").list.join("; "),
+                           pl.col("distanz_km").round(0).cast(pl.Int64))
+             .select(cols)
+             .with_row_index("rang", offset=1)
+             .with_columns(pl.col("rang").cast(pl.Int64)))
+    return frame.rename({c: translate(lang, f"peers.col.{c}") for c in frame.columns})
+
+
+def map_table(own: dict, suggestions: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Exactly the points on the peer map: the chosen commune first, then the suggestions."""
+    tr = translate
+    rows = pl.concat([
+        pl.DataFrame({"markierung": [tr(lang, "peers.map_own")], "name": [own["name"]],
+                      "typ": [own["typ"]], "bundesland": [own["bundesland"]],
+                      "distanz_km": [0], "lat": [float(own["lat"])], "lon": [float(own["lon"])]}),
+        suggestions.select(
+            pl.lit(tr(lang, "peers.map_peers")).alias("markierung"), "name", "typ", "bundesland",
+            pl.col("distanz_km").round(0).cast(pl.Int64), pl.col("lat").cast(pl.Float64),
+            pl.col("lon").cast(pl.Float64)),
+    ], how="vertical_relaxed")
+    labels = {c: tr(lang, f"peers.col.{c}") for c in rows.columns if c != "markierung"}
+    labels["markierung"] = tr(lang, "peers.map_header")
+    return rows.rename(labels)
+
+
+def _fit_zoom(lats: list[float], lons: list[float], width: int = 640, height: int = 420
+              ) -> tuple[dict, float]:
+    """Centre and MapLibre zoom that show all points with some margin."""
+    lat0, lat1, lon0, lon1 = min(lats), max(lats), min(lons), max(lons)
+    center = {"lat": (lat0 + lat1) / 2, "lon": (lon0 + lon1) / 2}
+    if len(lats) < 2:
+        return center, 7.0
+    lon_span = max(lon1 - lon0, 0.05) * 1.4
+    lat_span = max(lat1 - lat0, 0.05) * 1.4 / math.cos(math.radians(center["lat"]))
+    zoom = min(math.log2(360 * width / (512 * lon_span)),
+               math.log2(360 * height / (512 * lat_span)))
+    return center, max(4.0, min(zoom, 9.0))
+
+
+def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figure:
+    """Offline map: Länder borders as a line layer, the commune in black, peers in blue.
+
+    Markers only (text labels would make MapLibre fetch glyphs from the internet); no tiles.
+    """
+    tr = translate
+    hover = "<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]}<br>%{customdata[3]}"
+    fig = go.Figure()
+    for name, frame, colour, size in (
+        (tr(lang, "peers.map_own"), pl.DataFrame([own]).select(
+            "name", "typ", "bundesland", "lat", "lon",
+            pl.lit("").alias("dist")), OWN_COLOUR, 16),
+        (tr(lang, "peers.map_peers"), suggestions.select(
+            "name", "typ", "bundesland", "lat", "lon",
+            pl.col("distanz_km").map_elements(
+                lambda km: tr(lang, "peers.distance", km=fmt.number(round(km), lang=lang)),
+                return_dtype=pl.String).alias("dist")), PEER_COLOUR, 12),
+    ):
+        if frame.is_empty():
+            continue
+        custom = [[html.escape(str(v)) for v in row]
+                  for row in frame.select("name", "typ", "bundesland", "dist").rows()]
+        fig.add_trace(go.Scattermap(
+            lat=frame["lat"].to_list(), lon=frame["lon"].to_list(), mode="markers", name=name,
+            customdata=custom, hovertemplate=hover + "<extra></extra>",
+            marker={"size": size, "color": colour, "opacity": 0.9},
+        ))
+    lats = [float(own["lat"]), *suggestions["lat"].to_list()]
+    lons = [float(own["lon"]), *suggestions["lon"].to_list()]
+    center, zoom = _fit_zoom(lats, lons)
+    fig.update_layout(
+        map={"style": "white-bg", "center": center, "zoom": zoom,
+             "layers": [{"source": boundaries("laender"), "type": "line", "color": "#555555",
+                         "line": {"width": 1.2}, "below": "traces"}]},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=420,
+        legend={"yanchor": "top", "y": 0.99, "xanchor": "left", "x": 0.01,
+                "bgcolor": "rgba(255,255,255,0.85)"},
+        separators=",." if lang == "de" else ".,",
+    )
+    return fig
+
+
+def xlsx_bytes(sheets: dict[str, pl.DataFrame]) -> bytes:
+    """An XLSX workbook, one sheet per frame: bold headers, German-friendly formats, lists joined,
+    text cells written as text and neutralised against formula injection."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
+    bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
+    integer = book.add_format({"num_format": "#,##0", "valign": "top"})
+    decimal = book.add_format({"num_format": "#,##0.0", "valign": "top"})
+    date = book.add_format({"num_format": "dd.mm.yyyy", "valign": "top"})
+    for sheet_name, frame in sheets.items():
+        sheet = book.add_worksheet(sheet_name[:31])
+        for c, (name, dtype) in enumerate(frame.schema.items()):
+            sheet.write_string(0, c, name, bold)
+            values = frame.get_column(name).to_list()
+            width = max([len(name), *(len(str(v)) for v in values)])
+            sheet.set_column(c, c, min(max(width + 2, 8), 60))
+            for r, value in enumerate(values, start=1):
+                if value is None:
+                    continue
+                if isinstance(dtype, pl.List):
+                    sheet.write_string(r, c, neutralise_formula("; ".join(map(str, value))), wrap)
+                elif dtype == pl.Boolean:
+                    sheet.write_string(r, c, "ja" if value else "nein")
+                elif dtype.is_integer():
+                    sheet.write_number(r, c, value, integer)
+                elif dtype.is_float():
+                    sheet.write_number(r, c, value, decimal)
+                elif isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date)
+                else:
+                    sheet.write_string(r, c, neutralise_formula(str(value)), wrap)
+        sheet.freeze_panes(1, 0)
+    book.close()
+    return buffer.getvalue()
+
+
+# ---- Streamlit rendering -------------------------------------------------------------------------
+
+
+def _contact(row: dict, viewer: data.Viewer) -> None:
+    if not row.get("vernetzung_zustimmung") and not viewer.is_staff:
+        return  # never happens: the data layer leaves non-consenting communes out
+    if not row.get("vernetzung_zustimmung"):
+        st.caption(ui.t("peers.contact_consent_missing"))
+    if not any(row.get(c) for c in ("ansprechperson", "email", "telefon")):
+        st.caption(ui.t("peers.contact_none"))
+        return
+    parts = [md_escape(row["ansprechperson"])] if row.get("ansprechperson") else []
+    if row.get("email"):
+        parts.append(f"[{md_escape(row['email'])}](mailto:{quote(row['email'], safe='@.+')})")
+    if row.get("telefon"):
+        parts.append(md_escape(row["telefon"]))
+    st.markdown(f":material/contact_mail: {' · '.join(parts)}")
+
+
+def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
+                            columns: int = 3) -> None:
+    """One bordered card per suggestion: name, type, Land, size, distance, reasons, contact
+    (only where the peer consented, or for staff) and a link to the peer's profile."""
+    lang = ui.lang()
+    rows = suggestions.to_dicts()
+    for start in range(0, len(rows), columns):
+        for col, row in zip(st.columns(columns), rows[start:start + columns], strict=False):
+            with col.container(border=True):
+                st.markdown(f"**{md_escape(row['name'])}**")
+                meta = [row["typ"], row["bundesland"],
+                        ui.t("peers.einwohner", einwohner=fmt.number(row["einwohner"], lang=lang)),
+                        ui.t("peers.distance", km=fmt.number(round(row["distanz_km"]), lang=lang))]
+                st.caption(" · ".join(md_escape(m) for m in meta))
+                st.markdown("\n".join(f"- {md_escape(r)}" for r in row["gruende"]))
+                _contact(row, viewer)
+                st.page_link(KOMMUNE_PAGE, label=ui.t("peers.profile"),
+                             icon=":material/arrow_forward:",
+                             query_params={"kommune": row["kommune_id"]})
+
+
+def render_peer_cards(viewer: data.Viewer, kommune_id: str, n: int = 3, columns: int = 3
+                      ) -> pl.DataFrame:
+    """Top-`n` suggestions for `kommune_id` as cards (for the Kommune page), with a link to the
+    Vernetzung page. Shows a short note instead when the viewer may not see suggestions or
+    nothing fits. Returns the suggestions shown (empty if none)."""
+    try:
+        suggestions = data.peer_suggestions(viewer, kommune_id, n=n, lang=ui.lang())
+    except PermissionError:
+        st.caption(ui.t("peers.only_own" if viewer.role == "kommune" else "peers.no_access"))
+        return pl.DataFrame()
+    if suggestions.is_empty():
+        st.caption(ui.t("peers.empty_text"))
+    else:
+        render_suggestion_cards(suggestions, viewer, columns=columns)
+    st.page_link(VERNETZUNG_PAGE, label=ui.t("peers.title"), icon=":material/hub:",
+                 query_params={"kommune": kommune_id})
+    return suggestions
+
+
+def xlsx_button(sheets: dict[str, pl.DataFrame], file_stem: str, key: str,
+                label: str | None = None) -> None:
+    """Download button for an XLSX workbook with one sheet per frame."""
+    st.download_button(
+        label or ui.t("peers.export_xlsx"), xlsx_bytes(sheets), file_name=f"{file_stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=key,
+        icon=":material/table_view:")
