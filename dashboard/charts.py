@@ -7,8 +7,8 @@ colour per status, defined here once.
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 import polars as pl
+from plotly.subplots import make_subplots
 
 from dashboard import fmt
 from etl.schema import STATUS
@@ -197,3 +197,145 @@ def duration_histogram(durations: pl.DataFrame, lang: str, labels: dict[str, str
     _count_axis(fig, peak or 0, axis="y")
     fig.update_yaxes(title=labels["count"])
     return _layout(fig, lang, height=340, legend={"orientation": "h", "y": 1.12})
+
+
+MODULE_COLOURS = {1: OKABE_ITO[4], 2: OKABE_ITO[0], 3: OKABE_ITO[2]}
+
+
+def monthly_by_module(monthly: pl.DataFrame, value: str, lang: str, module_names: dict[int, str],
+                      value_label: str) -> go.Figure:
+    """Stacked bars per month, one colour per module (`monat`, `modul`, value column)."""
+    fig = go.Figure()
+    for modul, name in module_names.items():
+        part = monthly.filter(pl.col("modul") == modul)
+        if part.is_empty():
+            continue
+        fig.add_bar(x=part["monat"].to_list(), y=part[value].to_list(), name=name,
+                    marker_color=MODULE_COLOURS.get(modul, OKABE_ITO[7]),
+                    hovertemplate="%{x|%m/%Y}: %{y}<extra>" + name + "</extra>")
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickformat="%m/%Y" if lang == "de" else "%Y-%m", dtick="M3")
+    _count_axis(fig, monthly[value].max() or 0, axis="y")
+    fig.update_yaxes(title=value_label)
+    return _layout(fig, lang, height=360, legend={"orientation": "h", "y": 1.1, "traceorder": "normal"})
+
+
+def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str = OKABE_ITO[4]
+          ) -> go.Figure:
+    """Horizontal bars of `value` per `category`, largest first (uptake counts, never rankings
+    of communes)."""
+    frame = frame.sort(value, descending=True)
+    values = frame[value].to_list()
+    fig = go.Figure(go.Bar(y=frame[category].to_list(), x=values, orientation="h",
+                           marker_color=colour, text=values, textposition="auto",
+                           hovertemplate="%{y}: %{x}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    _count_axis(fig, max(values, default=0) or 0)
+    return _layout(fig, lang, height=80 + 30 * max(frame.height, 1))
+
+
+def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.Figure:
+    """One commune's self-assessed level per Handlungsfeld (1–4); priorities marked by colour
+    and a star in the label, so the marking does not rely on colour alone."""
+    names = [f"{'★ ' if p else ''}{h}" for h, p in sc.select("handlungsfeld", "prioritaet").rows()]
+    colours = [OKABE_ITO[0] if p else OKABE_ITO[4] for p in sc["prioritaet"].to_list()]
+    fig = go.Figure(go.Bar(
+        y=names, x=sc["stand"].to_list(), orientation="h", marker_color=colours,
+        text=sc["stand"].to_list(), textposition="auto",
+        hovertemplate="%{y}: " + labels["stand"] + " %{x}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(range=[0, 4], dtick=1, title=labels["stand"], showgrid=True,
+                     gridcolor="#e5e5e5")
+    return _layout(fig, lang, height=320)
+
+
+# ---- report (NAP-I) ------------------------------------------------------------------------------
+# One builder per chart in dashboard/report_defs.CHARTS. Input is the chart's slice of a report
+# table (`report_defs.chart_data`); in the public version hidden cells are null and labelled "<3".
+
+SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[1], "#BBBBBB")
+
+
+def _report_texts(data, column: str, lang: str) -> list[str]:
+    from dashboard.report_defs import SMALL_CELL_TEXT
+
+    hidden = data.is_hidden(column).to_list()
+    return [SMALL_CELL_TEXT if h else fmt.number(v, 0, lang)
+            for v, h in zip(data.frame[column].to_list(), hidden, strict=True)]
+
+
+def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] | str,
+                 label: str) -> go.Figure:
+    values = data.frame[value].to_list()
+    fig = go.Figure(go.Bar(
+        y=data.frame[category].to_list(), x=values, orientation="h", marker_color=colours,
+        text=_report_texts(data, value, lang), textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{text}<extra></extra>", name=label,
+    ))
+    hidden = [c for c, h in zip(data.frame[category].to_list(), data.is_hidden(value).to_list(),
+                                strict=True) if h]
+    if hidden:  # hidden figures have no bar: say so where the bar would be
+        from dashboard.report_defs import SMALL_CELL_TEXT
+
+        fig.add_scatter(x=[0] * len(hidden), y=hidden, mode="text", text=SMALL_CELL_TEXT,
+                        textposition="middle right", showlegend=False, hoverinfo="skip",
+                        cliponaxis=False)
+    fig.update_yaxes(autorange="reversed")
+    _count_axis(fig, max((v for v in values if v is not None), default=0))
+    fig.update_xaxes(title=label)
+    return _layout(fig, lang, height=90 + 26 * max(data.frame.height, 1), showlegend=False)
+
+
+def report_chart(key: str, data, lang: str) -> go.Figure:
+    """The report chart `key` from its data slice (`report_defs.chart_data(key, report)`)."""
+    frame = data.frame
+    labels = {c.name: c.label(lang).removeprefix("davon ").removeprefix("of which ")
+              for c in data.table.columns}
+    if key == "kommunen_status":
+        return _report_hbar(data, "status", "kommunen", lang,
+                            [STATUS_COLOURS.get(s, "#7F7F7F") for s in frame["status"]],
+                            labels["kommunen"])
+    if key == "kommunen_bundesland":
+        return _report_hbar(data, "auspraegung", "teilnehmend", lang, OKABE_ITO[4],
+                            labels["teilnehmend"])
+    if key == "selbstcheck_schritte":
+        fig = go.Figure()
+        for column, colour in (("bis_stichtag", OKABE_ITO[4]), ("im_zeitraum", OKABE_ITO[1])):
+            fig.add_bar(y=frame["schritt"].to_list(), x=frame[column].to_list(), orientation="h",
+                        name=labels[column], marker_color=colour,
+                        text=_report_texts(data, column, lang), textposition="outside",
+                        cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>")
+        fig.update_yaxes(autorange="reversed")
+        peak = max((v for v in frame["bis_stichtag"].to_list() if v is not None), default=0)
+        _count_axis(fig, peak)
+        return _layout(fig, lang, height=320, barmode="group",
+                       legend={"orientation": "h", "y": -0.15, "traceorder": "normal"})
+    if key == "veranstaltungen_modul":
+        fig = go.Figure()
+        for modul, part in frame.group_by("auspraegung", maintain_order=True):
+            name = str(modul[0])
+            nr = int(name.split(" ", 1)[0]) if name[:1].isdigit() else 0
+            fig.add_bar(x=part["quartal"].to_list(), y=part["veranstaltungen"].to_list(),
+                        name=name if len(name) < 40 else name[:38] + "…",
+                        marker_color=MODULE_COLOURS.get(nr, OKABE_ITO[7]),
+                        hovertemplate="%{x}: %{y}<extra></extra>")
+        fig.update_xaxes(type="category", categoryorder="category ascending")
+        totals = frame.group_by("quartal").agg(pl.col("veranstaltungen").sum())
+        _count_axis(fig, totals["veranstaltungen"].max() or 0, axis="y")
+        fig.update_yaxes(title=labels["veranstaltungen"])
+        return _layout(fig, lang, height=380, barmode="stack",
+                       legend={"orientation": "h", "y": -0.18, "traceorder": "normal"})
+    if key == "teilnehmende_sektor":
+        fig = go.Figure()
+        sectors = [c for c in frame.columns if c not in ("quartal", "teilnehmende")]
+        for column, colour in zip(sectors, SECTOR_COLOURS, strict=False):
+            fig.add_bar(x=frame["quartal"].to_list(), y=frame[column].to_list(),
+                        name=labels[column], marker_color=colour,
+                        hovertemplate="%{x}: %{y}<extra></extra>")
+        fig.update_xaxes(type="category", categoryorder="category ascending")
+        _count_axis(fig, frame["teilnehmende"].max() or 0, axis="y")
+        fig.update_yaxes(title=labels["teilnehmende"])
+        return _layout(fig, lang, height=380, barmode="stack",
+                       legend={"orientation": "h", "y": -0.18, "traceorder": "normal"})
+    raise KeyError(key)

@@ -23,6 +23,8 @@ from typing import Any, Literal
 import duckdb
 import polars as pl
 
+from dashboard import peers
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
 
@@ -116,6 +118,24 @@ def _stamp(path: Path) -> tuple[int, int]:
     return st.st_ino, st.st_mtime_ns
 
 
+_CATALOG = "wk"
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the file now at `path`, in a fresh in-memory DuckDB instance.
+
+    `duckdb.connect(path)` would hand back DuckDB's cached instance for that path while any
+    connection to it is still open, i.e. the old file after an atomic swap. Attaching the file
+    to a new instance always opens what is at `path` now; queries that are still running keep
+    their old instance (and file) until they finish.
+    """
+    con = duckdb.connect()
+    literal = str(path).replace("'", "''")
+    con.execute(f"attach '{literal}' as {_CATALOG} (read_only)").fetchall()
+    con.execute(f"use {_CATALOG}").fetchall()
+    return con
+
+
 def _connection() -> _Handle:
     """Open (or re-open after a new build) the read-only connection."""
     global _handle
@@ -128,7 +148,7 @@ def _connection() -> _Handle:
     stamp = _stamp(path)
     with _lock:
         if _handle is None or _handle.path != path or _handle.stamp != stamp:
-            con = duckdb.connect(str(path), read_only=True)
+            con = _open(path)
             build_id = con.execute("select build_id from meta_build").fetchone()[0]
             _handle = _Handle(path, stamp, con, build_id)
         return _handle
@@ -148,6 +168,7 @@ def query(sql: str, params: list[Any] | None = None) -> pl.DataFrame:
             return hit
     cur = handle.con.cursor()  # one cursor per call: connections are not thread-safe
     try:
+        cur.execute(f"use {_CATALOG}").fetchall()  # a cursor starts in the in-memory catalog
         result = cur.sql(sql, params=params or None).pl()
     finally:
         cur.close()
@@ -190,6 +211,33 @@ def apply_policy(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
     return frame.with_columns(blank) if blank else frame
 
 
+def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
+    """Per-commune monitoring rows: staff see all, a commune its own rows, the public none."""
+    if viewer.is_staff:
+        return frame
+    if viewer.role == "kommune":
+        return frame.filter(pl.col("kommune_id") == viewer.kommune_id)
+    return frame.clear()
+
+
+def public_small_cells(frame: pl.DataFrame, viewer: Viewer, basis: dict[str, list[str]]
+                       ) -> pl.DataFrame:
+    """For the public, figures resting on 1 or 2 communes become null (shown as "<3"); the same
+    rule as the public report exports (`report_defs.suppress_small_cells`)."""
+    if viewer.role != "public" or frame.is_empty():
+        return frame
+    from dashboard import report_defs
+
+    shown, _hidden = report_defs.suppress_small_cells(frame, basis, groups=())
+    return shown
+
+
+def require_staff(viewer: Viewer, what: str) -> None:
+    """Raise for anything that only the programme team may do or see."""
+    if not viewer.is_staff:
+        raise PermissionError(f"Nur das Programmteam darf {what}.")
+
+
 # ---- build metadata ------------------------------------------------------------------------------
 
 
@@ -201,6 +249,7 @@ class BuildInfo:
     beispieldaten: bool
     bezeichnung: str
     dateien: pl.DataFrame
+    eingabe: str = ""  # the input folder the build was made from (as the ETL recorded it)
 
 
 def build_info() -> BuildInfo:
@@ -209,7 +258,7 @@ def build_info() -> BuildInfo:
     files = query("select datei_art, datei, sha256, zeilen_gelesen, zeilen_geladen, "
                   "zeilen_abgelehnt from meta_dateien order by datei_art")
     return BuildInfo(meta["build_id"], meta["erstellt_am"], meta["datenstand"],
-                     meta["beispieldaten"], meta["bezeichnung"], files)
+                     meta["beispieldaten"], meta["bezeichnung"], files, meta.get("eingabe") or "")
 
 
 def rejects(viewer: Viewer) -> pl.DataFrame:
@@ -217,6 +266,14 @@ def rejects(viewer: Viewer) -> pl.DataFrame:
     if not viewer.is_staff:
         raise PermissionError("Nur das Programmteam sieht den Prüfbericht.")
     return query("select * from meta_ablehnungen order by datei, zeile, spalte")
+
+
+def core_tables(viewer: Viewer) -> dict[str, pl.DataFrame]:
+    """The current build's registry and milestones as stored, keyed by input file name (staff
+    only: the import preview compares them with an upload; they hold contact data)."""
+    require_staff(viewer, "die gespeicherten Stammdaten vergleichen")
+    return {"kommunen": query("select * from kommune order by kommune_id"),
+            "meilensteine": query("select * from meilenstein order by kommune_id, meilenstein")}
 
 
 # ---- communes and key figures ----------------------------------------------------------------------
@@ -255,9 +312,7 @@ def load_overdue(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
         "order by f.tage_ueberfaellig desc, k.name, f.reihenfolge",
         params,
     )
-    if viewer.role == "kommune":
-        frame = frame.filter(pl.col("kommune_id") == viewer.kommune_id)
-    return apply_policy(frame, viewer)
+    return apply_policy(own_rows_only(frame, viewer), viewer)
 
 
 def load_recent_changes(viewer: Viewer, filters: Filters = NO_FILTERS, days: int = 30
@@ -272,7 +327,7 @@ def load_recent_changes(viewer: Viewer, filters: Filters = NO_FILTERS, days: int
         "order by f.erreicht_am desc, k.name",
         [days, *params],
     )
-    return apply_policy(frame, viewer)
+    return apply_policy(own_rows_only(frame, viewer), viewer)
 
 
 @dataclass(frozen=True)
@@ -285,21 +340,24 @@ class KeyFigures:
     abgeschlossen: int
     anteil_im_ziel: float | None  # share of finished tracks within the 6-month target
     median_dauer_monate: float | None
-    verspaetet: int
-    ueberfaellige_meilensteine: int
-    nutzung_nach_modul: pl.DataFrame  # modul, bezeichnung, veranstaltungen, teilnehmende
+    verspaetet: int | None  # None: internal monitoring, not for the public
+    ueberfaellige_meilensteine: int | None
+    nutzung_nach_modul: pl.DataFrame  # modul, bezeichnung, kommunen, veranstaltungen, teilnehmende
 
 
 def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
-    """Headline numbers for the Überblick page."""
-    del viewer  # aggregates only; the parameter keeps every read going through a viewer
+    """Headline numbers for the Überblick page; for the public small cells are hidden (None)."""
     where, params = filters.where()
     k = query(f"select * from mart_kommune where {where}", params)
-    status = dict(k.group_by("status").len().iter_rows())
+    by_status = public_small_cells(k.group_by("status").len("anzahl"), viewer,
+                                   {"anzahl": ["anzahl"]})
+    status = dict(by_status.iter_rows())
     finished = k.filter(pl.col("beendet"))
+    internal = viewer.role != "public"
     uptake = query(
         "with sel as (select kommune_id from mart_kommune where " + where + ") "
-        "select r.modul, r.bezeichnung, count(distinct m.veranstaltung_id) as veranstaltungen, "
+        "select r.modul, r.bezeichnung, count(distinct m.kommune_id) as kommunen, "
+        "count(distinct m.veranstaltung_id) as veranstaltungen, "
         "coalesce(sum(m.teilnehmende), 0) as teilnehmende "
         "from ref_modul r left join modulnutzung m on m.modul = r.modul "
         "and m.kommune_id in (select kommune_id from sel) "
@@ -314,9 +372,11 @@ def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
         anteil_im_ziel=(finished.get_column("im_ziel").mean() if finished.height else None),
         median_dauer_monate=(finished.get_column("dauer_monate").median()
                              if finished.height else None),
-        verspaetet=k.filter(pl.col("verspaetet")).height,
-        ueberfaellige_meilensteine=int(k.get_column("ueberfaellig_anzahl").sum()),
-        nutzung_nach_modul=uptake,
+        verspaetet=k.filter(pl.col("verspaetet")).height if internal else None,
+        ueberfaellige_meilensteine=(int(k.get_column("ueberfaellig_anzahl").sum())
+                                    if internal else None),
+        nutzung_nach_modul=public_small_cells(
+            uptake, viewer, {"veranstaltungen": ["kommunen"], "teilnehmende": ["kommunen"]}),
     )
 
 
@@ -332,13 +392,14 @@ def load_map_points(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFra
 
 def counts_by_land(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
     """Number of communes and inhabitants per Bundesland (for the choropleth)."""
-    del viewer  # aggregate, role-independent
     where, params = filters.where()
-    return query(
+    frame = query(
         "select bundesland, count(*) as kommunen, sum(einwohner) as einwohner "
         f"from mart_kommune where {where} group by bundesland order by bundesland",
         params,
     )
+    return public_small_cells(frame, viewer, {"kommunen": ["kommunen"],
+                                              "einwohner": ["kommunen"]})
 
 
 def load_progress(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
@@ -350,9 +411,7 @@ def load_progress(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame
         f"where {where} order by k.start_datum, k.name, f.reihenfolge",
         params,
     )
-    if viewer.role == "kommune":
-        frame = frame.filter(pl.col("kommune_id") == viewer.kommune_id)
-    return apply_policy(frame, viewer)
+    return apply_policy(own_rows_only(frame, viewer), viewer)
 
 
 def milestone_funnel(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
@@ -388,19 +447,21 @@ def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
     Reads the pre-aggregated mart (never the raw uptake rows). `teilnahmen` counts a commune's
     attendance of an event; an event shared by three communes counts three times.
     """
-    del viewer  # aggregate, role-independent
     unknown = set(dims) - set(UPTAKE_DIMENSIONS)
     if unknown or not dims:
         raise ValueError(f"unknown uptake dimensions {unknown or dims}")
     source, params = _uptake_source(filters)
     cols = ", ".join(dims)
     sectors = ", ".join(f"coalesce(sum({s}), 0)::bigint as {s}" for s in SECTOR_COLUMNS)
-    return query(
-        f"select {cols}, sum(teilnahmen)::bigint as teilnahmen, "
+    frame = query(
+        f"select {cols}, count(distinct kommune_id) as kommunen, "
+        f"sum(teilnahmen)::bigint as teilnahmen, "
         f"sum(teilnehmende)::bigint as teilnehmende, {sectors} "
         f"from {source} group by {cols} order by {cols}",
         params,
     )
+    measures = ["teilnahmen", "teilnehmende", *SECTOR_COLUMNS]
+    return public_small_cells(frame, viewer, {m: ["kommunen"] for m in measures})
 
 
 def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
@@ -413,7 +474,7 @@ def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataF
         "group by all order by k.name, u.modul, u.format",
         params,
     )
-    return apply_policy(frame, viewer)
+    return apply_policy(own_rows_only(frame, viewer), viewer)
 
 
 def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
@@ -421,51 +482,62 @@ def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame
     where, params = filters.where("k")
     frame = query(
         "select v.veranstaltung_id, v.datum, v.modul, v.format, v.thema, v.kommunen_anzahl, "
-        "v.teilnehmende, (select string_agg(k2.name, ', ' order by k2.name) from mart_kommune k2 "
+        "v.teilnehmende, v.kommune_ids, (select string_agg(k2.name, ', ' order by k2.name) "
+        "from mart_kommune k2 "
         "where list_contains(v.kommune_ids, k2.kommune_id)) as kommunen "
         "from mart_veranstaltung v where v.kommunen_anzahl > 1 and exists (select 1 from "
         f"mart_kommune k where list_contains(v.kommune_ids, k.kommune_id) and {where}) "
         "order by v.datum desc, v.veranstaltung_id",
         params,
     )
-    return apply_policy(frame, viewer)
+    if viewer.role == "kommune":
+        frame = frame.filter(pl.col("kommune_ids").list.contains(viewer.kommune_id))
+    elif viewer.role == "public":
+        frame = frame.clear()
+    return apply_policy(frame.drop("kommune_ids"), viewer)
 
 
 @dataclass(frozen=True)
 class KommuneProfile:
-    """Everything the Kommune page shows for one commune, already filtered for the viewer."""
+    """Everything the Kommune page shows for one commune, already filtered for the viewer.
+
+    `None` means the viewer may not see that part: another commune sees only the facts of a
+    peer (no timeline, uptake or Selbstcheck).
+    """
 
     facts: dict[str, Any]
-    milestones: pl.DataFrame
-    uptake: pl.DataFrame
-    selbstcheck: pl.DataFrame | None  # None: the viewer may not see it
+    milestones: pl.DataFrame | None
+    uptake: pl.DataFrame | None
+    selbstcheck: pl.DataFrame | None
 
 
-def may_see_selbstcheck(viewer: Viewer, kommune_id: str) -> bool:
-    """Selbstcheck details: staff, and the commune itself."""
+def may_see_details(viewer: Viewer, kommune_id: str) -> bool:
+    """Timeline, uptake and Selbstcheck details: staff, and the commune itself."""
     return viewer.is_staff or (viewer.role == "kommune" and viewer.kommune_id == kommune_id)
 
 
 def load_kommune_profile(viewer: Viewer, kommune_id: str) -> KommuneProfile | None:
-    """One commune's facts, timeline, uptake and (where allowed) Selbstcheck; None if unknown."""
+    """One commune's facts and, where allowed, timeline, uptake and Selbstcheck; None if unknown."""
+    if viewer.role == "public":
+        raise PermissionError("Kommunenprofile sind nur nach Anmeldung sichtbar.")
     facts = apply_policy(
         query("select * from mart_kommune where kommune_id = ?", [kommune_id]), viewer)
     if facts.is_empty():
         return None
-    milestones = apply_policy(
-        query("select meilenstein, reihenfolge, geplant_am, erreicht_am, zustand, "
-              "tage_ueberfaellig, tage_abweichung from mart_fortschritt where kommune_id = ? "
-              "order by reihenfolge", [kommune_id]), viewer)
+    if not may_see_details(viewer, kommune_id):
+        return KommuneProfile(facts.row(0, named=True), None, None, None)
+    milestones = query(
+        "select meilenstein, reihenfolge, geplant_am, erreicht_am, zustand, tage_ueberfaellig, "
+        "tage_abweichung from mart_fortschritt where kommune_id = ? order by reihenfolge",
+        [kommune_id])
     uptake = query(
         "select m.datum, m.veranstaltung_id, m.modul, m.format, m.thema, m.teilnehmende, "
         "v.kommunen_anzahl from modulnutzung m join mart_veranstaltung v using (veranstaltung_id) "
         "where m.kommune_id = ? order by m.datum", [kommune_id])
-    selbstcheck = None
-    if may_see_selbstcheck(viewer, kommune_id):
-        selbstcheck = query(
-            "select h.nummer, s.handlungsfeld, s.stand, s.prioritaet, s.erhoben_am "
-            "from selbstcheck s join ref_handlungsfeld h using (handlungsfeld) "
-            "where s.kommune_id = ? order by h.nummer", [kommune_id])
+    selbstcheck = query(
+        "select h.nummer, s.handlungsfeld, s.stand, s.prioritaet, s.erhoben_am "
+        "from selbstcheck s join ref_handlungsfeld h using (handlungsfeld) "
+        "where s.kommune_id = ? order by h.nummer", [kommune_id])
     return KommuneProfile(facts.row(0, named=True), milestones, uptake, selbstcheck)
 
 
@@ -475,3 +547,166 @@ def kommune_choices(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFra
     frame = query(f"select kommune_id, name, bundesland from mart_kommune where {where} "
                   "order by name", params)
     return apply_policy(frame, viewer)
+
+
+# ---- peers ---------------------------------------------------------------------------------------
+# The peer engine (dashboard/peers.py) needs every commune's Selbstcheck to explain matches, so it
+# runs here, inside the data layer, on the full features; what leaves is only what the viewer may
+# see: suggestions with reasons (topics and milestones, never levels), contact data only where the
+# peer consented, and for a commune viewer only communes that consented.
+
+_PEER_SQL = "select * from mart_peer_merkmale order by kommune_id"
+_peer_cache: dict[str, peers.PeerFeatures] = {}
+# staff-only results, keyed by build, filters and settings (never shared across roles)
+_group_cache: OrderedDict[tuple, PeerGroupSplit] = OrderedDict()
+
+
+def _peer_engine_features() -> peers.PeerFeatures:
+    """The encoded peer features of the current build (role-independent, cached per build)."""
+    build_id = _connection().build_id
+    with _lock:
+        hit = _peer_cache.get(build_id)
+    if hit is None:
+        hit = peers.PeerFeatures.from_frame(query(_PEER_SQL))
+        with _lock:
+            _peer_cache.clear()
+            _peer_cache[build_id] = hit
+    return hit
+
+
+def _check_peer_access(viewer: Viewer, kommune_id: str) -> None:
+    if viewer.role == "public":
+        raise PermissionError("Vorschläge für den Austausch gibt es nur für Modellkommunen und "
+                              "das Programmteam.")
+    if viewer.role == "kommune" and kommune_id != viewer.kommune_id:
+        raise PermissionError("Eine Kommune sieht nur ihre eigenen Vorschläge.")
+
+
+def load_peer_features(viewer: Viewer) -> pl.DataFrame:
+    """mart_peer_merkmale as the viewer may see it.
+
+    staff: every commune with priorities and levels; kommune: the own commune plus the communes
+    that consented to networking, priorities and levels only for the own commune; public: no
+    access (PermissionError).
+    """
+    if viewer.role == "public":
+        raise PermissionError("Die Merkmale für Vorschläge sieht die Öffentlichkeit nicht.")
+    frame = query(_PEER_SQL)
+    if viewer.role == "kommune":
+        frame = frame.filter((pl.col("kommune_id") == viewer.kommune_id)
+                             | pl.col("vernetzung_zustimmung").fill_null(False))
+    return apply_policy(frame, viewer)
+
+
+def peer_kommune_choices(viewer: Viewer) -> pl.DataFrame:
+    """(kommune_id, name, typ, bundesland) a viewer may ask suggestions for: staff every commune,
+    a commune only itself, the public none."""
+    if viewer.role == "public":
+        return pl.DataFrame(schema={"kommune_id": pl.String, "name": pl.String,
+                                    "typ": pl.String, "bundesland": pl.String})
+    frame = query("select kommune_id, name, typ, bundesland from mart_kommune "
+                  "order by name, kommune_id")
+    if viewer.role == "kommune":
+        frame = frame.filter(pl.col("kommune_id") == viewer.kommune_id)
+    return frame
+
+
+def peer_suggestions(viewer: Viewer, kommune_id: str, *, n: int = 5, topic: str | None = None,
+                     max_km: float | None = None, lang: str = "de") -> pl.DataFrame:
+    """Top-`n` exchange partners for `kommune_id` with reasons, as the viewer may see them.
+
+    Columns: kommune_id, name, typ, bundesland, einwohner, lat, lon, distanz_km, gruende (list of
+    sentences), vernetzung_zustimmung, ansprechperson, email, telefon; staff also get `punkte`
+    (the match score). A commune viewer may only ask for its own suggestions and only ever sees
+    communes that consented; staff see every commune.
+    """
+    _check_peer_access(viewer, kommune_id)
+    features = _peer_engine_features()
+    if kommune_id not in features.index:
+        frame = pl.DataFrame(schema=peers.SUGGESTION_SCHEMA)
+    else:
+        frame = peers.suggest(features, kommune_id, n=n, topic=topic, max_km=max_km,
+                              only_consenting=not viewer.is_staff, lang=lang)
+    contacts = query("select kommune_id, vernetzung_zustimmung, ansprechperson, email, telefon "
+                     "from mart_kommune")
+    frame = frame.join(contacts, on="kommune_id", how="left")
+    if not viewer.is_staff:
+        # defence in depth: the engine already left them out
+        frame = frame.filter(pl.col("vernetzung_zustimmung").fill_null(False)).drop("punkte")
+    return apply_policy(frame, viewer)
+
+
+@dataclass(frozen=True)
+class PeerGroupSplit:
+    """Exchange groups of a selection, with how many selected communes were left out."""
+
+    groups: peers.PeerGroups | None  # members carry contact columns; None if sizes do not fit
+    ausgewaehlt: int  # communes matching the filters
+    ausgelassen: int  # of those, left out (status in PeerWeights.exclude_status)
+    fehler: str | None = None  # why the selection cannot be split (German or English)
+
+
+def peer_groups(viewer: Viewer, filters: Filters = NO_FILTERS, *, topic: str | None = None,
+                size_min: int = 4, size_max: int = 6, lang: str = "de") -> PeerGroupSplit:
+    """Split the filtered communes into exchange groups (staff only; contact data for
+    invitations). If the sizes do not fit the selection, `groups` is None and `fehler` says why."""
+    if not viewer.is_staff:
+        raise PermissionError("Austauschgruppen bildet nur das Programmteam.")
+    key = (_connection().build_id, filters, topic, size_min, size_max, lang)
+    with _lock:
+        hit = _group_cache.get(key)
+    if hit is not None:  # a national split takes seconds; the page reruns on every click
+        return hit
+    where, params = filters.where()
+    selected = query(f"select kommune_id, status from mart_kommune where {where}", params)
+    excluded = peers.DEFAULT_WEIGHTS.exclude_status
+    ids = selected.filter(~pl.col("status").is_in(list(excluded))).get_column("kommune_id")
+    try:
+        result = peers.build_groups(_peer_engine_features(), ids.to_list(), topic=topic,
+                                    size_min=size_min, size_max=size_max, lang=lang)
+    except peers.GroupSizeError as exc:
+        return PeerGroupSplit(None, selected.height, selected.height - ids.len(), str(exc))
+    contacts = query("select kommune_id, ansprechperson, email, telefon, vernetzung_zustimmung "
+                     "from mart_kommune")
+    members = result.members.join(contacts, on="kommune_id", how="left")
+    split = PeerGroupSplit(peers.PeerGroups(members, result.groups), selected.height,
+                           selected.height - ids.len())
+    with _lock:
+        _group_cache[key] = split
+        while len(_group_cache) > 16:
+            _group_cache.popitem(last=False)
+    return split
+
+
+# ---- report --------------------------------------------------------------------------------------
+# NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/10_kennzahlen.sql)
+# called with (von, bis, stichtag). Figures are aggregates without names or contact data; viewers
+# other than staff get small cells hidden (dashboard/report_defs.py: suppress_small_cells).
+
+
+def report_table(viewer: Viewer, key: str, von: dt.date, bis: dt.date, stichtag: dt.date):
+    """One report table as the viewer may see it (`report_defs.ReportTable`)."""
+    from dashboard import report_defs
+
+    table = report_defs.TABLE_BY_KEY[key]  # macro names come from the definitions, never input
+    report_defs.validate_period(von, bis, stichtag)
+    frame = query(f"select * from {table.macro}(?::date, ?::date, ?::date)",
+                  [von, bis, stichtag])
+    if viewer.is_staff:
+        return report_defs.ReportTable(table, frame)
+    shown, hidden = report_defs.suppress_small_cells(frame, table.basis, table.groups)
+    return report_defs.ReportTable(table, shown, hidden)
+
+
+def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date):
+    """All report tables for a period and Stichtag (`report_defs.Report`), stamped with the build.
+
+    The public version (every viewer but staff) hides figures resting on fewer than 3 communes.
+    """
+    from dashboard import report_defs
+
+    return report_defs.Report(
+        von=von, bis=bis, stichtag=stichtag, public=not viewer.is_staff, build=build_info(),
+        tables={t.key: report_table(viewer, t.key, von, bis, stichtag)
+                for t in report_defs.TABLES},
+    )

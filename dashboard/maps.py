@@ -71,13 +71,16 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                    "naechster_meilenstein", "einwohner"]
     points = points.with_columns(pl.col("naechster_meilenstein").fill_null(labels["none"]))
     if colour_by == "status":
-        for status, colour in STATUS_COLOURS.items():
+        # communes that left are drawn first, so they never hide the active ones
+        order = sorted(STATUS_COLOURS.items(), key=lambda kv: kv[0] != "ausgeschieden")
+        for status, colour in order:
             part = points.filter(pl.col("status") == status)
             if part.is_empty():
                 continue
             fig.add_trace(go.Scattermap(
                 lat=part["lat"].to_list(), lon=part["lon"].to_list(), mode="markers",
-                name=status, customdata=part.select(custom_cols).rows(),
+                name=status, legendrank=list(STATUS_COLOURS).index(status),
+                customdata=part.select(custom_cols).rows(),
                 marker={"size": marker_sizes(part["einwohner"]), "color": colour,
                         "opacity": 0.85},
                 hovertemplate=hover,

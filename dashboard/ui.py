@@ -7,14 +7,14 @@ view can be bookmarked and sent.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
+import datetime as dt
 import logging
+from dataclasses import fields
 
 import polars as pl
 import streamlit as st
 
-from dashboard import data, fmt
+from dashboard import audit, auth, data, fmt
 from dashboard.i18n import LANGUAGES, translate
 from etl.excel_csv import to_excel_csv_bytes
 
@@ -37,8 +37,72 @@ def t(key: str, **values: object) -> str:
 
 
 def viewer() -> data.Viewer:
-    """The viewer of this session. Until login exists (issue 7) everyone is programme staff."""
-    return st.session_state.get("viewer", data.STAFF)
+    """The viewer of this session: set at login, a public visitor otherwise."""
+    return st.session_state.get("viewer", data.PUBLIC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def sign_in(account_viewer: data.Viewer, user: str, method: str) -> None:
+    """Start a logged-in session (after a password or OIDC login)."""
+    st.session_state["viewer"] = account_viewer
+    st.session_state["user"] = user
+    st.session_state["last_seen"] = _now()
+    audit.log_event(user, "login_ok", {"role": account_viewer.role, "methode": method})
+
+
+def sign_out(reason: str = "logout") -> None:
+    """End the session's login; with OIDC also end the identity provider session."""
+    user = st.session_state.get("user")
+    if user:
+        audit.log_event(user, reason, {})
+    for key in ("viewer", "user", "last_seen"):
+        st.session_state.pop(key, None)
+    if oidc_enabled() and st.user.is_logged_in:
+        st.logout()
+
+
+def oidc_enabled() -> bool:
+    """OIDC login is on when `.streamlit/secrets.toml` has an `[auth]` section."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:
+        return False
+
+
+def session_viewer() -> data.Viewer:
+    """The session's viewer after applying the idle timeout and an OIDC sign-in if present."""
+    if st.session_state.get("user") and auth.session_expired(st.session_state.get("last_seen")):
+        sign_out("session_timeout")
+        st.session_state["flash"] = t("auth.timeout")
+    if "viewer" not in st.session_state and oidc_enabled() and st.user.is_logged_in:
+        mapped = auth.viewer_for_email(st.user.get("email"), auth.load_oidc_roles())
+        if mapped is None:
+            st.session_state["flash"] = t("auth.not_allowed", email=st.user.get("email", ""))
+        else:
+            sign_in(mapped, str(st.user.get("email")), "oidc")
+    if st.session_state.get("user"):
+        st.session_state["last_seen"] = _now()
+    return viewer()
+
+
+def account_box(current: data.Viewer) -> None:
+    """Sidebar: who is signed in (role, commune), logout; flash messages after a timeout."""
+    flash = st.session_state.pop("flash", None)
+    if flash:
+        st.warning(flash, icon=":material/info:")
+    box = st.sidebar.container(border=True)
+    if current.role == "public":
+        box.caption(t("auth.public_hint"))
+        return
+    role = t(f"auth.role_{current.role}")
+    box.markdown(f"**{st.session_state.get('user', '')}**  \n{role}"
+                 + (f" · {current.kommune_id}" if current.kommune_id else ""))
+    if box.button(t("auth.logout"), icon=":material/logout:", key="logout"):
+        sign_out()
+        st.rerun()
 
 
 def language_switch() -> None:
@@ -87,6 +151,7 @@ def shared_filters() -> data.Filters:
                             placeholder=t("filters.placeholder"))
     chosen = data.Filters(**{k: tuple(st.session_state[f"flt_{k}"]) for k in FILTER_KEYS})
     sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not chosen.active,
+                   key="filters_reset",
                    icon=":material/filter_alt_off:")
     for key in FILTER_KEYS:
         values = list(getattr(chosen, key))
@@ -131,12 +196,7 @@ def pending_page(page_key: str, issue: int) -> None:
             icon=":material/construction:")
 
 
-PROFILE_COLUMN = "profil"
-
-
-def profile_link_column() -> pl.Expr:
-    """A link to the commune's profile page (`kommune?kommune=<id>`), for any list of communes."""
-    return (pl.lit("./kommune?kommune=") + pl.col("kommune_id")).alias(PROFILE_COLUMN)
+PROFILE_KEY = "AGS"  # tables that link to profiles carry the commune key in this column
 
 
 def column_config(frame: pl.DataFrame) -> dict:
@@ -144,31 +204,51 @@ def column_config(frame: pl.DataFrame) -> dict:
     date_format = "DD.MM.YYYY" if lang() == "de" else "YYYY-MM-DD"
     config = {}
     for name, dtype in frame.schema.items():
-        if name == PROFILE_COLUMN:
-            config[name] = st.column_config.LinkColumn(t("map.profil"),
-                                                       display_text=t("map.open_profile"))
-        elif dtype == pl.Date:
+        if dtype == pl.Date:
             config[name] = st.column_config.DateColumn(format=date_format)
-        elif dtype.is_float():
-            config[name] = st.column_config.NumberColumn(format="localized")
-        elif dtype.is_integer():
+        elif dtype.is_float() or dtype.is_integer():
             config[name] = st.column_config.NumberColumn(format="localized")
     return config
 
 
-def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str) -> None:
+def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Public tables: a count hidden by the small-cell rule (null) reads "<3"."""
+    from dashboard.report_defs import SMALL_CELL_TEXT
+
+    numeric = [n for n, d in frame.schema.items() if d.is_numeric()]
+    return frame.with_columns(
+        pl.col(n).cast(pl.String).fill_null(SMALL_CELL_TEXT) for n in numeric
+    )
+
+
+def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str,
+                    link_profiles: bool = False) -> None:
     """A chart with its table alternative (and CSV of exactly that table) in two tabs."""
     tab_chart, tab_table = st.tabs([t("common.chart"), t("common.table")])
     tab_chart.plotly_chart(fig, key=f"chart_{key}", config={"displaylogo": False})
     with tab_table:
-        table_with_download(frame, file_stem, key=f"dl_{key}")
+        table_with_download(frame, file_stem, key=f"dl_{key}", link_profiles=link_profiles)
 
 
-def table_with_download(frame: pl.DataFrame, file_stem: str, key: str) -> None:
-    """Show a table and offer exactly that data as German Excel CSV."""
-    st.dataframe(frame, hide_index=True, column_config=column_config(frame))
-    # the profile link is navigation, not data: the CSV carries the AGS column instead
-    exported = frame.drop(PROFILE_COLUMN, strict=False)
-    st.download_button(t("common.download"), to_excel_csv_bytes(exported),
+def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
+                        link_profiles: bool = False) -> None:
+    """Show a table and offer exactly that data as German Excel CSV.
+
+    With `link_profiles`, choosing a row opens that commune's profile (by its `AGS` column) in
+    the same session; a link in a new tab would lose the sign-in.
+    """
+    if viewer().role == "public":
+        frame = show_suppressed(frame)
+        link_profiles = False  # the public has no profile pages
+    event = st.dataframe(frame, hide_index=True, column_config=column_config(frame),
+                         key=f"table_{key}", on_select="rerun" if link_profiles else "ignore",
+                         selection_mode="single-row")
+    if link_profiles:
+        st.caption(t("common.row_opens_profile"))
+        rows = event.selection.rows if event and event.selection else []
+        if rows:
+            st.switch_page("pages/kommune.py",
+                           query_params={"kommune": frame[PROFILE_KEY][rows[0]]})
+    st.download_button(t("common.download"), to_excel_csv_bytes(frame),
                        file_name=f"{file_stem}.csv", mime="text/csv", key=key,
                        icon=":material/download:")

@@ -94,14 +94,13 @@ with right:
     ui.chart_and_table(
         charts.duration_histogram(kommunen, lang, dlabels, ZIEL_MONATE),
         kommunen.select(
-            ui.profile_link_column(),
             pl.col("name").alias(ui.t("progress.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("status").alias(ui.t("progress.status")),
             pl.col("dauer_monate").alias(ui.t("progress.dauer")),
         ),
         "dauer_prozessbegleitung",
-        key="durations",
+        key="durations", link_profiles=True,
     )
 
 st.subheader(ui.t("progress.overdue"))
@@ -111,7 +110,6 @@ if overdue.is_empty():
 else:
     ui.table_with_download(
         overdue.select(
-            ui.profile_link_column(),
             pl.col("name").alias(ui.t("progress.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
@@ -119,5 +117,5 @@ else:
             pl.col("tage_ueberfaellig").alias(ui.t("progress.tage")),
         ),
         "ueberfaellige_meilensteine",
-        key="dl_overdue_progress",
+        key="dl_overdue_progress", link_profiles=True,
     )

@@ -45,7 +45,6 @@ with tab_points:
                            query_params={"kommune": selected[0]["customdata"][0]})
     with st.expander(ui.t("common.table")):
         table = points.select(
-            *([ui.profile_link_column()] if profiles else []),
             pl.col("name").alias(ui.t("map.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("typ").alias(ui.t("map.typ")),
@@ -57,7 +56,8 @@ with tab_points:
             "lat",
             "lon",
         )
-        ui.table_with_download(table, "karte_kommunen", key="dl_map_points")
+        ui.table_with_download(table, "karte_kommunen", key="dl_map_points",
+                               link_profiles=profiles)
 
 with tab_laender:
     counts = data.counts_by_land(viewer, filters)

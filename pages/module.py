@@ -98,13 +98,12 @@ if not used.is_empty():  # per-commune rows: staff see all, a commune its own, t
     )
     ui.table_with_download(
         matrix.select(
-            ui.profile_link_column(),
             pl.col("name").alias(ui.t("modules.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.exclude("kommune_id", "name"),
         ),
         "nutzung_je_kommune",
-        key="dl_by_kommune",
+        key="dl_by_kommune", link_profiles=True,
     )
 
 shared = data.shared_events(viewer, filters)

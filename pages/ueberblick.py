@@ -75,8 +75,9 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
             st.caption(ui.t("overview.changes_empty"))
         else:
             ui.table_with_download(
-                changes.drop("kommune_id").rename(
+                changes.rename(
                     {
+                        "kommune_id": "AGS",
                         "name": ui.t("overview.name"),
                         "meilenstein": ui.t("overview.meilenstein"),
                         "erreicht_am": ui.t("overview.erreicht_am"),
@@ -84,6 +85,7 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
                 ),
                 "erreicht_letzte_30_tage",
                 key="dl_changes",
+                link_profiles=True,
             )
     with right:
         st.subheader(ui.t("overview.overdue_header"))
@@ -92,8 +94,9 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
             st.caption(ui.t("overview.overdue_empty"))
         else:
             ui.table_with_download(
-                overdue.drop("kommune_id", "bundesland").rename(
+                overdue.drop("bundesland").rename(
                     {
+                        "kommune_id": "AGS",
                         "name": ui.t("overview.name"),
                         "meilenstein": ui.t("overview.meilenstein"),
                         "geplant_am": ui.t("overview.geplant_am"),
@@ -102,4 +105,5 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
                 ),
                 "ueberfaellige_meilensteine",
                 key="dl_overdue",
+                link_profiles=True,
             )

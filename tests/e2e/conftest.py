@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-SHOTS = ROOT / "test-results" / "screenshots"
+SHOTS = ROOT / "test-screenshots"  # pytest-playwright wipes test-results/ at start
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -47,10 +47,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db: Path, script: str = "dashboard/app.py") -> tuple[subprocess.Popen, str]:
+def start_app(db: Path, script: str = "dashboard/app.py", **env_vars: str
+              ) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run` on a free port against `db`; return the process and base URL."""
     port = _free_port()
-    env = {**os.environ, "WK_DB": str(db)}
+    env = {**os.environ, "WK_DB": str(db), **env_vars}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -70,17 +71,55 @@ def start_app(db: Path, script: str = "dashboard/app.py") -> tuple[subprocess.Po
     raise RuntimeError(f"Streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
 
 
+PASSWORD = "e2e-passwort-123"
+
+
 @pytest.fixture(scope="session")
-def app_url(demo_db: Path) -> Iterator[str]:
-    """The dashboard served on the demo database."""
-    proc, url = start_app(demo_db)
+def e2e_accounts(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> dict[str, str]:
+    """Accounts for the browser tests: `team` (staff) and `kommune` (a consenting commune)."""
+    import duckdb
+
+    from dashboard.auth import add_account
+
+    base = tmp_path_factory.mktemp("accounts")
+    users = base / "users.toml"
+    kommune_id = duckdb.connect(str(demo_db), read_only=True).execute(
+        "select kommune_id from kommune where vernetzung_zustimmung order by 1 limit 1"
+    ).fetchone()[0]
+    add_account("team", PASSWORD, "staff", path=users)
+    add_account("kommune", PASSWORD, "kommune", kommune_id, path=users)
+    return {"WK_USERS": str(users), "WK_AUDIT": str(base / "audit.jsonl"),
+            "kommune_id": kommune_id}
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_db: Path, e2e_accounts: dict[str, str]) -> Iterator[str]:
+    """The dashboard served on the demo database (with the e2e accounts)."""
+    proc, url = start_app(demo_db, WK_USERS=e2e_accounts["WK_USERS"],
+                          WK_AUDIT=e2e_accounts["WK_AUDIT"])
     yield url
     proc.terminate()
     proc.wait(timeout=10)
 
 
+def login(page, app_url: str, user: str = "team") -> None:
+    """Sign in through the form (a page reload ends the session: navigate by links after)."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/anmelden")
+    page.get_by_label("Benutzername").fill(user)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible(timeout=30_000)
+
+
+def open_page(page, title: str) -> None:
+    """Go to a page through the sidebar navigation (keeps the signed-in session)."""
+    page.get_by_role("link", name=title, exact=True).first.click()
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot into test-results/screenshots/ (kept as test output)."""
+    """Save a full-page screenshot into test-screenshots/ (kept as test output)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -7,20 +7,20 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import login, open_page, screenshot
 
 LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
 AXE_OPTIONS = {
     "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     "resultTypes": ["violations"],
 }
-# Pages and the text that shows the page's main content has rendered.
+# Pages, the text that shows the page's main content has rendered, and whether it needs staff.
 PAGES = {
-    "ueberblick": "Kommunen nach Status",
-    "karte": "Kommunen je Bundesland",
-    "fortschritt": "Zeitplan je Kommune",
-    "module": "Nutzung je Monat",
-    "kommune": "Steckbrief",
+    "ueberblick": ("Überblick", "Kommunen nach Status", False),
+    "karte": ("Karte", "Kommunen je Bundesland", False),
+    "fortschritt": ("Fortschritt", "Zeitplan je Kommune", True),
+    "module": ("Module", "Nutzung je Monat", False),
+    "kommune": ("Kommune", "Steckbrief", True),
 }
 
 RENDERED_MAP_FEATURES = """() => {
@@ -58,8 +58,13 @@ def _serious_violations(page: Page) -> list[str]:
 @pytest.mark.parametrize("stem", list(PAGES))
 def test_page_renders_offline_and_accessible(page: Page, app_url: str, stem: str):
     outside = _watch_requests(page)
-    page.goto(_url(app_url, stem))
-    expect(page.get_by_text(PAGES[stem]).first).to_be_visible(timeout=30_000)
+    title, marker, staff = PAGES[stem]
+    if staff:
+        login(page, app_url)
+        open_page(page, title)
+    else:
+        page.goto(_url(app_url, stem))
+    expect(page.get_by_text(marker).first).to_be_visible(timeout=30_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1500)  # let plotly and MapLibre finish drawing
     screenshot(page, stem)
@@ -99,8 +104,56 @@ def test_filter_in_url_is_applied_and_reset(page: Page, app_url: str, demo_db):
 
 
 def test_profile_is_reachable_from_a_list(page: Page, app_url: str, demo_db):
-    kommune_id, name = duckdb.connect(str(demo_db), read_only=True).execute(
-        "select kommune_id, name from kommune order by name limit 1").fetchone()
-    page.goto(f"{app_url}/kommune?kommune={kommune_id}")
-    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=30_000)
-    screenshot(page, "kommune_profil")
+    """Staff open the overdue list on Fortschritt and click a row: the profile opens, signed in."""
+    con = duckdb.connect(str(demo_db), read_only=True)
+    login(page, app_url)
+    open_page(page, "Fortschritt")
+    expect(page.get_by_role("heading", name="Überfällige Meilensteine")).to_be_visible(
+        timeout=30_000)
+    table = page.locator('[data-testid="stDataFrame"]').last
+    screenshot(page, "fortschritt_angemeldet")
+    expect(table).to_be_visible(timeout=30_000)
+    first = con.execute(
+        "select k.name from mart_fortschritt f join kommune k using (kommune_id) "
+        "where zustand = 'überfällig' order by tage_ueberfaellig desc, k.name, f.reihenfolge "
+        "limit 1").fetchone()[0]
+    table.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = table.bounding_box()
+    # the selection box of the first data row (left edge; header and rows are ~35 px high)
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    try:
+        expect(page.get_by_role("heading", name=first)).to_be_visible(timeout=30_000)
+    finally:
+        screenshot(page, "kommune_profil")
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+
+
+def test_public_sees_only_public_pages_and_no_personal_data(page: Page, app_url: str, demo_db):
+    con = duckdb.connect(str(demo_db), read_only=True)
+    personal = [v for row in con.execute(
+        "select ansprechperson, email, telefon from kommune").fetchall() for v in row if v]
+    page.goto(app_url)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(nav).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible(timeout=30_000)
+    assert nav.get_by_role("link").all_inner_texts() == ["Überblick", "Karte", "Module",
+                                                          "Anmelden"]
+    for title in ("Überblick", "Karte", "Module"):
+        open_page(page, title)
+        page.wait_for_timeout(2000)
+        html = page.content()
+        assert [p for p in personal if p in html] == [], title
+    # a restricted page by URL falls back to the default page
+    page.goto(f"{app_url}/daten")
+    expect(page.get_by_text("Page not found")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Überblick")).to_be_visible()
+
+
+def test_staff_login_shows_all_pages(page: Page, app_url: str):
+    login(page, app_url)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_role("link").all_inner_texts() == [
+        "Überblick", "Karte", "Fortschritt", "Module", "Kommune", "Vernetzung", "Bericht",
+        "Daten"]
+    screenshot(page, "angemeldet_programmteam")
