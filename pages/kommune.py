@@ -20,14 +20,18 @@ wanted = st.query_params.get("kommune")
 if wanted and wanted not in names:
     st.warning(ui.t("profile.unknown", id=wanted), icon=":material/search_off:")
 own = viewer.kommune_id if viewer.kommune_id in names else None
-if "profile_kommune" not in st.session_state or (
-    wanted in names and wanted != st.session_state["profile_kommune"]
-):
-    st.session_state["profile_kommune"] = wanted if wanted in names else (own or ids[0])
+# A `?kommune=` link wins once; after that the selectbox is the source of truth (the URL then
+# follows it), so a new choice is not reset to the old URL value on the next rerun.
+if wanted in names and wanted != st.session_state.get("_profile_url_applied"):
+    st.session_state["profile_kommune"] = wanted
+    st.session_state["_profile_url_applied"] = wanted
+elif st.session_state.get("profile_kommune") not in names:
+    st.session_state["profile_kommune"] = own or ids[0]
 kommune_id = st.selectbox(
     ui.t("profile.choose"), ids, key="profile_kommune", format_func=lambda k: f"{names[k]} ({k})"
 )
 st.query_params["kommune"] = kommune_id
+st.session_state["_profile_url_applied"] = kommune_id
 
 profile = data.load_kommune_profile(viewer, kommune_id)
 f = profile.facts

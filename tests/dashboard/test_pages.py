@@ -161,3 +161,12 @@ def test_unknown_commune_in_url_gives_german_hint(use_db, demo_db):
 def test_english_pages(use_db, demo_db):
     at = run_page(use_db, demo_db, page="fortschritt", lang="en")
     assert at.title[0].value == "Progress"
+
+
+def test_profile_selection_is_not_reset_to_the_url(use_db, demo_db, sql):
+    first, second = [r[0] for r in sql("select kommune_id from kommune order by 1 limit 2")]
+    at = run_page(use_db, demo_db, page="kommune", kommune=first)
+    at.selectbox(key="profile_kommune").set_value(second).run()
+    at.run()  # a further rerun (any widget) must keep the new choice
+    assert at.selectbox(key="profile_kommune").value == second
+    assert at.query_params["kommune"] in (second, [second])
