@@ -273,8 +273,11 @@ select
     g.gruppe,
     count(t.tage) as kommunen,
     round(median(t.tage) / 30.44, 1) as median_monate,
-    round(100.0 * avg(case when t.tage / 30.44 <= t.ziel_monate_max then 1 else 0 end), 1)
-        as anteil_im_ziel_prozent
+    round(100.0 * avg(case
+        when t.tage is null then null
+        when t.tage / 30.44 <= t.ziel_monate_max then 1
+        else 0
+    end), 1) as anteil_im_ziel_prozent
 from gruppen as g
 left join tracks as t using (nr)
 group by g.nr, g.gruppe

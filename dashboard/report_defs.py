@@ -1,0 +1,634 @@
+"""NAP-I report: the one place that defines every report table, figure and rule.
+
+The figures themselves are computed by the table macros in `etl/sql/marts/10_kennzahlen.sql`;
+this module says what they mean (German for the exports, English for the switched UI), how they
+are labelled and formatted, and which published cells are too small for the public. The Bericht
+page, the XLSX sheet "Hinweise", the CSV files and the PDF brief all read from here.
+
+Pure module: no I/O, no Streamlit, no DuckDB.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import polars as pl
+
+from etl.schema import ZIEL_MONATE
+
+if TYPE_CHECKING:
+    from dashboard.data import BuildInfo
+
+PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of the period
+SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
+SMALL_CELL_TEXT = "<3"
+FILE_PREFIX = "weltoffene-kommune"
+
+Kind = Literal["text", "int", "decimal"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a report table.
+
+    `basis` names the column(s) whose sum is the number of communes the figure rests on; the
+    small-cell rule uses it. Empty for descriptive columns (labels, quarters).
+    """
+
+    name: str
+    kind: Kind
+    label_de: str
+    label_en: str
+    definition_de: str = ""
+    definition_en: str = ""
+    basis: tuple[str, ...] = ()
+
+    def label(self, lang: str) -> str:
+        return self.label_de if lang == "de" else self.label_en
+
+    def definition(self, lang: str) -> str:
+        return self.definition_de if lang == "de" else self.definition_en
+
+
+@dataclass(frozen=True)
+class Table:
+    """One report table = one SQL table macro = one XLSX sheet = one CSV file.
+
+    `groups`: rows whose figures add up to a published total; within such a group a single hidden
+    cell is protected by hiding a second one (`None`: no secondary suppression, `()`: the whole
+    table is one group).
+    """
+
+    key: str
+    macro: str
+    sheet: str
+    title_de: str
+    title_en: str
+    description_de: str
+    description_en: str
+    columns: tuple[Column, ...]
+    groups: tuple[str, ...] | None = None
+
+    def title(self, lang: str) -> str:
+        return self.title_de if lang == "de" else self.title_en
+
+    def description(self, lang: str) -> str:
+        return self.description_de if lang == "de" else self.description_en
+
+    @property
+    def basis(self) -> dict[str, tuple[str, ...]]:
+        return {c.name: c.basis for c in self.columns if c.basis}
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline figure (a row of the table `ueberblick`)."""
+
+    key: str
+    label_de: str
+    label_en: str
+    definition_de: str
+    definition_en: str
+
+    def label(self, lang: str) -> str:
+        return self.label_de if lang == "de" else self.label_en
+
+    def definition(self, lang: str) -> str:
+        return self.definition_de if lang == "de" else self.definition_en
+
+
+_LO, _HI = ZIEL_MONATE
+_TEILNEHMEND_DE = "Status aufgenommen, aktiv oder abgeschlossen am Stichtag"
+_TEILNEHMEND_EN = "status accepted, active or finished on the cut-off date"
+_MONAT_DE = "Monate zu 30,44 Tagen"
+_MONAT_EN = "months of 30.44 days"
+
+
+def _n(name: str, label_de: str, label_en: str, definition_de: str, definition_en: str,
+       basis: tuple[str, ...] | None = None) -> Column:
+    """A count or sum column; by default it rests on as many communes as it counts itself."""
+    return Column(name, "int", label_de, label_en, definition_de, definition_en,
+                  basis if basis is not None else (name,))
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("kommunen_teilnehmend", "Teilnehmende Modellkommunen", "Participating communes",
+           f"Kommunen mit {_TEILNEHMEND_DE}.", f"Communes with {_TEILNEHMEND_EN}."),
+    Figure("kommunen_aktiv", "davon aktiv", "of which active",
+           "Prozessbegleitung begonnen (Erstgespräch erreicht), aber noch nicht abgeschlossen.",
+           "Track started (first meeting reached), not yet finished."),
+    Figure("kommunen_abgeschlossen", "davon abgeschlossen", "of which finished",
+           "Meilenstein Abschluss bis zum Stichtag erreicht.",
+           "Milestone Abschluss reached by the cut-off date."),
+    Figure("kommunen_ausgeschieden", "Ausgeschiedene Kommunen", "Communes that left",
+           "Registerstatus ausgeschieden und geschätztes Austrittsdatum bis zum Stichtag "
+           "(siehe Regeln).", "Register status left and estimated exit by the cut-off date."),
+    Figure("einwohner_erreicht", "Erreichte Einwohnerinnen und Einwohner", "Inhabitants reached",
+           "Summe der Einwohnerzahlen der am Stichtag aktiven und abgeschlossenen Kommunen.",
+           "Sum of the population of communes active or finished on the cut-off date."),
+    Figure("bundeslaender", "Bundesländer mit Modellkommunen", "Federal states covered",
+           "Anzahl der Bundesländer mit mindestens einer teilnehmenden Kommune.",
+           "Number of states with at least one participating commune."),
+    Figure("selbstcheck_workshop", "Selbstcheck abgeschlossen (Workshop)",
+           "Self-check completed (workshop)",
+           "Kommunen, die den akteursübergreifenden Workshop bis zum Stichtag erreicht haben.",
+           "Communes that reached the cross-actor workshop by the cut-off date."),
+    Figure("tracks_abgeschlossen", "Abgeschlossene Prozessbegleitungen", "Finished tracks",
+           "Kommunen mit Beginn und Abschluss bis zum Stichtag.",
+           "Communes with start and finish by the cut-off date."),
+    Figure("median_dauer_monate", "Mittlere Prozessdauer (Median, Monate)",
+           "Median track duration (months)",
+           f"Median der Dauer Beginn → Abschluss der abgeschlossenen Prozessbegleitungen, "
+           f"in {_MONAT_DE}. Ziel: {_LO} bis {_HI} Monate.",
+           f"Median duration start → finish of finished tracks, in {_MONAT_EN}. "
+           f"Target: {_LO} to {_HI} months."),
+    Figure("anteil_im_ziel_prozent", f"Abschluss in ≤ {_HI} Monaten (%)",
+           f"Finished within {_HI} months (%)",
+           f"Anteil der abgeschlossenen Prozessbegleitungen mit einer Dauer von höchstens "
+           f"{_HI} Monaten, in Prozent.",
+           f"Share of finished tracks that took at most {_HI} months, in per cent."),
+    Figure("veranstaltungen", "Veranstaltungen im Zeitraum", "Events in the period",
+           "Veranstaltungen aller Module im Berichtszeitraum; eine gemeinsame Veranstaltung "
+           "mehrerer Kommunen zählt einmal.",
+           "Events of all modules in the period; an event shared by communes counts once."),
+    Figure("teilnehmende", "Teilnehmende im Zeitraum", "Participants in the period",
+           "Summe der gemeldeten Teilnehmenden dieser Veranstaltungen (alle Kommunen).",
+           "Sum of reported participants of these events (all communes)."),
+    Figure("vernetzungsformate", "Vernetzungs- und Austauschformate (Modul 2)",
+           "Networking formats (module 2)",
+           "Veranstaltungen des Moduls 2 im Berichtszeitraum.",
+           "Events of module 2 in the period."),
+    Figure("dialogveranstaltungen", "Dialogveranstaltungen (Modul 3)",
+           "Dialogue events (module 3)",
+           "Veranstaltungen des Moduls 3 im Berichtszeitraum.",
+           "Events of module 3 in the period."),
+)
+FIGURE_BY_KEY: dict[str, Figure] = {f.key: f for f in FIGURES}
+
+_SEKTOREN = (
+    ("verwaltung", "Verwaltung", "Administration"),
+    ("politik", "Politik", "Politics"),
+    ("zivilgesellschaft", "Zivilgesellschaft", "Civil society"),
+    ("wirtschaft", "Wirtschaft", "Business"),
+    ("einwohnerschaft", "Einwohnerschaft", "Residents"),
+)
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "ueberblick", "kennzahl_ueberblick", "Überblick",
+        "Kennzahlen auf einen Blick", "Key figures at a glance",
+        "Die wichtigsten Zahlen zum Stichtag und im Berichtszeitraum.",
+        "The main figures on the cut-off date and in the period.",
+        (
+            Column("kennzahl", "text", "Kennzahl", "Figure",
+                   "Bezeichnung der Kennzahl (Definitionen unten).", "Name of the figure."),
+            Column("anzahl", "int", "Anzahl", "Count", "Zählwerte und Summen.",
+                   "Counts and sums.", ("basis_kommunen",)),
+            Column("wert", "decimal", "Wert", "Value",
+                   "Dauer in Monaten bzw. Anteil in Prozent, auf eine Nachkommastelle gerundet.",
+                   "Duration in months or share in per cent, one decimal.", ("basis_kommunen",)),
+            _n("basis_kommunen", "Grundlage (Kommunen)", "Based on (communes)",
+               "Anzahl der Kommunen, auf denen die Kennzahl beruht.",
+               "Number of communes the figure rests on."),
+        ),
+    ),
+    Table(
+        "kommunen_status", "kennzahl_kommunen_status", "Kommunen nach Status",
+        "Kommunen nach Status am Stichtag", "Communes by status on the cut-off date",
+        "Alle Kommunen des Registers mit ihrem Status am Stichtag (Regeln unten).",
+        "All registered communes with their status on the cut-off date.",
+        (
+            Column("status", "text", "Status", "Status", "Status am Stichtag.",
+                   "Status on the cut-off date."),
+            _n("kommunen", "Kommunen", "Communes", "Anzahl der Kommunen mit diesem Status.",
+               "Number of communes with this status."),
+            _n("einwohner", "Einwohner", "Inhabitants",
+               "Summe der Einwohnerzahlen dieser Kommunen (laut Register).",
+               "Sum of these communes' population.", ("kommunen",)),
+        ),
+        groups=(),
+    ),
+    Table(
+        "kommunen_merkmale", "kennzahl_kommunen_merkmale", "Kommunen nach Merkmalen",
+        "Teilnehmende Kommunen nach Art, Größenklasse und Bundesland",
+        "Participating communes by type, size class and state",
+        "Je Merkmal alle Ausprägungen, auch ohne teilnehmende Kommune.",
+        "Every value of each attribute, including those without communes.",
+        (
+            Column("merkmal", "text", "Merkmal", "Attribute",
+                   "Art der Kommune, Größenklasse (Einwohner) oder Bundesland.",
+                   "Type, size class (population) or state."),
+            Column("auspraegung", "text", "Ausprägung", "Value", "Wert des Merkmals.",
+                   "Value of the attribute."),
+            _n("teilnehmend", "Teilnehmend", "Participating",
+               f"Kommunen mit {_TEILNEHMEND_DE}.", f"Communes with {_TEILNEHMEND_EN}."),
+            _n("aktiv", "davon aktiv", "of which active", "Status aktiv am Stichtag.",
+               "Status active on the cut-off date."),
+            _n("abgeschlossen", "davon abgeschlossen", "of which finished",
+               "Status abgeschlossen am Stichtag.", "Status finished on the cut-off date."),
+            _n("einwohner_erreicht", "Erreichte Einwohner", "Inhabitants reached",
+               "Summe der Einwohnerzahlen der aktiven und abgeschlossenen Kommunen.",
+               "Sum of the population of active and finished communes.",
+               ("aktiv", "abgeschlossen")),
+            _n("gestartet_im_zeitraum", "Gestartet im Zeitraum", "Started in the period",
+               "Kommunen, deren Prozessbegleitung im Berichtszeitraum begann (Erstgespräch), "
+               "gleich welchen Status sie heute haben.",
+               "Communes whose track started in the period, whatever their status."),
+        ),
+        groups=("merkmal",),
+    ),
+    Table(
+        "selbstcheck_schritte", "kennzahl_selbstcheck_schritte", "Selbstcheck-Schritte",
+        "Selbstcheck: erreichte Schritte", "Self-check: steps reached",
+        "Modul 1: Erstgespräch → Fragebogen → Auswertung → Workshop.",
+        "Module 1: first meeting → questionnaire → evaluation → workshop.",
+        (
+            Column("schritt", "text", "Schritt", "Step", "Meilenstein des Selbstchecks.",
+                   "Self-check milestone."),
+            _n("im_zeitraum", "Erreicht im Zeitraum", "Reached in the period",
+               "Kommunen, die den Schritt im Berichtszeitraum erreicht haben.",
+               "Communes that reached the step in the period."),
+            _n("bis_stichtag", "Erreicht bis Stichtag", "Reached by cut-off",
+               "Kommunen, die den Schritt bis zum Stichtag erreicht haben (kumuliert, auch "
+               "ausgeschiedene).", "Communes that reached the step by the cut-off date."),
+            Column("median_tage_seit_erstgespraech", "decimal", "Median Tage seit Erstgespräch",
+                   "Median days since first meeting",
+                   "Median der Tage vom Erstgespräch bis zu diesem Schritt, über die Kommunen, "
+                   "die beide bis zum Stichtag erreicht haben.",
+                   "Median days from first meeting to this step.", ("bis_stichtag",)),
+        ),
+    ),
+    Table(
+        "prozessdauer", "kennzahl_prozessdauer", "Prozessdauer",
+        f"Dauer der Prozessbegleitung (Ziel {_LO}–{_HI} Monate)",
+        f"Track duration (target {_LO}–{_HI} months)",
+        f"Dauer von Beginn (Erstgespräch) bis Abschluss in {_MONAT_DE}.",
+        f"Duration from start (first meeting) to finish in {_MONAT_EN}.",
+        (
+            Column("gruppe", "text", "Gruppe", "Group",
+                   "abgeschlossen bis Stichtag; abgeschlossen im Zeitraum (Abschluss im "
+                   "Berichtszeitraum); laufend am Stichtag (Status aktiv, Dauer bis zum Stichtag).",
+                   "finished by cut-off; finished in the period; running on the cut-off date "
+                   "(duration so far)."),
+            _n("kommunen", "Kommunen", "Communes", "Anzahl der Prozessbegleitungen der Gruppe.",
+               "Number of tracks in the group."),
+            Column("median_monate", "decimal", "Median (Monate)", "Median (months)",
+                   "Median der Dauer, eine Nachkommastelle.", "Median duration.",
+                   ("kommunen",)),
+            Column("anteil_im_ziel_prozent", "decimal", f"Anteil ≤ {_HI} Monate (%)",
+                   f"Share ≤ {_HI} months (%)",
+                   f"Anteil mit einer Dauer von höchstens {_HI} Monaten, in Prozent; bei "
+                   "laufenden: bisher noch im Ziel.",
+                   f"Share with a duration of at most {_HI} months, in per cent.",
+                   ("kommunen",)),
+        ),
+    ),
+    Table(
+        "veranstaltungen", "kennzahl_veranstaltungen", "Veranstaltungen",
+        "Veranstaltungen und Teilnehmende je Quartal", "Events and participants per quarter",
+        "Je Quartal insgesamt sowie nach Modul, Format und Thema; Teilnehmende nach Sektor.",
+        "Per quarter in total and by module, format and topic; participants by sector.",
+        (
+            Column("quartal", "text", "Quartal", "Quarter", "Kalenderquartal des Termins.",
+                   "Calendar quarter of the event date."),
+            Column("merkmal", "text", "Merkmal", "Attribute",
+                   "Insgesamt, Modul, Format oder Thema.", "Total, module, format or topic."),
+            Column("auspraegung", "text", "Ausprägung", "Value", "Wert des Merkmals.",
+                   "Value of the attribute."),
+            _n("veranstaltungen", "Veranstaltungen", "Events",
+               "Anzahl der Veranstaltungen; eine gemeinsame Veranstaltung mehrerer Kommunen "
+               "zählt einmal.", "Number of events; a shared event counts once.", ("kommunen",)),
+            _n("teilnahmen", "Teilnahmen von Kommunen", "Commune participations",
+               "Anzahl der Paare Kommune × Veranstaltung.",
+               "Number of commune × event pairs.", ("kommunen",)),
+            _n("kommunen", "Kommunen", "Communes",
+               "Anzahl verschiedener Kommunen mit mindestens einer Teilnahme.",
+               "Number of distinct communes taking part."),
+            _n("teilnehmende", "Teilnehmende", "Participants",
+               "Summe der gemeldeten Teilnehmenden.", "Sum of reported participants.",
+               ("kommunen",)),
+            *(
+                _n(name, f"davon {de}", f"of which {en.lower()}",
+                   f"Teilnehmende aus dem Sektor {de}.", f"Participants from {en.lower()}.",
+                   ("kommunen",))
+                for name, de, en in _SEKTOREN
+            ),
+            _n("ohne_sektor", "davon ohne Sektorangabe", "of which no sector given",
+               "Teilnehmende minus die Summe der Sektoren.",
+               "Participants minus the sum of the sectors.", ("kommunen",)),
+        ),
+        groups=("quartal", "merkmal"),
+    ),
+    Table(
+        "dialog_vernetzung", "kennzahl_dialog_vernetzung", "Vernetzung und Dialog",
+        "Vernetzungsformate (Modul 2) und Dialogveranstaltungen (Modul 3)",
+        "Networking formats (module 2) and dialogue events (module 3)",
+        "Veranstaltungen im Berichtszeitraum, getrennt nach Modul und Format.",
+        "Events in the period, by module and format.",
+        (
+            Column("modul", "int", "Modul", "Module", "2 = Stärkung/Vernetzung, 3 = Dialog.",
+                   "2 = networking, 3 = dialogue."),
+            Column("modul_bezeichnung", "text", "Modulbezeichnung", "Module name",
+                   "Bezeichnung des Moduls.", "Name of the module."),
+            Column("format", "text", "Format", "Format", "Format der Veranstaltung.",
+                   "Event format."),
+            _n("veranstaltungen", "Veranstaltungen", "Events", "Anzahl der Veranstaltungen.",
+               "Number of events.", ("kommunen",)),
+            _n("kommunenuebergreifend", "davon kommunenübergreifend", "of which inter-communal",
+               "Veranstaltungen mit mindestens zwei teilnehmenden Kommunen.",
+               "Events with at least two communes.", ("kommunen",)),
+            _n("kommunen", "Kommunen", "Communes", "Anzahl verschiedener Kommunen.",
+               "Number of distinct communes."),
+            _n("teilnehmende", "Teilnehmende", "Participants",
+               "Summe der gemeldeten Teilnehmenden.", "Sum of reported participants.",
+               ("kommunen",)),
+        ),
+        groups=("modul",),
+    ),
+)
+TABLE_BY_KEY: dict[str, Table] = {t.key: t for t in TABLES}
+
+RULES_DE: tuple[tuple[str, str], ...] = (
+    ("Stichtag",
+     "Die Zahlen zeigen den Stand am Stichtag: Ein Meilenstein zählt nur, wenn er spätestens am "
+     "Stichtag erreicht wurde; später erreichte Meilensteine gelten als nicht erreicht, später "
+     "gemeldete Veranstaltungen als noch nicht gemeldet."),
+    ("Berichtszeitraum",
+     "„Im Zeitraum“ heißt: Datum zwischen Beginn und Ende des Berichtszeitraums (jeweils "
+     "einschließlich). Liegt das Ende nach dem Stichtag, endet der Zeitraum am Stichtag."),
+    ("Status am Stichtag",
+     "Ein Status gilt ab dem Datum des Meilensteins, der ihn belegt: abgeschlossen ab Abschluss, "
+     "aktiv ab Beginn (Erstgespräch; fehlt es, der früheste weitere Selbstcheck-Schritt), "
+     "aufgenommen ab Aufnahme, beworben ab Bewerbung oder Ratsbeschluss. Liegt dieses Datum nach "
+     "dem Stichtag, zählt die Kommune mit dem Status, den ihre bis zum Stichtag erreichten "
+     "Meilensteine belegen, oder gar nicht, wenn sie bis dahin keinen erreicht hat. Ein Status "
+     "ohne belegendes Datum in den Daten (z. B. interessiert) gilt unverändert."),
+    ("Ausgeschieden",
+     "Die Eingabedaten enthalten kein Austrittsdatum. Es wird geschätzt als geplantes Datum des "
+     "ersten Meilensteins, den die Kommune nicht mehr erreicht hat (sonst ihr zuletzt erreichter "
+     "Meilenstein), höchstens der Datenstand. Bis dahin zählt sie mit ihrem vorherigen Status."),
+    ("Teilnehmende Kommunen",
+     "Kommunen mit Status aufgenommen, aktiv oder abgeschlossen am Stichtag."),
+    ("Erreichte Einwohner",
+     "Summe der Einwohnerzahlen (laut Register) der am Stichtag aktiven und abgeschlossenen "
+     "Kommunen."),
+    ("Dauer",
+     f"Beginn (Erstgespräch) bis Abschluss; ein Monat = 30,44 Tage. Ziel des Programms: "
+     f"{_LO} bis {_HI} Monate; „im Ziel“ heißt höchstens {_HI} Monate."),
+    ("Veranstaltungen",
+     "Eine Veranstaltungskennung ist eine Veranstaltung, auch wenn mehrere Kommunen teilnehmen; "
+     "sie zählt einmal, mit Datum, Modul, Format und Thema ihrer ersten Zeile (frühestes Datum, "
+     "dann kleinster Kommunenschlüssel), Teilnehmende aller teilnehmenden Kommunen. Quartal = "
+     "Kalenderquartal dieses Datums."),
+    ("Kleine Fallzahlen",
+     f"In der öffentlichen Fassung steht „{SMALL_CELL_TEXT}“ statt eines Wertes, der auf 1 oder 2 "
+     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Steht in einer Gruppe, deren Summe "
+     f"veröffentlicht wird, nur ein solcher Wert, wird zusätzlich der nächstkleinere verdeckt, "
+     f"damit er sich nicht zurückrechnen lässt. Die interne Fassung zeigt alle Werte. Null wird "
+     f"als 0 gezeigt."),
+    ("Datenschutz",
+     "Die Berichte enthalten nur Summen und Anzahlen, keine Namen, Kontaktdaten, Notizen oder "
+     "Selbstcheck-Einschätzungen einzelner Kommunen."),
+)
+
+RULES_EN: tuple[tuple[str, str], ...] = (
+    ("Cut-off date",
+     "Figures show the state on the cut-off date: a milestone counts only if reached on or "
+     "before it; events reported with a later date are not counted."),
+    ("Period", "“In the period”: date between start and end of the period (inclusive), ending "
+     "at the cut-off date at the latest."),
+    ("Status on the cut-off date",
+     "A status holds from the date of the milestone that proves it (finished: Abschluss; active: "
+     "first meeting; accepted: Aufnahme; applied: Bewerbung or Ratsbeschluss). If that date is "
+     "after the cut-off, the commune counts with the status its milestones prove by then, or not "
+     "at all. A status without such a date in the data is taken as it is."),
+    ("Left", "The input has no exit date; it is estimated as the planned date of the first "
+     "milestone the commune did not reach any more, at most the data date."),
+    ("Small cells",
+     f"The public version shows “{SMALL_CELL_TEXT}” instead of any figure resting on 1 or 2 "
+     f"communes, plus one more cell in a group whose total is published."),
+)
+
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One report chart: shown on the page, exported as PNG and SVG, embedded in the PDF."""
+
+    key: str
+    title_de: str
+    title_en: str
+
+    def title(self, lang: str) -> str:
+        return self.title_de if lang == "de" else self.title_en
+
+
+CHARTS: tuple[Chart, ...] = (
+    Chart("kommunen_status", "Kommunen nach Status am Stichtag",
+          "Communes by status on the cut-off date"),
+    Chart("kommunen_bundesland", "Teilnehmende Kommunen nach Bundesland",
+          "Participating communes by state"),
+    Chart("selbstcheck_schritte", "Selbstcheck: erreichte Schritte", "Self-check: steps reached"),
+    Chart("veranstaltungen_modul", "Veranstaltungen je Quartal nach Modul",
+          "Events per quarter by module"),
+    Chart("teilnehmende_sektor", "Teilnehmende je Quartal nach Sektor",
+          "Participants per quarter by sector"),
+)
+CHART_BY_KEY: dict[str, Chart] = {c.key: c for c in CHARTS}
+SEKTOREN: tuple[str, ...] = (*(s[0] for s in _SEKTOREN), "ohne_sektor")
+
+
+def chart_data(key: str, report: Report) -> ReportTable:
+    """The slice of a report table a chart shows (also its table alternative)."""
+    if key == "kommunen_status":
+        return report["kommunen_status"].subset(["status", "kommunen"])
+    if key == "kommunen_bundesland":
+        return report["kommunen_merkmale"].subset(
+            ["auspraegung", "teilnehmend"], pl.col("merkmal") == "Bundesland")
+    if key == "selbstcheck_schritte":
+        return report["selbstcheck_schritte"].subset(["schritt", "im_zeitraum", "bis_stichtag"])
+    if key == "veranstaltungen_modul":
+        return report["veranstaltungen"].subset(
+            ["quartal", "auspraegung", "veranstaltungen", "teilnehmende"],
+            pl.col("merkmal") == "Modul")
+    if key == "teilnehmende_sektor":
+        return report["veranstaltungen"].subset(
+            ["quartal", "teilnehmende", *SEKTOREN], pl.col("merkmal") == "Insgesamt")
+    raise KeyError(key)
+
+
+# ---- small cells ---------------------------------------------------------------------------------
+
+
+def suppress_small_cells(
+    frame: pl.DataFrame,
+    basis: Mapping[str, Sequence[str]],
+    groups: Sequence[str] | None = None,
+    limit: int = SMALL_CELL_LIMIT,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Hide figures that rest on fewer than `limit` communes (but not on none).
+
+    `basis` maps each figure column to the column(s) whose sum is its number of communes. A cell
+    is hidden if that number is 1 … limit-1 (primary). With `groups` (column names, `()` for the
+    whole table), a group with exactly one hidden cell in a column also hides the cell with the
+    smallest positive basis of that column (secondary), so the hidden value cannot be recovered
+    from a published total. Returns the frame with hidden cells set to null and a boolean mask
+    frame (one column per figure column, True = show `SMALL_CELL_TEXT`).
+    """
+    work = frame.with_row_index("_zeile")
+    n = frame.height + 1
+    masks: dict[str, pl.Series] = {}
+    for column, basis_columns in basis.items():
+        size = pl.sum_horizontal([pl.col(c).fill_null(0) for c in basis_columns])
+        primary = (size > 0) & (size < limit)
+        hidden = primary
+        if groups is not None:
+            over = list(groups) or [pl.lit(0)]
+            candidate = ~primary & (size > 0)
+            order_key = pl.when(candidate).then(size * n + pl.col("_zeile"))
+            secondary = (primary.sum().over(over) == 1) & (order_key == order_key.min().over(over))
+            hidden = primary | secondary.fill_null(False)
+        masks[column] = work.select(hidden.alias(column)).to_series()
+    mask = pl.DataFrame(masks) if masks else pl.DataFrame()
+    shown = frame.with_columns(
+        pl.when(~mask.get_column(c)).then(pl.col(c)).alias(c) for c in masks
+    )
+    return shown, mask
+
+
+# ---- the report as handed to pages and exports ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """The figures of one table; `hidden` marks small cells (None: staff, nothing hidden)."""
+
+    table: Table
+    frame: pl.DataFrame
+    hidden: pl.DataFrame | None = None
+
+    def is_hidden(self, column: str) -> pl.Series:
+        """Boolean per row: True where the cell shows `SMALL_CELL_TEXT`."""
+        if self.hidden is None or column not in self.hidden.columns:
+            return pl.Series(column, [False] * self.frame.height, dtype=pl.Boolean)
+        return self.hidden.get_column(column)
+
+    def subset(self, columns: Sequence[str], rows: pl.Expr | None = None) -> ReportTable:
+        """Some rows and columns of the table (for a chart), hidden cells kept."""
+        keep = pl.Series("keep", [True] * self.frame.height) if rows is None \
+            else self.frame.select(rows.fill_null(False)).to_series()
+        frame = self.frame.filter(keep).select(columns)
+        hidden = None
+        if self.hidden is not None:
+            hidden = self.hidden.filter(keep).select(c for c in columns
+                                                     if c in self.hidden.columns)
+        return ReportTable(self.table, frame, hidden)
+
+    def spelled(self, lang: str = "de") -> pl.DataFrame:
+        """The frame with headline figure keys replaced by their labels (column names kept)."""
+        if self.table.key != "ueberblick":
+            return self.frame
+        return self.frame.with_columns(pl.col("kennzahl").replace_strict(
+            {f.key: f.label(lang) for f in FIGURES}, default=pl.col("kennzahl")))
+
+    def labelled(self, lang: str = "de") -> pl.DataFrame:
+        """Frame with display labels as headers and figure names spelled out (numbers typed)."""
+        return self.spelled(lang).rename({c.name: c.label(lang) for c in self.table.columns},
+                                         strict=False)
+
+    def as_text(self, lang: str = "de") -> pl.DataFrame:
+        """Like `labelled`, but figure columns with hidden cells become text with `<3`."""
+        frame = self.labelled(lang)
+        if self.hidden is None:
+            return frame
+        from dashboard import fmt
+
+        exprs = []
+        for c in self.table.columns:
+            if c.name not in self.hidden.columns or c.name not in self.frame.columns:
+                continue
+            if not self.hidden.get_column(c.name).any():
+                continue
+            label = c.label(lang)
+            decimals = 1 if c.kind == "decimal" else 0
+            text = frame.get_column(label).map_elements(
+                lambda v, d=decimals: fmt.number(v, d, lang), return_dtype=pl.String)
+            exprs.append(pl.when(self.hidden.get_column(c.name)).then(pl.lit(SMALL_CELL_TEXT))
+                         .otherwise(text).alias(label))
+        return frame.with_columns(exprs) if exprs else frame
+
+
+@dataclass(frozen=True)
+class Report:
+    """All report tables for one period and Stichtag, with the build they come from."""
+
+    von: dt.date
+    bis: dt.date
+    stichtag: dt.date
+    public: bool
+    build: BuildInfo
+    tables: dict[str, ReportTable] = field(default_factory=dict)
+    erstellt_am: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(
+        microsecond=0))
+
+    def __getitem__(self, key: str) -> ReportTable:
+        return self.tables[key]
+
+    @property
+    def bis_effektiv(self) -> dt.date:
+        """The period ends at the Stichtag at the latest."""
+        return min(self.bis, self.stichtag)
+
+    def figure(self, key: str) -> tuple[float | int | None, bool]:
+        """A headline figure's value (count or value) and whether it is hidden."""
+        table = self.tables["ueberblick"]
+        rows = table.frame.with_row_index("_i").filter(pl.col("kennzahl") == key)
+        if rows.is_empty():
+            return None, False
+        row = rows.row(0, named=True)
+        value = row["anzahl"] if row["anzahl"] is not None else row["wert"]
+        hidden = bool(table.is_hidden("anzahl")[row["_i"]])
+        return value, hidden
+
+
+def headline_text(report: Report, lang: str = "de") -> pl.DataFrame:
+    """The headline figures as three text columns (figure, value, basis) for page and PDF."""
+    from dashboard import fmt
+
+    table = report["ueberblick"]
+    rows = []
+    for i, row in enumerate(table.frame.iter_rows(named=True)):
+        figure = FIGURE_BY_KEY.get(row["kennzahl"])
+        counted = row["anzahl"] is not None or bool(table.is_hidden("anzahl")[i])
+        if bool(table.is_hidden("anzahl" if counted else "wert")[i]):
+            value = SMALL_CELL_TEXT
+        else:
+            value = fmt.number(row["anzahl"], 0, lang) if counted \
+                else fmt.number(row["wert"], 1, lang)
+        basis = SMALL_CELL_TEXT if bool(table.is_hidden("basis_kommunen")[i]) \
+            else fmt.number(row["basis_kommunen"], 0, lang)
+        rows.append((figure.label(lang) if figure else row["kennzahl"], value, basis))
+    labels = [table.table.column(c).label(lang) for c in ("kennzahl", "wert", "basis_kommunen")]
+    return pl.DataFrame(rows, schema=labels, orient="row")
+
+
+def file_name(kind: str, stichtag: dt.date, public: bool, suffix: str) -> str:
+    """`weltoffene-kommune_kennzahlen_2021-12-31.xlsx` (public: `…_oeffentlich.xlsx`)."""
+    tail = "_oeffentlich" if public else ""
+    return f"{FILE_PREFIX}_{kind}_{stichtag.isoformat()}{tail}.{suffix}"
+
+
+def validate_period(von: dt.date, bis: dt.date, stichtag: dt.date) -> None:
+    """German error for an impossible period (raised before any query)."""
+    if von > bis:
+        raise ValueError(f"Der Berichtszeitraum beginnt ({von:%d.%m.%Y}) nach seinem Ende "
+                         f"({bis:%d.%m.%Y}). Bitte die Daten tauschen.")
+    if von > stichtag:
+        raise ValueError(f"Der Stichtag ({stichtag:%d.%m.%Y}) liegt vor dem Beginn des "
+                         f"Berichtszeitraums ({von:%d.%m.%Y}).")

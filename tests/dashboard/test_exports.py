@@ -1,0 +1,372 @@
+"""Report exports: XLSX, CSV, PNG/SVG, PDF, file names, formula injection, no personal data, the
+command line. Chromium (kaleido) starts once per test process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import openpyxl
+import polars as pl
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from dashboard import data, exports, report
+from dashboard import report_defs as rd
+from etl.build import build
+from tests.cohort import KOMMUNEN, MODULNUTZUNG, write_cohort
+from tests.conftest import DEMO_DIR
+from tests.dashboard import kennzahlen_oracle as oracle
+
+D = dt.date
+STICHTAG = D(2021, 12, 31)
+HOSTILE = '=HYPERLINK("http://x")'
+
+
+@pytest.fixture(scope="module")
+def hostile_db(tmp_path_factory) -> Path:
+    """The cohort with formula-like topics, so user text reaches the report tables."""
+    base = tmp_path_factory.mktemp("hostile")
+    quoted = '"' + HOSTILE.replace('"', '""') + '"'  # CSV quoting of the quotes inside
+    nutzung = (MODULNUTZUNG.replace("Kommunikation und Konfliktmanagement", quoted, 1)
+               .replace("Zusammenhalt und Begegnung", "@SUMME(A1)"))
+    out = base / "hostile.duckdb"
+    build(write_cohort(base / "input", modulnutzung=nutzung), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_db) -> rd.Report:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WK_DB", str(demo_db))
+        return data.load_report(data.STAFF, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_report) -> exports.ChartFiles:
+    """All charts rendered once (starts kaleido's Chromium once for this process)."""
+    return exports.chart_files(demo_report)
+
+
+def _report(monkeypatch, db: Path, viewer=data.STAFF, stichtag: D = STICHTAG) -> rd.Report:
+    monkeypatch.setenv("WK_DB", str(db))
+    return data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag)
+
+
+def _workbook(content: bytes) -> openpyxl.Workbook:
+    return openpyxl.load_workbook(io.BytesIO(content))
+
+
+def _sheet_rows(ws) -> list[dict]:
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+# ---- XLSX ----------------------------------------------------------------------------------------
+
+
+def test_xlsx_sheets_headers_and_number_formats(demo_report):
+    wb = _workbook(exports.xlsx_bytes(demo_report))
+    assert wb.sheetnames == [t.sheet for t in rd.TABLES] + ["Hinweise"]
+    for table in rd.TABLES:
+        ws = wb[table.sheet]
+        assert [c.value for c in ws[1]] == [c.label_de for c in table.columns]
+        assert ws.freeze_panes == "A2"
+        assert ws.auto_filter.ref is not None
+        assert ws.column_dimensions["A"].width > 8
+        for j, column in enumerate(table.columns, start=1):
+            cells = [ws.cell(row=i, column=j) for i in range(2, ws.max_row + 1)]
+            for cell in cells:
+                if column.kind == "int" and cell.value is not None:
+                    assert cell.data_type == "n" and cell.number_format == "#,##0"
+                elif column.kind == "decimal" and cell.value is not None:
+                    assert cell.data_type == "n" and cell.number_format == "#,##0.0"
+                elif column.kind == "text":
+                    assert cell.data_type == "s"
+
+
+def test_xlsx_values_equal_independent_computation(demo_report):
+    """The exported workbook, read back, holds the figures computed from the input CSVs."""
+    wb = _workbook(exports.xlsx_bytes(demo_report))
+    expected = oracle.compute(DEMO_DIR, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
+    labels_to_key = {f.label_de: f.key for f in rd.FIGURES}
+    for table in rd.TABLES:
+        by_label = {c.label_de: c.name for c in table.columns}
+        rows = [{by_label[k]: v for k, v in r.items()} for r in _sheet_rows(wb[table.sheet])]
+        if table.key == "ueberblick":
+            rows = [{**r, "kennzahl": labels_to_key[r["kennzahl"]]} for r in rows]
+        keys = [c.name for c in table.columns if not c.basis]
+        want = {tuple(r[k] for k in keys): r for r in expected[table.key]}
+        got = {tuple(r[k] for k in keys): r for r in rows}
+        assert got.keys() == want.keys(), table.key
+        for key, row in want.items():
+            for column in (c.name for c in table.columns if c.basis):
+                a, b = got[key][column], row[column]
+                assert (a == b) or (a is not None and b is not None and abs(a - b) < 1e-9), (
+                    table.key, key, column, a, b)
+
+
+def test_xlsx_hinweise_has_definitions_stichtag_build_and_checksums(demo_report):
+    wb = _workbook(exports.xlsx_bytes(demo_report))
+    ws = wb["Hinweise"]
+    cells = {}
+    texts = []
+    for row in ws.iter_rows():
+        if row[0].value is not None:
+            cells.setdefault(row[0].value, row)
+        texts += [str(c.value) for c in row if c.value is not None]
+    stichtag = cells["Stichtag"][1]
+    assert stichtag.value == dt.datetime(2021, 12, 31) and stichtag.number_format == "DD.MM.YYYY"
+    assert cells["Datenstand"][1].value == dt.datetime(2022, 3, 15)
+    von, bis = cells["Berichtszeitraum"][3], cells["Berichtszeitraum"][5]
+    assert (von.value, bis.value) == (dt.datetime(2019, 11, 5), dt.datetime(2021, 12, 31))
+    assert cells["Build"][1].value == demo_report.build.build_id
+    joined = "\n".join(texts)
+    for path in sorted(DEMO_DIR.glob("*.csv")):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in joined, path.name
+    for table in rd.TABLES[1:]:
+        assert f"Blatt „{table.sheet}“" in joined
+        for column in table.columns:
+            assert column.definition_de in joined
+    for figure in rd.FIGURES:
+        assert figure.definition_de in joined
+    for term, _ in rd.RULES_DE:
+        assert term in cells
+
+
+def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
+    public = _report(monkeypatch, cohort_db, data.PUBLIC)
+    wb = _workbook(exports.xlsx_bytes(public))
+    rows = _sheet_rows(wb["Kommunen nach Status"])
+    aktiv = next(r for r in rows if r["Status"] == "aktiv")
+    assert aktiv["Kommunen"] == rd.SMALL_CELL_TEXT and aktiv["Einwohner"] == rd.SMALL_CELL_TEXT
+    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] == 0
+    fassung = next(r for r in wb["Hinweise"].iter_rows(values_only=True) if r[0] == "Fassung")
+    assert "öffentliche Fassung" in fassung[1]
+    staff = _sheet_rows(_workbook(exports.xlsx_bytes(_report(monkeypatch, cohort_db)))[
+        "Kommunen nach Status"])
+    assert next(r for r in staff if r["Status"] == "aktiv")["Kommunen"] == 2
+
+
+# ---- CSV -----------------------------------------------------------------------------------------
+
+
+def _read_csv(content: bytes) -> pl.DataFrame:
+    assert content.startswith(b"\xef\xbb\xbf")
+    return pl.read_csv(io.BytesIO(content[3:]), separator=";", infer_schema=False)
+
+
+def test_csv_german_excel_dialect_read_back(demo_report):
+    files = exports.csv_files(demo_report)
+    assert set(files) == {f"weltoffene-kommune_{t.key}_2021-12-31.csv" for t in rd.TABLES}
+    overview = _read_csv(files["weltoffene-kommune_ueberblick_2021-12-31.csv"])
+    assert overview.columns == ["Kennzahl", "Anzahl", "Wert", "Grundlage (Kommunen)"]
+    values = dict(zip(overview["Kennzahl"], overview["Anzahl"], strict=True))
+    expected = {r["kennzahl"]: r for r in oracle.compute(
+        DEMO_DIR, rd.PROGRAMMSTART, STICHTAG, STICHTAG)["ueberblick"]}
+    assert values["Erreichte Einwohnerinnen und Einwohner"] == str(
+        expected["einwohner_erreicht"]["anzahl"])  # plain digits: Excel reads a number
+    median = dict(zip(overview["Kennzahl"], overview["Wert"], strict=True))[
+        "Mittlere Prozessdauer (Median, Monate)"]
+    assert median == f"{expected['median_dauer_monate']['wert']}".replace(".", ",")
+    for table in rd.TABLES:
+        frame = _read_csv(files[f"weltoffene-kommune_{table.key}_2021-12-31.csv"])
+        assert frame.columns == [c.label_de for c in table.columns]
+        assert frame.height == demo_report[table.key].frame.height
+
+
+def test_csv_zip_holds_every_table_and_the_notes(demo_report):
+    archive = zipfile.ZipFile(io.BytesIO(exports.csv_zip(demo_report)))
+    names = set(archive.namelist())
+    assert names == set(exports.csv_files(demo_report)) | {"hinweise.txt"}
+    notes = archive.read("hinweise.txt").decode("utf-8-sig")
+    assert "Stichtag: 31.12.2021" in notes and demo_report.build.build_id in notes
+
+
+def test_public_csv_shows_small_cells(monkeypatch, cohort_db):
+    public = _report(monkeypatch, cohort_db, data.PUBLIC)
+    frame = _read_csv(exports.csv_bytes(public["kommunen_status"]))
+    row = frame.filter(pl.col("Status") == "aktiv").row(0, named=True)
+    assert row["Kommunen"] == rd.SMALL_CELL_TEXT
+
+
+# ---- formula injection and personal data ---------------------------------------------------------
+
+
+def _injection_table() -> rd.ReportTable:
+    table = rd.Table("probe", "probe", "Probe", "Probe", "Probe", "", "", (
+        rd.Column("text", "text", "Text", "Text", "x", "x"),
+        rd.Column("anzahl", "int", "Anzahl", "Count", "x", "x", ("anzahl",)),
+        rd.Column("wert", "decimal", "Wert", "Value", "x", "x", ("anzahl",)),
+    ))
+    frame = pl.DataFrame({
+        "text": [HOSTILE, "+49 1", "-Vielfalt", "@SUMME(A1)", "\tTab", "\rCR", "Köln"],
+        "anzahl": [-5, 3, 4, 5, 6, 7, 8],
+        "wert": [-2.5, 1.0, 0.5, 3.25, 4.0, 5.0, 6.0],
+    })
+    return rd.ReportTable(table, frame)
+
+
+def test_formula_injection_neutralised_numbers_stay_numbers():
+    rt = _injection_table()
+    frame = _read_csv(exports.csv_bytes(rt))
+    assert frame["Text"].to_list()[:6] == ["'" + v for v in rt.frame["text"].to_list()[:6]]
+    assert frame["Text"][6] == "Köln"
+    assert frame["Anzahl"][0] == "-5" and frame["Wert"][0] == "-2,5"
+
+    files = pl.DataFrame(schema={"datei_art": pl.String, "datei": pl.String,
+                                 "sha256": pl.String, "zeilen_gelesen": pl.Int64,
+                                 "zeilen_geladen": pl.Int64, "zeilen_abgelehnt": pl.Int64})
+    build = data.BuildInfo("b1", dt.datetime(2022, 1, 1), D(2021, 12, 31), False, "", files)
+    probe = rd.Report(D(2021, 1, 1), STICHTAG, STICHTAG, False, build, {"probe": rt})
+    content = exports.xlsx_bytes(probe)
+    ws = openpyxl.load_workbook(io.BytesIO(content))["Probe"]
+    texts = [ws.cell(row=i, column=1) for i in range(2, 9)]
+    assert all(c.data_type == "s" for c in texts)
+    assert texts[0].value == "'" + HOSTILE
+    assert [c.value[0] for c in texts[:6]] == ["'"] * 6
+    assert ws.cell(row=2, column=2).value == -5 and ws.cell(row=2, column=2).data_type == "n"
+    assert ws.cell(row=2, column=3).value == -2.5
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        sheet_xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml  # no formula anywhere
+
+
+def test_hostile_topic_comes_out_inert_in_csv_and_xlsx(monkeypatch, hostile_db):
+    rep = _report(monkeypatch, hostile_db)
+    topics = rep["veranstaltungen"].frame.filter(pl.col("merkmal") == "Thema")["auspraegung"]
+    assert HOSTILE in topics.to_list()
+    csv = _read_csv(exports.csv_bytes(rep["veranstaltungen"]))
+    assert "'" + HOSTILE in csv["Ausprägung"].to_list()
+    assert "'@SUMME(A1)" in csv["Ausprägung"].to_list()
+    assert HOSTILE not in csv["Ausprägung"].to_list()
+    ws = _workbook(exports.xlsx_bytes(rep))["Veranstaltungen"]
+    values = [r["Ausprägung"] for r in _sheet_rows(ws)]
+    assert "'" + HOSTILE in values and HOSTILE not in values
+
+
+CONTACTS = re.compile(r"[\w.]+@example\.org|Frida|Lars Erfunden|Mia Muster|Notiz intern|0000 [12]")
+
+
+@pytest.fixture(scope="module")
+def cohort_export(cohort_db, rendered, tmp_path_factory) -> exports.ExportResult:
+    """The full internal export set of the hand-made cohort (written once per module)."""
+    with pytest.MonkeyPatch.context() as mp:
+        rep = _report(mp, cohort_db)
+        return exports.export_all(rep, tmp_path_factory.mktemp("cohort_export"))
+
+
+def test_no_personal_or_commune_data_in_any_export(cohort_export):
+    result = cohort_export
+    names = [line.split(";")[1] for line in KOMMUNEN.splitlines()[1:]]
+    for path in result.files:
+        content = path.read_bytes()
+        if path.suffix in (".xlsx", ".zip"):
+            with zipfile.ZipFile(path) as z:
+                text = "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+        elif path.suffix == ".pdf":
+            text = "\n".join(p.extract_text() for p in PdfReader(path).pages)
+        elif path.suffix == ".png":
+            continue
+        else:
+            text = content.decode("utf-8-sig")
+        assert not CONTACTS.search(text), (path.name, CONTACTS.search(text))
+        for name in names:
+            assert name not in text, (path.name, name)
+
+
+# ---- charts and PDF ------------------------------------------------------------------------------
+
+
+def test_png_and_svg_for_every_chart(demo_report, rendered):
+    assert set(rendered.png) == {c.key for c in rd.CHARTS}
+    assert len(rendered.files) == 2 * len(rd.CHARTS)
+    for chart in rd.CHARTS:
+        png = rendered.files[f"weltoffene-kommune_{chart.key}_2021-12-31.png"]
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        with Image.open(io.BytesIO(png)) as img:
+            img.verify()
+            assert img.width == 2 * exports.IMAGE_WIDTH
+        svg = rendered.files[f"weltoffene-kommune_{chart.key}_2021-12-31.svg"]
+        root = ElementTree.fromstring(svg)
+        assert root.tag.endswith("svg")
+        assert chart.title_de.encode() in svg  # title and data version are on the picture
+        assert b"Stichtag 31.12.2021" in svg
+
+
+def test_renderer_is_offline(monkeypatch):
+    """kaleido gets the plotly.js of the plotly package and no MathJax: no URL in its page."""
+    import kaleido
+
+    seen = {}
+    monkeypatch.setattr(exports, "_renderer_ready", False)
+    monkeypatch.setattr(kaleido, "start_sync_server", lambda **kw: seen.update(kw))
+    exports.start_renderer()
+    assert seen["mathjax"] is False and Path(seen["plotlyjs"]).is_file()
+    page = kaleido.PageGenerator(plotly=seen["plotlyjs"], mathjax=False).generate_index()
+    assert "http://" not in page and "https://" not in page
+
+
+def test_pdf_brief_has_four_pages_with_figures_and_umlauts(demo_report, rendered):
+    pdf = exports.pdf_bytes(demo_report, rendered.png)
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 4
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Stichtag 31.12.2021" in text
+    assert demo_report.build.build_id in text
+    assert "Teilnehmende Kommunen und Selbstcheck" in text
+    assert "Größenklasse" in text or "Ausgeschiedene Kommunen" in text
+    einwohner = demo_report.figure("einwohner_erreicht")[0]
+    assert f"{einwohner:,}".replace(",", ".") in text
+    assert sum(len(p.images) for p in reader.pages) == len(rd.CHARTS)
+    for path in DEMO_DIR.glob("*.csv"):
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in text.replace("\n", "")
+
+
+# ---- everything at once: file names and the command line -----------------------------------------
+
+
+def test_export_all_names_files_with_the_stichtag(cohort_export):
+    names = sorted(p.name for p in cohort_export.files)
+    assert "weltoffene-kommune_kennzahlen_2021-12-31.xlsx" in names
+    assert "weltoffene-kommune_kennzahlen_csv_2021-12-31.zip" in names
+    assert "weltoffene-kommune_kurzbericht_2021-12-31.pdf" in names
+    assert all(n.startswith("weltoffene-kommune_") and "_2021-12-31." in n for n in names)
+    assert len(names) == 1 + len(rd.TABLES) + 1 + 2 * len(rd.CHARTS) + 1
+    assert all(p.is_file() and p.stat().st_size > 0 for p in cohort_export.files)
+    assert set(cohort_export.seconds) == {"xlsx", "csv", "charts", "pdf", "total"}
+    assert not list(cohort_export.files[0].parent.glob(".*.tmp"))
+    assert rd.file_name("kennzahlen", D(2021, 6, 30), True, "xlsx") == (
+        "weltoffene-kommune_kennzahlen_2021-06-30_oeffentlich.xlsx")
+
+
+def test_command_line_writes_the_files(cohort_db, tmp_path, capsys, monkeypatch, rendered):
+    monkeypatch.delenv("WK_DB", raising=False)
+    code = report.main(["--stichtag", "31.12.2021", "--von", "2021-01-01", "--out",
+                        str(tmp_path), "--db", str(cohort_db)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "XLSX:" in out and "PDF:" in out and "Fertig:" in out
+    assert "Stichtag 31.12.2021 liegt nach dem Datenstand" in out
+    wb = _workbook((tmp_path / "weltoffene-kommune_kennzahlen_2021-12-31.xlsx").read_bytes())
+    row = next(r for r in wb["Hinweise"].iter_rows(values_only=True) if r[0] == "Berichtszeitraum")
+    assert row[3] == dt.datetime(2021, 1, 1)
+    assert (tmp_path / "weltoffene-kommune_kurzbericht_2021-12-31.pdf").is_file()
+
+
+def test_command_line_explains_errors(cohort_db, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("WK_DB", raising=False)  # --db sets it for the process
+    code = report.main(["--stichtag", "2021-12-31", "--von", "2022-01-01", "--out",
+                        str(tmp_path), "--db", str(cohort_db)])
+    assert code == 2
+    assert "Berichtszeitraum beginnt" in capsys.readouterr().err
+    code = report.main(["--out", str(tmp_path), "--db", str(tmp_path / "fehlt.duckdb")])
+    assert code == 1
+    assert "noch keine Datenbank" in capsys.readouterr().err

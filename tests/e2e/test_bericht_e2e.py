@@ -1,0 +1,52 @@
+"""Bericht in real Chromium: a staff member signs in, opens the report, downloads the XLSX."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from dashboard import report_defs as rd
+from tests.e2e.conftest import login, open_page, screenshot
+
+LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def test_bericht_downloads_the_xlsx_offline(page: Page, app_url: str, tmp_path):
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL) else None)
+    login(page, app_url)  # the report is for the programme team
+    open_page(page, "Bericht")
+    expect(page.get_by_role("heading", name="Bericht: Kennzahlen für den NAP-I")).to_be_visible(
+        timeout=30_000)
+    metric = page.locator('[data-testid="stMetric"]').filter(
+        has_text="Teilnehmende Modellkommunen").first
+    expect(metric).to_be_visible(timeout=30_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="Excel (XLSX)").click()
+    download = info.value
+    assert download.suggested_filename == "weltoffene-kommune_kennzahlen_2022-03-15.xlsx"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))
+    assert wb.sheetnames == [t.sheet for t in rd.TABLES] + ["Hinweise"]
+    stichtag = next(r for r in wb["Hinweise"].iter_rows() if r[0].value == "Stichtag")[1]
+    assert stichtag.value == dt.datetime(2022, 3, 15)
+    rows = list(wb["Überblick"].iter_rows(values_only=True))
+    shown = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    assert str(rows[1][1]) == shown  # the page and the file show the same number
+    screenshot(page, "bericht")
+    violations = [f"{v['id']} ({v['impact']}): {v['help']}"
+                  for v in Axe().run(page, options=AXE_OPTIONS).response["violations"]
+                  if v["impact"] in ("serious", "critical")]
+    assert violations == []
+    assert outside == []
