@@ -189,13 +189,6 @@ def empty_state() -> None:
     st.warning(f"**{t('empty.title')}**  \n{t('empty.text')}", icon=":material/filter_list_off:")
 
 
-def pending_page(page_key: str, issue: int) -> None:
-    """A page that is planned but not built yet says so plainly."""
-    st.title(t(f"nav.{page_key}"))
-    st.info(f"**{t('pending.title')}**  \n{t('pending.text', page=t(f'nav.{page_key}'), issue=issue)}",
-            icon=":material/construction:")
-
-
 PROFILE_KEY = "AGS"  # tables that link to profiles carry the commune key in this column
 
 

@@ -60,13 +60,6 @@ def test_english_switch(use_db, cohort_db):
     assert _metrics(at)["Municipalities"] == "4"
 
 
-def test_pending_pages_say_so(use_db, cohort_db):
-    at = _run(use_db, cohort_db)
-    at.switch_page("../pages/daten.py").run()
-    assert not at.exception
-    assert any("noch nicht gebaut" in i.value for i in at.info)
-
-
 def test_missing_database_gives_german_message(use_db, tmp_path):
     at = _run(use_db, tmp_path / "fehlt.duckdb")
     assert not at.exception
