@@ -28,8 +28,9 @@ import duckdb, sys
 con = duckdb.connect(sys.argv[2])
 for name in {ENTITIES!r}:
     con.execute(
-        f"create or replace table {{name}} as select * from read_csv('{{sys.argv[1]}}/{{name}}.csv', "
-        "delim=';', header=true, decimal_separator=',', dateformat='%d.%m.%Y', "
+        f"create or replace table {{name}} as select * "
+        f"from read_csv('{{sys.argv[1]}}/{{name}}.csv', delim=';', "
+        " header=true, decimal_separator=',', dateformat='%d.%m.%Y', "
         "types={{'kommune_id': 'VARCHAR'}})"
     )
 con.close()

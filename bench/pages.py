@@ -49,6 +49,7 @@ TARGETS = {
 }
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-passwort-123"
 HELLO = ("/", ("selector", '[data-testid="stMetricValue"]'))
+HELLO_PLOTLY = ("/", ("selector", ".js-plotly-plot .plot"))
 
 
 def ensure_national_db() -> Path:
@@ -122,7 +123,11 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         hello_proc, hello_url = start_app(scales[0][1], "bench/hello.py")
+        plotly_proc, plotly_url = start_app(scales[0][1], "bench/hello_plotly.py")
         try:
+            p_s, p_b = run_series(browser, plotly_url, *HELLO_PLOTLY, args.runs)
+            h_s, h_b = run_series(browser, hello_url, *HELLO, args.runs)
+            rows.append(("–", "hello-world + 1 Plotly-Diagramm", p_s, h_s, p_b, h_b))
             for scale, db in scales:
                 proc, url = start_app(db)
                 try:
@@ -136,6 +141,7 @@ def main() -> None:
                     proc.terminate()
         finally:
             hello_proc.terminate()
+            plotly_proc.terminate()
             browser.close()
     print(f"\nMedian of {args.runs} cold loads in Chromium (time to key content; bytes received)\n")
     print("| scale | page | our page | hello-world | ratio | page weight | hello weight |")
