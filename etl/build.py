@@ -222,20 +222,48 @@ def _create_from_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.Dat
     con.unregister("_incoming")
 
 
+def new_build_id() -> str:
+    """A sortable, unique build id: UTC time plus a random suffix (`20220315T101500Z-3f9a1c`)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def staged_tables(
+    results: dict[str, ValidationResult], names: tuple[str, ...] = ("kommunen", "meilensteine")
+) -> dict[str, pl.DataFrame]:
+    """The staging layer's rows for validated frames, built in memory: what the core tables of a
+    new build would hold (the import preview compares them with the current build)."""
+    con = duckdb.connect()
+    try:
+        for name, result in results.items():
+            con.register(f"raw_{name}", result.valid.drop(ROW_COLUMN))
+        staged = {}
+        for name in names:
+            con.execute((SQL_DIR / "staging" / f"stg_{name}.sql").read_text(encoding="utf-8"))
+            staged[name] = con.sql(f"select * from stg_{name}").pl()
+        return staged
+    finally:
+        con.close()
+
+
 def build(
     input_dir: Path,
     output: Path,
     datenstand: dt.date | None = None,
     progress: Progress = lambda _msg: None,
+    build_id: str | None = None,
 ) -> BuildReport:
-    """Build the database at `output` from `input_dir`; the old file stays until success."""
+    """Build the database at `output` from `input_dir`; the old file stays until success.
+
+    `build_id` lets a caller name the build beforehand (the Daten page names the version
+    folder after it); by default a new one is made.
+    """
     started = time.perf_counter()
     input_dir, output = Path(input_dir), Path(output)
     settings = read_settings(input_dir, datenstand)
     raws = read_inputs(input_dir, progress)
     results = validate_inputs(raws, settings.datenstand, progress)
 
-    build_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    build_id = build_id or new_build_id()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{build_id}.tmp")
     try:

@@ -52,7 +52,11 @@ def log_export(file_name: str) -> None:
     audit.log_event(user, "export", {"datei": file_name})
 
 
-current = imports.current_version(viewer)
+try:
+    current = imports.current_version(viewer)  # registers a database built outside the page
+except imports.ImportFailed as exc:
+    st.warning(plain(str(exc)), icon=":material/hourglass_top:")
+    st.stop()
 tab_import, tab_versions, tab_quality, tab_log = st.tabs([
     ui.t("data_page.tab_import"), ui.t("data_page.tab_versions"),
     ui.t("data_page.tab_quality"), ui.t("data_page.tab_log"),
@@ -68,6 +72,11 @@ with tab_import:
         st.markdown(ui.t("data_page.current", build_id=current.build_id,
                          datenstand=fmt.date(current.datenstand, lang),
                          erstellt_am=local_time(current.erstellt_am)))
+    generation = st.session_state.setdefault("daten_upload_n", 0)
+    files = st.file_uploader(
+        ui.t("data_page.upload_label"), type=["csv", "xlsx"], accept_multiple_files=True,
+        key=f"daten_upload_{generation}", max_upload_size=imports.MAX_UPLOAD_BYTES // imports.MB,
+        help=ui.t("data_page.upload_help", max_mb=imports.MAX_UPLOAD_BYTES // imports.MB))
     c_date, c_flag = st.columns(2, vertical_alignment="bottom")
     demo_base = current is not None and current.beispieldaten and current.datenstand
     datenstand = c_date.date_input(
@@ -76,11 +85,6 @@ with tab_import:
         help=ui.t("data_page.datenstand_help"))
     beispieldaten = c_flag.checkbox(ui.t("data_page.beispieldaten"), value=False,
                                     key="daten_beispiel", help=ui.t("data_page.beispieldaten_help"))
-    generation = st.session_state.setdefault("daten_upload_n", 0)
-    files = st.file_uploader(
-        ui.t("data_page.upload_label"), type=["csv", "xlsx"], accept_multiple_files=True,
-        key=f"daten_upload_{generation}", max_upload_size=imports.MAX_UPLOAD_BYTES // imports.MB,
-        help=ui.t("data_page.upload_help", max_mb=imports.MAX_UPLOAD_BYTES // imports.MB))
     if not files:
         st.info(ui.t("data_page.upload_hint"), icon=":material/upload_file:")
     else:
@@ -215,6 +219,7 @@ with tab_quality:
         st.dataframe(labelled(info.dateien), hide_index=True,
                      column_config=ui.column_config(labelled(info.dateien)))
         quality = data.rejects(viewer)
+        st.markdown(f"**{ui.t('data_page.rejects_header')}**")
         if quality.is_empty():
             st.caption(ui.t("data_page.quality_none"))
         else:

@@ -1,0 +1,135 @@
+"""AppTest of the Daten page: staff only, upload → preview → Übernehmen, history with rollback,
+quality report and audit log."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+from tests.cohort import KOMMUNEN, MEILENSTEINE
+from tests.dashboard.pagetest import APP, assert_ok
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01"
+KOMMUNEN_NEU = KOMMUNEN.replace("Lippe;40.696;", "Lippe;41.000;")
+
+
+@pytest.fixture
+def live(tmp_path: Path, cohort_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db = tmp_path / "live" / "monitor.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(cohort_db, db)
+    monkeypatch.setenv("WK_DB", str(db))
+    monkeypatch.setenv("WK_AUDIT", str(tmp_path / "live" / "audit.jsonl"))
+    return db
+
+
+def build_id(db: Path) -> str:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("select build_id from meta_build").fetchone()[0]
+    finally:
+        con.close()
+
+
+def open_page(viewer: data.Viewer = data.STAFF, user: str = "anna") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["viewer"] = viewer
+    at.session_state["user"] = user
+    at.run()
+    at.switch_page("../pages/daten.py").run()
+    assert_ok(at)
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                     + [s.value for s in at.success] + [i.value for i in at.info])
+
+
+def test_staff_sees_current_version_history_quality_report_and_log(live: Path):
+    at = open_page()
+    current = build_id(live)
+    assert f"Aktuelle Version: **{current}**" in texts(at)
+    assert [t.label for t in at.tabs] == ["Import", "Versionen", "Prüfbericht", "Protokoll"]
+    assert at.file_uploader[0].accept_multiple_files
+    assert at.file_uploader[0].allowed_type == [".csv", ".xlsx"]
+    versions = at.dataframe[0].value
+    assert versions["Version (Build)"].tolist() == [current]
+    assert versions["Art"].tolist() == ["Vorhandene Datenbank"]
+    assert versions["Aktuell"].tolist() == [True]
+    assert at.button(key="daten_rollback_ask").disabled  # the live version
+    assert at.get("download_button")[0].proto.label == "Prüfbericht dieser Version (CSV)"
+
+
+def test_page_refuses_non_staff_even_if_opened_directly(live: Path):
+    for viewer in (data.PUBLIC, data.Viewer("kommune", "05766020")):
+        at = AppTest.from_file("../../pages/daten.py", default_timeout=30)
+        at.session_state["viewer"] = viewer
+        at.run()
+        assert not at.exception
+        assert [e.value for e in at.error] == ["Die Datenverwaltung ist nur für das Programmteam."]
+        assert not at.file_uploader and not at.dataframe
+
+
+def test_upload_preview_and_apply(live: Path):
+    old = build_id(live)
+    at = open_page()
+    at.file_uploader[0].set_value([("kommunen.csv", KOMMUNEN_NEU.encode("cp1252"), "text/csv"),
+                                   ("meilensteine.csv", MEILENSTEINE.encode(), "text/csv")])
+    at.run()
+    assert_ok(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["kommunen.csv"] == "4" and metrics["meilensteine.csv"] == "18"
+    assert metrics["modulnutzung.csv"] == "5"
+    assert metrics["Geänderte Kommunen"] == "1" and metrics["Neue Kommunen"] == "0"
+    changed = [e for e in at.expander if e.label == "Geänderte Kommunen: 1"]
+    assert changed and changed[0].dataframe[0].value.iloc[0].tolist() == [
+        "05766020", "Lemgo", "einwohner: 40696 → 41000"]
+    assert build_id(live) == old  # nothing changes before Übernehmen
+
+    at.button(key="daten_apply").click().run()
+    assert_ok(at)
+    new = build_id(live)
+    assert new != old
+    assert any(f"Die neue Version **{new}** ist aktiv." in s.value for s in at.success)
+    assert not at.file_uploader[0].value  # the uploader is empty again
+    assert at.dataframe[0].value["Version (Build)"].tolist() == [new, old]
+    log = at.dataframe[-1].value
+    assert log["Aktion"].tolist()[0] == "Import" and log["Benutzer"].tolist()[0] == "anna"
+
+
+def test_refused_files_are_named_and_block_apply(live: Path):
+    at = open_page()
+    at.file_uploader[0].set_value([("../../x.csv", b"a;b\n1;2\n", "text/csv"),
+                                   ("kommunen.csv", PNG, "text/csv")])
+    at.run()
+    assert not at.exception
+    (box,) = at.error
+    assert "„x.csv“ \\(hochgeladen als „../../x.csv“\\) ist kein erlaubter Dateiname" in box.value
+    assert "„kommunen.csv“ ist keine CSV-Textdatei" in box.value
+    assert at.button(key="daten_apply").disabled
+
+
+def test_rollback_needs_confirmation_and_restores_the_version(live: Path):
+    old = build_id(live)
+    at = open_page()
+    at.file_uploader[0].set_value(("kommunen.csv", KOMMUNEN_NEU.encode(), "text/csv"))
+    at.run()
+    at.button(key="daten_apply").click().run()
+    new = build_id(live)
+    chooser = at.selectbox(key=f"daten_version_{new}")
+    assert chooser.options[0].startswith(new) and chooser.options[0].endswith("aktuell")
+    chooser.select(old).run()
+    at.button(key="daten_rollback_ask").click().run()
+    assert any("Wirklich auf Version" in w.value for w in at.warning)
+    assert build_id(live) == new  # not before the confirmation
+    at.button(key="daten_rollback_yes").click().run()
+    assert_ok(at)
+    assert build_id(live) == old
+    assert any(f"Version **{old}** ist wieder aktiv." in s.value for s in at.success)
+    assert at.dataframe[-1].value["Aktion"].tolist()[:2] == ["Zurücksetzen", "Import"]
