@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import data, ui
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+PAGES_DIR = ui.PAGES_DIR
 # A local icon file: a Material icon as page icon makes the browser fetch it from Google.
 ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 

@@ -235,4 +235,4 @@ def xlsx_button(sheets: dict[str, pl.DataFrame], file_stem: str, key: str,
     st.download_button(
         label or ui.t("peers.export_xlsx"), xlsx_bytes(sheets), file_name=f"{file_stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=key,
-        icon=":material/table_view:")
+        icon=":material/table_view:", on_click=ui.log_export, args=(f"{file_stem}.xlsx",))

@@ -223,6 +223,20 @@ def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str,
         table_with_download(frame, file_stem, key=f"dl_{key}", link_profiles=link_profiles)
 
 
+PAGES_DIR = data.ROOT / "pages"
+
+
+def log_export(file_name: str) -> None:
+    """Download-button callback: every export lands in the audit log (file name, no content)."""
+    audit.log_event(st.session_state.get("user", "öffentlich"), "export", {"datei": file_name})
+
+
+def open_profile(kommune_id: str) -> None:
+    """Go to a commune's profile in this session (absolute path: Streamlit resolves relative
+    page paths against the entry point's folder, dashboard/)."""
+    st.switch_page(PAGES_DIR / "kommune.py", query_params={"kommune": kommune_id})
+
+
 def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
                         link_profiles: bool = False) -> None:
     """Show a table and offer exactly that data as German Excel CSV.
@@ -240,8 +254,8 @@ def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
         st.caption(t("common.row_opens_profile"))
         rows = event.selection.rows if event and event.selection else []
         if rows:
-            st.switch_page("pages/kommune.py",
-                           query_params={"kommune": frame[PROFILE_KEY][rows[0]]})
+            open_profile(frame[PROFILE_KEY][rows[0]])
     st.download_button(t("common.download"), to_excel_csv_bytes(frame),
                        file_name=f"{file_stem}.csv", mime="text/csv", key=key,
-                       icon=":material/download:")
+                       icon=":material/download:", on_click=log_export,
+                       args=(f"{file_stem}.csv",))

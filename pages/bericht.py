@@ -53,11 +53,14 @@ d_xlsx.download_button(
     ui.t("report.xlsx"), exports.xlsx_bytes(report),
     file_name=rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/table_view:", key="report_xlsx", on_click="ignore")
+    icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export,
+    args=(rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),))
 d_csv.download_button(
     ui.t("report.csv_zip"), exports.csv_zip(report),
     file_name=rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),
-    mime="application/zip", icon=":material/folder_zip:", key="report_csv", on_click="ignore")
+    mime="application/zip", icon=":material/folder_zip:", key="report_csv",
+    on_click=ui.log_export,
+    args=(rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),))
 rendered = st.session_state.get("report_rendered")
 if rendered is None or rendered["stamp"] != stamp:
     rendered = None
@@ -85,7 +88,8 @@ if rendered is not None:
         ui.t("report.pdf"), rendered["pdf"],
         file_name=rd.file_name("kurzbericht", stichtag, report.public, "pdf"),
         mime="application/pdf", icon=":material/picture_as_pdf:", key="report_pdf",
-        on_click="ignore")
+        on_click=ui.log_export,
+        args=(rd.file_name("kurzbericht", stichtag, report.public, "pdf"),))
     with st.expander(ui.t("report.images"), icon=":material/image:"):
         for chart in rd.CHARTS:
             c_title, c_png, c_svg = st.columns([3, 1, 1], vertical_alignment="center")
@@ -95,7 +99,8 @@ if rendered is not None:
                 name = rd.file_name(chart.key, stichtag, report.public, suffix)
                 column.download_button(ui.t(f"report.{suffix}"), rendered["files"][name],
                                        file_name=name, mime=mime, icon=":material/download:",
-                                       key=f"report_{chart.key}_{suffix}", on_click="ignore")
+                                       key=f"report_{chart.key}_{suffix}",
+                                       on_click=ui.log_export, args=(name,))
 
 
 # ---- tables and charts ----

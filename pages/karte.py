@@ -41,8 +41,7 @@ with tab_points:
         st.caption(ui.t("map.click_hint"))
         selected = event.selection.points if event and event.selection else []
         if selected:
-            st.switch_page("pages/kommune.py",
-                           query_params={"kommune": selected[0]["customdata"][0]})
+            ui.open_profile(selected[0]["customdata"][0])
     with st.expander(ui.t("common.table")):
         table = points.select(
             pl.col("name").alias(ui.t("map.name")),
