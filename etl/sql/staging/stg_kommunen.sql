@@ -1,5 +1,5 @@
 -- Staging: the validated registry rows, cleaned (one row per commune).
-create temp table stg_kommunen as
+create temp view stg_kommunen as
 with source as (
     select * from raw_kommunen
 ),

@@ -1,5 +1,5 @@
 -- Staging: validated milestone rows (one row per commune and milestone).
-create temp table stg_meilensteine as
+create temp view stg_meilensteine as
 with source as (
     select * from raw_meilensteine
 ),

@@ -1,5 +1,5 @@
 -- Staging: validated module uptake rows (one row per commune and event).
-create temp table stg_modulnutzung as
+create temp view stg_modulnutzung as
 with source as (
     select * from raw_modulnutzung
 ),

@@ -1,5 +1,5 @@
 -- Staging: validated Selbstcheck rows (one row per commune and Handlungsfeld).
-create temp table stg_selbstcheck as
+create temp view stg_selbstcheck as
 with source as (
     select * from raw_selbstcheck
 ),
