@@ -50,7 +50,14 @@ from typing import Any, Protocol
 import polars as pl
 
 from dashboard import audit, data
-from etl.build import build, new_build_id, read_settings, staged_tables, validate_inputs
+from etl.build import (
+    build,
+    fsync_file,
+    new_build_id,
+    read_settings,
+    staged_tables,
+    validate_inputs,
+)
 from etl.excel_csv import to_excel_csv_bytes
 from etl.read import InputError, RawTable, decode_text, find_input_file, read_table
 from etl.schema import ENTITIES, SOURCE_FILE
@@ -388,21 +395,13 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_json(path: Path, payload: dict) -> None:
     """Write atomically (temp file, fsync, rename): a reader sees all of it or nothing."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-    _fsync(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
-    _fsync(path.parent)
+    fsync_file(path.parent)
 
 
 @contextlib.contextmanager
@@ -778,12 +777,12 @@ def _switch(source: Path, build_id: str) -> None:
     tmp = live.with_name(_SWITCH_TMP.format(name=live.name, build_id=build_id))
     try:
         shutil.copyfile(source, tmp)
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, live)  # readers see the old or the new file, never a mix
     finally:
         tmp.unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # the switch happened; this only hastens durability
-        _fsync(live.parent)
+        fsync_file(live.parent)
 
 
 def _prune(root: Path, keep: int) -> None:

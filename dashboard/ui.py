@@ -226,6 +226,13 @@ def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str,
 PAGES_DIR = data.ROOT / "pages"
 
 
+def timeline_labels() -> dict[str, str]:
+    """Translated legend and hover labels for `charts.timeline`."""
+    keys = ("geplant", "erreicht", "verspätet erreicht", "überfällig", "entfallen", "mark_min",
+            "mark_max", "today")
+    return {k: t(f"progress.{k}") for k in keys}
+
+
 def log_export(file_name: str) -> None:
     """Download-button callback: every export lands in the audit log (file name, no content)."""
     audit.log_event(st.session_state.get("user", "öffentlich"), "export", {"datei": file_name})

@@ -268,7 +268,7 @@ def build(
     tmp = output.with_name(f".{output.name}.{build_id}.tmp")
     try:
         _write_database(tmp, build_id, settings, input_dir, raws, results, progress)
-        _fsync(tmp)
+        fsync_file(tmp)
         os.replace(tmp, output)  # atomic on POSIX: readers see the old or the new file
     finally:
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -279,7 +279,8 @@ def build(
     )
 
 
-def _fsync(path: Path) -> None:
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk (before an atomic rename makes it visible)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

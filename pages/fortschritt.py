@@ -47,19 +47,7 @@ st.caption(
 )
 lane_order = shown.select("kommune_id").with_row_index("lane")
 rows = progress.join(lane_order, on="kommune_id").sort(["lane", "reihenfolge"])
-labels = {
-    k: ui.t(f"progress.{k}")
-    for k in (
-        "geplant",
-        "erreicht",
-        "verspätet erreicht",
-        "überfällig",
-        "entfallen",
-        "mark_min",
-        "mark_max",
-        "today",
-    )
-}
+labels = ui.timeline_labels()
 fig = charts.timeline(rows, info.datenstand, labels, lang, ZIEL_MONATE)
 table = rows.select(
     pl.col("name").alias(ui.t("progress.name")),

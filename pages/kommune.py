@@ -112,19 +112,7 @@ def _details() -> None:
         pl.lit(f["name"]).alias("name"),
         pl.lit(f["start_ist"]).alias("start_ist"),
     )
-    labels = {
-        k: ui.t(f"progress.{k}")
-        for k in (
-            "geplant",
-            "erreicht",
-            "verspätet erreicht",
-            "überfällig",
-            "entfallen",
-            "mark_min",
-            "mark_max",
-            "today",
-        )
-    }
+    labels = ui.timeline_labels()
     if lanes.is_empty():
         st.caption(ui.t("progress.overdue_empty"))
     else:
