@@ -13,8 +13,16 @@ if points.is_empty():
     ui.empty_state()
     st.stop()
 
-tab_points, tab_laender = st.tabs([ui.t("map.view_points"), ui.t("map.view_laender")])
-with tab_points:
+# One view at a time (not tabs): a hidden tab's map would still be sent to the browser.
+view = st.radio(
+    ui.t("map.view"),
+    ["points", "laender"],
+    horizontal=True,
+    key="map_view",
+    format_func=lambda v: ui.t(f"map.view_{v}"),
+    label_visibility="collapsed",
+)
+if view == "points":
     left, right = st.columns([2, 1])
     colour_by = left.radio(
         ui.t("map.colour_by"),
@@ -23,7 +31,7 @@ with tab_points:
         format_func=lambda v: ui.t(f"map.colour_{v}"),
         key="map_colour",
     )
-    show_kreise = right.toggle(ui.t("map.kreise"), value=True, key="map_kreise")
+    show_kreise = right.toggle(ui.t("map.kreise"), value=False, key="map_kreise")
     labels = {
         k: ui.t(f"map.{k}")
         for k in ("typ", "status", "phase", "next", "einwohner", "none", "none_started")
@@ -55,10 +63,8 @@ with tab_points:
             "lat",
             "lon",
         )
-        ui.table_with_download(table, "karte_kommunen", key="dl_map_points",
-                               link_profiles=profiles)
-
-with tab_laender:
+        ui.table_with_download(table, "karte_kommunen", key="dl_map_points", link_profiles=profiles)
+else:
     counts = data.counts_by_land(viewer, filters)
     fig = maps.land_choropleth(counts, ui.t("map.kommunen"))
     ui.chart_and_table(

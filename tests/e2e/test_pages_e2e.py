@@ -90,7 +90,16 @@ def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db)
     total = duckdb.connect(str(demo_db), read_only=True).execute(
         "select count(*) from kommune").fetchone()[0]
     assert counts.get("circle:Point") == total
-    assert counts.get("line:Polygon", 0) >= 16  # at least the Länder outlines
+    assert 16 <= counts.get("line:Polygon", 0) < 100  # the Länder outlines
+    # Kreis boundaries on demand (off by default: 1.5 MB less for every map load)
+    page.get_by_text("Kreisgrenzen zeigen").click()
+    page.wait_for_function(
+        "() => { const g = [...document.querySelectorAll('.js-plotly-plot')]"
+        ".find(g => g._fullLayout.map); const m = g._fullLayout.map._subplot.map;"
+        " return m.loaded() && m.queryRenderedFeatures().length > 300; }",
+        timeout=30_000, polling=250,
+    )
+    assert page.evaluate(RENDERED_MAP_FEATURES).get("line:Polygon", 0) > 300
     assert outside == []
 
 
