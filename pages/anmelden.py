@@ -26,8 +26,11 @@ if submitted:
         if auth.is_demo_account(account) and not data.build_info().beispieldaten:
             raise auth.AuthError(ui.t("auth.demo_refused"))
     except auth.AuthError as exc:
-        # the account name is logged, never the password
-        audit.log_event(name or "(leer)", "login_failed", {"grund": str(exc)[:120]})
+        # Only a known account name is logged: an unknown "name" may be a password typed into
+        # the wrong field.
+        known = name in auth.load_accounts()
+        audit.log_event(name if known else "(unbekannt)", "login_failed",
+                        {"grund": str(exc)[:120]})
         st.error(str(exc), icon=":material/lock:")
     else:
         ui.sign_in(account.viewer, account.username, "passwort")

@@ -168,6 +168,13 @@ def test_wrong_password_many_times_locks_out(use_db, demo_db, accounts):
     log = (accounts / "audit.jsonl").read_text()
     assert log.count('"login_failed"') == auth.MAX_FAILURES + 2
     assert "falsch-falsch" not in log
+    # a password typed into the name field never reaches the log
+    at.text_input[0].input("Geheim-Passwort-99")
+    at.text_input[1].input("")
+    at.get("form_submit_button")[0].click().run()
+    log = (accounts / "audit.jsonl").read_text()
+    assert "Geheim-Passwort-99" not in log.lower() and "geheim-passwort-99" not in log
+    assert '"(unbekannt)"' in log
 
 
 def test_two_roles_in_parallel_see_different_data(use_db, demo_db, kommunen, sql):
