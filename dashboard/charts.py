@@ -217,7 +217,8 @@ def monthly_by_module(monthly: pl.DataFrame, value: str, lang: str, module_names
     fig.update_xaxes(tickformat="%m/%Y" if lang == "de" else "%Y-%m", dtick="M3")
     _count_axis(fig, monthly[value].max() or 0, axis="y")
     fig.update_yaxes(title=value_label)
-    return _layout(fig, lang, height=360, legend={"orientation": "h", "y": 1.1, "traceorder": "normal"})
+    legend = {"orientation": "h", "y": 1.1, "traceorder": "normal"}
+    return _layout(fig, lang, height=360, legend=legend)
 
 
 def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str = OKABE_ITO[4]

@@ -276,7 +276,7 @@ def core_tables(viewer: Viewer) -> dict[str, pl.DataFrame]:
             "meilensteine": query("select * from meilenstein order by kommune_id, meilenstein")}
 
 
-# ---- communes and key figures ----------------------------------------------------------------------
+# ---- communes and key figures ---------------------------------------------------------------
 
 
 def filter_options() -> dict[str, list[str]]:
@@ -380,7 +380,7 @@ def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
     )
 
 
-# ---- cohort monitoring: map, progress, modules, commune profile -----------------------------------
+# ---- cohort monitoring: map, progress, modules, commune profile ------------------------------
 
 
 def load_map_points(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:

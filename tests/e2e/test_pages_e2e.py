@@ -1,4 +1,4 @@
-"""Every monitoring page in real Chromium: it renders, stays offline and passes axe (WCAG 2.1 AA)."""
+"""Every monitoring page in real Chromium: renders, stays offline, passes axe (WCAG 2.1 AA)."""
 
 from __future__ import annotations
 
