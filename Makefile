@@ -63,6 +63,7 @@ browser:
 	else echo "FEHLER: Chromium fehlt ($(CHROMIUM)). Bitte als Administrator 'apt-get install chromium' ausführen oder CHROMIUM=/pfad/zu/chromium setzen."; exit 1; fi
 
 test: setup browser
+	$(UV) run ruff check .
 	CHROMIUM=$(CHROMIUM) $(UV) run pytest -n 2 --dist loadfile
 
 test-fast: setup
