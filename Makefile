@@ -74,6 +74,8 @@ lint: setup
 
 bench: setup browser
 	$(UV) run python bench/etl.py
+	$(UV) run python bench/pages.py
+	$(UV) run python bench/peers.py
 	$(UV) run python bench/report.py
 
 clean:
