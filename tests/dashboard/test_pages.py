@@ -171,3 +171,11 @@ def test_profile_selection_is_not_reset_to_the_url(use_db, demo_db, sql):
     at.run()  # a further rerun (any widget) must keep the new choice
     assert at.selectbox(key="profile_kommune").value == second
     assert at.query_params["kommune"] in (second, [second])
+
+
+@pytest.mark.parametrize("page", ["ueberblick", "karte", "fortschritt", "module", "kommune",
+                                  "vernetzung", "bericht", "daten"])
+def test_every_page_in_english(use_db, demo_db, page):
+    at = run_page(use_db, demo_db, page=page, lang="en")
+    german_titles = {"Überblick", "Karte", "Fortschritt", "Kommune", "Bericht", "Daten"}
+    assert at.title[0].value not in german_titles
