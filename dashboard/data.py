@@ -276,6 +276,13 @@ def core_tables(viewer: Viewer) -> dict[str, pl.DataFrame]:
             "meilensteine": query("select * from meilenstein order by kommune_id, meilenstein")}
 
 
+def demo_account_communes(n: int = 2) -> pl.DataFrame:
+    """(kommune_id, name) of consenting communes with Selbstcheck priorities: the communes the
+    demo accounts stand for (sample data only; checked by the caller)."""
+    return query("select kommune_id, name from mart_peer_merkmale where vernetzung_zustimmung "
+                 "and len(prioritaeten) > 0 order by kommune_id limit ?", [n])
+
+
 # ---- communes and key figures ---------------------------------------------------------------
 
 

@@ -46,9 +46,7 @@ def demo_accounts(users_file: Path) -> list[dict[str, str]]:
         known = auth.load_accounts(users_file)
         if all(a["user"] in known for a in saved):
             return saved
-    kommunen = data.query(
-        "select kommune_id, name from mart_peer_merkmale where vernetzung_zustimmung "
-        "and len(prioritaeten) > 0 order by kommune_id limit 2")
+    kommunen = data.demo_account_communes()
     wanted = [{"user": "team", "role": "staff", "kommune_id": "", "name": "Programmteam"}]
     wanted += [{"user": f"kommune{i + 1}", "role": "kommune", "kommune_id": k, "name": n}
                for i, (k, n) in enumerate(kommunen.rows())]
