@@ -11,6 +11,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from dashboard import fmt
+from dashboard.report_defs import SMALL_CELL_TEXT
 from etl.schema import STATUS
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -48,16 +49,18 @@ def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
 
 
 def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Figure:
-    """Horizontal bars: communes per status (`status`, `anzahl`), in track order."""
+    """Horizontal bars: communes per status (`status`, `anzahl`), in track order. A count hidden
+    by the public small-cell rule (null) is labelled "<3" instead of drawn."""
     order = {s: i for i, s in enumerate(STATUS)}
     counts = counts.sort(pl.col("status").replace_strict(order, default=99))
+    values = counts.get_column("anzahl").to_list()
     fig = go.Figure(
         go.Bar(
-            x=counts.get_column("anzahl").to_list(),
+            x=[v or 0 for v in values],
             y=counts.get_column("status").to_list(),
             orientation="h",
             marker_color=[STATUS_COLOURS.get(s, "#7F7F7F") for s in counts.get_column("status")],
-            text=counts.get_column("anzahl").to_list(),
+            text=[SMALL_CELL_TEXT if v is None else v for v in values],
             textposition="outside",
             hovertemplate="%{y}: %{x}<extra></extra>",
         )
@@ -225,13 +228,14 @@ def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str
           ) -> go.Figure:
     """Horizontal bars of `value` per `category`, largest first (uptake counts, never rankings
     of communes)."""
-    frame = frame.sort(value, descending=True)
+    frame = frame.sort(value, descending=True, nulls_last=True)
     values = frame[value].to_list()
-    fig = go.Figure(go.Bar(y=frame[category].to_list(), x=values, orientation="h",
-                           marker_color=colour, text=values, textposition="auto",
+    text = [SMALL_CELL_TEXT if v is None else v for v in values]  # public: hidden small cells
+    fig = go.Figure(go.Bar(y=frame[category].to_list(), x=[v or 0 for v in values],
+                           orientation="h", marker_color=colour, text=text, textposition="auto",
                            hovertemplate="%{y}: %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    _count_axis(fig, max(values, default=0) or 0)
+    _count_axis(fig, max((v for v in values if v is not None), default=0))
     return _layout(fig, lang, height=80 + 30 * max(frame.height, 1))
 
 
@@ -259,8 +263,6 @@ SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_
 
 
 def _report_texts(data, column: str, lang: str) -> list[str]:
-    from dashboard.report_defs import SMALL_CELL_TEXT
-
     hidden = data.is_hidden(column).to_list()
     return [SMALL_CELL_TEXT if h else fmt.number(v, 0, lang)
             for v, h in zip(data.frame[column].to_list(), hidden, strict=True)]
@@ -277,8 +279,6 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
     hidden = [c for c, h in zip(data.frame[category].to_list(), data.is_hidden(value).to_list(),
                                 strict=True) if h]
     if hidden:  # hidden figures have no bar: say so where the bar would be
-        from dashboard.report_defs import SMALL_CELL_TEXT
-
         fig.add_scatter(x=[0] * len(hidden), y=hidden, mode="text", text=SMALL_CELL_TEXT,
                         textposition="middle right", showlegend=False, hoverinfo="skip",
                         cliponaxis=False)

@@ -65,6 +65,8 @@ if view == "points":
         )
         ui.table_with_download(table, "karte_kommunen", key="dl_map_points", link_profiles=profiles)
 else:
+    if viewer.role == "public":
+        st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
     fig = maps.land_choropleth(counts, ui.t("map.kommunen"))
     ui.chart_and_table(

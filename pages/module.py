@@ -22,6 +22,8 @@ measure = st.radio(
     key="modules_measure",
 )
 st.caption(ui.t("modules.hint"))
+if viewer.role == "public":
+    st.caption(ui.t("auth.suppressed"))
 label = ui.t(f"modules.{measure}")
 module_names = {m: f"{m} {name}" for m, name in MODULE.items()}
 
