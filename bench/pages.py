@@ -45,11 +45,13 @@ MAP_DRAWN = """() => { const g = [...document.querySelectorAll('.js-plotly-plot'
 TARGETS = {
     "Überblick": ("/", ("selector", '[data-testid="stMetricValue"]')),
     "Karte": ("/karte", ("function", MAP_DRAWN)),
-    "Fortschritt": ("login:Fortschritt", ("selector", ".js-plotly-plot .scatterlayer")),
+    "Fortschritt": ("/login:Fortschritt",
+                    ("function", "() => !!document.querySelector('.js-plotly-plot .scatterlayer "
+                                 ".point')")),
 }
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-passwort-123"
 HELLO = ("/", ("selector", '[data-testid="stMetricValue"]'))
-HELLO_PLOTLY = ("/", ("selector", ".js-plotly-plot .plot"))
+HELLO_PLOTLY = ("/", ("function", "() => !!document.querySelector('.js-plotly-plot .point')"))
 
 
 def ensure_national_db() -> Path:
