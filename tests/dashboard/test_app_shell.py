@@ -44,7 +44,7 @@ def test_filter_from_url_changes_values(use_db, cohort_db):
     at = _run(use_db, cohort_db, bundesland="Bayern")
     assert not at.exception
     assert _metrics(at)["Kommunen"] == "1"
-    assert at.multiselect(key="flt_bundesland").value == ["Bayern"]
+    assert at.button_group(key="flt_bundesland").value == ["Bayern"]
 
 
 def test_empty_filter_result_shows_empty_state(use_db, cohort_db):
