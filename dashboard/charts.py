@@ -41,6 +41,14 @@ def _count_axis(fig: go.Figure, max_value: float, axis: str = "x", **where: int)
            dtick=1 if max_value <= 8 else None, tickformat=",d", **where)
 
 
+def _bar_values(values: list) -> tuple[list, list, float]:
+    """Bar lengths, labels and the largest shown value; a count hidden by the public small-cell
+    rule (None) gets no bar and the label "<3"."""
+    shown = [v for v in values if v is not None]
+    return ([v or 0 for v in values], [SMALL_CELL_TEXT if v is None else v for v in values],
+            max(shown, default=0))
+
+
 def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
     fig.update_layout(**{**_LAYOUT, **kwargs})
     if lang != "de":
@@ -53,20 +61,20 @@ def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Fi
     by the public small-cell rule (null) is labelled "<3" instead of drawn."""
     order = {s: i for i, s in enumerate(STATUS)}
     counts = counts.sort(pl.col("status").replace_strict(order, default=99))
-    values = counts.get_column("anzahl").to_list()
+    x, text, top = _bar_values(counts.get_column("anzahl").to_list())
     fig = go.Figure(
         go.Bar(
-            x=[v or 0 for v in values],
+            x=x,
             y=counts.get_column("status").to_list(),
             orientation="h",
             marker_color=[STATUS_COLOURS.get(s, "#7F7F7F") for s in counts.get_column("status")],
-            text=[SMALL_CELL_TEXT if v is None else v for v in values],
+            text=text,
             textposition="outside",
             hovertemplate="%{y}: %{x}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
-    _count_axis(fig, counts.get_column("anzahl").max() or 0)
+    _count_axis(fig, top)
     return _layout(fig, lang, title=title, height=60 + 36 * max(counts.height, 1))
 
 
@@ -79,11 +87,11 @@ def module_bars(uptake: pl.DataFrame, lang: str, events_label: str, participants
                         subplot_titles=(events_label, participants_label))
     for col, (column, colour) in enumerate((("veranstaltungen", OKABE_ITO[1]),
                                             ("teilnehmende", OKABE_ITO[4])), start=1):
-        values = uptake.get_column(column).to_list()
-        fig.add_bar(y=labels, x=values, orientation="h", marker_color=colour, text=values,
+        x, text, top = _bar_values(uptake.get_column(column).to_list())
+        fig.add_bar(y=labels, x=x, orientation="h", marker_color=colour, text=text,
                     textposition="auto", showlegend=False,
                     hovertemplate="%{y}: %{x}<extra></extra>", row=1, col=col)
-        _count_axis(fig, max(values, default=0) or 0, row=1, col=col)
+        _count_axis(fig, top, row=1, col=col)
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, lang, height=260, margin=dict(l=10, r=10, t=40, b=10))
 
@@ -229,13 +237,12 @@ def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str
     """Horizontal bars of `value` per `category`, largest first (uptake counts, never rankings
     of communes)."""
     frame = frame.sort(value, descending=True, nulls_last=True)
-    values = frame[value].to_list()
-    text = [SMALL_CELL_TEXT if v is None else v for v in values]  # public: hidden small cells
-    fig = go.Figure(go.Bar(y=frame[category].to_list(), x=[v or 0 for v in values],
+    x, text, top = _bar_values(frame[value].to_list())
+    fig = go.Figure(go.Bar(y=frame[category].to_list(), x=x,
                            orientation="h", marker_color=colour, text=text, textposition="auto",
                            hovertemplate="%{y}: %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    _count_axis(fig, max((v for v in values if v is not None), default=0))
+    _count_axis(fig, top)
     return _layout(fig, lang, height=80 + 30 * max(frame.height, 1))
 
 

@@ -197,3 +197,15 @@ def test_two_roles_in_parallel_see_different_data(use_db, demo_db, kommunen, sql
     assert results["kommune"] == [own]
     assert results["public"] == []
     assert len(results["staff"]) == sql("select count(distinct kommune_id) from meilenstein")[0][0]
+
+
+@pytest.mark.parametrize("page", ["ueberblick", "karte", "module"])
+def test_public_pages_with_a_tiny_selection_show_hidden_cells(use_db, demo_db, sql, page):
+    """A filter down to one commune: every public figure rests on < 3 communes."""
+    land = sql("select bundesland from kommune group by 1 having count(*) = 1 limit 1")[0][0]
+    at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None,
+                  bundesland=land)
+    if page == "karte":
+        at.radio(key="map_view").set_value("laender").run()
+        assert_ok(at)
+    assert any("<3" in t.to_csv() for t in frames(at))
