@@ -110,7 +110,7 @@ def _details() -> None:
     lanes = profile.milestones.with_columns(
         pl.lit(kommune_id).alias("kommune_id"),
         pl.lit(f["name"]).alias("name"),
-        pl.lit(f["start_ist"]).alias("start_ist"),
+        pl.lit(f["start_ist"], dtype=pl.Date).alias("start_ist"),
     )
     labels = ui.timeline_labels()
     if lanes.is_empty():

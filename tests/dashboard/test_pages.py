@@ -179,3 +179,13 @@ def test_every_page_in_english(use_db, demo_db, page):
     at = run_page(use_db, demo_db, page=page, lang="en")
     german_titles = {"Überblick", "Karte", "Fortschritt", "Kommune", "Bericht", "Daten"}
     assert at.title[0].value not in german_titles
+
+
+def test_every_profile_renders_for_staff_and_for_the_commune_itself(use_db, demo_db, sql):
+    """Communes in every state, including those that never started (no start date)."""
+    from dashboard.data import Viewer
+
+    for (kommune_id,) in sql("select kommune_id from kommune order by 1"):
+        run_page(use_db, demo_db, page="kommune", kommune=kommune_id)
+        own = run_page(use_db, demo_db, viewer=Viewer("kommune", kommune_id))
+        assert own.selectbox(key="profile_kommune").value == kommune_id
