@@ -487,14 +487,14 @@ def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataF
 def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
     """Events with more than one participating commune, with the communes' names."""
     where, params = filters.where("k")
+    # an event is listed when at least one of its communes matches the filters
     frame = query(
+        "with hit as (select distinct m.veranstaltung_id from modulnutzung m "
+        f"join mart_kommune k using (kommune_id) where {where}) "
         "select v.veranstaltung_id, v.datum, v.modul, v.format, v.thema, v.kommunen_anzahl, "
-        "v.teilnehmende, v.kommune_ids, (select string_agg(k2.name, ', ' order by k2.name) "
-        "from mart_kommune k2 "
-        "where list_contains(v.kommune_ids, k2.kommune_id)) as kommunen "
-        "from mart_veranstaltung v where v.kommunen_anzahl > 1 and exists (select 1 from "
-        f"mart_kommune k where list_contains(v.kommune_ids, k.kommune_id) and {where}) "
-        "order by v.datum desc, v.veranstaltung_id",
+        "v.teilnehmende, v.kommune_ids, v.kommunen "
+        "from mart_veranstaltung v join hit using (veranstaltung_id) "
+        "where v.kommunen_anzahl > 1 order by v.datum desc, v.veranstaltung_id",
         params,
     )
     if viewer.role == "kommune":
