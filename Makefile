@@ -3,7 +3,7 @@
 #   make test  set everything up (incl. Chromium for browser tests) and run the whole test suite
 
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
