@@ -12,9 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Streamlit reruns after every click; on a busy 2-core CI machine 5 s (Playwright's default) is
+# too short for a page with charts, so every expectation waits up to 30 s.
+expect.set_options(timeout=30_000)
+
 SHOTS = ROOT / "test-screenshots"  # pytest-playwright wipes test-results/ at start
 
 
@@ -104,7 +109,6 @@ def app_url(demo_db: Path, e2e_accounts: dict[str, str]) -> Iterator[str]:
 
 def login(page, app_url: str, user: str = "team") -> None:
     """Sign in through the form (a page reload ends the session: navigate by links after)."""
-    from playwright.sync_api import expect
 
     page.goto(f"{app_url}/anmelden")
     page.get_by_label("Benutzername").fill(user)
