@@ -109,7 +109,6 @@ def app_url(demo_db: Path, e2e_accounts: dict[str, str]) -> Iterator[str]:
 
 def login(page, app_url: str, user: str = "team") -> None:
     """Sign in through the form (a page reload ends the session: navigate by links after)."""
-
     page.goto(f"{app_url}/anmelden")
     page.get_by_label("Benutzername").fill(user)
     page.get_by_label("Passwort").fill(PASSWORD)
