@@ -229,6 +229,12 @@ def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str,
 PAGES_DIR = data.ROOT / "pages"
 
 
+def labelled(frame: pl.DataFrame, section: str, *columns: str, **keys: str) -> pl.DataFrame:
+    """`columns` of `frame`, headed with translated labels `section.<key>`; the key is the column
+    name unless given as `column="key"`."""
+    return frame.select(pl.col(c).alias(t(f"{section}.{keys.get(c, c)}")) for c in columns)
+
+
 def timeline_labels() -> dict[str, str]:
     """Translated legend and hover labels for `charts.timeline`."""
     keys = ("geplant", "erreicht", "verspätet erreicht", "überfällig", "entfallen", "mark_min",

@@ -65,10 +65,8 @@ with left:
     counts = data.milestone_funnel(viewer, filters)
     ui.chart_and_table(
         charts.funnel(counts, lanes.height, lang, ui.t("progress.reached")),
-        counts.select(
-            pl.col("reihenfolge").alias(ui.t("progress.reihenfolge")),
-            pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
-            pl.col("erreicht").alias(ui.t("progress.reached")),
+        ui.labelled(
+            counts, "progress", "reihenfolge", "meilenstein", "erreicht", erreicht="reached"
         ),
         "meilensteine_erreicht",
         key="funnel",
@@ -88,7 +86,8 @@ with right:
             pl.col("dauer_monate").alias(ui.t("progress.dauer")),
         ),
         "dauer_prozessbegleitung",
-        key="durations", link_profiles=True,
+        key="durations",
+        link_profiles=True,
     )
 
 st.subheader(ui.t("progress.overdue"))
@@ -105,5 +104,6 @@ else:
             pl.col("tage_ueberfaellig").alias(ui.t("progress.tage")),
         ),
         "ueberfaellige_meilensteine",
-        key="dl_overdue_progress", link_profiles=True,
+        key="dl_overdue_progress",
+        link_profiles=True,
     )

@@ -103,6 +103,7 @@ with right:
             f"{ui.t('profile.yes') if f['vernetzung_zustimmung'] else ui.t('profile.no')}"
         )
 
+
 def _details() -> None:
     """Timeline, uptake and Selbstcheck: only for staff and the commune itself."""
     st.subheader(ui.t("profile.timeline"))
@@ -118,11 +119,8 @@ def _details() -> None:
     else:
         ui.chart_and_table(
             charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
-            profile.milestones.select(
-                pl.col("meilenstein").alias(ui.t("profile.meilenstein")),
-                pl.col("geplant_am").alias(ui.t("profile.geplant_am")),
-                pl.col("erreicht_am").alias(ui.t("profile.erreicht_am")),
-                pl.col("zustand").alias(ui.t("profile.zustand")),
+            ui.labelled(
+                profile.milestones, "profile", "meilenstein", "geplant_am", "erreicht_am", "zustand"
             ),
             f"zeitplan_{kommune_id}",
             key="profile_timeline",
@@ -133,14 +131,17 @@ def _details() -> None:
         st.caption(ui.t("profile.uptake_empty"))
     else:
         ui.table_with_download(
-            profile.uptake.select(
-                pl.col("datum").alias(ui.t("profile.datum")),
-                pl.col("veranstaltung_id").alias(ui.t("profile.veranstaltung")),
-                pl.col("modul").alias(ui.t("profile.modul")),
-                pl.col("format").alias(ui.t("profile.format")),
-                pl.col("thema").alias(ui.t("profile.thema")),
-                pl.col("teilnehmende").alias(ui.t("profile.teilnehmende")),
-                pl.col("kommunen_anzahl").alias(ui.t("profile.kommunen_anzahl")),
+            ui.labelled(
+                profile.uptake,
+                "profile",
+                "datum",
+                "veranstaltung_id",
+                "modul",
+                "format",
+                "thema",
+                "teilnehmende",
+                "kommunen_anzahl",
+                veranstaltung_id="veranstaltung",
             ),
             f"veranstaltungen_{kommune_id}",
             key="dl_profile_uptake",
@@ -155,11 +156,8 @@ def _details() -> None:
         st.caption(ui.t("profile.selbstcheck_hint"))
         ui.chart_and_table(
             charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("profile.stand")}),
-            profile.selbstcheck.select(
-                pl.col("handlungsfeld").alias(ui.t("profile.handlungsfeld")),
-                pl.col("stand").alias(ui.t("profile.stand")),
-                pl.col("prioritaet").alias(ui.t("profile.prioritaet")),
-                pl.col("erhoben_am").alias(ui.t("profile.erhoben_am")),
+            ui.labelled(
+                profile.selbstcheck, "profile", "handlungsfeld", "stand", "prioritaet", "erhoben_am"
             ),
             f"selbstcheck_{kommune_id}",
             key="profile_selbstcheck",

@@ -30,12 +30,7 @@ module_names = {m: f"{m} {name}" for m, name in MODULE.items()}
 st.subheader(ui.t("modules.by_month"))
 ui.chart_and_table(
     charts.monthly_by_module(monthly, measure, lang, module_names, label),
-    monthly.select(
-        pl.col("monat").alias(ui.t("modules.monat")),
-        pl.col("modul").alias(ui.t("modules.modul")),
-        pl.col("teilnahmen").alias(ui.t("modules.teilnahmen")),
-        pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
-    ),
+    ui.labelled(monthly, "modules", "monat", "modul", "teilnahmen", "teilnehmende"),
     "nutzung_je_monat",
     key="monthly",
 )
@@ -105,7 +100,8 @@ if not used.is_empty():  # per-commune rows: staff see all, a commune its own, t
             pl.exclude("kommune_id", "name"),
         ),
         "nutzung_je_kommune",
-        key="dl_by_kommune", link_profiles=True,
+        key="dl_by_kommune",
+        link_profiles=True,
     )
 
 shared = data.shared_events(viewer, filters)
@@ -115,15 +111,18 @@ if viewer.role != "public":
         st.caption(ui.t("modules.shared_empty"))
     else:
         ui.table_with_download(
-            shared.select(
-                pl.col("datum").alias(ui.t("modules.datum")),
-                pl.col("veranstaltung_id").alias(ui.t("modules.veranstaltung")),
-                pl.col("modul").alias(ui.t("modules.modul")),
-                pl.col("format").alias(ui.t("modules.format")),
-                pl.col("thema").alias(ui.t("modules.thema")),
-                pl.col("kommunen_anzahl").alias(ui.t("modules.kommunen_anzahl")),
-                pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
-                pl.col("kommunen").alias(ui.t("modules.kommunen")),
+            ui.labelled(
+                shared,
+                "modules",
+                "datum",
+                "veranstaltung_id",
+                "modul",
+                "format",
+                "thema",
+                "kommunen_anzahl",
+                "teilnehmende",
+                "kommunen",
+                veranstaltung_id="veranstaltung",
             ),
             "gemeinsame_veranstaltungen",
             key="dl_shared",
