@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Imported before any page runs: plotly imports pandas lazily inside its validators, and two
+# sessions doing that at the same time in their script threads saw a half-initialised module
+# ("partially initialized module 'pandas' has no attribute 'Series'", seen in the Vernetzung
+# e2e test). Importing it once here, in the first script run, removes the race.
+import pandas  # noqa: F401
 import streamlit as st
 
 from dashboard import data, ui

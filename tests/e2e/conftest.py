@@ -21,6 +21,8 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 expect.set_options(timeout=30_000)
 
 SHOTS = ROOT / "test-screenshots"  # pytest-playwright wipes test-results/ at start
+SERVER_LOG_DIR = ROOT / "test-screenshots" / "server-logs"
+SERVER_LOG_DIR.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,11 +59,14 @@ def start_app(db: Path, script: str = "dashboard/app.py", **env_vars: str
     """Start `streamlit run` on a free port against `db`; return the process and base URL."""
     port = _free_port()
     env = {**os.environ, "WK_DB": str(db), **env_vars}
+    # The server log goes to a file: an unread pipe fills up and stalls the server, and the log
+    # holds the traceback behind a German error box.
+    log = open(SERVER_LOG_DIR / f"streamlit-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -73,7 +78,9 @@ def start_app(db: Path, script: str = "dashboard/app.py", **env_vars: str
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"Streamlit did not start: {proc.stderr.read().decode()[-2000:]}")
+    log.close()
+    text = (SERVER_LOG_DIR / f"streamlit-{port}.log").read_text(errors="replace")
+    raise RuntimeError(f"Streamlit did not start: {text[-2000:]}")
 
 
 PASSWORD = "e2e-passwort-123"
