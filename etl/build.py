@@ -8,7 +8,9 @@ complete build, and a failed build leaves the previous database untouched.
 from __future__ import annotations
 
 import datetime as dt
+import graphlib
 import os
+import re
 import time
 import tomllib
 import uuid
@@ -85,9 +87,40 @@ def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceS
     )
 
 
+_CREATES = re.compile(
+    r"\bcreate\s+(?:or\s+replace\s+)?(?:temp\s+|temporary\s+)?(?:table|view|macro)\s+(\w+)",
+    re.IGNORECASE)
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+def _layer_order(files: list[Path]) -> list[Path]:
+    """Order one layer's models so that a model reading another comes after it.
+
+    Each file is named after what it creates; the dependencies are read from the SQL itself (a
+    word naming an object another file of the layer creates), so adding a mart needs no list to
+    keep in step. Ties go by file name; a cycle is an error of the SQL, not of the input.
+    """
+    texts = {f: _COMMENT.sub("", f.read_text(encoding="utf-8")) for f in files}
+    creator = {name.lower(): f for f, text in texts.items() for name in _CREATES.findall(text)}
+    sorter: graphlib.TopologicalSorter[Path] = graphlib.TopologicalSorter()
+    for f, text in texts.items():
+        words = set(re.findall(r"\w+", text.lower()))
+        sorter.add(f, *(creator[w] for w in words & creator.keys() if creator[w] != f))
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        raise RuntimeError(f"SQL models depend on each other in a cycle: {exc.args[1]}") from exc
+    ordered: list[Path] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready())
+        ordered += ready
+        sorter.done(*ready)
+    return ordered
+
+
 def sql_files() -> list[Path]:
-    """All SQL models in build order: layer by layer, files sorted by name within a layer."""
-    return [p for layer in LAYERS for p in sorted((SQL_DIR / layer).glob("*.sql"))]
+    """All SQL models in build order: layer by layer, dependencies first within a layer."""
+    return [p for layer in LAYERS for p in _layer_order(sorted((SQL_DIR / layer).glob("*.sql")))]
 
 
 def read_inputs(input_dir: Path, progress: Progress) -> dict[str, RawTable]:
@@ -198,7 +231,7 @@ def reference_tables() -> dict[str, pl.DataFrame]:
         "ref_programm": pl.DataFrame(
             {"ziel_monate_min": [ZIEL_MONATE[0]], "ziel_monate_max": [ZIEL_MONATE[1]]}
         ),
-        # display order of the report tables (etl/sql/marts/10_kennzahlen.sql)
+        # display order of the report tables (etl/sql/marts/)
         **{
             name: pl.DataFrame({column: values, "reihenfolge": range(1, len(values) + 1)})
             for name, column, values in (
