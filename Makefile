@@ -46,10 +46,10 @@ run: setup data
 	$(UV) run streamlit run dashboard/app.py --server.port 8501
 
 demo: setup
-	$(UV) run python -m etl.demo --out $(DEMO)
+	$(UV) run python -m tools.demo --out $(DEMO)
 
 geo: setup
-	$(UV) run python -m etl.geo.build_reference
+	$(UV) run python -m tools.geo.build_reference
 
 docs: setup
 	$(UV) run python -m etl docs

@@ -44,7 +44,7 @@ def ensure_national() -> Path:
             [
                 sys.executable,
                 "-m",
-                "etl.demo",
+                "tools.demo",
                 "--kommunen",
                 "11000",
                 "--events",

@@ -57,7 +57,7 @@ HELLO_PLOTLY = ("/", ("function", "() => !!document.querySelector('.js-plotly-pl
 def ensure_national_db() -> Path:
     if not NATIONAL_DB.exists():
         if not (NATIONAL_INPUT / "modulnutzung.csv").exists():
-            subprocess.run([sys.executable, "-m", "etl.demo", "--kommunen", "11000", "--events",
+            subprocess.run([sys.executable, "-m", "tools.demo", "--kommunen", "11000", "--events",
                             "1000000", "--out", str(NATIONAL_INPUT)], check=True, cwd=ROOT)
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", str(NATIONAL_INPUT),
                         "--output", str(NATIONAL_DB)], check=True, cwd=ROOT)

@@ -3,7 +3,7 @@
     uv run python bench/peers.py [--runs 30] [--skip-national]
 
 Demo: `data/demo` built into a temporary database. National: the 11,000-commune input in
-data/bench/national/ (made once by `python -m etl.demo --kommunen 11000 --events 1000000`, shared
+data/bench/national/ (made once by `python -m tools.demo --kommunen 11000 --events 1000000`, shared
 with bench/etl.py), built once into data/bench/national.duckdb. The features come from the real
 mart `mart_peer_merkmale`, so the bench measures what the page gets.
 
@@ -52,7 +52,7 @@ def _build(input_dir: Path, output: Path) -> Path:
 def national_db() -> Path:
     if not (NATIONAL / "selbstcheck.csv").exists():
         print("Erzeuge nationale Testdaten (11.000 Kommunen, 1 Mio. Zeilen) …", flush=True)
-        subprocess.run([sys.executable, "-m", "etl.demo", "--kommunen", "11000", "--events",
+        subprocess.run([sys.executable, "-m", "tools.demo", "--kommunen", "11000", "--events",
                         "1000000", "--out", str(NATIONAL)], check=True, cwd=ROOT)
     newest_input = max(p.stat().st_mtime for p in NATIONAL.iterdir())
     if not NATIONAL_DB.exists() or NATIONAL_DB.stat().st_mtime < newest_input:

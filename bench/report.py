@@ -57,7 +57,7 @@ def ensure_national_db() -> Path:
     """Generate the national input and build it, unless a build with the report macros exists."""
     if not (NATIONAL / "modulnutzung.csv").exists():
         print("Erzeuge nationale Testdaten (11.000 Kommunen, 1 Mio. Zeilen) …", flush=True)
-        subprocess.run([sys.executable, "-m", "etl.demo", "--kommunen", "11000", "--events",
+        subprocess.run([sys.executable, "-m", "tools.demo", "--kommunen", "11000", "--events",
                         "1000000", "--out", str(NATIONAL)], check=True, cwd=ROOT)
     if not _has_report_macros(NATIONAL_DB) or _older_than_inputs(NATIONAL_DB):
         print(f"Baue {NATIONAL_DB.relative_to(ROOT)} …", flush=True)

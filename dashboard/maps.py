@@ -1,7 +1,7 @@
 """Offline maps: MapLibre traces on a white background with our own boundaries (no tiles, no CDN).
 
 Boundaries come from the committed GeoJSON files made from the BKG VG250 package
-(`etl/geo/build_reference.py`). Points use `mode="markers"` only: text labels would make MapLibre
+(`tools/geo/build_reference.py`). Points use `mode="markers"` only: text labels would make MapLibre
 fetch glyphs from the internet.
 """
 

@@ -1,7 +1,7 @@
 """Deterministic synthetic programme data on real German geography (demo and benchmark input).
 
-    uv run python -m etl.demo --out data/demo                       # the committed demo (40)
-    uv run python -m etl.demo --kommunen 11000 --events 1000000 --out DIR   # national scale
+    uv run python -m tools.demo --out data/demo                       # the committed demo (40)
+    uv run python -m tools.demo --kommunen 11000 --events 1000000 --out DIR   # national scale
 
 Places are real (names, AGS, Land, Kreis, representative point and approximate population from
 `data/geo/`); everything about the programme is invented: statuses, milestone dates, contact
@@ -1032,7 +1032,7 @@ def generate(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m etl.demo", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "data" / "demo"), help="Zielordner")
     parser.add_argument("--kommunen", type=int, default=DEFAULT_KOMMUNEN,

