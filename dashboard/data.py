@@ -16,79 +16,55 @@ import datetime as dt
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from dashboard import peers
+from dashboard.model import (  # noqa: F401  (re-exported: pages name them as data.*)
+    NO_FILTERS,
+    PUBLIC,
+    ROLES,
+    STAFF,
+    BuildInfo,
+    Filters,
+    Role,
+    Viewer,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
 
-Role = Literal["staff", "kommune", "public"]
-ROLES: tuple[Role, ...] = ("staff", "kommune", "public")
-
-PERSONAL_COLUMNS = ("ansprechperson", "email", "telefon")
-INTERNAL_COLUMNS = ("notiz",)
-SELBSTCHECK_COLUMNS = ("stand", "prioritaet", "prioritaeten", "staende", "erhoben_am")
+# What a role may see, declared once: a column not named here is visible to every role that may
+# read its table at all; the scattered checks below (`require_staff`, `may_see_details`, …) and
+# `apply_policy` read this table instead of repeating role names.
+STAFF_ONLY, OWN, OWN_OR_CONSENTING, SIGNED_IN = "staff", "own", "own_or_consenting", "signed_in"
+COLUMN_POLICY: dict[str, str] = {
+    # contact person: staff, the commune itself, and communes that consented to networking
+    "ansprechperson": OWN_OR_CONSENTING,
+    "email": OWN_OR_CONSENTING,
+    "telefon": OWN_OR_CONSENTING,
+    # internal notes of the programme team
+    "notiz": STAFF_ONLY,
+    # Selbstcheck: staff and the commune itself, never a peer (not a ranking instrument)
+    "stand": OWN,
+    "prioritaet": OWN,
+    "prioritaeten": OWN,
+    "staende": OWN,
+    "erhoben_am": OWN,
+    # consent flag: signed-in roles only
+    "vernetzung_zustimmung": SIGNED_IN,
+}
+PERSONAL_COLUMNS = tuple(c for c, rule in COLUMN_POLICY.items() if rule == OWN_OR_CONSENTING)
+INTERNAL_COLUMNS = tuple(c for c, rule in COLUMN_POLICY.items() if rule == STAFF_ONLY)
+SELBSTCHECK_COLUMNS = tuple(c for c, rule in COLUMN_POLICY.items() if rule == OWN)
 
 
 class DatabaseMissing(Exception):
     """No database has been built yet (German message for the UI)."""
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is looking: the role and, for role `kommune`, the own commune's key."""
-
-    role: Role
-    kommune_id: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"unknown role {self.role!r}")
-        if self.role == "kommune" and not self.kommune_id:
-            raise ValueError("role 'kommune' needs a kommune_id")
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role == "staff"
-
-
-STAFF = Viewer("staff")
-PUBLIC = Viewer("public")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Shared page filters; an empty tuple means "all"."""
-
-    bundesland: tuple[str, ...] = ()
-    typ: tuple[str, ...] = ()
-    groessenklasse: tuple[str, ...] = ()
-    status: tuple[str, ...] = ()
-    start_quartal: tuple[str, ...] = ()
-
-    def where(self, alias: str = "") -> tuple[str, list[Any]]:
-        """SQL condition and parameters on mart_kommune columns (`alias.` prefix if given)."""
-        prefix = f"{alias}." if alias else ""
-        clauses, params = ["true"], []
-        for f in fields(self):
-            values = getattr(self, f.name)
-            if values:
-                clauses.append(f"list_contains(?, {prefix}{f.name})")
-                params.append(list(values))
-        return " and ".join(clauses), params
-
-    @property
-    def active(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
-
-
-NO_FILTERS = Filters()
 
 
 # ---- connection ----------------------------------------------------------------------------------
@@ -183,31 +159,30 @@ def query(sql: str, params: list[Any] | None = None) -> pl.DataFrame:
 
 
 def apply_policy(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
-    """Drop or blank columns the viewer may not see, row by row where it depends on the commune.
+    """Drop or blank the columns of `COLUMN_POLICY` the viewer may not see, row by row where it
+    depends on the commune.
 
     - staff: everything.
     - kommune: no internal notes; contact data only for the own commune and for communes that
       consented to networking; Selbstcheck values only for the own commune.
-    - public: no contact data, notes, consent flags or Selbstcheck values at all.
+    - public: none of the columns in `COLUMN_POLICY`.
     """
     if viewer.is_staff:
         return frame
-    drop = [c for c in INTERNAL_COLUMNS if c in frame.columns]
+    guarded = {c: rule for c, rule in COLUMN_POLICY.items() if c in frame.columns}
     if viewer.role == "public":
-        drop += [c for c in (*PERSONAL_COLUMNS, *SELBSTCHECK_COLUMNS, "vernetzung_zustimmung")
-                 if c in frame.columns]
+        return frame.drop(list(guarded))
+    drop = [c for c, rule in guarded.items() if rule == STAFF_ONLY]
+    if "kommune_id" not in frame.columns:  # no row owner: nothing row-dependent can be shown
+        drop += [c for c, rule in guarded.items() if rule in (OWN, OWN_OR_CONSENTING)]
         return frame.drop(drop)
-    frame = frame.drop(drop)
-    if "kommune_id" not in frame.columns:
-        return frame.drop([c for c in (*PERSONAL_COLUMNS, *SELBSTCHECK_COLUMNS)
-                           if c in frame.columns])
     own = pl.col("kommune_id") == viewer.kommune_id
     consent = (pl.col("vernetzung_zustimmung").fill_null(False)
                if "vernetzung_zustimmung" in frame.columns else pl.lit(False))
-    blank = [pl.when(own | consent).then(pl.col(c)).alias(c)
-             for c in PERSONAL_COLUMNS if c in frame.columns]
-    blank += [pl.when(own).then(pl.col(c)).alias(c)
-              for c in SELBSTCHECK_COLUMNS if c in frame.columns]
+    visible_where = {OWN: own, OWN_OR_CONSENTING: own | consent}
+    blank = [pl.when(visible_where[rule]).then(pl.col(c)).alias(c)
+             for c, rule in guarded.items() if rule in visible_where]
+    frame = frame.drop(drop)
     return frame.with_columns(blank) if blank else frame
 
 
@@ -238,18 +213,13 @@ def require_staff(viewer: Viewer, what: str) -> None:
         raise PermissionError(f"Nur das Programmteam darf {what}.")
 
 
+def require_signed_in(viewer: Viewer, message: str) -> None:
+    """Raise for anything the public may not see (`message` says what, in German)."""
+    if viewer.role == "public":
+        raise PermissionError(message)
+
+
 # ---- build metadata ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BuildInfo:
-    build_id: str
-    erstellt_am: dt.datetime
-    datenstand: dt.date
-    beispieldaten: bool
-    bezeichnung: str
-    dateien: pl.DataFrame
-    eingabe: str = ""  # the input folder the build was made from (as the ETL recorded it)
 
 
 def build_info() -> BuildInfo:
@@ -520,13 +490,12 @@ class KommuneProfile:
 
 def may_see_details(viewer: Viewer, kommune_id: str) -> bool:
     """Timeline, uptake and Selbstcheck details: staff, and the commune itself."""
-    return viewer.is_staff or (viewer.role == "kommune" and viewer.kommune_id == kommune_id)
+    return viewer.is_staff or viewer.owns(kommune_id)
 
 
 def load_kommune_profile(viewer: Viewer, kommune_id: str) -> KommuneProfile | None:
     """One commune's facts and, where allowed, timeline, uptake and Selbstcheck; None if unknown."""
-    if viewer.role == "public":
-        raise PermissionError("Kommunenprofile sind nur nach Anmeldung sichtbar.")
+    require_signed_in(viewer, "Kommunenprofile sind nur nach Anmeldung sichtbar.")
     facts = apply_policy(
         query("select * from mart_kommune where kommune_id = ?", [kommune_id]), viewer)
     if facts.is_empty():
