@@ -31,6 +31,7 @@ from dashboard.model import (  # noqa: F401  (re-exported: pages name them as da
     STAFF,
     BuildInfo,
     Filters,
+    ProgrammeRules,
     Role,
     Viewer,
 )
@@ -229,6 +230,15 @@ def build_info() -> BuildInfo:
                   "zeilen_abgelehnt from meta_dateien order by datei_art")
     return BuildInfo(meta["build_id"], meta["erstellt_am"], meta["datenstand"],
                      meta["beispieldaten"], meta["bezeichnung"], files, meta.get("eingabe") or "")
+
+
+def programme_rules() -> ProgrammeRules:
+    """Target band, modules and Handlungsfelder from the shown build's reference tables."""
+    ziel = query("select ziel_monate_min, ziel_monate_max from ref_programm").row(0)
+    module = query("select modul, bezeichnung from ref_modul order by modul").rows()
+    felder = query("select handlungsfeld from ref_handlungsfeld order by nummer")
+    return ProgrammeRules((int(ziel[0]), int(ziel[1])), {int(m): b for m, b in module},
+                          tuple(felder["handlungsfeld"]))
 
 
 def rejects(viewer: Viewer) -> pl.DataFrame:

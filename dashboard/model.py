@@ -80,3 +80,13 @@ class BuildInfo:
     bezeichnung: str
     dateien: pl.DataFrame
     eingabe: str = ""  # the input folder the build was made from (as the ETL recorded it)
+
+
+@dataclass(frozen=True)
+class ProgrammeRules:
+    """The programme's constants as the shown build recorded them (its `ref_*` tables), so a
+    rolled-back version shows its own rules: target band, module names, Handlungsfelder."""
+
+    ziel_monate: tuple[int, int]
+    module: dict[int, str]
+    handlungsfelder: tuple[str, ...]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import fields
+from typing import NamedTuple
 
 import polars as pl
 import streamlit as st
@@ -172,6 +173,20 @@ def run_page(nav) -> None:
     except Exception as exc:  # st.stop/st.rerun raise BaseException subclasses: not caught
         _log.exception("Fehler auf der Seite %s", nav.title)
         st.error(t("app.page_error", error=type(exc).__name__), icon=":material/error:")
+
+
+class PageContext(NamedTuple):
+    """What every page starts with: language, viewer, the shared filters (unpacks as a tuple)."""
+
+    lang: str
+    viewer: data.Viewer
+    filters: data.Filters
+
+
+def page(title_key: str) -> PageContext:
+    """Open a page: its title from the i18n key, and the language, viewer and shared filters."""
+    st.title(t(title_key))
+    return PageContext(lang(), viewer(), st.session_state.get("filters", data.NO_FILTERS))
 
 
 def demo_banner(info: data.BuildInfo) -> None:

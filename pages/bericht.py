@@ -5,11 +5,10 @@ import streamlit as st
 from dashboard import data, exports, fmt, ui
 from dashboard import report_defs as rd
 
-lang, viewer = ui.lang(), ui.viewer()
+lang, viewer, _filters = ui.page("report.title")
 info = data.build_info()
 date_format = "DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD"
 
-st.title(ui.t("report.title"))
 st.caption(ui.t("report.intro"))
 
 c_von, c_bis, c_stichtag = st.columns(3)

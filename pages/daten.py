@@ -17,8 +17,7 @@ from dashboard import audit, data, fmt, imports, ui
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the programme's time zone for every time shown
 
-lang, viewer = ui.lang(), ui.viewer()
-st.title(ui.t("data_page.title"))
+lang, viewer, _filters = ui.page("data_page.title")
 try:
     data.require_staff(viewer, "die Datenverwaltung öffnen")
 except PermissionError:

@@ -7,18 +7,17 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
-from etl.schema import ZIEL_MONATE
 
 LANES_PER_PAGE = 40
 
-lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
-st.title(ui.t("progress.title"))
+lang, viewer, filters = ui.page("progress.title")
 
 progress = data.load_progress(viewer, filters)
 if progress.is_empty():
     ui.empty_state()
     st.stop()
 info = data.build_info()
+ziel_monate = data.programme_rules().ziel_monate
 
 st.subheader(ui.t("progress.timeline"))
 left, right = st.columns([2, 1])
@@ -48,7 +47,7 @@ st.caption(
 lane_order = shown.select("kommune_id").with_row_index("lane")
 rows = progress.join(lane_order, on="kommune_id").sort(["lane", "reihenfolge"])
 labels = ui.timeline_labels()
-fig = charts.timeline(rows, info.datenstand, labels, lang, ZIEL_MONATE)
+fig = charts.timeline(rows, info.datenstand, labels, lang, ziel_monate)
 table = rows.select(
     pl.col("name").alias(ui.t("progress.name")),
     pl.col("kommune_id").alias("AGS"),
@@ -78,7 +77,7 @@ with right:
         k: ui.t(f"progress.{k}") for k in ("finished", "running", "months", "count", "target")
     }
     ui.chart_and_table(
-        charts.duration_histogram(kommunen, lang, dlabels, ZIEL_MONATE),
+        charts.duration_histogram(kommunen, lang, dlabels, ziel_monate),
         kommunen.select(
             pl.col("name").alias(ui.t("progress.name")),
             pl.col("kommune_id").alias("AGS"),

@@ -5,8 +5,7 @@ import streamlit as st
 
 from dashboard import data, maps, ui
 
-lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
-st.title(ui.t("map.title"))
+lang, viewer, filters = ui.page("map.title")
 
 points = data.load_map_points(viewer, filters)
 if points.is_empty():

@@ -5,10 +5,9 @@ import streamlit as st
 
 from dashboard import charts, data, fmt, ui
 from dashboard.peer_cards import render_peer_cards
-from etl.schema import ZIEL_MONATE
 
-lang, viewer = ui.lang(), ui.viewer()
-st.title(ui.t("profile.title"))
+lang, viewer, _filters = ui.page("profile.title")
+ziel_monate = data.programme_rules().ziel_monate
 
 choices = data.kommune_choices(viewer)
 if choices.is_empty():
@@ -54,7 +53,7 @@ dauer = (
 c[3].metric(
     ui.t("profile.dauer"),
     dauer,
-    help=ui.t("overview.ziel_hint", min=ZIEL_MONATE[0], max=ZIEL_MONATE[1]),
+    help=ui.t("overview.ziel_hint", min=ziel_monate[0], max=ziel_monate[1]),
 )
 next_text = (
     ui.t(
@@ -118,7 +117,7 @@ def _details() -> None:
         st.caption(ui.t("progress.overdue_empty"))
     else:
         ui.chart_and_table(
-            charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
+            charts.timeline(lanes, info.datenstand, labels, lang, ziel_monate),
             ui.labelled(
                 profile.milestones, "profile", "meilenstein", "geplant_am", "erreicht_am", "zustand"
             ),

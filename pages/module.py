@@ -4,10 +4,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
-from etl.schema import MODULE
 
-lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
-st.title(ui.t("modules.title"))
+lang, viewer, filters = ui.page("modules.title")
 
 monthly = data.uptake_by(viewer, filters, "monat", "modul")
 if monthly.is_empty():
@@ -25,7 +23,7 @@ st.caption(ui.t("modules.hint"))
 if viewer.role == "public":
     st.caption(ui.t("auth.suppressed"))
 label = ui.t(f"modules.{measure}")
-module_names = {m: f"{m} {name}" for m, name in MODULE.items()}
+module_names = {m: f"{m} {name}" for m, name in data.programme_rules().module.items()}
 
 st.subheader(ui.t("modules.by_month"))
 ui.chart_and_table(

@@ -4,17 +4,15 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, fmt, ui
-from etl.schema import ZIEL_MONATE
 
-lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
-st.title(ui.t("overview.title"))
+lang, viewer, filters = ui.page("overview.title")
 
 kf = data.key_figures(viewer, filters)
 if kf.kommunen == 0:
     ui.empty_state()
     st.stop()
 
-lo, hi = ZIEL_MONATE
+lo, hi = data.programme_rules().ziel_monate
 cols = [*st.columns(3), *st.columns(3)]
 cols[0].metric(ui.t("overview.kommunen"), fmt.number(kf.kommunen, lang=lang))
 cols[1].metric(ui.t("overview.gestartet"), fmt.number(kf.gestartet, lang=lang))

@@ -4,14 +4,13 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, peer_cards, ui
-from etl.schema import HANDLUNGSFELDER
 
 MAX_KM_OPTIONS = (0, 25, 50, 100, 200, 300, 500)  # 0 = no limit
 MAX_GROUP_CARDS = 12
 ALL = ""  # topic option "alle Themen"
 
-lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
-st.title(ui.t("peers.title"))
+lang, viewer, filters = ui.page("peers.title")
+felder = data.programme_rules().handlungsfelder
 st.caption(ui.t("peers.intro"))
 
 choices = data.peer_kommune_choices(viewer)
@@ -43,7 +42,7 @@ if features["prioritaeten"].list.len().item() == 0:
     st.caption(ui.t("peers.no_selbstcheck"))
 
 c_topic, c_km, c_n = st.columns([3, 2, 1])
-topic = c_topic.selectbox(ui.t("peers.topic"), [ALL, *HANDLUNGSFELDER], key="peers_topic",
+topic = c_topic.selectbox(ui.t("peers.topic"), [ALL, *felder], key="peers_topic",
                           format_func=lambda x: x or ui.t("peers.topic_all")) or None
 max_km = c_km.select_slider(
     ui.t("peers.max_km"), MAX_KM_OPTIONS, value=0, key="peers_max_km",
@@ -89,7 +88,7 @@ if viewer.is_staff:
     st.caption(ui.t("peers.groups.intro"))
     c_topic, c_size = st.columns(2)
     group_topic = c_topic.selectbox(
-        ui.t("peers.groups.topic"), [ALL, *HANDLUNGSFELDER], key="peers_group_topic",
+        ui.t("peers.groups.topic"), [ALL, *felder], key="peers_group_topic",
         format_func=lambda x: x or ui.t("peers.topic_all")) or None
     size_min, size_max = c_size.slider(ui.t("peers.groups.size"), 2, 12, (4, 6),
                                        key="peers_group_size")
