@@ -21,19 +21,19 @@ PAGES_DIR = ui.PAGES_DIR
 # A local icon file: a Material icon as page icon makes the browser fetch it from Google.
 ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 
-# (file stem = url path, material icon, roles that see it); the order is the menu order. A page
-# missing from a role's navigation cannot be opened by URL either (Streamlit shows the default
-# page instead), and the data layer checks the role again for every read.
+# (file stem = url path, material icon, roles that see it, menu section); the order is the menu
+# order. A page missing from a role's navigation cannot be opened by URL either (Streamlit shows
+# the default page instead), and the data layer checks the role again for every read.
 PAGES = (
-    ("ueberblick", ":material/dashboard:", ("staff", "kommune", "public")),
-    ("karte", ":material/map:", ("staff", "kommune", "public")),
-    ("fortschritt", ":material/timeline:", ("staff",)),
-    ("module", ":material/event:", ("staff", "kommune", "public")),
-    ("kommune", ":material/location_city:", ("staff", "kommune")),
-    ("vernetzung", ":material/hub:", ("staff", "kommune")),
-    ("bericht", ":material/summarize:", ("staff",)),
-    ("daten", ":material/database:", ("staff",)),
-    ("anmelden", ":material/login:", ("public",)),
+    ("ueberblick", ":material/dashboard:", ("staff", "kommune", "public"), "programm"),
+    ("karte", ":material/map:", ("staff", "kommune", "public"), "programm"),
+    ("fortschritt", ":material/timeline:", ("staff",), "programm"),
+    ("module", ":material/event:", ("staff", "kommune", "public"), "programm"),
+    ("kommune", ":material/location_city:", ("staff", "kommune"), "kommunen"),
+    ("vernetzung", ":material/hub:", ("staff", "kommune"), "kommunen"),
+    ("bericht", ":material/summarize:", ("staff",), "programmteam"),
+    ("daten", ":material/database:", ("staff",), "programmteam"),
+    ("anmelden", ":material/login:", ("public",), "konto"),
 )
 # The page a role lands on.
 DEFAULT_PAGE = {"staff": "ueberblick", "kommune": "kommune", "public": "ueberblick"}
@@ -41,7 +41,16 @@ DEFAULT_PAGE = {"staff": "ueberblick", "kommune": "kommune", "public": "ueberbli
 
 def pages_for(role: str) -> list[str]:
     """The page stems a role may open, in menu order."""
-    return [stem for stem, _icon, roles in PAGES if role in roles]
+    return [stem for stem, _icon, roles, _section in PAGES if role in roles]
+
+
+def navigation_sections(role: str) -> dict[str, list[str]]:
+    """The role's pages grouped into menu sections (section key → page stems), in menu order."""
+    sections: dict[str, list[str]] = {}
+    for stem, _icon, roles, section in PAGES:
+        if role in roles:
+            sections.setdefault(section, []).append(stem)
+    return sections
 
 
 def main() -> None:
@@ -56,12 +65,15 @@ def main() -> None:
         st.error(f"**{ui.t('app.db_missing_title')}**  \n{exc}", icon=":material/error:")
         ui.footer(None)
         return
-    icons = {stem: icon for stem, icon, _roles in PAGES}
-    pages = [
-        st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
-                url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
-        for stem in pages_for(viewer.role)
-    ]
+    icons = {stem: icon for stem, icon, _roles, _section in PAGES}
+    pages = {
+        ui.t(f"nav.section_{section}"): [
+            st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
+                    url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
+            for stem in stems
+        ]
+        for section, stems in navigation_sections(viewer.role).items()
+    }
     nav = st.navigation(pages)
     ui.account_box(viewer)
     st.session_state["filters"] = ui.shared_filters()
