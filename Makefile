@@ -58,7 +58,7 @@ rebuild: setup
 run: setup data
 	@$(RUN) -m dashboard.users demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
-	$(RUN) -m streamlit run dashboard/app.py --server.port 8501
+	$(RUN) -m dashboard.serve --server.port 8501
 
 demo: setup
 	$(RUN) -m etl.demo --out $(DEMO)

@@ -20,6 +20,7 @@ import polars as pl
 
 from dashboard import data, fmt
 from dashboard.charts import STATUS_COLOURS
+from dashboard.i18n import translate
 from etl.schema import MEILENSTEINE
 
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
@@ -50,6 +51,14 @@ def _base_layout(fig: go.Figure, show_kreise: bool, height: int) -> go.Figure:
         separators=",.",
     )
     return fig
+
+
+LABEL_KEYS = ("typ", "bundesland", "status", "phase", "next", "einwohner", "none", "none_started")
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The translated hover and legend labels of `points_map`."""
+    return {k: translate(lang, f"map.{k}") for k in LABEL_KEYS}
 
 
 def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26) -> np.ndarray:
@@ -167,19 +176,18 @@ _figures_lock = threading.Lock()
 
 
 def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str,
-                      labels: dict[str, str], show_kreise: bool = False, lang: str = "de"
+                      show_kreise: bool = False, lang: str = "de"
                       ) -> tuple[pl.DataFrame, PointsMap]:
     """The viewer's map points and their figure, built once per build, viewer, filters and
     settings (a rerun of the Karte page, e.g. after opening the table, reuses it)."""
     points = data.load_map_points(viewer, filters)
-    key = (data.build_info().build_id, viewer, filters, colour_by, show_kreise, lang,
-           tuple(sorted(labels.items())))
+    key = (data.build_info().build_id, viewer, filters, colour_by, show_kreise, lang)
     with _figures_lock:
         fig = _figures.get(key)
         if fig is not None:
             _figures.move_to_end(key)
             return points, fig
-    fig = points_map(points, colour_by, labels, show_kreise=show_kreise, lang=lang)
+    fig = points_map(points, colour_by, labels(lang), show_kreise=show_kreise, lang=lang)
     with _figures_lock:
         _figures[key] = fig
         while len(_figures) > 32:

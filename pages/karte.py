@@ -40,13 +40,8 @@ if view == "points":
             key="map_colour",
         )
     show_kreise = right.toggle(ui.t("map.kreise"), value=False, key="map_kreise")
-    labels = {
-        k: ui.t(f"map.{k}")
-        for k in ("typ", "bundesland", "status", "phase", "next", "einwohner", "none",
-                  "none_started")
-    }
-    points, lean = maps.cached_points_map(viewer, filters, colour_by, labels,
-                                         show_kreise=show_kreise, lang=lang)
+    points, lean = maps.cached_points_map(viewer, filters, colour_by, show_kreise=show_kreise,
+                                         lang=lang)
     profiles = not public  # the public has no profile pages
     event = st.plotly_chart(
         lean.figure,
