@@ -146,6 +146,8 @@ def main() -> None:
     parser.add_argument("--pages", default=",".join(PAGES),
                         help="comma-separated page names (default: all)")
     parser.add_argument("--no-first", action="store_true", help="skip first visits")
+    parser.add_argument("--no-warm", action="store_true",
+                        help="start servers with plain `streamlit run` (no warm-up), as before")
     args = parser.parse_args()
     names = [n.strip() for n in args.pages.split(",")]
     unknown = set(names) - set(PAGES)
@@ -165,7 +167,7 @@ def main() -> None:
         try:
             measure(browser, hello_url, HELLO[2])  # the baseline's own first visit
             for scale, db in scales:
-                servers = {role: start_app(db, SCRIPTS[role], warm=True)
+                servers = {role: start_app(db, SCRIPTS[role], warm=not args.no_warm)
                            for role in {PAGES[n][0] for n in names}}
                 try:
                     for name in names:
@@ -193,11 +195,11 @@ def main() -> None:
                     role, path, ready = PAGES[name]
                     h, h_load, _ = first_visit(browser, demo, HELLO[0], "/", HELLO[2], False)
                     s, s_load, warmed = first_visit(browser, db, SCRIPTS[role], path, ready,
-                                                    True)
+                                                    not args.no_warm)
                     first.append((scale, name, s, h, s / h, max(h_load, s_load), warmed))
                     print(f"{scale} {name} first visit: {s:.2f} s vs hello {h:.2f} s "
                           f"({s / h:.2f}×, load {max(h_load, s_load):.1f}, "
-                          f"warm-up {warmed:.1f} s)", flush=True)
+                          f"warm-up {warmed or 0:.1f} s)", flush=True)
         finally:
             hello_proc.terminate()
             browser.close()
@@ -217,7 +219,7 @@ def main() -> None:
         print("|---|---|---:|---:|---:|---:|---:|")
         for scale, name, s, h, ratio, ld, warmed in first:
             print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {ratio:.2f}× | "
-                  f"{warmed:.1f} s | {ld:.1f} |")
+                  f"{'–' if warmed is None else f'{warmed:.1f} s'} | {ld:.1f} |")
 
 
 if __name__ == "__main__":

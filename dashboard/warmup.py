@@ -91,23 +91,33 @@ def _stamp() -> tuple[int, int] | None:
     return st.st_ino, st.st_mtime_ns
 
 
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
 def _loop() -> None:
     warmed = None
-    while True:
+    while not _stop.is_set():
         stamp = _stamp()
         if stamp is not None and stamp != warmed:
             seconds = warm()
             _log.info("Caches vorgewärmt in %.1f s", seconds)
             warmed = stamp
-        time.sleep(POLL_SECONDS)
-
-
-_started = threading.Event()
+        _stop.wait(POLL_SECONDS)
 
 
 def start() -> None:
     """Start the warming thread once per process (a daemon: it never delays shutdown)."""
-    if _started.is_set():
+    global _thread
+    if _thread is not None and _thread.is_alive():
         return
-    _started.set()
-    threading.Thread(target=_loop, name="cache-warmup", daemon=True).start()
+    _stop.clear()
+    _thread = threading.Thread(target=_loop, name="cache-warmup", daemon=True)
+    _thread.start()
+
+
+def stop() -> None:
+    """Stop the warming thread (tests; the server simply exits)."""
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=60)
