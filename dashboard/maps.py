@@ -88,7 +88,11 @@ def hover_values(points: pl.DataFrame, labels: dict[str, str], lang: str = "de"
                 .str.replace_all("<", "&lt;", literal=True)
                 .str.replace_all(">", "&gt;", literal=True))
 
-    lines = [(labels[key], column) for key, column in HOVER_LINES if column in points.columns]
+    # the Land only where the map has no programme state (the public map): staff see it in the
+    # table, and every hover column costs some 100 kB at national scale
+    public = "status" not in points.columns
+    lines = [(labels[key], column) for key, column in HOVER_LINES
+             if column in points.columns and (public or column != "bundesland")]
     einwohner = pl.Series([fmt.number(v, lang=lang)
                            for v in points.get_column("einwohner").to_list()], dtype=pl.String)
     values = points.select(esc(pl.col("name")), *(esc(pl.col(c)) for _, c in lines),

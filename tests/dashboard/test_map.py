@@ -89,20 +89,21 @@ def test_staff_map_sends_every_commune_with_its_values(use_db, map_db, colour):
         at.radio(key="map_colour").set_value(colour).run()
         assert_ok(at)
     expected = {r[0]: r[1:] for r in _sql(map_db, """
-        select k.kommune_id, k.name, k.typ, k.bundesland, k.status, k.einwohner, k.lat, k.lon
-        from kommune k""")}
+        select k.kommune_id, k.name, k.typ, k.bundesland, k.status, k.einwohner, k.lat, k.lon,
+               m.aktuelle_phase, coalesce(m.naechster_meilenstein, '–')
+        from kommune k join mart_kommune m using (kommune_id)""")}
     seen = {}
     for trace in _sent_traces(at):
         hover = _decode(trace["customdata"]).tolist()
         lat, lon = _decode(trace["lat"]), _decode(trace["lon"])
         assert len(hover) == len(lat) == len(lon)
-        for (name, typ, land, status, _phase, _next, einwohner), la, lo in zip(
+        for (name, typ, status, phase, next_milestone, einwohner), la, lo in zip(
                 hover, lat, lon, strict=True):
             ags = next(a for a, v in expected.items() if v[0] == _unescape(name))
             assert ags not in seen
             seen[ags] = True
-            e_name, e_typ, e_land, e_status, e_einw, e_lat, e_lon = expected[ags]
-            assert (typ, land, status) == (e_typ, e_land, e_status)
+            _name, e_typ, _land, e_status, e_einw, e_lat, e_lon, e_phase, e_next = expected[ags]
+            assert (typ, status, phase, next_milestone) == (e_typ, e_status, e_phase, e_next)
             assert einwohner == fmt.number(e_einw)
             assert abs(la - e_lat) < 1e-4 and abs(lo - e_lon) < 1e-4
             if colour == "status":
@@ -118,7 +119,7 @@ def test_map_hover_escapes_names_and_matches_the_template(map_db, use_db):
     lean = maps.points_map(points, "status", labels)
     names = {}
     for trace, rows in zip(lean.figure.data, lean.rows, strict=True):
-        assert trace.hovertemplate.count("%{customdata[") == 7
+        assert trace.hovertemplate.count("%{customdata[") == 6
         for row, values in zip(rows, trace.customdata, strict=True):
             names[points["name"][int(row)]] = values[0]
     assert names["München <script>alert(1)</script>"] == \
