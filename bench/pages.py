@@ -1,7 +1,7 @@
 """Page loads in Chromium: every page against a hello-world Streamlit page, interleaved.
 
-    uv run python bench/pages.py [--runs 5] [--skip-national] [--pages Überblick,Karte]
-                                 [--no-first] [--scales Demo]
+    uv run python bench/pages.py [--runs 5] [--skip-national | --scales National]
+                                 [--pages Überblick,Karte] [--no-first] [--no-warm]
 
 Each figure is the time from navigation until the page's key content is visible (the first key
 figure, or the drawn chart / map where the page's first content is a chart), in a fresh browser
@@ -110,7 +110,7 @@ def measure(browser, url: str, ready: tuple[str, str]) -> tuple[float, int]:
     return seconds, received["bytes"]
 
 
-def wait_warm(url: str, started: float, timeout: float = 180) -> float:
+def wait_warm(url: str, started: float, timeout: float = 600) -> float:
     """Seconds from `started` until the server's warm-up reported its caches ready."""
     log = SERVER_LOG_DIR / f"streamlit-{url.rsplit(':', 1)[1]}.log"
     deadline = time.monotonic() + timeout
@@ -143,6 +143,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--scales", default="Demo,National", help="Demo, National or both")
     parser.add_argument("--pages", default=",".join(PAGES),
                         help="comma-separated page names (default: all)")
     parser.add_argument("--no-first", action="store_true", help="skip first visits")
@@ -157,8 +158,10 @@ def main() -> None:
     if not demo.exists():
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", "data/demo",
                         "--output", str(demo)], check=True, cwd=ROOT)
-    scales = [("Demo", demo)]
-    if not args.skip_national:
+    wanted = {w.strip() for w in args.scales.split(",")} - ({"National"} if args.skip_national
+                                                             else set())
+    scales = [("Demo", demo)] if "Demo" in wanted else []
+    if "National" in wanted:
         scales.append(("National", ensure_national_db()))
     warm, first = [], []
     with sync_playwright() as p:
