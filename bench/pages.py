@@ -170,8 +170,12 @@ def main() -> None:
         try:
             measure(browser, hello_url, HELLO[2])  # the baseline's own first visit
             for scale, db in scales:
+                started = time.perf_counter()
                 servers = {role: start_app(db, SCRIPTS[role], warm=not args.no_warm)
                            for role in {PAGES[n][0] for n in names}}
+                if not args.no_warm:  # visits during the warm-up would compete with it
+                    for _proc, server_url in servers.values():
+                        wait_warm(server_url, started)
                 try:
                     for name in names:
                         role, path, ready = PAGES[name]
