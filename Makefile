@@ -5,8 +5,10 @@
 SHELL := /bin/bash
 # The real interpreter, resolved once: a pyenv shim as UV_PYTHON would make every `uv` call see a
 # "different" Python and recreate .venv.
-PYTHON ?= $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null \
+ifndef PYTHON
+PYTHON := $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null \
             || python3 -c 'import sys; print(sys.executable)')
+endif
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
