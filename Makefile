@@ -3,7 +3,12 @@
 #   make test  set everything up (incl. Chromium for browser tests) and run the whole test suite
 
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The real interpreter, resolved once: a pyenv shim as UV_PYTHON would make every `uv` call see a
+# "different" Python and recreate .venv.
+ifndef PYTHON
+PYTHON := $(shell python3.11 -c 'import sys; print(sys.executable)' 2>/dev/null \
+            || python3 -c 'import sys; print(sys.executable)')
+endif
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
@@ -15,6 +20,12 @@ CHROMIUM ?= /usr/bin/chromium
 DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Byte-compile at install time: with PYTHONDONTWRITEBYTECODE every new process (the app after a
+# start, each ETL run) would otherwise compile its imports again (seconds on a cold start).
+export UV_COMPILE_BYTECODE := 1
+# Commands run in the synced environment directly: `uv run` would check (and maybe re-sync) it
+# on every call.
+RUN := $(VENV)/bin/python
 
 .PHONY: help setup run data rebuild demo geo docs test test-fast browser lint bench clean
 
@@ -26,33 +37,39 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-groups
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock Makefile
+	$(UV) sync --frozen --all-groups --compile-bytecode
 	@touch $@
 
-setup: $(VENV)/.synced
+# Our own modules, compiled too (PYTHONDONTWRITEBYTECODE stops Python from caching them itself);
+# a source newer than its .pyc is compiled again, the rest is skipped, so a second call is quick.
+$(VENV)/.compiled: $(VENV)/.synced $(wildcard dashboard/*.py dashboard/*/*.py etl/*.py etl/*/*.py tools/*.py pages/*.py)
+	$(RUN) -m compileall -q dashboard etl tools pages
+	@touch $@
+
+setup: $(VENV)/.compiled
 
 $(DB): | setup
-	$(UV) run python -m etl build --input $(DEMO) --output $(DB)
+	$(RUN) -m etl build --input $(DEMO) --output $(DB)
 
 data: $(DB)
 
 rebuild: setup
-	$(UV) run python -m etl build --input $(DEMO) --output $(DB)
+	$(RUN) -m etl build --input $(DEMO) --output $(DB)
 
 run: setup data
-	@$(UV) run python -m dashboard.users demo || true
+	@$(RUN) -m dashboard.users demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
-	$(UV) run streamlit run dashboard/app.py --server.port 8501
+	$(RUN) -m dashboard.serve --server.port 8501
 
 demo: setup
-	$(UV) run python -m tools.demo --out $(DEMO)
+	$(RUN) -m tools.demo --out $(DEMO)
 
 geo: setup
-	$(UV) run python -m tools.geo.build_reference
+	$(RUN) -m tools.geo.build_reference
 
 docs: setup
-	$(UV) run python -m etl docs
+	$(RUN) -m etl docs
 
 browser:
 	@if [ -x "$(CHROMIUM)" ] && [ -f "$(DEJAVU)" ]; then echo "Chromium: $(CHROMIUM)"; \
@@ -63,20 +80,20 @@ browser:
 	else echo "FEHLER: Chromium fehlt ($(CHROMIUM)). Bitte als Administrator 'apt-get install chromium' ausführen oder CHROMIUM=/pfad/zu/chromium setzen."; exit 1; fi
 
 test: setup browser
-	$(UV) run ruff check .
-	CHROMIUM=$(CHROMIUM) $(UV) run pytest -n 2 --dist loadfile
+	$(VENV)/bin/ruff check .
+	CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest -n 2 --dist loadfile
 
 test-fast: setup
-	$(UV) run pytest -m "not e2e"
+	$(VENV)/bin/pytest -m "not e2e"
 
 lint: setup
-	$(UV) run ruff check .
+	$(VENV)/bin/ruff check .
 
 bench: setup browser
-	$(UV) run python bench/etl.py
-	$(UV) run python bench/pages.py
-	$(UV) run python bench/peers.py
-	$(UV) run python bench/report.py
+	$(RUN) bench/etl.py
+	$(RUN) bench/pages.py
+	$(RUN) bench/peers.py
+	$(RUN) bench/report.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(DB) .pytest_cache test-results

@@ -1,16 +1,26 @@
-"""Page load in Chromium: our pages against a hello-world Streamlit page, side by side.
+"""Page loads in Chromium: every page against a hello-world Streamlit page, interleaved.
 
-    uv run python bench/pages.py [--runs 5] [--skip-national]
+    uv run python bench/pages.py [--runs 5] [--skip-national | --scales National]
+                                 [--pages Überblick,Karte] [--no-first] [--no-warm]
 
-For each page the time runs from navigation until the page's key content is visible:
-Überblick – the first key figure; Karte – MapLibre has drawn the commune points; Fortschritt –
-the timeline chart. Überblick and Karte are cold loads of the public view. Fortschritt is for
-programme staff only: the run signs in first (not timed) and then times the click on
-"Fortschritt" until the timeline is drawn (a reload would end the session). The baseline is
-`bench/hello.py` (title + one metric) served by the same Streamlit, measured as a cold load. Every
-run uses a fresh browser context (cold cache). Page weight is what the browser received: HTTP
-bodies plus WebSocket frames (Chrome DevTools Protocol).
-Goal from issue #4: ≤ 1.5× hello-world at demo scale, ≤ 2× at national scale.
+Each figure is the time from navigation until the page's key content is visible (the first key
+figure, or the drawn chart / map where the page's first content is a chart), in a fresh browser
+context (cold cache, new Streamlit session):
+
+- public pages (Überblick, Karte, Module) are cold loads of the public view;
+- staff pages are cold loads too, of `bench/staff_app.py`: the real app with a signed-in staff
+  session from the first request (a reload of the real app would start a public session, so
+  timing in-app clicks against cold loads would compare different things).
+
+Servers start as `make run` does (`python -m dashboard.serve`: caches of the default views are
+warmed in the background after the start and after each build).
+Warm visits: the server has served the page before; page and baseline alternate run by run, so
+both see the same machine load. First visit: a freshly started server (and a freshly started
+baseline server) serves its first request, after its warm-up reported ready (the time from
+start to ready is listed); this is what the first visitor after a restart waits for.
+The load average (1 min) is recorded with every figure: the machine may be shared.
+The baseline is `bench/hello.py` (title + one metric).
+Goal (issue #16): ≤ 1.5× hello-world at demo scale, ≤ 2× at national scale, first visits included.
 """
 
 from __future__ import annotations
@@ -20,7 +30,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,30 +37,37 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from dashboard.auth import add_account  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, start_app  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, SERVER_LOG_DIR, start_app  # noqa: E402
 
 NATIONAL_INPUT = ROOT / "data" / "bench" / "national"
 NATIONAL_DB = ROOT / "data" / "bench" / "national.duckdb"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
-MAP_DRAWN = """() => { const g = [...document.querySelectorAll('.js-plotly-plot')]
+METRIC = ("selector", '[data-testid="stMetricValue"]')
+CHART = ("function", "() => !!document.querySelector('.js-plotly-plot .plot .trace')")
+HEADING = ("function", "() => document.querySelectorAll('[data-testid=\"stMain\"] h3').length > 0")
+MAP_DRAWN = ("function", """() => { const g = [...document.querySelectorAll('.js-plotly-plot')]
   .find(g => g._fullLayout && g._fullLayout.map);
   if (!g) return false; const m = g._fullLayout.map._subplot.map;
-  return m.loaded() && m.queryRenderedFeatures().some(f => f.layer.type === 'circle'); }"""
+  return m.loaded() && m.queryRenderedFeatures().some(f => f.layer.type === 'circle'); }""")
 
-# page → (path or nav link to click after login, how to know the key content is visible)
-TARGETS = {
-    "Überblick": ("/", ("selector", '[data-testid="stMetricValue"]')),
-    "Karte": ("/karte", ("function", MAP_DRAWN)),
-    "Fortschritt": ("/login:Fortschritt",
-                    ("function", "() => !!document.querySelector('.js-plotly-plot .scatterlayer "
-                                 ".point')")),
+# name → (role, url path, key content)
+PAGES = {
+    "Überblick": ("public", "/", METRIC),
+    "Karte": ("public", "/karte", MAP_DRAWN),
+    "Module": ("public", "/module", CHART),
+    "Überblick (Team)": ("staff", "/", METRIC),
+    "Karte (Team)": ("staff", "/karte", MAP_DRAWN),
+    "Fortschritt (Team)": ("staff", "/fortschritt", CHART),
+    "Module (Team)": ("staff", "/module", CHART),
+    "Kommune (Team)": ("staff", "/kommune", METRIC),
+    "Vernetzung (Team)": ("staff", "/vernetzung", HEADING),
+    "Bericht (Team)": ("staff", "/bericht", METRIC),
+    "Daten (Team)": ("staff", "/daten", HEADING),
 }
-BENCH_USER, BENCH_PASSWORD = "bench", "bench-passwort-123"
-HELLO = ("/", ("selector", '[data-testid="stMetricValue"]'))
-HELLO_PLOTLY = ("/", ("function", "() => !!document.querySelector('.js-plotly-plot .point')"))
+SCRIPTS = {"public": "dashboard/app.py", "staff": "bench/staff_app.py"}
+HELLO = ("bench/hello.py", "/", METRIC)
 
 
 def ensure_national_db() -> Path:
@@ -62,6 +78,10 @@ def ensure_national_db() -> Path:
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", str(NATIONAL_INPUT),
                         "--output", str(NATIONAL_DB)], check=True, cwd=ROOT)
     return NATIONAL_DB
+
+
+def load() -> float:
+    return os.getloadavg()[0]
 
 
 def measure(browser, url: str, ready: tuple[str, str]) -> tuple[float, int]:
@@ -76,81 +96,137 @@ def measure(browser, url: str, ready: tuple[str, str]) -> tuple[float, int]:
     cdp.on("Network.webSocketFrameReceived",
            lambda e: received.__setitem__("bytes", received["bytes"]
                                           + len(e["response"]["payloadData"])))
-    if "/login:" in url:
-        base, link = url.split("/login:")
-        page.goto(base + "/anmelden")
-        page.get_by_label("Benutzername").fill(BENCH_USER)
-        page.get_by_label("Passwort").fill(BENCH_PASSWORD)
-        page.get_by_role("button", name="Anmelden").click()
-        page.get_by_role("link", name=link).wait_for(timeout=60_000)
-        received["bytes"] = 0
-        started = time.perf_counter()
-        page.get_by_role("link", name=link).click()
-    else:
-        started = time.perf_counter()
-        page.goto(url)
+    started = time.perf_counter()
+    page.goto(url)
     kind, what = ready
     if kind == "selector":
         page.wait_for_selector(what, state="visible", timeout=120_000)
     else:
         # poll gently: asking MapLibre for its features too often starves the render loop
-        page.wait_for_function(what, timeout=120_000, polling=250)
+        page.wait_for_function(what, timeout=120_000, polling=100)
     seconds = time.perf_counter() - started
     page.wait_for_timeout(300)  # let the last frames arrive for the weight
     context.close()
     return seconds, received["bytes"]
 
 
-def run_series(browser, base: str, path: str, ready, runs: int) -> tuple[float, float]:
-    measure(browser, base + path, ready)  # warm the server (first script run, caches)
-    samples = [measure(browser, base + path, ready) for _ in range(runs)]
-    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+def wait_warm(url: str, started: float, timeout: float = 600) -> float:
+    """Seconds from `started` until the server's warm-up reported its caches ready."""
+    log = SERVER_LOG_DIR / f"streamlit-{url.rsplit(':', 1)[1]}.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if "Caches vorgewärmt" in log.read_text(errors="replace"):
+            return time.perf_counter() - started
+        time.sleep(0.2)
+    raise RuntimeError(f"warm-up did not finish within {timeout} s ({log})")
+
+
+def first_visit(browser, db: Path, script: str, path: str, ready, warm: bool
+                ) -> tuple[float, float, float | None]:
+    """The first request a freshly started server answers: seconds, load average, and (with
+    `warm`) seconds from the start until the background warm-up was done; the visit comes
+    after it, like a visitor arriving after the server has been up for that long."""
+    started = time.perf_counter()
+    proc, url = start_app(db, script, warm=warm)
+    try:
+        warmed = wait_warm(url, started) if warm else None
+        before = load()
+        seconds, _ = measure(browser, url + path, ready)
+        return seconds, max(before, load()), warmed
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--scales", default="Demo,National", help="Demo, National or both")
+    parser.add_argument("--pages", default=",".join(PAGES),
+                        help="comma-separated page names (default: all)")
+    parser.add_argument("--no-first", action="store_true", help="skip first visits")
+    parser.add_argument("--no-warm", action="store_true",
+                        help="start servers with plain `streamlit run` (no warm-up), as before")
     args = parser.parse_args()
-    scales = [("Demo", ROOT / "data" / "monitor.duckdb")]
-    if not scales[0][1].exists():
+    names = [n.strip() for n in args.pages.split(",")]
+    unknown = set(names) - set(PAGES)
+    if unknown:
+        parser.error(f"unknown pages {sorted(unknown)}; known: {', '.join(PAGES)}")
+    demo = ROOT / "data" / "monitor.duckdb"
+    if not demo.exists():
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", "data/demo",
-                        "--output", str(scales[0][1])], check=True, cwd=ROOT)
-    if not args.skip_national:
+                        "--output", str(demo)], check=True, cwd=ROOT)
+    wanted = {w.strip() for w in args.scales.split(",")} - ({"National"} if args.skip_national
+                                                             else set())
+    scales = [("Demo", demo)] if "Demo" in wanted else []
+    if "National" in wanted:
         scales.append(("National", ensure_national_db()))
-    rows = []
-    users = Path(tempfile.mkdtemp()) / "users.toml"
-    add_account(BENCH_USER, BENCH_PASSWORD, "staff", path=users)
-    os.environ["WK_USERS"] = str(users)
+    warm, first = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        hello_proc, hello_url = start_app(scales[0][1], "bench/hello.py")
-        plotly_proc, plotly_url = start_app(scales[0][1], "bench/hello_plotly.py")
+        hello_proc, hello_url = start_app(demo, HELLO[0])
         try:
-            p_s, p_b = run_series(browser, plotly_url, *HELLO_PLOTLY, args.runs)
-            h_s, h_b = run_series(browser, hello_url, *HELLO, args.runs)
-            rows.append(("–", "hello-world + 1 Plotly-Diagramm", p_s, h_s, p_b, h_b))
+            measure(browser, hello_url, HELLO[2])  # the baseline's own first visit
             for scale, db in scales:
-                proc, url = start_app(db)
+                started = time.perf_counter()
+                servers = {role: start_app(db, SCRIPTS[role], warm=not args.no_warm)
+                           for role in {PAGES[n][0] for n in names}}
+                if not args.no_warm:  # visits during the warm-up would compete with it
+                    for _proc, server_url in servers.values():
+                        wait_warm(server_url, started)
                 try:
-                    for name, (path, ready) in TARGETS.items():
-                        # measure the baseline right before each page, so both see the same load
-                        h_s, h_b = run_series(browser, hello_url, *HELLO, args.runs)
-                        s, b = run_series(browser, url, path, ready, args.runs)
-                        rows.append((scale, name, s, h_s, b, h_b))
-                        print(f"{scale} {name}: {s:.2f} s vs hello {h_s:.2f} s", flush=True)
+                    for name in names:
+                        role, path, ready = PAGES[name]
+                        url = servers[role][1] + path
+                        measure(browser, url, ready)  # fill the server's caches
+                        pairs = []
+                        for _ in range(args.runs):  # interleaved: baseline, page, baseline, …
+                            h, hb = measure(browser, hello_url, HELLO[2])
+                            s, b = measure(browser, url, ready)
+                            pairs.append((s, h, b, hb, load()))
+                        medians = (statistics.median(x) for x in zip(*pairs, strict=True))
+                        row = (scale, name, *medians,
+                               statistics.median(s / h for s, h, *_ in pairs),
+                               min(x[4] for x in pairs), max(x[4] for x in pairs))
+                        warm.append(row)
+                        print(f"{scale} {name}: {row[2]:.2f} s vs hello {row[3]:.2f} s "
+                              f"({row[7]:.2f}×, load {row[8]:.1f}–{row[9]:.1f})", flush=True)
                 finally:
-                    proc.terminate()
+                    for proc, _url in servers.values():
+                        proc.terminate()
+                if args.no_first:
+                    continue
+                for name in names:  # a fresh page server and a fresh baseline server each
+                    role, path, ready = PAGES[name]
+                    h, h_load, _ = first_visit(browser, demo, HELLO[0], "/", HELLO[2], False)
+                    s, s_load, warmed = first_visit(browser, db, SCRIPTS[role], path, ready,
+                                                    not args.no_warm)
+                    first.append((scale, name, s, h, s / h, max(h_load, s_load), warmed))
+                    print(f"{scale} {name} first visit: {s:.2f} s vs hello {h:.2f} s "
+                          f"({s / h:.2f}×, load {max(h_load, s_load):.1f}, "
+                          f"warm-up {warmed or 0:.1f} s)", flush=True)
         finally:
             hello_proc.terminate()
-            plotly_proc.terminate()
             browser.close()
-    print(f"\nMedian of {args.runs} cold loads in Chromium (time to key content; bytes received)\n")
-    print("| scale | page | our page | hello-world | ratio | page weight | hello weight |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for scale, name, s, h_s, b, h_b in rows:
-        print(f"| {scale} | {name} | {s:.2f} s | {h_s:.2f} s | {s / h_s:.2f}× | "
-              f"{b / 1e6:.1f} MB | {h_b / 1e6:.1f} MB |")
+    print(f"\nWarm visits: median of {args.runs} cold browser loads, interleaved with the "
+          "baseline (time to key content; bytes received)\n")
+    print("| scale | page | our page | hello-world | ratio of medians | median ratio | "
+          "page weight | load avg |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for scale, name, s, h, b, _hb, _l, ratio, lo, hi in warm:
+        print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {s / h:.2f}× | {ratio:.2f}× | "
+              f"{b / 1e6:.1f} MB | {lo:.1f}–{hi:.1f} |")
+    if first:
+        print("\nFirst visit after a server start (one fresh server per figure, baseline too; "
+              "the visit follows the background warm-up)\n")
+        print("| scale | page | our page | hello-world | ratio | warm-up after start | "
+              "load avg |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for scale, name, s, h, ratio, ld, warmed in first:
+            print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {ratio:.2f}× | "
+                  f"{'–' if warmed is None else f'{warmed:.1f} s'} | {ld:.1f} |")
 
 
 if __name__ == "__main__":

@@ -370,19 +370,52 @@ def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
 # ---- cohort monitoring: map, progress, modules, commune profile ------------------------------
 
 
+# The public map shows no commune's programme state (DESIGN.md, role `public`): only communes
+# admitted to the programme, and of those only official register facts (name, type, Land,
+# population, position). A dropout counts as admitted if its track had started; interested and
+# applying communes never appear. Filters on programme state (status, start quarter) would turn
+# the list of points into a per-commune status list, so the public map ignores them.
+PUBLIC_MAP_COLUMNS = ("kommune_id", "name", "typ", "bundesland", "einwohner", "lat", "lon")
+PUBLIC_MAP_FILTERS = ("bundesland", "typ", "groessenklasse")
+_ADMITTED = ("(status in ('aufgenommen', 'aktiv', 'abgeschlossen') "
+             "or (status = 'ausgeschieden' and start_ist is not null))")
+
+
+def public_map_filters(filters: Filters) -> Filters:
+    """The part of `filters` the public map applies (register facts only)."""
+    return Filters(**{f: getattr(filters, f) for f in PUBLIC_MAP_FILTERS})
+
+
 def load_map_points(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
-    """Map points of the filtered communes (no personal data in mart_karte)."""
+    """Map points of the filtered communes, largest first (no personal data in mart_karte).
+
+    The public gets admitted communes only, with `PUBLIC_MAP_COLUMNS` and without the
+    programme-state filters (see above).
+    """
+    if viewer.role == "public":
+        where, params = public_map_filters(filters).where()
+        return query(f"select {', '.join(PUBLIC_MAP_COLUMNS)} from mart_kommune "
+                     f"where {where} and {_ADMITTED} order by einwohner desc, kommune_id",
+                     params)
     where, params = filters.where()
-    frame = query(f"select * from mart_karte where {where} order by einwohner desc", params)
+    frame = query(f"select * from mart_karte where {where} order by einwohner desc, kommune_id",
+                  params)
     return apply_policy(frame, viewer)
 
 
 def counts_by_land(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
-    """Number of communes and inhabitants per Bundesland (for the choropleth)."""
-    where, params = filters.where()
+    """Number of communes and inhabitants per Bundesland (for the choropleth).
+
+    The public counts exactly the communes its map shows (admitted ones, register filters only),
+    so map and counts cannot be subtracted from each other, and counts resting on 1 or 2
+    communes are hidden (null).
+    """
+    admitted = viewer.role == "public"
+    where, params = (public_map_filters(filters) if admitted else filters).where()
     frame = query(
         "select bundesland, count(*) as kommunen, sum(einwohner) as einwohner "
-        f"from mart_kommune where {where} group by bundesland order by bundesland",
+        f"from mart_kommune where {where} {'and ' + _ADMITTED if admitted else ''} "
+        "group by bundesland order by bundesland",
         params,
     )
     return public_small_cells(frame, viewer, {"kommunen": ["kommunen"],

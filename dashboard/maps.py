@@ -8,6 +8,9 @@ fetch glyphs from the internet.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -15,12 +18,15 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard import data, fmt
 from dashboard.charts import STATUS_COLOURS
+from dashboard.i18n import translate
 from etl.schema import MEILENSTEINE
 
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
 CENTER = {"lat": 51.16, "lon": 10.45}
 PHASE_SCALE = "Cividis"  # sequential and colour-blind-safe: phase is ordinal
+NEUTRAL = "#0072B2"  # one colour when the map shows no programme state (the theme colour)
 
 
 @cache
@@ -47,58 +53,150 @@ def _base_layout(fig: go.Figure, show_kreise: bool, height: int) -> go.Figure:
     return fig
 
 
-def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26) -> list[float]:
+LABEL_KEYS = ("typ", "bundesland", "status", "phase", "next", "einwohner", "none", "none_started")
+
+
+def labels(lang: str) -> dict[str, str]:
+    """The translated hover and legend labels of `points_map`."""
+    return {k: translate(lang, f"map.{k}") for k in LABEL_KEYS}
+
+
+def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26) -> np.ndarray:
     """Marker area grows with population (square-root scale), so big cities do not hide others."""
-    values = np.sqrt(einwohner.fill_null(0).to_numpy().astype(float))
+    values = np.sqrt(einwohner.fill_null(0).to_numpy().astype(np.float32))
     top = values.max() if len(values) and values.max() > 0 else 1.0
-    return (smallest + (largest - smallest) * values / top).round(1).tolist()
+    return (smallest + (largest - smallest) * values / top).round(1).astype(np.float32)
+
+
+# hover lines after the name: (label key, column); a line is shown when the points carry the
+# column (the public map has no status, phase or next milestone, see data.load_map_points)
+HOVER_LINES = (("typ", "typ"), ("bundesland", "bundesland"), ("status", "status"),
+               ("phase", "aktuelle_phase"), ("next", "naechster_meilenstein"))
+
+
+def hover_values(points: pl.DataFrame, labels: dict[str, str], lang: str = "de"
+                 ) -> tuple[np.ndarray, str]:
+    """The hover columns of every point (name, the `HOVER_LINES` the points carry, population
+    formatted for `lang`) as a string array, and the hover template that shows them.
+
+    Values are escaped for Plotly's HTML-like hover markup; labels stay in the template, so
+    they are sent once, not once per point.
+    """
+    def esc(col: pl.Expr) -> pl.Expr:
+        return (col.cast(pl.String).fill_null(labels["none"])
+                .str.replace_all("&", "&amp;", literal=True)
+                .str.replace_all("<", "&lt;", literal=True)
+                .str.replace_all(">", "&gt;", literal=True))
+
+    # the Land only where the map has no programme state (the public map): staff see it in the
+    # table, and every hover column costs some 100 kB at national scale
+    public = "status" not in points.columns
+    lines = [(labels[key], column) for key, column in HOVER_LINES
+             if column in points.columns and (public or column != "bundesland")]
+    einwohner = pl.Series([fmt.number(v, lang=lang)
+                           for v in points.get_column("einwohner").to_list()], dtype=pl.String)
+    values = points.select(esc(pl.col("name")), *(esc(pl.col(c)) for _, c in lines),
+                           einwohner.alias("_einwohner"))
+    template = "<b>%{customdata[0]}</b>" + "".join(
+        f"<br>{label}: %{{customdata[{i}]}}"
+        for i, label in enumerate([*(lb for lb, _ in lines), labels["einwohner"]], start=1))
+    return values.to_numpy(), template + "<extra></extra>"
+
+
+def _points_trace(part: pl.DataFrame, hover: np.ndarray, template: str, **extra) -> dict:
+    """A lean Scattermap trace: numpy arrays (sent as typed arrays) and one string array for the
+    hover instead of a column list of Python tuples."""
+    trace = {
+        "type": "scattermap", "mode": "markers",
+        "lat": part.get_column("lat").to_numpy().astype(np.float32),
+        "lon": part.get_column("lon").to_numpy().astype(np.float32),
+        "customdata": hover, "hovertemplate": template,
+    }
+    trace.update(extra)
+    return trace
+
+
+@dataclass(frozen=True)
+class PointsMap:
+    """The figure and, per trace, the row numbers of its points in the points frame (a clicked
+    point comes back as trace number and point index)."""
+
+    figure: go.Figure
+    rows: tuple[np.ndarray, ...]
+
+    def row_of(self, point: dict) -> int:
+        """Row in the points frame of a point from a Streamlit selection event."""
+        return int(self.rows[point["curve_number"]][point["point_index"]])
 
 
 def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
-               show_kreise: bool = True, height: int = 620) -> go.Figure:
+               show_kreise: bool = True, height: int = 620, lang: str = "de") -> PointsMap:
     """Communes as points coloured by `status` or current phase, sized by population.
 
-    `labels` holds translated hover labels: typ, phase, next, status, einwohner, none.
+    `colour_by` "none" draws one colour (the public map: no programme state). `labels` holds
+    translated hover labels: typ, bundesland, phase, next, status, einwohner, none, none_started.
+    The figure is built without Plotly's per-value validation (the hot path of the Karte page at
+    national scale).
     """
-    fig = go.Figure()
-    hover = (
-        "<b>%{customdata[1]}</b><br>" + labels["typ"] + ": %{customdata[2]}<br>"
-        + labels["status"] + ": %{customdata[3]}<br>" + labels["phase"] + ": %{customdata[4]}<br>"
-        + labels["next"] + ": %{customdata[5]}<br>" + labels["einwohner"]
-        + ": %{customdata[6]:,.0f}<extra></extra>"
-    )
-    custom_cols = ["kommune_id", "name", "typ", "status", "aktuelle_phase",
-                   "naechster_meilenstein", "einwohner"]
-    points = points.with_columns(pl.col("naechster_meilenstein").fill_null(labels["none"]))
+    hover, template = hover_values(points, labels, lang)
+    everyone = np.arange(points.height)
+    sizes = marker_sizes(points.get_column("einwohner"))
+    traces, rows = [], []
     if colour_by == "status":
+        status = points.get_column("status").to_numpy()
         # communes that left are drawn first, so they never hide the active ones
         order = sorted(STATUS_COLOURS.items(), key=lambda kv: kv[0] != "ausgeschieden")
-        for status, colour in order:
-            part = points.filter(pl.col("status") == status)
-            if part.is_empty():
+        for name, colour in order:
+            mask = status == name
+            if not mask.any():
                 continue
-            fig.add_trace(go.Scattermap(
-                lat=part["lat"].to_list(), lon=part["lon"].to_list(), mode="markers",
-                name=status, legendrank=list(STATUS_COLOURS).index(status),
-                customdata=part.select(custom_cols).rows(),
-                marker={"size": marker_sizes(part["einwohner"]), "color": colour,
-                        "opacity": 0.85},
-                hovertemplate=hover,
-            ))
-    else:
+            rows.append(everyone[mask])
+            traces.append(_points_trace(
+                points.filter(pl.Series(mask)), hover[mask], template, name=name,
+                legendrank=list(STATUS_COLOURS).index(name),
+                marker={"size": sizes[mask], "color": colour, "opacity": 0.85}))
+    elif colour_by == "phase":
         ticks = list(range(0, len(MEILENSTEINE) + 1))
-        fig.add_trace(go.Scattermap(
-            lat=points["lat"].to_list(), lon=points["lon"].to_list(), mode="markers",
-            name=labels["phase"], customdata=points.select(custom_cols).rows(),
-            marker={"size": marker_sizes(points["einwohner"]),
-                    "color": points["phase_index"].to_list(), "colorscale": PHASE_SCALE,
-                    "cmin": 0, "cmax": len(MEILENSTEINE), "opacity": 0.9,
+        rows.append(everyone)
+        traces.append(_points_trace(
+            points, hover, template, name=labels["phase"], showlegend=False,
+            marker={"size": sizes, "opacity": 0.9,
+                    "color": points.get_column("phase_index").to_numpy().astype(np.int8),
+                    "colorscale": PHASE_SCALE, "cmin": 0, "cmax": len(MEILENSTEINE),
                     "colorbar": {"title": {"text": labels["phase"]}, "tickvals": ticks,
                                  "ticktext": [labels["none_started"], *MEILENSTEINE],
-                                 "len": 0.8}},
-            hovertemplate=hover, showlegend=False,
-        ))
-    return _base_layout(fig, show_kreise, height)
+                                 "len": 0.8}}))
+    else:
+        rows.append(everyone)
+        traces.append(_points_trace(points, hover, template, showlegend=False,
+                                    marker={"size": sizes, "color": NEUTRAL, "opacity": 0.85}))
+    fig = go.Figure(data=traces, _validate=False)
+    fig._layout_obj._validate = False
+    return PointsMap(_base_layout(fig, show_kreise, height), tuple(rows))
+
+
+_figures: OrderedDict[tuple, PointsMap] = OrderedDict()
+_figures_lock = threading.Lock()
+
+
+def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str,
+                      show_kreise: bool = False, lang: str = "de"
+                      ) -> tuple[pl.DataFrame, PointsMap]:
+    """The viewer's map points and their figure, built once per build, viewer, filters and
+    settings (a rerun of the Karte page, e.g. after opening the table, reuses it)."""
+    points = data.load_map_points(viewer, filters)
+    key = (data.build_info().build_id, viewer, filters, colour_by, show_kreise, lang)
+    with _figures_lock:
+        fig = _figures.get(key)
+        if fig is not None:
+            _figures.move_to_end(key)
+            return points, fig
+    fig = points_map(points, colour_by, labels(lang), show_kreise=show_kreise, lang=lang)
+    with _figures_lock:
+        _figures[key] = fig
+        while len(_figures) > 32:
+            _figures.popitem(last=False)
+    return points, fig
 
 
 def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620) -> go.Figure:

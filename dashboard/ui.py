@@ -137,7 +137,11 @@ def filters_from_params(params: dict[str, list[str]], options: dict[str, list[st
 
 
 def shared_filters() -> data.Filters:
-    """Sidebar filters (synced with the URL) as a `data.Filters` for the data layer."""
+    """The shared filters (synced with the URL) as a `data.Filters` for the data layer.
+
+    Only reads them (from the URL on a session's first run, else from the widget state); the
+    sidebar pills are drawn by `filter_widgets` after the page (see `run_page`).
+    """
     options = data.filter_options()
     if not st.session_state.get(_INIT_FLAG):
         from_url = filters_from_params(
@@ -145,18 +149,9 @@ def shared_filters() -> data.Filters:
         for key in FILTER_KEYS:
             st.session_state[f"flt_{key}"] = list(getattr(from_url, key))
         st.session_state[_INIT_FLAG] = True
-    sidebar = st.sidebar
-    sidebar.subheader(t("filters.header"))
-    sidebar.caption(t("filters.placeholder"))
-    # Pills, not multiselects: a select box makes the browser load another large script chunk
-    # before the page's first figure shows (measured +0.5 s per cold load, bench/results.md).
-    for key in FILTER_KEYS:
-        sidebar.pills(t(f"filters.{key}"), options[key], key=f"flt_{key}",
-                      selection_mode="multi")
-    chosen = data.Filters(**{k: tuple(st.session_state[f"flt_{k}"]) for k in FILTER_KEYS})
-    sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not chosen.active,
-                   key="filters_reset",
-                   icon=":material/filter_alt_off:")
+    chosen = data.Filters(**{
+        k: tuple(v for v in st.session_state.get(f"flt_{k}") or [] if v in options[k])
+        for k in FILTER_KEYS})
     for key in FILTER_KEYS:
         values = list(getattr(chosen, key))
         if values:
@@ -166,13 +161,36 @@ def shared_filters() -> data.Filters:
     return chosen
 
 
+def filter_widgets() -> None:
+    """Sidebar pills of the shared filters and the reset button.
+
+    Drawn after the page's content: the browser shows the page's first key figure before it
+    lays out some sixty pill buttons (bench/first_figure.py: 4.0× → 1.8× hello-world with the
+    sidebar sent last). Pills, not multiselects: a select box loads another large script chunk
+    before the first figure (+0.5 s per cold load, bench/results.md).
+    """
+    options = data.filter_options()
+    sidebar = st.sidebar
+    sidebar.subheader(t("filters.header"))
+    sidebar.caption(t("filters.placeholder"))
+    for key in FILTER_KEYS:
+        sidebar.pills(t(f"filters.{key}"), options[key], key=f"flt_{key}",
+                      selection_mode="multi")
+    active = any(st.session_state.get(f"flt_{k}") for k in FILTER_KEYS)
+    sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not active,
+                   key="filters_reset", icon=":material/filter_alt_off:")
+
+
 def run_page(nav) -> None:
-    """Run the chosen page; an unexpected error becomes a German message, not a traceback."""
+    """Run the chosen page, then draw the filter widgets (also after `st.stop()`); an
+    unexpected error becomes a German message, not a traceback."""
     try:
         nav.run()
     except Exception as exc:  # st.stop/st.rerun raise BaseException subclasses: not caught
         _log.exception("Fehler auf der Seite %s", nav.title)
         st.error(t("app.page_error", error=type(exc).__name__), icon=":material/error:")
+    finally:
+        filter_widgets()
 
 
 class PageContext(NamedTuple):
@@ -286,7 +304,8 @@ def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
         rows = event.selection.rows if event and event.selection else []
         if rows:
             open_profile(frame[PROFILE_KEY][rows[0]])
-    st.download_button(t("common.download"), to_excel_csv_bytes(frame),
+    # the CSV is made when the button is clicked, not on every page view
+    st.download_button(t("common.download"), lambda: to_excel_csv_bytes(frame),
                        file_name=f"{file_stem}.csv", mime="text/csv", key=key,
                        icon=":material/download:", on_click=log_export,
                        args=(f"{file_stem}.csv",))

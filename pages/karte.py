@@ -21,24 +21,29 @@ view = st.radio(
     format_func=lambda v: ui.t(f"map.view_{v}"),
     label_visibility="collapsed",
 )
+public = viewer.role == "public"
+if public and (filters.status or filters.start_quartal):
+    st.info(ui.t("map_public.filters_ignored"), icon=":material/info:")
 if view == "points":
     left, right = st.columns([2, 1])
-    colour_by = left.radio(
-        ui.t("map.colour_by"),
-        ["status", "phase"],
-        horizontal=True,
-        format_func=lambda v: ui.t(f"map.colour_{v}"),
-        key="map_colour",
-    )
+    if public:
+        # the public map shows which communes take part, never their programme state
+        colour_by = "none"
+        left.caption(ui.t("map_public.hint"))
+    else:
+        colour_by = left.radio(
+            ui.t("map.colour_by"),
+            ["status", "phase"],
+            horizontal=True,
+            format_func=lambda v: ui.t(f"map.colour_{v}"),
+            key="map_colour",
+        )
     show_kreise = right.toggle(ui.t("map.kreise"), value=False, key="map_kreise")
-    labels = {
-        k: ui.t(f"map.{k}")
-        for k in ("typ", "status", "phase", "next", "einwohner", "none", "none_started")
-    }
-    fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise)
-    profiles = viewer.role != "public"  # the public has no profile pages
+    points, lean = maps.cached_points_map(viewer, filters, colour_by, show_kreise=show_kreise,
+                                         lang=lang)
+    profiles = not public  # the public has no profile pages
     event = st.plotly_chart(
-        fig,
+        lean.figure,
         key="map_points",
         on_select="rerun" if profiles else "ignore",
         selection_mode="points",
@@ -48,23 +53,20 @@ if view == "points":
         st.caption(ui.t("map.click_hint"))
         selected = event.selection.points if event and event.selection else []
         if selected:
-            ui.open_profile(selected[0]["customdata"][0])
+            ui.open_profile(points.get_column("kommune_id")[lean.row_of(selected[0])])
     with st.expander(ui.t("common.table")):
+        columns = {"name": "map.name", "kommune_id": None, "typ": "map.typ",
+                   "bundesland": "map.bundesland", "status": "map.status",
+                   "aktuelle_phase": "map.phase", "naechster_meilenstein": "map.next",
+                   "einwohner": "map.einwohner", "lat": None, "lon": None}
         table = points.select(
-            pl.col("name").alias(ui.t("map.name")),
-            pl.col("kommune_id").alias("AGS"),
-            pl.col("typ").alias(ui.t("map.typ")),
-            pl.col("bundesland").alias(ui.t("map.bundesland")),
-            pl.col("status").alias(ui.t("map.status")),
-            pl.col("aktuelle_phase").alias(ui.t("map.phase")),
-            pl.col("naechster_meilenstein").alias(ui.t("map.next")),
-            pl.col("einwohner").alias(ui.t("map.einwohner")),
-            "lat",
-            "lon",
+            pl.col(c).alias(ui.t(label) if label else ("AGS" if c == "kommune_id" else c))
+            for c, label in columns.items() if c in points.columns
         )
         ui.table_with_download(table, "karte_kommunen", key="dl_map_points", link_profiles=profiles)
 else:
-    if viewer.role == "public":
+    if public:
+        st.caption(ui.t("map_public.laender_hint"))
         st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
     fig = maps.land_choropleth(counts, ui.t("map.kommunen"))

@@ -54,16 +54,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db: Path, script: str = "dashboard/app.py", **env_vars: str
+def start_app(db: Path, script: str = "dashboard/app.py", warm: bool = False, **env_vars: str
               ) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run` on a free port against `db`; return the process and base URL."""
+    """Start `streamlit run` on a free port against `db`; return the process and base URL.
+
+    With `warm`, start it as `make run` does (`dashboard.serve`: caches warmed in the
+    background)."""
     port = _free_port()
     env = {**os.environ, "WK_DB": str(db), **env_vars}
     # The server log goes to a file: an unread pipe fills up and stalls the server, and the log
     # holds the traceback behind a German error box.
     log = open(SERVER_LOG_DIR / f"streamlit-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+        [sys.executable, "-m", *(("dashboard.serve",) if warm else ("streamlit", "run")), script,
+         "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -1,0 +1,123 @@
+"""Warm the caches of the default views, in the background, after a start and after each build.
+
+The data layer caches query results per build (`data.query`), the Karte figure per build and
+filters (`maps.cached_points_map`), the peer features per build. Without warming, the first
+visitor after a start or a new build pays for all of it (at national scale: seconds per page).
+`start()` runs one background thread that warms once at once and again whenever the database
+file is replaced (a new build, an upload on the Daten page). It only reads, through the same
+functions the pages call, so the caches hold exactly what a visit asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from dashboard import data
+
+_log = logging.getLogger(__name__)
+POLL_SECONDS = 2.0
+
+
+def _default_views() -> list[tuple[str, object]]:
+    """(name, call) of every page's first view with no filters, for the public and staff."""
+    from dashboard import maps, report_defs
+
+    views: list[tuple[str, object]] = []
+    for viewer in (data.PUBLIC, data.STAFF):
+        role = viewer.role
+        views += [
+            (f"{role}: Überblick", lambda v=viewer: data.key_figures(v)),
+            (f"{role}: Karte", lambda v=viewer: maps.cached_points_map(
+                v, data.NO_FILTERS, "none" if v.role == "public" else "status")),
+            (f"{role}: Bundesländer", lambda v=viewer: data.counts_by_land(v)),
+            (f"{role}: Module", lambda v=viewer: [data.uptake_by(v, data.NO_FILTERS, *d)
+                                                  for d in (("monat", "modul"), ("format",),
+                                                            ("thema",), ("modul",))]),
+        ]
+    staff = data.STAFF
+    views += [
+        ("staff: Überblick-Tabellen", lambda: (data.load_recent_changes(staff),
+                                               data.load_overdue(staff))),
+        ("staff: Fortschritt", lambda: (data.load_progress(staff),
+                                        data.milestone_funnel(staff))),
+        ("staff: Module-Tabellen", lambda: (data.uptake_by_kommune(staff),
+                                            data.shared_events(staff))),
+        ("staff: Kommune", lambda: data.load_kommune_profile(
+            staff, data.kommune_choices(staff)["kommune_id"][0])),
+        ("staff: Vernetzung", lambda: data.peer_suggestions(
+            staff, data.peer_kommune_choices(staff)["kommune_id"][0], n=6)),
+        ("staff: Bericht", lambda: data.load_report(
+            staff, report_defs.PROGRAMMSTART, data.build_info().datenstand,
+            data.build_info().datenstand)),
+    ]
+    return views
+
+
+def _plotly() -> None:
+    """Plotly loads a trace type's validators on first use (about a second per cold process)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    fig = go.Figure([go.Bar(x=["a"], y=[1]), go.Scatter(x=[1], y=[1])])
+    fig.add_trace(go.Scattermap(lat=[51.0], lon=[10.0]))
+    fig.add_trace(go.Choroplethmap(locations=["a"], z=[1], geojson={}))
+    pio.to_json(fig.to_dict(), validate=False)
+
+
+def warm() -> float:
+    """Fill the caches of the current build's default views; seconds taken. Errors are logged
+    (a page would show them to its visitor anyway), never raised."""
+    started = time.perf_counter()
+    try:
+        data.build_info()
+        data.filter_options()
+    except data.DatabaseMissing:
+        return 0.0
+    for name, call in [("plotly", _plotly), *_default_views()]:
+        try:
+            call()
+        except Exception:  # noqa: BLE001 - warming must never stop the server
+            _log.exception("Vorwärmen fehlgeschlagen: %s", name)
+    return time.perf_counter() - started
+
+
+def _stamp() -> tuple[int, int] | None:
+    try:
+        st = data.database_path().stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def _loop() -> None:
+    warmed = None
+    while not _stop.is_set():
+        stamp = _stamp()
+        if stamp is not None and stamp != warmed:
+            seconds = warm()
+            _log.info("Caches vorgewärmt in %.1f s", seconds)
+            warmed = stamp
+        _stop.wait(POLL_SECONDS)
+
+
+def start() -> None:
+    """Start the warming thread once per process (a daemon: it never delays shutdown)."""
+    global _thread
+    if _thread is not None and _thread.is_alive():
+        return
+    _stop.clear()
+    _thread = threading.Thread(target=_loop, name="cache-warmup", daemon=True)
+    _thread.start()
+
+
+def stop() -> None:
+    """Stop the warming thread (tests; the server simply exits)."""
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=60)
