@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts import STATUS_COLOURS
+from dashboard.i18n import translate_values, value
 from etl.schema import MEILENSTEINE
 
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
@@ -29,7 +30,7 @@ def boundaries(level: str) -> dict:
     return json.loads((GEO_DIR / f"{level}.geojson").read_text(encoding="utf-8"))
 
 
-def _base_layout(fig: go.Figure, show_kreise: bool, height: int) -> go.Figure:
+def _base_layout(fig: go.Figure, show_kreise: bool, height: int, lang: str = "de") -> go.Figure:
     layers = []
     if show_kreise:
         layers.append({"source": boundaries("kreise"), "type": "line", "color": "#b5b5b5",
@@ -42,7 +43,7 @@ def _base_layout(fig: go.Figure, show_kreise: bool, height: int) -> go.Figure:
         height=height,
         legend={"yanchor": "top", "y": 0.99, "xanchor": "left", "x": 0.01,
                 "bgcolor": "rgba(255,255,255,0.85)"},
-        separators=",.",
+        separators=",." if lang == "de" else ".,",
     )
     return fig
 
@@ -55,7 +56,7 @@ def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26)
 
 
 def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
-               show_kreise: bool = True, height: int = 620) -> go.Figure:
+               show_kreise: bool = True, height: int = 620, lang: str = "de") -> go.Figure:
     """Communes as points coloured by `status` or current phase, sized by population.
 
     `labels` holds translated hover labels: typ, phase, next, status, einwohner, none.
@@ -67,9 +68,14 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
         + labels["next"] + ": %{customdata[5]}<br>" + labels["einwohner"]
         + ": %{customdata[6]:,.0f}<extra></extra>"
     )
-    custom_cols = ["kommune_id", "name", "typ", "status", "aktuelle_phase",
-                   "naechster_meilenstein", "einwohner"]
-    points = points.with_columns(pl.col("naechster_meilenstein").fill_null(labels["none"]))
+    # hover texts in `lang`; the German status still picks the colour
+    texts = ["typ", "status", "aktuelle_phase", "naechster_meilenstein"]
+    shown = translate_values(points, lang, typ="typ", status="status", aktuelle_phase="phase",
+                             naechster_meilenstein="meilenstein")
+    points = points.with_columns(
+        *shown.select(pl.col(texts).name.suffix("_txt")),
+    ).with_columns(pl.col("naechster_meilenstein_txt").fill_null(labels["none"]))
+    custom_cols = ["kommune_id", "name", *(f"{c}_txt" for c in texts), "einwohner"]
     if colour_by == "status":
         # communes that left are drawn first, so they never hide the active ones
         order = sorted(STATUS_COLOURS.items(), key=lambda kv: kv[0] != "ausgeschieden")
@@ -79,7 +85,8 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                 continue
             fig.add_trace(go.Scattermap(
                 lat=part["lat"].to_list(), lon=part["lon"].to_list(), mode="markers",
-                name=status, legendrank=list(STATUS_COLOURS).index(status),
+                name=value(lang, "status", status),
+                legendrank=list(STATUS_COLOURS).index(status),
                 customdata=part.select(custom_cols).rows(),
                 marker={"size": marker_sizes(part["einwohner"]), "color": colour,
                         "opacity": 0.85},
@@ -94,21 +101,25 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                     "color": points["phase_index"].to_list(), "colorscale": PHASE_SCALE,
                     "cmin": 0, "cmax": len(MEILENSTEINE), "opacity": 0.9,
                     "colorbar": {"title": {"text": labels["phase"]}, "tickvals": ticks,
-                                 "ticktext": [labels["none_started"], *MEILENSTEINE],
+                                 "ticktext": [labels["none_started"],
+                                              *(value(lang, "meilenstein", m)
+                                                for m in MEILENSTEINE)],
                                  "len": 0.8}},
             hovertemplate=hover, showlegend=False,
         ))
-    return _base_layout(fig, show_kreise, height)
+    return _base_layout(fig, show_kreise, height, lang)
 
 
-def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620) -> go.Figure:
+def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, lang: str = "de"
+                    ) -> go.Figure:
     """Communes per Bundesland as a choropleth (colour-blind-safe sequential scale)."""
     fig = go.Figure(go.Choroplethmap(
         geojson=boundaries("laender"), featureidkey="properties.name",
         locations=counts["bundesland"].to_list(), z=counts["kommunen"].to_list(),
         colorscale="Blues", marker={"line": {"width": 0.8, "color": "#555555"}},
         colorbar={"title": {"text": value_label}},
-        hovertemplate="<b>%{location}</b><br>" + value_label + ": %{z}<extra></extra>",
+        text=translate_values(counts, lang, bundesland="bundesland")["bundesland"].to_list(),
+        hovertemplate="<b>%{text}</b><br>" + value_label + ": %{z}<extra></extra>",
     ))
-    fig = _base_layout(fig, show_kreise=False, height=height)
+    fig = _base_layout(fig, show_kreise=False, height=height, lang=lang)
     return fig

@@ -49,7 +49,7 @@ lane_order = shown.select("kommune_id").with_row_index("lane")
 rows = progress.join(lane_order, on="kommune_id").sort(["lane", "reihenfolge"])
 labels = ui.timeline_labels()
 fig = charts.timeline(rows, info.datenstand, labels, lang, ZIEL_MONATE)
-table = rows.select(
+table = ui.values(rows, meilenstein="meilenstein", zustand="zustand").select(
     pl.col("name").alias(ui.t("progress.name")),
     pl.col("kommune_id").alias("AGS"),
     pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
@@ -66,7 +66,8 @@ with left:
     ui.chart_and_table(
         charts.funnel(counts, lanes.height, lang, ui.t("progress.reached")),
         ui.labelled(
-            counts, "progress", "reihenfolge", "meilenstein", "erreicht", erreicht="reached"
+            ui.values(counts, meilenstein="meilenstein"),
+            "progress", "reihenfolge", "meilenstein", "erreicht", erreicht="reached",
         ),
         "meilensteine_erreicht",
         key="funnel",
@@ -79,7 +80,7 @@ with right:
     }
     ui.chart_and_table(
         charts.duration_histogram(kommunen, lang, dlabels, ZIEL_MONATE),
-        kommunen.select(
+        ui.values(kommunen, status="status").select(
             pl.col("name").alias(ui.t("progress.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("status").alias(ui.t("progress.status")),
@@ -96,7 +97,7 @@ if overdue.is_empty():
     st.caption(ui.t("progress.overdue_empty"))
 else:
     ui.table_with_download(
-        overdue.select(
+        ui.values(overdue, meilenstein="meilenstein").select(
             pl.col("name").alias(ui.t("progress.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("meilenstein").alias(ui.t("progress.meilenstein")),

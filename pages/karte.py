@@ -36,7 +36,7 @@ if view == "points":
         k: ui.t(f"map.{k}")
         for k in ("typ", "status", "phase", "next", "einwohner", "none", "none_started")
     }
-    fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise)
+    fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise, lang=lang)
     profiles = viewer.role != "public"  # the public has no profile pages
     event = st.plotly_chart(
         fig,
@@ -51,7 +51,8 @@ if view == "points":
         if selected:
             ui.open_profile(selected[0]["customdata"][0])
     with st.expander(ui.t("common.table")):
-        table = points.select(
+        table = ui.values(points, typ="typ", bundesland="bundesland", status="status",
+                          aktuelle_phase="phase", naechster_meilenstein="meilenstein").select(
             pl.col("name").alias(ui.t("map.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.col("typ").alias(ui.t("map.typ")),
@@ -68,10 +69,10 @@ else:
     if viewer.role == "public":
         st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
-    fig = maps.land_choropleth(counts, ui.t("map.kommunen"))
+    fig = maps.land_choropleth(counts, ui.t("map.kommunen"), lang=lang)
     ui.chart_and_table(
         fig,
-        counts.rename(
+        ui.values(counts, bundesland="bundesland").rename(
             {
                 "bundesland": ui.t("map.bundesland"),
                 "kommunen": ui.t("map.kommunen"),

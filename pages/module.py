@@ -25,11 +25,11 @@ st.caption(ui.t("modules.hint"))
 if viewer.role == "public":
     st.caption(ui.t("auth.suppressed"))
 label = ui.t(f"modules.{measure}")
-module_names = {m: f"{m} {name}" for m, name in MODULE.items()}
+module_names = {m: f"{m} {ui.value('modul', name)}" for m, name in MODULE.items()}
 
 st.subheader(ui.t("modules.by_month"))
 ui.chart_and_table(
-    charts.monthly_by_module(monthly, measure, lang, module_names, label),
+    charts.monthly_by_module(monthly, measure, lang, module_names, label, ui.t("modules.monat")),
     ui.labelled(monthly, "modules", "monat", "modul", "teilnahmen", "teilnehmende"),
     "nutzung_je_monat",
     key="monthly",
@@ -42,7 +42,7 @@ for column, dim, title in (
 ):
     with column:
         st.subheader(ui.t(title))
-        frame = data.uptake_by(viewer, filters, dim)
+        frame = ui.values(data.uptake_by(viewer, filters, dim), **{dim: dim})
         ui.chart_and_table(
             charts.hbars(frame, dim, measure, lang),
             frame.select(
@@ -78,7 +78,7 @@ ui.chart_and_table(
     key="sectors",
 )
 
-used = data.uptake_by_kommune(viewer, filters)
+used = ui.values(data.uptake_by_kommune(viewer, filters), format="format")
 if not used.is_empty():  # per-commune rows: staff see all, a commune its own, the public none
     st.subheader(ui.t("modules.by_kommune"))
     st.caption(ui.t("modules.by_kommune_hint"))
@@ -112,7 +112,7 @@ if viewer.role != "public":
     else:
         ui.table_with_download(
             ui.labelled(
-                shared,
+                ui.values(shared, format="format", thema="thema"),
                 "modules",
                 "datum",
                 "veranstaltung_id",

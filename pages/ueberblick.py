@@ -43,7 +43,9 @@ with left:
     )
     ui.chart_and_table(
         charts.status_bar(counts, lang),
-        counts.rename({"status": ui.t("filters.status"), "anzahl": ui.t("overview.anzahl")}),
+        ui.values(counts, status="status").rename(
+            {"status": ui.t("filters.status"), "anzahl": ui.t("overview.anzahl")}
+        ),
         "kommunen_nach_status",
         key="status",
     )
@@ -54,7 +56,7 @@ with right:
         charts.module_bars(
             uptake, lang, ui.t("overview.veranstaltungen"), ui.t("overview.teilnehmende")
         ),
-        uptake.rename(
+        ui.values(uptake, bezeichnung="modul").rename(
             {
                 "modul": ui.t("overview.modul"),
                 "bezeichnung": ui.t("overview.bezeichnung"),
@@ -75,7 +77,7 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
             st.caption(ui.t("overview.changes_empty"))
         else:
             ui.table_with_download(
-                changes.rename(
+                ui.values(changes, meilenstein="meilenstein").rename(
                     {
                         "kommune_id": "AGS",
                         "name": ui.t("overview.name"),
@@ -94,7 +96,7 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
             st.caption(ui.t("overview.overdue_empty"))
         else:
             ui.table_with_download(
-                overdue.drop("bundesland").rename(
+                ui.values(overdue.drop("bundesland"), meilenstein="meilenstein").rename(
                     {
                         "kommune_id": "AGS",
                         "name": ui.t("overview.name"),

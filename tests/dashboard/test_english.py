@@ -1,0 +1,81 @@
+"""In English, data values are English too: tables, metrics and chart labels on every page and
+for every role show no German status, milestone, module, format, Handlungsfeld, commune type,
+size class or Land name."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
+
+from dashboard.app import pages_for
+from dashboard.data import Viewer
+from dashboard.i18n import value_names
+from tests.dashboard.pagetest import frames, run_page
+from tests.dashboard.test_pages import sql  # noqa: F401  (shared fixture)
+from tests.dashboard.test_i18n import DOMAINS
+
+# German values that are not also the English word (Workshop, Berlin, … are spelt alike)
+GERMAN = {k for d in DOMAINS for k, v in value_names("en", d).items() if k != v}
+NUMBER_PREFIX = re.compile(r"^(★ )?\d* ?")
+
+
+def _chart_labels(at) -> set[str]:
+    """Legend entries, axis and colour-bar titles and ticks, categories and annotations of every
+    Plotly chart on the page (from the figure JSON the browser gets)."""
+    labels: set[str] = set()
+    for element in at.get("plotly_chart"):
+        fig = json.loads(element.proto.spec)
+        for trace in fig.get("data", []):
+            labels.add(trace.get("name") or "")
+            for axis in ("x", "y"):
+                labels.update(v for v in trace.get(axis) or [] if isinstance(v, str))
+            labels.update((trace.get("marker", {}).get("colorbar", {}) or {}).get("ticktext", []))
+            labels.update(str(row[i]) for row in trace.get("customdata") or []
+                          for i in range(len(row)) if isinstance(row, list))
+        layout = fig.get("layout", {})
+        for key, axis in layout.items():
+            if key.startswith(("xaxis", "yaxis")):
+                labels.add(((axis.get("title") or {}).get("text")) or "")
+        labels.update(a.get("text", "") for a in layout.get("annotations", []))
+    return {NUMBER_PREFIX.sub("", part) for label in labels for part in label.split("<br>")} | {
+        NUMBER_PREFIX.sub("", label.replace("<br>", " ")) for label in labels}
+
+
+def _shown_texts(at) -> set[str]:
+    texts = set()
+    for frame in frames(at):
+        texts.update(str(c) for c in frame.columns)
+        for column in frame.columns:
+            if not is_numeric_dtype(frame[column]) and not is_datetime64_any_dtype(frame[column]):
+                texts.update(str(v) for v in frame[column].dropna())
+    texts.update(m.label for m in at.metric)
+    texts.update(str(m.value) for m in at.metric)
+    return texts | _chart_labels(at)
+
+
+CASES = [(role, page) for role in ("staff", "kommune", "public") for page in pages_for(role)
+         if page != "anmelden"]
+
+
+@pytest.mark.parametrize(("role", "page"), CASES)
+def test_no_german_data_value_in_english(use_db, demo_db, role, page, sql):
+    viewer = {"staff": Viewer("staff"), "kommune": _own(sql), "public": None}[role]
+    params = {"lang": "en"}
+    if page == "kommune" and role == "staff":
+        params["kommune"] = _finished(sql)
+    at = run_page(use_db, demo_db, page=page, viewer=viewer, **params)
+    shown = _shown_texts(at)
+    assert len(shown) > 3, "the page shows hardly anything: the test would prove nothing"
+    assert not shown & GERMAN, sorted(shown & GERMAN)
+
+
+def _own(sql) -> Viewer:
+    return Viewer("kommune", sql("select kommune_id from kommune where status = 'aktiv' "
+                                 "order by 1 limit 1")[0][0])
+
+
+def _finished(sql) -> str:
+    return sql("select kommune_id from kommune where status = 'abgeschlossen' order by 1")[0][0]
