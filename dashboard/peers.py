@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from dashboard import fmt
-from dashboard.i18n import translate
+from dashboard.i18n import translate, value
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
 
 EARTH_RADIUS_KM = 6371.0088
@@ -257,8 +257,8 @@ def score_components(features: PeerFeatures, kommune_id: str, topic: str | None 
 
 
 def _quote(names: list[str], lang: str) -> str:
-    """„A“, „B“ und „C“ (German quotes) or “A”, “B” and “C”."""
-    quoted = [translate(lang, "peers.quote", name=n) for n in names]
+    """Handlungsfelder as „A“, „B“ und „C“ (German quotes) or “A”, “B” and “C” in `lang`."""
+    quoted = [translate(lang, "peers.quote", name=value(lang, "handlungsfeld", n)) for n in names]
     if len(quoted) <= 1:
         return "".join(quoted)
     return f"{', '.join(quoted[:-1])} {translate(lang, 'peers.and')} {quoted[-1]}"
@@ -297,7 +297,8 @@ def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
         out.append(translate(lang, r + "similar_size",
                              einwohner=fmt.number(f.einwohner[j], lang=lang)))
     if contrib["same_state"] > 0:
-        out.append(translate(lang, r + "same_state", land=BUNDESLAENDER[f.land[j]]))
+        out.append(translate(lang, r + "same_state",
+                             land=value(lang, "bundesland", BUNDESLAENDER[f.land[j]])))
     if contrib["nearby"] > 0:
         km = components.distance_km[j]
         out.append(translate(lang, r + "nearby_close") if km < 1
@@ -589,6 +590,7 @@ def _group_reason(f: PeerFeatures, idx: np.ndarray, counts: np.ndarray, shared: 
         field = _quote([HANDLUNGSFELDER[focus]], lang)
         parts.append(translate(lang, g + "why_experience", field=field, names=", ".join(names))
                      if names else translate(lang, g + "why_experience_none", field=field))
+    lands = [value(lang, "bundesland", land) for land in lands]
     parts.append(translate(lang, g + "why_regions_one", land=lands[0]) if len(lands) == 1
                  else translate(lang, g + "why_regions", k=len(lands), lands=", ".join(lands)))
     return " ".join(parts)

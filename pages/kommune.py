@@ -39,27 +39,28 @@ st.header(f["name"])
 
 st.subheader(ui.t("profile.facts"))
 st.markdown(
-    f"**{ui.t('profile.typ')}:** {f['typ']} · **{ui.t('profile.bundesland')}:** "
-    f"{f['bundesland']} · **{ui.t('profile.kreis')}:** {f['kreis'] or '–'} · **AGS:** {kommune_id}",
+    f"**{ui.t('profile.typ')}:** {ui.value('typ', f['typ'])} · "
+    f"**{ui.t('profile.bundesland')}:** {ui.value('bundesland', f['bundesland'])} · "
+    f"**{ui.t('profile.kreis')}:** {f['kreis'] or '–'} · **AGS:** {kommune_id}",
 )
 c = st.columns(4)
 c[0].metric(ui.t("profile.einwohner"), fmt.number(f["einwohner"], lang=lang))
-c[1].metric(ui.t("profile.status"), f["status"])
-c[2].metric(ui.t("profile.phase"), f["aktuelle_phase"])
+c[1].metric(ui.t("profile.status"), ui.value("status", f["status"]))
+c[2].metric(ui.t("profile.phase"), ui.value("phase", f["aktuelle_phase"]))
 dauer = (
     ui.t("profile.dauer_value", value=fmt.number(f["dauer_monate"], 1, lang))
     if f["dauer_monate"] is not None
     else "–"
 )
 c[3].metric(
-    ui.t("profile.dauer"),
+    ui.t("kommune.dauer_gesamt" if f["status"] == "abgeschlossen" else "profile.dauer"),
     dauer,
     help=ui.t("overview.ziel_hint", min=ZIEL_MONATE[0], max=ZIEL_MONATE[1]),
 )
 next_text = (
     ui.t(
         "profile.next_value",
-        meilenstein=f["naechster_meilenstein"],
+        meilenstein=ui.value("meilenstein", f["naechster_meilenstein"]),
         datum=fmt.date(f["naechster_geplant_am"], lang),
     )
     if f["naechster_meilenstein"]
@@ -120,7 +121,8 @@ def _details() -> None:
         ui.chart_and_table(
             charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
             ui.labelled(
-                profile.milestones, "profile", "meilenstein", "geplant_am", "erreicht_am", "zustand"
+                ui.values(profile.milestones, meilenstein="meilenstein", zustand="zustand"),
+                "profile", "meilenstein", "geplant_am", "erreicht_am", "zustand"
             ),
             f"zeitplan_{kommune_id}",
             key="profile_timeline",
@@ -132,7 +134,7 @@ def _details() -> None:
     else:
         ui.table_with_download(
             ui.labelled(
-                profile.uptake,
+                ui.values(profile.uptake, format="format", thema="thema"),
                 "profile",
                 "datum",
                 "veranstaltung_id",
@@ -157,7 +159,8 @@ def _details() -> None:
         ui.chart_and_table(
             charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("profile.stand")}),
             ui.labelled(
-                profile.selbstcheck, "profile", "handlungsfeld", "stand", "prioritaet", "erhoben_am"
+                ui.values(profile.selbstcheck, handlungsfeld="handlungsfeld"),
+                "profile", "handlungsfeld", "stand", "prioritaet", "erhoben_am"
             ),
             f"selbstcheck_{kommune_id}",
             key="profile_selbstcheck",

@@ -44,7 +44,8 @@ if features["prioritaeten"].list.len().item() == 0:
 
 c_topic, c_km, c_n = st.columns([3, 2, 1])
 topic = c_topic.selectbox(ui.t("peers.topic"), [ALL, *HANDLUNGSFELDER], key="peers_topic",
-                          format_func=lambda x: x or ui.t("peers.topic_all")) or None
+                          format_func=lambda x: ui.value("handlungsfeld", x) if x
+                          else ui.t("peers.topic_all")) or None
 max_km = c_km.select_slider(
     ui.t("peers.max_km"), MAX_KM_OPTIONS, value=0, key="peers_max_km",
     format_func=lambda km: ui.t("peers.max_km_none") if km == 0
@@ -90,7 +91,8 @@ if viewer.is_staff:
     c_topic, c_size = st.columns(2)
     group_topic = c_topic.selectbox(
         ui.t("peers.groups.topic"), [ALL, *HANDLUNGSFELDER], key="peers_group_topic",
-        format_func=lambda x: x or ui.t("peers.topic_all")) or None
+        format_func=lambda x: ui.value("handlungsfeld", x) if x
+        else ui.t("peers.topic_all")) or None
     size_min, size_max = c_size.slider(ui.t("peers.groups.size"), 2, 12, (4, 6),
                                        key="peers_group_size")
     split = data.peer_groups(viewer, filters, topic=group_topic, size_min=size_min,
@@ -119,6 +121,9 @@ if viewer.is_staff:
     st.subheader(ui.t("peers.groups.table"))
     col = {c: ui.t(f"peers.col.{c}") for c in (*members.columns, *groups.columns)
            if c not in ("kommune_id",)}
+    members = ui.values(members, typ="typ", bundesland="bundesland",
+                        schwerpunkte="handlungsfeld")
+    groups = ui.values(groups, gemeinsame_schwerpunkte="handlungsfeld", laender="bundesland")
     member_table = (members.drop("kommune_id")
                     .with_columns(pl.col("schwerpunkte").list.join("; "))
                     .rename({c: col[c] for c in members.columns if c in col}))
