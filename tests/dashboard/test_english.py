@@ -14,7 +14,6 @@ from dashboard.app import pages_for
 from dashboard.data import Viewer
 from dashboard.i18n import value_names
 from tests.dashboard.pagetest import frames, run_page
-from tests.dashboard.test_pages import sql  # noqa: F401  (shared fixture)
 from tests.dashboard.test_i18n import DOMAINS
 
 # German values that are not also the English word (Workshop, Berlin, … are spelt alike)
@@ -56,7 +55,11 @@ def _shown_texts(at) -> set[str]:
     return texts | _chart_labels(at)
 
 
-CASES = [(role, page) for role in ("staff", "kommune", "public") for page in pages_for(role)
+# The report tables (values per Merkmal) are translated with the English export files (#10,
+# `report_defs`); until then this case fails, and strict xfail reports when it starts to pass.
+_REPORT = pytest.mark.xfail(strict=True, reason="report table values: English exports, #10")
+CASES = [pytest.param(role, page, marks=[_REPORT] if page == "bericht" else [])
+         for role in ("staff", "kommune", "public") for page in pages_for(role)
          if page != "anmelden"]
 
 
