@@ -180,16 +180,16 @@ def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: s
             + labels[state] + "</extra>",
         ))
     fig.add_vline(x=datenstand, line={"color": "#000000", "width": 1.5, "dash": "dot"})
-    fig.add_annotation(x=datenstand, y=0, yref="paper", text=labels["today"], showarrow=False,
-                       yanchor="top", xanchor="left", font={"size": 12},
-                       bgcolor="rgba(255,255,255,0.9)")
+    # below the date ticks, so the label never covers one
+    fig.add_annotation(x=datenstand, y=0, yref="paper", yshift=-24, text=labels["today"],
+                       showarrow=False, yanchor="top", xanchor="center", font={"size": 12})
     fig.update_yaxes(categoryorder="array", categoryarray=names, autorange="reversed",
                      showgrid=True, gridcolor="#f0f0f0")
     fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5",
                      tickformat="%m/%Y" if lang == "de" else "%b %Y")
     return _layout(fig, lang, height=150 + 26 * max(len(names), 1),
                    legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-                   margin={"l": 10, "r": 10, "t": 60, "b": 30})
+                   margin={"l": 10, "r": 10, "t": 60, "b": 50})
 
 
 def funnel(counts: pl.DataFrame, total: int, lang: str, reached_label: str) -> go.Figure:
@@ -218,15 +218,19 @@ def duration_histogram(durations: pl.DataFrame, lang: str, labels: dict[str, str
                                    marker_color=colour, xbins={"size": 1},
                                    hovertemplate="%{x} " + labels["months"] + ": %{y}<extra>"
                                    + label + "</extra>"))
+    # the band lies below the bars and its label above the plot, where no bar can hide it
     fig.add_vrect(x0=target_months[0], x1=target_months[1], fillcolor="#009E73", opacity=0.12,
-                  line_width=0, annotation_text=labels["target"], annotation_position="top left")
+                  line_width=0, layer="below")
+    fig.add_annotation(x=sum(target_months) / 2, y=1, yref="paper", yanchor="bottom",
+                       text=labels["target"], showarrow=False, font={"size": 12})
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=labels["months"], dtick=1)
     peak = durations["dauer_monate"].round(0).value_counts()["count"].max() if durations.height \
         else 0
     _count_axis(fig, peak or 0, axis="y")
     fig.update_yaxes(title=labels["count"])
-    return _layout(fig, lang, height=340, legend={"orientation": "h", "y": 1.12})
+    return _layout(fig, lang, height=360, legend={"orientation": "h", "y": 1.2},
+                   margin={"l": 10, "r": 10, "t": 70, "b": 10})
 
 
 MODULE_COLOURS = {1: OKABE_ITO[4], 2: OKABE_ITO[0], 3: OKABE_ITO[2]}

@@ -234,7 +234,7 @@ def column_config(frame: pl.DataFrame) -> dict:
     return config
 
 
-def _decimals(column: pl.Series, most: int = 2) -> int:
+def _decimals(column: pl.Series, most: int = 6) -> int:
     """The fewest decimals (up to `most`) that show every value of a float column exactly."""
     values = column.drop_nulls()
     for d in range(most):
@@ -308,14 +308,16 @@ def open_profile(kommune_id: str) -> None:
 
 
 def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
-                        link_profiles: bool = False) -> None:
+                        link_profiles: bool = False, hide: tuple[str, ...] = ()) -> None:
     """Show a table and offer exactly that data as German Excel CSV.
 
     With `link_profiles`, choosing a row opens that commune's profile (by its `AGS` column) in
-    the same session; a link in a new tab would lose the sign-in.
+    the same session; a link in a new tab would lose the sign-in. Columns in `hide` are left out
+    of the table on screen (narrow layouts) but stay in the CSV.
     """
     public = viewer().role == "public"
     shown, config = table_view(frame, SMALL_CELL_TEXT if public else None)
+    config.update(dict.fromkeys(hide))  # None hides a column
     if public:
         frame = show_suppressed(frame)
         link_profiles = False  # the public has no profile pages

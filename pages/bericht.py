@@ -37,8 +37,8 @@ st.caption(ui.t("report.edition_public" if report.public else "report.edition_in
 # ---- headline figures ----
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "einwohner_erreicht",
          "veranstaltungen", "teilnehmende", "median_dauer_monate", "anteil_im_ziel_prozent")
-cols = [*st.columns(4), *st.columns(4)]
-for col, key in zip(cols, shown, strict=True):
+cols = [*st.columns(3), *st.columns(3), *st.columns(3)]  # four a row cut the longer labels
+for col, key in zip(cols, shown, strict=False):
     value, hidden = report.figure(key)
     decimals = 1 if key in ("median_dauer_monate", "anteil_im_ziel_prozent") else 0
     text = rd.SMALL_CELL_TEXT if hidden else fmt.number(value, decimals, lang)
