@@ -32,8 +32,9 @@ def _chart_labels(at) -> set[str]:
             for axis in ("x", "y"):
                 labels.update(v for v in trace.get(axis) or [] if isinstance(v, str))
             labels.update((trace.get("marker", {}).get("colorbar", {}) or {}).get("ticktext", []))
-            labels.update(str(row[i]) for row in trace.get("customdata") or []
-                          for i in range(len(row)) if isinstance(row, list))
+            labels.update(str(v) for row in trace.get("customdata") or []
+                          if isinstance(row, list) for v in row)
+            labels.update(v for v in trace.get("text") or [] if isinstance(v, str))
         layout = fig.get("layout", {})
         for key, axis in layout.items():
             if key.startswith(("xaxis", "yaxis")):
@@ -82,3 +83,17 @@ def _own(sql) -> Viewer:
 
 def _finished(sql) -> str:
     return sql("select kommune_id from kommune where status = 'abgeschlossen' order by 1")[0][0]
+
+
+def test_map_views_in_english(use_db, demo_db):
+    """The map coloured by phase (colour-bar ticks) and the Länder view (hover names). The
+    widgets are preset: AppTest formats radio values outside the page run on a rerun, where the
+    page's format_func cannot see the session's language."""
+    at = run_page(use_db, demo_db, page="karte", lang="en", state={"map_colour": "phase"})
+    phase = _chart_labels(at)
+    assert {"Completion", "not started yet"} <= phase
+    assert not phase & GERMAN, sorted(phase & GERMAN)
+    at = run_page(use_db, demo_db, page="karte", lang="en", state={"map_view": "laender"})
+    laender = _shown_texts(at)
+    assert "Bavaria" in laender
+    assert not laender & GERMAN, sorted(laender & GERMAN)
