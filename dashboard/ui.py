@@ -293,7 +293,7 @@ def timeline_labels() -> dict[str, str]:
     """Translated legend and hover labels for `charts.timeline`."""
     keys = ("geplant", "erreicht", "verspätet erreicht", "überfällig", "entfallen", "mark_min",
             "mark_max", "today")
-    return {k: t(f"progress.{k}") for k in keys}
+    return {k: t(f"fortschritt.{k}") for k in keys}
 
 
 def log_export(file_name: str) -> None:

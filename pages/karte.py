@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import data, maps, ui
 
 lang, viewer, filters = ui.lang(), ui.viewer(), st.session_state["filters"]
-st.title(ui.t("map.title"))
+st.title(ui.t("karte.title"))
 
 points = data.load_map_points(viewer, filters)
 if points.is_empty():
@@ -15,25 +15,25 @@ if points.is_empty():
 
 # One view at a time (not tabs): a hidden tab's map would still be sent to the browser.
 view = st.radio(
-    ui.t("map.view"),
+    ui.t("karte.view"),
     ["points", "laender"],
     horizontal=True,
     key="map_view",
-    format_func=lambda v: ui.t(f"map.view_{v}"),
+    format_func=lambda v: ui.t(f"karte.view_{v}"),
     label_visibility="collapsed",
 )
 if view == "points":
     left, right = st.columns([2, 1])
     colour_by = left.radio(
-        ui.t("map.colour_by"),
+        ui.t("karte.colour_by"),
         ["status", "phase"],
         horizontal=True,
-        format_func=lambda v: ui.t(f"map.colour_{v}"),
+        format_func=lambda v: ui.t(f"karte.colour_{v}"),
         key="map_colour",
     )
-    show_kreise = right.toggle(ui.t("map.kreise"), value=False, key="map_kreise")
+    show_kreise = right.toggle(ui.t("karte.kreise"), value=False, key="map_kreise")
     labels = {
-        k: ui.t(f"map.{k}")
+        k: ui.t(f"karte.{k}")
         for k in ("typ", "status", "phase", "next", "einwohner", "none", "none_started")
     }
     fig = maps.points_map(points, colour_by, labels, show_kreise=show_kreise, lang=lang)
@@ -46,21 +46,21 @@ if view == "points":
         config={"displaylogo": False},
     )
     if profiles:
-        st.caption(ui.t("map.click_hint"))
+        st.caption(ui.t("karte.click_hint"))
         selected = event.selection.points if event and event.selection else []
         if selected:
             ui.open_profile(selected[0]["customdata"][0])
     with st.expander(ui.t("common.table")):
         table = ui.values(points, typ="typ", bundesland="bundesland", status="status",
                           aktuelle_phase="phase", naechster_meilenstein="meilenstein").select(
-            pl.col("name").alias(ui.t("map.name")),
+            pl.col("name").alias(ui.t("karte.name")),
             pl.col("kommune_id").alias("AGS"),
-            pl.col("typ").alias(ui.t("map.typ")),
-            pl.col("bundesland").alias(ui.t("map.bundesland")),
-            pl.col("status").alias(ui.t("map.status")),
-            pl.col("aktuelle_phase").alias(ui.t("map.phase")),
-            pl.col("naechster_meilenstein").alias(ui.t("map.next")),
-            pl.col("einwohner").alias(ui.t("map.einwohner")),
+            pl.col("typ").alias(ui.t("karte.typ")),
+            pl.col("bundesland").alias(ui.t("karte.bundesland")),
+            pl.col("status").alias(ui.t("karte.status")),
+            pl.col("aktuelle_phase").alias(ui.t("karte.phase")),
+            pl.col("naechster_meilenstein").alias(ui.t("karte.next")),
+            pl.col("einwohner").alias(ui.t("karte.einwohner")),
             "lat",
             "lon",
         )
@@ -69,14 +69,14 @@ else:
     if viewer.role == "public":
         st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
-    fig = maps.land_choropleth(counts, ui.t("map.kommunen"), lang=lang)
+    fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang)
     ui.chart_and_table(
         fig,
         ui.values(counts, bundesland="bundesland").rename(
             {
-                "bundesland": ui.t("map.bundesland"),
-                "kommunen": ui.t("map.kommunen"),
-                "einwohner": ui.t("map.einwohner"),
+                "bundesland": ui.t("karte.bundesland"),
+                "kommunen": ui.t("karte.kommunen"),
+                "einwohner": ui.t("karte.einwohner"),
             }
         ),
         "kommunen_je_bundesland",
