@@ -97,3 +97,22 @@ def test_map_views_in_english(use_db, demo_db):
     laender = _shown_texts(at)
     assert "Bavaria" in laender
     assert not laender & GERMAN, sorted(laender & GERMAN)
+
+
+@pytest.mark.parametrize(("lang", "date_format", "integers", "decimal"), [
+    ("de", "DD.MM.YYYY", "%'.,d", r"\d+,\d"),
+    ("en", "D MMM YYYY", "%',,d", r"\d+\.\d"),
+])
+def test_tables_format_numbers_in_the_ui_language(use_db, demo_db, lang, date_format, integers,
+                                                  decimal):
+    """Not the browser's locale: whole numbers get the UI language's thousands separator (in
+    Streamlit's printf format the character after `'` is the separator: 217.198 / 217,198),
+    dates its date format, and decimals arrive as text with its decimal sign (5,4 / 5.4)."""
+    at = run_page(use_db, demo_db, page="fortschritt", lang=lang)
+    overdue = json.loads(at.dataframe[-1].proto.columns)
+    types = {v["type_config"]["type"]: v["type_config"]["format"] for v in overdue.values()
+             if "type_config" in v}
+    assert types == {"date": date_format, "number": integers}
+    durations = frames(at)[2]
+    months = durations[durations.columns[-1]]
+    assert months.str.fullmatch(decimal).all()
