@@ -155,8 +155,7 @@ def filters_from_params(params: dict[str, list[str]], options: dict[str, list[st
 
 
 # Filters whose options are data values with a translation (the start quarter is not).
-_FILTER_LABELS = {k: (lambda d=k: value_label(d)) for k in ("bundesland", "typ", "groessenklasse",
-                                                             "status")}
+_TRANSLATED_FILTERS = ("bundesland", "typ", "groessenklasse", "status")
 
 
 def shared_filters() -> data.Filters:
@@ -175,7 +174,8 @@ def shared_filters() -> data.Filters:
     # before the page's first figure shows (measured +0.5 s per cold load, bench/results.md).
     for key in FILTER_KEYS:
         sidebar.pills(t(f"filters.{key}"), options[key], key=f"flt_{key}",
-                      selection_mode="multi", format_func=_FILTER_LABELS.get(key, str)())
+                      selection_mode="multi",
+                      format_func=value_label(key) if key in _TRANSLATED_FILTERS else str)
     chosen = data.Filters(**{k: tuple(st.session_state[f"flt_{k}"]) for k in FILTER_KEYS})
     sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not chosen.active,
                    key="filters_reset",

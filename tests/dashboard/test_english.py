@@ -116,3 +116,14 @@ def test_tables_format_numbers_in_the_ui_language(use_db, demo_db, lang, date_fo
     durations = frames(at)[2]
     months = durations[durations.columns[-1]]
     assert months.str.fullmatch(decimal).all()
+
+
+def test_sidebar_filters_show_english_values_and_keep_german_urls(use_db, demo_db):
+    at = run_page(use_db, demo_db, lang="en", status="aktiv")
+    shown = {key: [o.content for o in at.button_group(key=f"flt_{key}").proto.options]
+             for key in ("status", "typ", "groessenklasse", "bundesland", "start_quartal")}
+    assert "active" in shown["status"] and "Bavaria" in shown["bundesland"]
+    assert not {v for values in shown.values() for v in values} & GERMAN
+    assert all(shown["start_quartal"]), "quarters keep their own text"
+    assert at.button_group(key="flt_status").value == ["aktiv"]
+    assert at.query_params["status"] in (["aktiv"], "aktiv")
