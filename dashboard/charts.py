@@ -336,6 +336,11 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
     return _layout(fig, lang, height=90 + 26 * max(data.frame.height, 1), showlegend=False)
 
 
+# Above the plot: below it, the legend ran into the tilted quarter ticks and the axis title.
+_LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                 "traceorder": "normal"}
+
+
 def report_chart(key: str, data, lang: str) -> go.Figure:
     """The report chart `key` from its data slice (`report_defs.chart_data(key, report)`)."""
     frame = data.frame
@@ -374,8 +379,8 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
         totals = frame.group_by("quartal").agg(pl.col("veranstaltungen").sum())
         _count_axis(fig, totals["veranstaltungen"].max() or 0, axis="y")
         fig.update_yaxes(title=labels["veranstaltungen"])
-        return _layout(fig, lang, height=380, barmode="stack",
-                       legend={"orientation": "h", "y": -0.18, "traceorder": "normal"})
+        return _layout(fig, lang, height=420, barmode="stack",
+                       legend=_LEGEND_ABOVE)
     if key == "teilnehmende_sektor":
         fig = go.Figure()
         sectors = [c for c in frame.columns if c not in ("quartal", "teilnehmende")]
@@ -387,6 +392,6 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
                          title=labels["quartal"])
         _count_axis(fig, frame["teilnehmende"].max() or 0, axis="y")
         fig.update_yaxes(title=labels["teilnehmende"])
-        return _layout(fig, lang, height=380, barmode="stack",
-                       legend={"orientation": "h", "y": -0.18, "traceorder": "normal"})
+        return _layout(fig, lang, height=420, barmode="stack",
+                       legend=_LEGEND_ABOVE)
     raise KeyError(key)
