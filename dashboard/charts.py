@@ -6,11 +6,14 @@ colour per status, defined here once.
 
 from __future__ import annotations
 
+import textwrap
+
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
 from dashboard import fmt
+from dashboard.i18n import value, value_names
 from dashboard.report_defs import SMALL_CELL_TEXT
 from etl.schema import STATUS
 
@@ -49,6 +52,17 @@ def _bar_values(values: list) -> tuple[list, list, float]:
             max(shown, default=0))
 
 
+def _names(lang: str, domain: str, values: list) -> list:
+    """German data values as the chart shows them in `lang` (`[werte.<domain>]`)."""
+    return [value(lang, domain, v) for v in values]
+
+
+def _module_label(nr: int, name: str, lang: str, width: int = 24) -> str:
+    """"2 Stärkung kommunaler<br>Entscheidungsträger*innen": the whole name on up to three
+    lines instead of a name cut at a fixed length."""
+    return "<br>".join(textwrap.wrap(f"{nr} {value(lang, 'modul', name)}", width))
+
+
 def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
     fig.update_layout(**{**_LAYOUT, **kwargs})
     if lang != "de":
@@ -65,7 +79,7 @@ def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Fi
     fig = go.Figure(
         go.Bar(
             x=x,
-            y=counts.get_column("status").to_list(),
+            y=_names(lang, "status", counts.get_column("status").to_list()),
             orientation="h",
             marker_color=[STATUS_COLOURS.get(s, "#7F7F7F") for s in counts.get_column("status")],
             text=text,
@@ -81,8 +95,8 @@ def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Fi
 def module_bars(uptake: pl.DataFrame, lang: str, events_label: str, participants_label: str
                 ) -> go.Figure:
     """Events and participants per module side by side (`modul`, `bezeichnung`, measures)."""
-    labels = [f"{m} {b}" for m, b in uptake.select("modul", "bezeichnung").iter_rows()]
-    labels = [lbl if len(lbl) < 28 else lbl[:26] + "…" for lbl in labels]
+    labels = [_module_label(m, b, lang)
+              for m, b in uptake.select("modul", "bezeichnung").iter_rows()]
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.08,
                         subplot_titles=(events_label, participants_label))
     for col, (column, colour) in enumerate((("veranstaltungen", OKABE_ITO[1]),
@@ -93,7 +107,9 @@ def module_bars(uptake: pl.DataFrame, lang: str, events_label: str, participants
                     hovertemplate="%{y}: %{x}<extra></extra>", row=1, col=col)
         _count_axis(fig, top, row=1, col=col)
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, lang, height=260, margin=dict(l=10, r=10, t=40, b=10))
+    lines = sum(label.count("<br>") + 1 for label in labels)
+    return _layout(fig, lang, height=max(260, 80 + 30 * lines),
+                   margin=dict(l=10, r=10, t=40, b=10))
 
 
 # Milestone states on the timeline: marker symbol and colour (Okabe–Ito; shape differs too, so
@@ -107,8 +123,9 @@ TIMELINE_STYLE: dict[str, tuple[str, str]] = {
 }
 
 
-def _german_date(col: str) -> pl.Expr:
-    return pl.col(col).dt.strftime("%d.%m.%Y").fill_null("–")
+def _date_text(col: str, lang: str) -> pl.Expr:
+    return pl.col(col).map_elements(lambda d: fmt.date(d, lang), return_dtype=pl.String,
+                                    skip_nulls=True).fill_null(fmt.NONE)
 
 
 def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: str = "de",
@@ -144,8 +161,9 @@ def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: s
         ))
     # milestones: planned markers, then reached markers on top
     frame = progress.with_columns(
-        _german_date("geplant_am").alias("geplant_txt"),
-        _german_date("erreicht_am").alias("erreicht_txt"),
+        _date_text("geplant_am", lang).alias("geplant_txt"),
+        _date_text("erreicht_am", lang).alias("erreicht_txt"),
+        pl.col("meilenstein").replace(value_names(lang, "meilenstein")),
         pl.coalesce("erreicht_am", "geplant_am").alias("x"),
     )
     for state, (symbol, colour) in TIMELINE_STYLE.items():
@@ -162,16 +180,16 @@ def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: s
             + labels[state] + "</extra>",
         ))
     fig.add_vline(x=datenstand, line={"color": "#000000", "width": 1.5, "dash": "dot"})
-    fig.add_annotation(x=datenstand, y=0, yref="paper", text=labels["today"], showarrow=False,
-                       yanchor="top", xanchor="left", font={"size": 12},
-                       bgcolor="rgba(255,255,255,0.9)")
+    # below the date ticks, so the label never covers one
+    fig.add_annotation(x=datenstand, y=0, yref="paper", yshift=-24, text=labels["today"],
+                       showarrow=False, yanchor="top", xanchor="center", font={"size": 12})
     fig.update_yaxes(categoryorder="array", categoryarray=names, autorange="reversed",
                      showgrid=True, gridcolor="#f0f0f0")
     fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5",
-                     tickformat="%m/%Y" if lang == "de" else "%Y-%m")
+                     tickformat="%m/%Y" if lang == "de" else "%b %Y")
     return _layout(fig, lang, height=150 + 26 * max(len(names), 1),
                    legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
-                   margin={"l": 10, "r": 10, "t": 60, "b": 30})
+                   margin={"l": 10, "r": 10, "t": 60, "b": 50})
 
 
 def funnel(counts: pl.DataFrame, total: int, lang: str, reached_label: str) -> go.Figure:
@@ -179,7 +197,8 @@ def funnel(counts: pl.DataFrame, total: int, lang: str, reached_label: str) -> g
     reached = counts["erreicht"].to_list()
     text = [f"{n} ({fmt.percent(n / total if total else None, 0, lang)})" for n in reached]
     fig = go.Figure(go.Bar(
-        y=counts["meilenstein"].to_list(), x=reached, orientation="h", text=text,
+        y=_names(lang, "meilenstein", counts["meilenstein"].to_list()), x=reached,
+        orientation="h", text=text,
         textposition="auto", marker={"color": OKABE_ITO[4]},
         hovertemplate="%{y}: %{x}<extra>" + reached_label + "</extra>",
     ))
@@ -199,22 +218,26 @@ def duration_histogram(durations: pl.DataFrame, lang: str, labels: dict[str, str
                                    marker_color=colour, xbins={"size": 1},
                                    hovertemplate="%{x} " + labels["months"] + ": %{y}<extra>"
                                    + label + "</extra>"))
+    # the band lies below the bars and its label above the plot, where no bar can hide it
     fig.add_vrect(x0=target_months[0], x1=target_months[1], fillcolor="#009E73", opacity=0.12,
-                  line_width=0, annotation_text=labels["target"], annotation_position="top left")
+                  line_width=0, layer="below")
+    fig.add_annotation(x=sum(target_months) / 2, y=1, yref="paper", yanchor="bottom",
+                       text=labels["target"], showarrow=False, font={"size": 12})
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title=labels["months"], dtick=1)
     peak = durations["dauer_monate"].round(0).value_counts()["count"].max() if durations.height \
         else 0
     _count_axis(fig, peak or 0, axis="y")
     fig.update_yaxes(title=labels["count"])
-    return _layout(fig, lang, height=340, legend={"orientation": "h", "y": 1.12})
+    return _layout(fig, lang, height=360, legend={"orientation": "h", "y": 1.2},
+                   margin={"l": 10, "r": 10, "t": 70, "b": 10})
 
 
 MODULE_COLOURS = {1: OKABE_ITO[4], 2: OKABE_ITO[0], 3: OKABE_ITO[2]}
 
 
 def monthly_by_module(monthly: pl.DataFrame, value: str, lang: str, module_names: dict[int, str],
-                      value_label: str) -> go.Figure:
+                      value_label: str, month_label: str = "") -> go.Figure:
     """Stacked bars per month, one colour per module (`monat`, `modul`, value column)."""
     fig = go.Figure()
     for modul, name in module_names.items():
@@ -223,9 +246,11 @@ def monthly_by_module(monthly: pl.DataFrame, value: str, lang: str, module_names
             continue
         fig.add_bar(x=part["monat"].to_list(), y=part[value].to_list(), name=name,
                     marker_color=MODULE_COLOURS.get(modul, OKABE_ITO[7]),
-                    hovertemplate="%{x|%m/%Y}: %{y}<extra>" + name + "</extra>")
+                    hovertemplate="%{x|" + ("%m/%Y" if lang == "de" else "%b %Y")
+                    + "}: %{y}<extra>" + name + "</extra>")
     fig.update_layout(barmode="stack")
-    fig.update_xaxes(tickformat="%m/%Y" if lang == "de" else "%Y-%m", dtick="M3")
+    fig.update_xaxes(tickformat="%m/%Y" if lang == "de" else "%b %Y", dtick="M3",
+                     title=month_label)
     _count_axis(fig, monthly[value].max() or 0, axis="y")
     fig.update_yaxes(title=value_label)
     legend = {"orientation": "h", "y": 1.1, "traceorder": "normal"}
@@ -249,7 +274,8 @@ def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str
 def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.Figure:
     """One commune's self-assessed level per Handlungsfeld (1–4); priorities marked by colour
     and a star in the label, so the marking does not rely on colour alone."""
-    names = [f"{'★ ' if p else ''}{h}" for h, p in sc.select("handlungsfeld", "prioritaet").rows()]
+    names = [f"{'★ ' if p else ''}{value(lang, 'handlungsfeld', h)}"
+             for h, p in sc.select("handlungsfeld", "prioritaet").rows()]
     colours = [OKABE_ITO[0] if p else OKABE_ITO[4] for p in sc["prioritaet"].to_list()]
     fig = go.Figure(go.Bar(
         y=names, x=sc["stand"].to_list(), orientation="h", marker_color=colours,
@@ -269,6 +295,21 @@ def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.
 SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[1], "#BBBBBB")
 
 
+def _report_names(lang: str, domain: str, values: list) -> list:
+    """Report categories in `lang`; a value without a German key (a report table translated
+    before it reaches the chart) is shown as it is."""
+    names = value_names(lang, domain)
+    return [names.get(v, v) for v in values]
+
+
+def _report_module(name: str, lang: str) -> tuple[int, str]:
+    """"2 Stärkung …" → (2, "2 Strengthening …") in `lang`."""
+    nr, _, rest = name.partition(" ")
+    if not nr.isdigit():
+        return 0, name
+    return int(nr), f"{nr} {_report_names(lang, 'modul', [rest])[0]}"
+
+
 def _report_texts(data, column: str, lang: str) -> list[str]:
     hidden = data.is_hidden(column).to_list()
     return [SMALL_CELL_TEXT if h else fmt.number(v, 0, lang)
@@ -276,15 +317,15 @@ def _report_texts(data, column: str, lang: str) -> list[str]:
 
 
 def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] | str,
-                 label: str) -> go.Figure:
+                 label: str, domain: str) -> go.Figure:
     values = data.frame[value].to_list()
+    categories = _report_names(lang, domain, data.frame[category].to_list())
     fig = go.Figure(go.Bar(
-        y=data.frame[category].to_list(), x=values, orientation="h", marker_color=colours,
+        y=categories, x=values, orientation="h", marker_color=colours,
         text=_report_texts(data, value, lang), textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{text}<extra></extra>", name=label,
     ))
-    hidden = [c for c, h in zip(data.frame[category].to_list(), data.is_hidden(value).to_list(),
-                                strict=True) if h]
+    hidden = [c for c, h in zip(categories, data.is_hidden(value).to_list(), strict=True) if h]
     if hidden:  # hidden figures have no bar: say so where the bar would be
         fig.add_scatter(x=[0] * len(hidden), y=hidden, mode="text", text=SMALL_CELL_TEXT,
                         textposition="middle right", showlegend=False, hoverinfo="skip",
@@ -295,6 +336,11 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
     return _layout(fig, lang, height=90 + 26 * max(data.frame.height, 1), showlegend=False)
 
 
+# Above the plot: below it, the legend ran into the tilted quarter ticks and the axis title.
+_LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                 "traceorder": "normal"}
+
+
 def report_chart(key: str, data, lang: str) -> go.Figure:
     """The report chart `key` from its data slice (`report_defs.chart_data(key, report)`)."""
     frame = data.frame
@@ -303,14 +349,15 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
     if key == "kommunen_status":
         return _report_hbar(data, "status", "kommunen", lang,
                             [STATUS_COLOURS.get(s, "#7F7F7F") for s in frame["status"]],
-                            labels["kommunen"])
+                            labels["kommunen"], "status")
     if key == "kommunen_bundesland":
         return _report_hbar(data, "auspraegung", "teilnehmend", lang, OKABE_ITO[4],
-                            labels["teilnehmend"])
+                            labels["teilnehmend"], "bundesland")
     if key == "selbstcheck_schritte":
         fig = go.Figure()
         for column, colour in (("bis_stichtag", OKABE_ITO[4]), ("im_zeitraum", OKABE_ITO[1])):
-            fig.add_bar(y=frame["schritt"].to_list(), x=frame[column].to_list(), orientation="h",
+            fig.add_bar(y=_report_names(lang, "meilenstein", frame["schritt"].to_list()),
+                        x=frame[column].to_list(), orientation="h",
                         name=labels[column], marker_color=colour,
                         text=_report_texts(data, column, lang), textposition="outside",
                         cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>")
@@ -322,18 +369,18 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
     if key == "veranstaltungen_modul":
         fig = go.Figure()
         for modul, part in frame.group_by("auspraegung", maintain_order=True):
-            name = str(modul[0])
-            nr = int(name.split(" ", 1)[0]) if name[:1].isdigit() else 0
+            nr, name = _report_module(str(modul[0]), lang)
             fig.add_bar(x=part["quartal"].to_list(), y=part["veranstaltungen"].to_list(),
                         name=name if len(name) < 40 else name[:38] + "…",
                         marker_color=MODULE_COLOURS.get(nr, OKABE_ITO[7]),
                         hovertemplate="%{x}: %{y}<extra></extra>")
-        fig.update_xaxes(type="category", categoryorder="category ascending")
+        fig.update_xaxes(type="category", categoryorder="category ascending",
+                         title=labels["quartal"])
         totals = frame.group_by("quartal").agg(pl.col("veranstaltungen").sum())
         _count_axis(fig, totals["veranstaltungen"].max() or 0, axis="y")
         fig.update_yaxes(title=labels["veranstaltungen"])
-        return _layout(fig, lang, height=380, barmode="stack",
-                       legend={"orientation": "h", "y": -0.18, "traceorder": "normal"})
+        return _layout(fig, lang, height=420, barmode="stack",
+                       legend=_LEGEND_ABOVE)
     if key == "teilnehmende_sektor":
         fig = go.Figure()
         sectors = [c for c in frame.columns if c not in ("quartal", "teilnehmende")]
@@ -341,9 +388,10 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
             fig.add_bar(x=frame["quartal"].to_list(), y=frame[column].to_list(),
                         name=labels[column], marker_color=colour,
                         hovertemplate="%{x}: %{y}<extra></extra>")
-        fig.update_xaxes(type="category", categoryorder="category ascending")
+        fig.update_xaxes(type="category", categoryorder="category ascending",
+                         title=labels["quartal"])
         _count_axis(fig, frame["teilnehmende"].max() or 0, axis="y")
         fig.update_yaxes(title=labels["teilnehmende"])
-        return _layout(fig, lang, height=380, barmode="stack",
-                       legend={"orientation": "h", "y": -0.18, "traceorder": "normal"})
+        return _layout(fig, lang, height=420, barmode="stack",
+                       legend=_LEGEND_ABOVE)
     raise KeyError(key)

@@ -20,7 +20,7 @@ import polars as pl
 
 from dashboard import data, fmt
 from dashboard.charts import STATUS_COLOURS
-from dashboard.i18n import translate
+from dashboard.i18n import translate, translate_values, value
 from etl.schema import MEILENSTEINE
 
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
@@ -35,7 +35,7 @@ def boundaries(level: str) -> dict:
     return json.loads((GEO_DIR / f"{level}.geojson").read_text(encoding="utf-8"))
 
 
-def _base_layout(fig: go.Figure, show_kreise: bool, height: int) -> go.Figure:
+def _base_layout(fig: go.Figure, show_kreise: bool, height: int, lang: str = "de") -> go.Figure:
     layers = []
     if show_kreise:
         layers.append({"source": boundaries("kreise"), "type": "line", "color": "#b5b5b5",
@@ -48,7 +48,7 @@ def _base_layout(fig: go.Figure, show_kreise: bool, height: int) -> go.Figure:
         height=height,
         legend={"yanchor": "top", "y": 0.99, "xanchor": "left", "x": 0.01,
                 "bgcolor": "rgba(255,255,255,0.85)"},
-        separators=",.",
+        separators=",." if lang == "de" else ".,",
     )
     return fig
 
@@ -58,7 +58,7 @@ LABEL_KEYS = ("typ", "bundesland", "status", "phase", "next", "einwohner", "none
 
 def labels(lang: str) -> dict[str, str]:
     """The translated hover and legend labels of `points_map`."""
-    return {k: translate(lang, f"map.{k}") for k in LABEL_KEYS}
+    return {k: translate(lang, f"karte.{k}") for k in LABEL_KEYS}
 
 
 def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26) -> np.ndarray:
@@ -95,8 +95,11 @@ def hover_values(points: pl.DataFrame, labels: dict[str, str], lang: str = "de"
              if column in points.columns and (public or column != "bundesland")]
     einwohner = pl.Series([fmt.number(v, lang=lang)
                            for v in points.get_column("einwohner").to_list()], dtype=pl.String)
-    values = points.select(esc(pl.col("name")), *(esc(pl.col(c)) for _, c in lines),
-                           einwohner.alias("_einwohner"))
+    domains = {"typ": "typ", "bundesland": "bundesland", "status": "status",
+               "aktuelle_phase": "phase", "naechster_meilenstein": "meilenstein"}
+    shown = translate_values(points, lang, **{c: domains[c] for _, c in lines})
+    values = shown.select(esc(pl.col("name")), *(esc(pl.col(c)) for _, c in lines),
+                          einwohner.alias("_einwohner"))
     template = "<b>%{customdata[0]}</b>" + "".join(
         f"<br>{label}: %{{customdata[{i}]}}"
         for i, label in enumerate([*(lb for lb, _ in lines), labels["einwohner"]], start=1))
@@ -152,7 +155,8 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                 continue
             rows.append(everyone[mask])
             traces.append(_points_trace(
-                points.filter(pl.Series(mask)), hover[mask], template, name=name,
+                points.filter(pl.Series(mask)), hover[mask], template,
+                name=value(lang, "status", name),
                 legendrank=list(STATUS_COLOURS).index(name),
                 marker={"size": sizes[mask], "color": colour, "opacity": 0.85}))
     elif colour_by == "phase":
@@ -164,7 +168,9 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                     "color": points.get_column("phase_index").to_numpy().astype(np.int8),
                     "colorscale": PHASE_SCALE, "cmin": 0, "cmax": len(MEILENSTEINE),
                     "colorbar": {"title": {"text": labels["phase"]}, "tickvals": ticks,
-                                 "ticktext": [labels["none_started"], *MEILENSTEINE],
+                                 "ticktext": [labels["none_started"],
+                                              *(value(lang, "meilenstein", m)
+                                                for m in MEILENSTEINE)],
                                  "len": 0.8}}))
     else:
         rows.append(everyone)
@@ -172,7 +178,7 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                                     marker={"size": sizes, "color": NEUTRAL, "opacity": 0.85}))
     fig = go.Figure(data=traces, _validate=False)
     fig._layout_obj._validate = False
-    return PointsMap(_base_layout(fig, show_kreise, height), tuple(rows))
+    return PointsMap(_base_layout(fig, show_kreise, height, lang), tuple(rows))
 
 
 _figures: OrderedDict[tuple, PointsMap] = OrderedDict()
@@ -199,14 +205,16 @@ def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str
     return points, fig
 
 
-def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620) -> go.Figure:
+def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, lang: str = "de"
+                    ) -> go.Figure:
     """Communes per Bundesland as a choropleth (colour-blind-safe sequential scale)."""
     fig = go.Figure(go.Choroplethmap(
         geojson=boundaries("laender"), featureidkey="properties.name",
         locations=counts["bundesland"].to_list(), z=counts["kommunen"].to_list(),
         colorscale="Blues", marker={"line": {"width": 0.8, "color": "#555555"}},
         colorbar={"title": {"text": value_label}},
-        hovertemplate="<b>%{location}</b><br>" + value_label + ": %{z}<extra></extra>",
+        text=translate_values(counts, lang, bundesland="bundesland")["bundesland"].to_list(),
+        hovertemplate="<b>%{text}</b><br>" + value_label + ": %{z}<extra></extra>",
     ))
-    fig = _base_layout(fig, show_kreise=False, height=height)
+    fig = _base_layout(fig, show_kreise=False, height=height, lang=lang)
     return fig

@@ -22,7 +22,7 @@ import streamlit as st
 import xlsxwriter
 
 from dashboard import data, fmt, ui
-from dashboard.i18n import translate
+from dashboard.i18n import translate, translate_values
 from dashboard.maps import boundaries
 from etl.excel_csv import neutralise_formula
 
@@ -48,6 +48,7 @@ def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = 
 
     No score column, not even for staff: the order and the reasons explain the match."""
     cols = ["name", "typ", "bundesland", "einwohner", "distanz_km", "gruende"]
+    suggestions = _places(suggestions, lang)
     if with_contact:
         cols += [c for c in ("ansprechperson", "email", "telefon") if c in suggestions.columns]
     frame = (suggestions
@@ -56,23 +57,31 @@ def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = 
              .select(cols)
              .with_row_index("rang", offset=1)
              .with_columns(pl.col("rang").cast(pl.Int64)))
-    return frame.rename({c: translate(lang, f"peers.col.{c}") for c in frame.columns})
+    return frame.rename({c: translate(lang, f"vernetzung.col.{c}") for c in frame.columns})
+
+
+def _places(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Commune type and Land in `lang` (the data stay German)."""
+    return translate_values(frame, lang, typ="typ", bundesland="bundesland")
 
 
 def map_table(own: dict, suggestions: pl.DataFrame, lang: str) -> pl.DataFrame:
     """Exactly the points on the peer map: the chosen commune first, then the suggestions."""
     tr = translate
+    own, suggestions = _places(pl.DataFrame([own]), lang).row(0, named=True), _places(
+        suggestions, lang)
     rows = pl.concat([
-        pl.DataFrame({"markierung": [tr(lang, "peers.map_own")], "name": [own["name"]],
+        pl.DataFrame({"markierung": [tr(lang, "vernetzung.map_own")], "name": [own["name"]],
                       "typ": [own["typ"]], "bundesland": [own["bundesland"]],
                       "distanz_km": [0], "lat": [float(own["lat"])], "lon": [float(own["lon"])]}),
         suggestions.select(
-            pl.lit(tr(lang, "peers.map_peers")).alias("markierung"), "name", "typ", "bundesland",
+            pl.lit(tr(lang, "vernetzung.map_peers")).alias("markierung"), "name", "typ",
+            "bundesland",
             pl.col("distanz_km").round(0).cast(pl.Int64), pl.col("lat").cast(pl.Float64),
             pl.col("lon").cast(pl.Float64)),
     ], how="vertical_relaxed")
-    labels = {c: tr(lang, f"peers.col.{c}") for c in rows.columns if c != "markierung"}
-    labels["markierung"] = tr(lang, "peers.map_header")
+    labels = {c: tr(lang, f"vernetzung.col.{c}") for c in rows.columns if c != "markierung"}
+    labels["markierung"] = tr(lang, "vernetzung.map_header")
     return rows.rename(labels)
 
 
@@ -96,16 +105,18 @@ def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figur
     Markers only (text labels would make MapLibre fetch glyphs from the internet); no tiles.
     """
     tr = translate
+    own, suggestions = _places(pl.DataFrame([own]), lang).row(0, named=True), _places(
+        suggestions, lang)
     hover = "<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]}<br>%{customdata[3]}"
     fig = go.Figure()
     for name, frame, colour, size in (
-        (tr(lang, "peers.map_own"), pl.DataFrame([own]).select(
+        (tr(lang, "vernetzung.map_own"), pl.DataFrame([own]).select(
             "name", "typ", "bundesland", "lat", "lon",
             pl.lit("").alias("dist")), OWN_COLOUR, 16),
-        (tr(lang, "peers.map_peers"), suggestions.select(
+        (tr(lang, "vernetzung.map_peers"), suggestions.select(
             "name", "typ", "bundesland", "lat", "lon",
             pl.col("distanz_km").map_elements(
-                lambda km: tr(lang, "peers.distance", km=fmt.number(round(km), lang=lang)),
+                lambda km: tr(lang, "vernetzung.distance", km=fmt.number(round(km), lang=lang)),
                 return_dtype=pl.String).alias("dist")), PEER_COLOUR, 12),
     ):
         if frame.is_empty():
@@ -177,9 +188,9 @@ def _contact(row: dict, viewer: data.Viewer) -> None:
     if not row.get("vernetzung_zustimmung") and not viewer.is_staff:
         return  # never happens: the data layer leaves non-consenting communes out
     if not row.get("vernetzung_zustimmung"):
-        st.caption(ui.t("peers.contact_consent_missing"))
+        st.caption(ui.t("vernetzung.contact_consent_missing"))
     if not any(row.get(c) for c in ("ansprechperson", "email", "telefon")):
-        st.caption(ui.t("peers.contact_none"))
+        st.caption(ui.t("vernetzung.contact_none"))
         return
     parts = [md_escape(row["ansprechperson"])] if row.get("ansprechperson") else []
     if row.get("email"):
@@ -199,13 +210,15 @@ def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
         for col, row in zip(st.columns(columns), rows[start:start + columns], strict=False):
             with col.container(border=True):
                 st.markdown(f"**{md_escape(row['name'])}**")
-                meta = [row["typ"], row["bundesland"],
-                        ui.t("peers.einwohner", einwohner=fmt.number(row["einwohner"], lang=lang)),
-                        ui.t("peers.distance", km=fmt.number(round(row["distanz_km"]), lang=lang))]
+                meta = [ui.value("typ", row["typ"]), ui.value("bundesland", row["bundesland"]),
+                        ui.t("vernetzung.einwohner",
+                             einwohner=fmt.number(row["einwohner"], lang=lang)),
+                        ui.t("vernetzung.distance",
+                             km=fmt.number(round(row["distanz_km"]), lang=lang))]
                 st.caption(" · ".join(md_escape(m) for m in meta))
                 st.markdown("\n".join(f"- {md_escape(r)}" for r in row["gruende"]))
                 _contact(row, viewer)
-                st.page_link(KOMMUNE_PAGE, label=ui.t("peers.profile"),
+                st.page_link(KOMMUNE_PAGE, label=ui.t("vernetzung.profile"),
                              icon=":material/arrow_forward:",
                              query_params={"kommune": row["kommune_id"]})
 
@@ -218,13 +231,14 @@ def render_peer_cards(viewer: data.Viewer, kommune_id: str, n: int = 3, columns:
     try:
         suggestions = data.peer_suggestions(viewer, kommune_id, n=n, lang=ui.lang())
     except PermissionError:
-        st.caption(ui.t("peers.only_own" if viewer.role == "kommune" else "peers.no_access"))
+        st.caption(ui.t("vernetzung.only_own" if viewer.role == "kommune"
+                        else "vernetzung.no_access"))
         return pl.DataFrame()
     if suggestions.is_empty():
-        st.caption(ui.t("peers.empty_text"))
+        st.caption(ui.t("vernetzung.empty_text"))
     else:
         render_suggestion_cards(suggestions, viewer, columns=columns)
-    st.page_link(VERNETZUNG_PAGE, label=ui.t("peers.title"), icon=":material/hub:",
+    st.page_link(VERNETZUNG_PAGE, label=ui.t("vernetzung.title"), icon=":material/hub:",
                  query_params={"kommune": kommune_id})
     return suggestions
 
@@ -233,6 +247,6 @@ def xlsx_button(sheets: dict[str, pl.DataFrame], file_stem: str, key: str,
                 label: str | None = None) -> None:
     """Download button for an XLSX workbook with one sheet per frame."""
     st.download_button(
-        label or ui.t("peers.export_xlsx"), xlsx_bytes(sheets), file_name=f"{file_stem}.xlsx",
+        label or ui.t("vernetzung.export_xlsx"), xlsx_bytes(sheets), file_name=f"{file_stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=key,
         icon=":material/table_view:", on_click=ui.log_export, args=(f"{file_stem}.xlsx",))

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from dashboard import fmt
-from dashboard.i18n import translate
+from dashboard.i18n import translate, value
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
 
 EARTH_RADIUS_KM = 6371.0088
@@ -257,11 +257,12 @@ def score_components(features: PeerFeatures, kommune_id: str, topic: str | None 
 
 
 def _quote(names: list[str], lang: str) -> str:
-    """„A“, „B“ und „C“ (German quotes) or “A”, “B” and “C”."""
-    quoted = [translate(lang, "peers.quote", name=n) for n in names]
+    """Handlungsfelder as „A“, „B“ und „C“ (German quotes) or “A”, “B” and “C” in `lang`."""
+    quoted = [translate(lang, "vernetzung.quote", name=value(lang, "handlungsfeld", n))
+              for n in names]
     if len(quoted) <= 1:
         return "".join(quoted)
-    return f"{', '.join(quoted[:-1])} {translate(lang, 'peers.and')} {quoted[-1]}"
+    return f"{', '.join(quoted[:-1])} {translate(lang, 'vernetzung.and')} {quoted[-1]}"
 
 
 def _fields(mask: np.ndarray) -> list[str]:
@@ -278,7 +279,7 @@ def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
     """
     f, i, j = features, features.index[kommune_id], features.index[peer_id]
     contrib = {k: v[j] for k, v in components.weighted(weights).items()}
-    r = "peers.reason."
+    r = "vernetzung.reason."
     out: list[str] = []
     if contrib["shared"] > 0:
         out.append(translate(lang, r + "shared",
@@ -292,12 +293,14 @@ def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
         out.append(translate(lang, r + f"step.{MEILENSTEINE[f.next_step[i] - 1]}"))
     if contrib["same_type"] > 0:
         typ = KOMMUNE_TYPEN[f.typ[j]]
-        out.append(translate(lang, r + "same_type", typ=translate(lang, f"peers.typ_phrase.{typ}")))
+        out.append(translate(lang, r + "same_type",
+                             typ=translate(lang, f"vernetzung.typ_phrase.{typ}")))
     if contrib["similar_size"] > 0:
         out.append(translate(lang, r + "similar_size",
                              einwohner=fmt.number(f.einwohner[j], lang=lang)))
     if contrib["same_state"] > 0:
-        out.append(translate(lang, r + "same_state", land=BUNDESLAENDER[f.land[j]]))
+        out.append(translate(lang, r + "same_state",
+                             land=value(lang, "bundesland", BUNDESLAENDER[f.land[j]])))
     if contrib["nearby"] > 0:
         km = components.distance_km[j]
         out.append(translate(lang, r + "nearby_close") if km < 1
@@ -365,13 +368,13 @@ def group_sizes(n: int, size_min: int, size_max: int, lang: str = "de") -> list[
     """Sizes of the fewest groups that hold `n` communes within [size_min, size_max], as even as
     possible. Raises `GroupSizeError` with a German (or English) message if that is impossible."""
     if size_min < 1 or size_max < size_min:
-        raise GroupSizeError(translate(lang, "peers.groups.bad_bounds", min=size_min,
+        raise GroupSizeError(translate(lang, "vernetzung.groups.bad_bounds", min=size_min,
                                        max=size_max))
     if n == 0:
         return []
     k = math.ceil(n / size_max)
     if k * size_min > n:
-        raise GroupSizeError(translate(lang, "peers.groups.infeasible", n=n, min=size_min,
+        raise GroupSizeError(translate(lang, "vernetzung.groups.infeasible", n=n, min=size_min,
                                        max=size_max))
     base, extra = divmod(n, k)
     return [base + 1] * extra + [base] * (k - extra)
@@ -567,7 +570,7 @@ def _group_output(f: PeerFeatures, sel: np.ndarray, assign: np.ndarray, sizes: l
 def _group_reason(f: PeerFeatures, idx: np.ndarray, counts: np.ndarray, shared: list[int],
                   lands: list[str], t: int | None, w: PeerWeights, lang: str) -> str:
     """Why the group fits, in sentences: shared topics, experience in them, regions."""
-    g = "peers.groups."
+    g = "vernetzung.groups."
     size = len(idx)
     parts = []
     if t is not None:
@@ -589,6 +592,7 @@ def _group_reason(f: PeerFeatures, idx: np.ndarray, counts: np.ndarray, shared: 
         field = _quote([HANDLUNGSFELDER[focus]], lang)
         parts.append(translate(lang, g + "why_experience", field=field, names=", ".join(names))
                      if names else translate(lang, g + "why_experience_none", field=field))
+    lands = [value(lang, "bundesland", land) for land in lands]
     parts.append(translate(lang, g + "why_regions_one", land=lands[0]) if len(lands) == 1
                  else translate(lang, g + "why_regions", k=len(lands), lands=", ".join(lands)))
     return " ".join(parts)

@@ -16,7 +16,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import audit, auth, data, fmt
-from dashboard.i18n import LANGUAGES, translate
+from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
+from dashboard.i18n import value as _value
+from dashboard.report_defs import SMALL_CELL_TEXT
 from etl.excel_csv import to_excel_csv_bytes
 
 _log = logging.getLogger(__name__)
@@ -35,6 +37,23 @@ def lang() -> str:
 def t(key: str, **values: object) -> str:
     """Translated UI string for the session's language."""
     return translate(lang(), key, **values)
+
+
+def values(frame: pl.DataFrame, **columns: str) -> pl.DataFrame:
+    """`frame` with the German data values of `columns` (`column="domain"`, a section
+    `[werte.<domain>]`) in the session's language; the data themselves stay German."""
+    return translate_values(frame, lang(), **columns)
+
+
+def value(domain: str, german: str | None) -> str | None:
+    """One German data value in the session's language (e.g. a status in a metric)."""
+    return _value(lang(), domain, german)
+
+
+def value_label(domain: str):
+    """A `format_func` for widgets whose options are German data values (URLs keep German)."""
+    names = value_names(lang(), domain)
+    return lambda v: names.get(v, v)
 
 
 def viewer() -> data.Viewer:
@@ -136,6 +155,10 @@ def filters_from_params(params: dict[str, list[str]], options: dict[str, list[st
     })
 
 
+# Filters whose options are data values with a translation (the start quarter is not).
+_TRANSLATED_FILTERS = ("bundesland", "typ", "groessenklasse", "status")
+
+
 def shared_filters() -> data.Filters:
     """The shared filters (synced with the URL) as a `data.Filters` for the data layer.
 
@@ -175,7 +198,8 @@ def filter_widgets() -> None:
     sidebar.caption(t("filters.placeholder"))
     for key in FILTER_KEYS:
         sidebar.pills(t(f"filters.{key}"), options[key], key=f"flt_{key}",
-                      selection_mode="multi")
+                      selection_mode="multi",
+                      format_func=value_label(key) if key in _TRANSLATED_FILTERS else str)
     active = any(st.session_state.get(f"flt_{k}") for k in FILTER_KEYS)
     sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not active,
                    key="filters_reset", icon=":material/filter_alt_off:")
@@ -229,21 +253,51 @@ PROFILE_KEY = "AGS"  # tables that link to profiles carry the commune key in thi
 
 
 def column_config(frame: pl.DataFrame) -> dict:
-    """Dates as TT.MM.JJJJ (de) and numbers in the browser's number format, still sortable."""
-    date_format = "DD.MM.YYYY" if lang() == "de" else "YYYY-MM-DD"
+    """Dates and whole numbers in the UI language's format (CLDR via `fmt`), not the browser's,
+    still sortable as dates and numbers. Decimals need `table_view`: Streamlit's printf
+    formats know a thousands separator but no decimal comma."""
+    date_format = "DD.MM.YYYY" if lang() == "de" else "D MMM YYYY"  # = fmt.date
+    integer_format = f"%'{fmt.group_symbol(lang())},d"  # "%'.,d": 217.198 (de), 217,198 (en)
     config = {}
     for name, dtype in frame.schema.items():
         if dtype == pl.Date:
             config[name] = st.column_config.DateColumn(format=date_format)
-        elif dtype.is_float() or dtype.is_integer():
-            config[name] = st.column_config.NumberColumn(format="localized")
+        elif dtype.is_integer():
+            config[name] = st.column_config.NumberColumn(format=integer_format)
     return config
 
 
-def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Public tables: a count hidden by the small-cell rule (null) reads "<3"."""
-    from dashboard.report_defs import SMALL_CELL_TEXT
+def _decimals(column: pl.Series, most: int = 6) -> int:
+    """The fewest decimals (up to `most`) that show every value of a float column exactly."""
+    values = column.drop_nulls()
+    for d in range(most):
+        scaled = values * 10**d
+        if values.is_empty() or (scaled - scaled.round(0)).abs().max() < 1e-9:
+            return d
+    return most
 
+
+def _number_text(column: pl.Series, hidden: str | None) -> pl.Series:
+    decimals = _decimals(column) if column.dtype.is_float() else 0
+    lang_ = lang()
+    return pl.Series(column.name, [hidden if v is None else fmt.number(v, decimals, lang_)
+                                   for v in column.to_list()], dtype=pl.String)
+
+
+def table_view(frame: pl.DataFrame, hidden: str | None = None) -> tuple[pl.DataFrame, dict]:
+    """`frame` as a table shows it, with its `column_config`: decimals as right-aligned text in
+    the UI language (`fmt.number`); with `hidden` set (public tables) every number as text and a
+    count hidden by the small-cell rule (null) as `hidden`. Such columns sort as text."""
+    as_text = [n for n, d in frame.schema.items()
+               if d.is_float() or (hidden is not None and d.is_numeric())]
+    shown = frame.with_columns(_number_text(frame[n], hidden) for n in as_text)
+    config = column_config(frame)
+    config.update({n: st.column_config.TextColumn(alignment="right") for n in as_text})
+    return shown, config
+
+
+def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Public CSV downloads: a count hidden by the small-cell rule (null) reads "<3"."""
     numeric = [n for n, d in frame.schema.items() if d.is_numeric()]
     return frame.with_columns(
         pl.col(n).cast(pl.String).fill_null(SMALL_CELL_TEXT) for n in numeric
@@ -272,7 +326,7 @@ def timeline_labels() -> dict[str, str]:
     """Translated legend and hover labels for `charts.timeline`."""
     keys = ("geplant", "erreicht", "verspätet erreicht", "überfällig", "entfallen", "mark_min",
             "mark_max", "today")
-    return {k: t(f"progress.{k}") for k in keys}
+    return {k: t(f"fortschritt.{k}") for k in keys}
 
 
 def log_export(file_name: str) -> None:
@@ -287,16 +341,20 @@ def open_profile(kommune_id: str) -> None:
 
 
 def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
-                        link_profiles: bool = False) -> None:
+                        link_profiles: bool = False, hide: tuple[str, ...] = ()) -> None:
     """Show a table and offer exactly that data as German Excel CSV.
 
     With `link_profiles`, choosing a row opens that commune's profile (by its `AGS` column) in
-    the same session; a link in a new tab would lose the sign-in.
+    the same session; a link in a new tab would lose the sign-in. Columns in `hide` are left out
+    of the table on screen (narrow layouts) but stay in the CSV.
     """
-    if viewer().role == "public":
+    public = viewer().role == "public"
+    shown, config = table_view(frame, SMALL_CELL_TEXT if public else None)
+    config.update(dict.fromkeys(hide))  # None hides a column
+    if public:
         frame = show_suppressed(frame)
         link_profiles = False  # the public has no profile pages
-    event = st.dataframe(frame, hide_index=True, column_config=column_config(frame),
+    event = st.dataframe(shown, hide_index=True, column_config=config,
                          key=f"table_{key}", on_select="rerun" if link_profiles else "ignore",
                          selection_mode="single-row")
     if link_profiles:

@@ -5,39 +5,39 @@ import streamlit as st
 from dashboard import data, exports, fmt, ui
 from dashboard import report_defs as rd
 
-lang, viewer, _filters = ui.page("report.title")
+lang, viewer, _filters = ui.page("bericht.title")
 info = data.build_info()
 date_format = "DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD"
 
-st.caption(ui.t("report.intro"))
+st.caption(ui.t("bericht.intro"))
 
 c_von, c_bis, c_stichtag = st.columns(3)
-von = c_von.date_input(ui.t("report.von"), value=rd.PROGRAMMSTART, format=date_format,
+von = c_von.date_input(ui.t("bericht.von"), value=rd.PROGRAMMSTART, format=date_format,
                        key="report_von")
-bis = c_bis.date_input(ui.t("report.bis"), value=info.datenstand, format=date_format,
+bis = c_bis.date_input(ui.t("bericht.bis"), value=info.datenstand, format=date_format,
                        key="report_bis")
-stichtag = c_stichtag.date_input(ui.t("report.stichtag"), value=info.datenstand,
+stichtag = c_stichtag.date_input(ui.t("bericht.stichtag"), value=info.datenstand,
                                  format=date_format, key="report_stichtag",
-                                 help=ui.t("report.stichtag_help"))
+                                 help=ui.t("bericht.stichtag_help"))
 try:
     report = data.load_report(viewer, von, bis, stichtag)
 except ValueError as exc:
     st.error(str(exc), icon=":material/event_busy:")
     st.stop()
 
-st.caption(ui.t("report.version", stichtag=fmt.date(stichtag, lang), von=fmt.date(von, lang),
+st.caption(ui.t("bericht.version", stichtag=fmt.date(stichtag, lang), von=fmt.date(von, lang),
                 bis=fmt.date(report.bis_effektiv, lang),
                 datenstand=fmt.date(info.datenstand, lang), build_id=info.build_id))
 if stichtag > info.datenstand:
-    st.warning(ui.t("report.after_datenstand", datenstand=fmt.date(info.datenstand, lang)),
+    st.warning(ui.t("bericht.after_datenstand", datenstand=fmt.date(info.datenstand, lang)),
                icon=":material/update:")
-st.caption(ui.t("report.edition_public" if report.public else "report.edition_internal"))
+st.caption(ui.t("bericht.edition_public" if report.public else "bericht.edition_internal"))
 
 # ---- headline figures ----
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "einwohner_erreicht",
          "veranstaltungen", "teilnehmende", "median_dauer_monate", "anteil_im_ziel_prozent")
-cols = [*st.columns(4), *st.columns(4)]
-for col, key in zip(cols, shown, strict=True):
+cols = [*st.columns(3), *st.columns(3), *st.columns(3)]  # four a row cut the longer labels
+for col, key in zip(cols, shown, strict=False):
     value, hidden = report.figure(key)
     decimals = 1 if key in ("median_dauer_monate", "anteil_im_ziel_prozent") else 0
     text = rd.SMALL_CELL_TEXT if hidden else fmt.number(value, decimals, lang)
@@ -45,17 +45,17 @@ for col, key in zip(cols, shown, strict=True):
     col.metric(figure.label(lang), text, help=figure.definition(lang))
 
 # ---- downloads ----
-st.subheader(ui.t("report.downloads"))
+st.subheader(ui.t("bericht.downloads"))
 stamp = (info.build_id, von, bis, stichtag, report.public)
 d_xlsx, d_csv, d_render = st.columns(3)
 d_xlsx.download_button(
-    ui.t("report.xlsx"), exports.xlsx_bytes(report),
+    ui.t("bericht.xlsx"), exports.xlsx_bytes(report),
     file_name=rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export,
     args=(rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),))
 d_csv.download_button(
-    ui.t("report.csv_zip"), exports.csv_zip(report),
+    ui.t("bericht.csv_zip"), exports.csv_zip(report),
     file_name=rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),
     mime="application/zip", icon=":material/folder_zip:", key="report_csv",
     on_click=ui.log_export,
@@ -63,40 +63,40 @@ d_csv.download_button(
 rendered = st.session_state.get("report_rendered")
 if rendered is None or rendered["stamp"] != stamp:
     rendered = None
-    if d_render.button(ui.t("report.render"), help=ui.t("report.render_help"),
+    if d_render.button(ui.t("bericht.render"), help=ui.t("bericht.render_help"),
                        icon=":material/picture_as_pdf:", key="report_render"):
-        with st.status(ui.t("report.rendering"), expanded=True) as status:
+        with st.status(ui.t("bericht.rendering"), expanded=True) as status:
             try:
                 files = exports.ChartFiles()
                 for n, chart in enumerate(rd.CHARTS, 1):
-                    status.write(ui.t("report.rendering_chart", n=n, total=len(rd.CHARTS),
+                    status.write(ui.t("bericht.rendering_chart", n=n, total=len(rd.CHARTS),
                                       title=chart.title(lang)))
                     part = exports.chart_files(report, [chart.key])
                     files.png.update(part.png)
                     files.files.update(part.files)
-                status.write(ui.t("report.rendering_pdf"))
+                status.write(ui.t("bericht.rendering_pdf"))
                 pdf = exports.pdf_bytes(report, files.png)
             except RuntimeError as exc:
-                status.update(label=ui.t("report.render_failed", error=exc), state="error")
+                status.update(label=ui.t("bericht.render_failed", error=exc), state="error")
             else:
                 rendered = {"stamp": stamp, "files": files.files, "pdf": pdf}
                 st.session_state["report_rendered"] = rendered
-                status.update(label=ui.t("report.rendered"), state="complete", expanded=False)
+                status.update(label=ui.t("bericht.rendered"), state="complete", expanded=False)
 if rendered is not None:
     d_render.download_button(
-        ui.t("report.pdf"), rendered["pdf"],
+        ui.t("bericht.pdf"), rendered["pdf"],
         file_name=rd.file_name("kurzbericht", stichtag, report.public, "pdf"),
         mime="application/pdf", icon=":material/picture_as_pdf:", key="report_pdf",
         on_click=ui.log_export,
         args=(rd.file_name("kurzbericht", stichtag, report.public, "pdf"),))
-    with st.expander(ui.t("report.images"), icon=":material/image:"):
+    with st.expander(ui.t("bericht.images"), icon=":material/image:"):
         for chart in rd.CHARTS:
             c_title, c_png, c_svg = st.columns([3, 1, 1], vertical_alignment="center")
             c_title.write(chart.title(lang))
             for column, suffix, mime in ((c_png, "png", "image/png"),
                                          (c_svg, "svg", "image/svg+xml")):
                 name = rd.file_name(chart.key, stichtag, report.public, suffix)
-                column.download_button(ui.t(f"report.{suffix}"), rendered["files"][name],
+                column.download_button(ui.t(f"bericht.{suffix}"), rendered["files"][name],
                                        file_name=name, mime=mime, icon=":material/download:",
                                        key=f"report_{chart.key}_{suffix}",
                                        on_click=ui.log_export, args=(name,))
@@ -120,7 +120,7 @@ def show_table(key: str, expanded: bool | None = None) -> None:
         st.caption(rt.table.description(lang))
         ui.table_with_download(rt.as_text(lang), stem, key=f"report_table_{key}")
         return
-    with st.expander(ui.t("report.full_table", title=rt.table.title(lang)), expanded=expanded):
+    with st.expander(ui.t("bericht.full_table", title=rt.table.title(lang)), expanded=expanded):
         st.caption(rt.table.description(lang))
         ui.table_with_download(rt.as_text(lang), stem, key=f"report_table_{key}")
 
@@ -132,7 +132,7 @@ ui.table_with_download(rd.headline_text(report, lang),
                        rd.file_name("ueberblick", stichtag, report.public, "csv")[:-4],
                        key="report_table_ueberblick")
 
-st.subheader(ui.t("report.section_kommunen"))
+st.subheader(ui.t("bericht.section_kommunen"))
 left, right = st.columns(2)
 with left:
     show_chart("kommunen_status")
@@ -140,14 +140,14 @@ with right:
     show_chart("kommunen_bundesland")
 show_table("kommunen_merkmale", expanded=False)
 
-st.subheader(ui.t("report.section_selbstcheck"))
+st.subheader(ui.t("bericht.section_selbstcheck"))
 left, right = st.columns(2)
 with left:
     show_chart("selbstcheck_schritte")
 with right:
     show_table("prozessdauer")
 
-st.subheader(ui.t("report.section_veranstaltungen"))
+st.subheader(ui.t("bericht.section_veranstaltungen"))
 left, right = st.columns(2)
 with left:
     show_chart("veranstaltungen_modul")
@@ -156,7 +156,7 @@ with right:
 show_table("dialog_vernetzung")
 show_table("veranstaltungen", expanded=False)
 
-with st.expander(ui.t("report.definitions"), icon=":material/menu_book:"):
+with st.expander(ui.t("bericht.definitions"), icon=":material/menu_book:"):
     for term, text in (rd.RULES_DE if lang == "de" else rd.RULES_EN):
         st.markdown(f"**{term}.** {text}")
     for figure in rd.FIGURES:

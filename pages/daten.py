@@ -17,14 +17,14 @@ from dashboard import audit, data, fmt, imports, ui
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the programme's time zone for every time shown
 
-lang, viewer, _filters = ui.page("data_page.title")
+lang, viewer, _filters = ui.page("daten.title")
 try:
     data.require_staff(viewer, "die Datenverwaltung öffnen")
 except PermissionError:
-    st.error(ui.t("data_page.no_access"), icon=":material/lock:")
+    st.error(ui.t("daten.no_access"), icon=":material/lock:")
     st.stop()
 user = st.session_state.get("user", "unbekannt")
-st.caption(ui.t("data_page.intro"))
+st.caption(ui.t("daten.intro"))
 
 
 def plain(text: str) -> str:
@@ -44,7 +44,7 @@ def labelled(frame: pl.DataFrame) -> pl.DataFrame:
             "%d.%m.%Y %H:%M:%S" if lang == "de" else "%Y-%m-%d %H:%M:%S")
         for n, d in frame.schema.items() if isinstance(d, pl.Datetime)
     )
-    return frame.rename({c: ui.t(f"data_page.col.{c}") for c in frame.columns})
+    return frame.rename({c: ui.t(f"daten.col.{c}") for c in frame.columns})
 
 
 def log_export(file_name: str) -> None:
@@ -57,96 +57,96 @@ except imports.ImportFailed as exc:
     st.warning(plain(str(exc)), icon=":material/hourglass_top:")
     st.stop()
 tab_import, tab_versions, tab_quality, tab_log = st.tabs([
-    ui.t("data_page.tab_import"), ui.t("data_page.tab_versions"),
-    ui.t("data_page.tab_quality"), ui.t("data_page.tab_log"),
+    ui.t("daten.tab_import"), ui.t("daten.tab_versions"),
+    ui.t("daten.tab_quality"), ui.t("daten.tab_log"),
 ])
 
 # ---- import: upload → preview → apply ----
 with tab_import:
     if done := st.session_state.pop("daten_done", None):
-        st.success(ui.t("data_page.applied", build_id=done), icon=":material/check_circle:")
+        st.success(ui.t("daten.applied", build_id=done), icon=":material/check_circle:")
     if current is None:
-        st.info(ui.t("data_page.no_database"))
+        st.info(ui.t("daten.no_database"))
     else:
-        st.markdown(ui.t("data_page.current", build_id=current.build_id,
+        st.markdown(ui.t("daten.current", build_id=current.build_id,
                          datenstand=fmt.date(current.datenstand, lang),
                          erstellt_am=local_time(current.erstellt_am)))
     generation = st.session_state.setdefault("daten_upload_n", 0)
     files = st.file_uploader(
-        ui.t("data_page.upload_label"), type=["csv", "xlsx"], accept_multiple_files=True,
+        ui.t("daten.upload_label"), type=["csv", "xlsx"], accept_multiple_files=True,
         key=f"daten_upload_{generation}", max_upload_size=imports.MAX_UPLOAD_BYTES // imports.MB,
-        help=ui.t("data_page.upload_help", max_mb=imports.MAX_UPLOAD_BYTES // imports.MB))
+        help=ui.t("daten.upload_help", max_mb=imports.MAX_UPLOAD_BYTES // imports.MB))
     c_date, c_flag = st.columns(2, vertical_alignment="bottom")
     demo_base = current is not None and current.beispieldaten and current.datenstand
     datenstand = c_date.date_input(
-        ui.t("data_page.datenstand"), value=current.datenstand if demo_base else dt.date.today(),
+        ui.t("daten.datenstand"), value=current.datenstand if demo_base else dt.date.today(),
         format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD", key="daten_datenstand",
-        help=ui.t("data_page.datenstand_help"))
-    beispieldaten = c_flag.checkbox(ui.t("data_page.beispieldaten"), value=False,
-                                    key="daten_beispiel", help=ui.t("data_page.beispieldaten_help"))
+        help=ui.t("daten.datenstand_help"))
+    beispieldaten = c_flag.checkbox(ui.t("daten.beispieldaten"), value=False,
+                                    key="daten_beispiel", help=ui.t("daten.beispieldaten_help"))
     if not files:
-        st.info(ui.t("data_page.upload_hint"), icon=":material/upload_file:")
+        st.info(ui.t("daten.upload_hint"), icon=":material/upload_file:")
     else:
         signature = (tuple((f.file_id, f.name, f.size) for f in files), datenstand, beispieldaten,
                      current.build_id if current else None)
         cached = st.session_state.get("daten_preview")
         if cached is None or cached[0] != signature:
-            with st.spinner(ui.t("data_page.checking")):
+            with st.spinner(ui.t("daten.checking")):
                 cached = (signature, imports.preview(viewer, files, datenstand, beispieldaten))
             st.session_state["daten_preview"] = cached
         preview: imports.Preview = cached[1]
 
         if preview.problems:
-            st.error("**" + ui.t("data_page.problems_header") + "**\n\n" + "\n".join(
+            st.error("**" + ui.t("daten.problems_header") + "**\n\n" + "\n".join(
                 f"- {plain(p.meldung)}" for p in preview.problems), icon=":material/block:")
-        st.subheader(ui.t("data_page.preview_header"))
+        st.subheader(ui.t("daten.preview_header"))
         if not preview.files.is_empty():
-            st.caption(ui.t("data_page.metrics_hint"))
+            st.caption(ui.t("daten.metrics_hint"))
             for col, row in zip(st.columns(len(preview.files)),
                                 preview.files.iter_rows(named=True), strict=True):
                 col.metric(
                     row["datei"], fmt.number(row["zeilen_geladen"], lang=lang),
-                    delta=ui.t("data_page.file_rejected",
+                    delta=ui.t("daten.file_rejected",
                                n=fmt.number(row["zeilen_abgelehnt"], lang=lang)),
                     delta_color="inverse" if row["zeilen_abgelehnt"] else "off",
                     delta_arrow="off", border=True,
-                    delta_description=ui.t(f"data_page.source_{row['quelle']}"),
-                    help=ui.t("data_page.file_help", kodierung=row["kodierung"],
+                    delta_description=ui.t(f"daten.source_{row['quelle']}"),
+                    help=ui.t("daten.file_help", kodierung=row["kodierung"],
                               gelesen=fmt.number(row["zeilen_gelesen"], lang=lang)))
-            st.markdown(f"**{ui.t('data_page.rejects_header')}**")
+            st.markdown(f"**{ui.t('daten.rejects_header')}**")
             if preview.rejects.is_empty():
-                st.caption(ui.t("data_page.rejects_none"))
+                st.caption(ui.t("daten.rejects_none"))
             else:
-                st.caption(ui.t("data_page.rejects_hint"))
+                st.caption(ui.t("daten.rejects_hint"))
                 ui.table_with_download(labelled(preview.rejects), "ablehnungen_vorschau",
                                        key="dl_preview_rejects")
         if preview.diff is not None:
-            st.markdown(f"**{ui.t('data_page.diff_header')}**")
+            st.markdown(f"**{ui.t('daten.diff_header')}**")
             counts = preview.diff.counts()
             cols = [*st.columns(3), *st.columns(3)]
             for col, (name, n) in zip(cols, counts.items(), strict=True):
-                col.metric(ui.t(f"data_page.diff.{name}"), fmt.number(n, lang=lang))
+                col.metric(ui.t(f"daten.diff.{name}"), fmt.number(n, lang=lang))
             if not any(counts.values()):
-                st.caption(ui.t("data_page.diff_none"))
+                st.caption(ui.t("daten.diff_none"))
             for name, n in counts.items():
                 if n:
-                    with st.expander(ui.t("data_page.diff_list",
-                                          label=ui.t(f"data_page.diff.{name}"), n=n)):
+                    with st.expander(ui.t("daten.diff_list",
+                                          label=ui.t(f"daten.diff.{name}"), n=n)):
                         st.dataframe(labelled(getattr(preview.diff, name)), hide_index=True)
 
         if not preview.can_apply:
-            st.caption(ui.t("data_page.apply_blocked"))
-        if st.button(ui.t("data_page.apply"), type="primary", disabled=not preview.can_apply,
-                     icon=":material/published_with_changes:", help=ui.t("data_page.apply_help"),
+            st.caption(ui.t("daten.apply_blocked"))
+        if st.button(ui.t("daten.apply"), type="primary", disabled=not preview.can_apply,
+                     icon=":material/published_with_changes:", help=ui.t("daten.apply_help"),
                      key="daten_apply"):
-            with st.status(ui.t("data_page.building"), expanded=True) as status:
+            with st.status(ui.t("daten.building"), expanded=True) as status:
                 try:
                     version = imports.apply(viewer, user, preview, progress=status.write)
                 except imports.ImportFailed as exc:
-                    status.update(label=ui.t("data_page.failed"), state="error")
+                    status.update(label=ui.t("daten.failed"), state="error")
                     st.error(plain(str(exc)), icon=":material/error:")
                 else:
-                    status.update(label=ui.t("data_page.built", build_id=version.build_id),
+                    status.update(label=ui.t("daten.built", build_id=version.build_id),
                                   state="complete")
                     st.session_state["daten_done"] = version.build_id
                     st.session_state["daten_upload_n"] = generation + 1  # empties the uploader
@@ -156,46 +156,46 @@ with tab_import:
 # ---- versions: history, rejects report per version, rollback ----
 with tab_versions:
     if rolled := st.session_state.pop("daten_rolled", None):
-        st.success(ui.t("data_page.rolled_back", build_id=rolled), icon=":material/history:")
+        st.success(ui.t("daten.rolled_back", build_id=rolled), icon=":material/history:")
     versions = imports.list_versions(viewer, imports.KEEP_VERSIONS)
     live_id = current.build_id if current else None
-    st.subheader(ui.t("data_page.versions_header", n=imports.KEEP_VERSIONS))
+    st.subheader(ui.t("daten.versions_header", n=imports.KEEP_VERSIONS))
     if not versions:
-        st.info(ui.t("data_page.versions_empty"))
+        st.info(ui.t("daten.versions_empty"))
     else:
         table = imports.versions_frame(versions, live_id).with_columns(
             pl.col("art").replace_strict(
-                {a: ui.t(f"data_page.art.{a}") for a in ("import", "bestand")}, default="–"),
-            pl.col("benutzer").replace("", ui.t("data_page.unknown_user")))
+                {a: ui.t(f"daten.art.{a}") for a in ("import", "bestand")}, default="–"),
+            pl.col("benutzer").replace("", ui.t("daten.unknown_user")))
         st.dataframe(labelled(table), hide_index=True,
                      column_config=ui.column_config(labelled(table)))
         by_id = {v.build_id: v for v in versions}
 
         def version_label(build_id: str) -> str:
             v = by_id[build_id]
-            mark = f" · {ui.t('data_page.version_current')}" if build_id == live_id else ""
+            mark = f" · {ui.t('daten.version_current')}" if build_id == live_id else ""
             who = f" · {v.benutzer}" if v.benutzer else ""
             return f"{build_id} · {local_time(v.erstellt_am)}{who}{mark}"
 
-        chosen = st.selectbox(ui.t("data_page.version_pick"), list(by_id),
+        chosen = st.selectbox(ui.t("daten.version_pick"), list(by_id),
                               format_func=version_label, key=f"daten_version_{live_id}")
         c_download, c_rollback = st.columns(2)
         file_name = f"ablehnungen_{chosen}.csv"
         c_download.download_button(
-            ui.t("data_page.download_rejects"), imports.rejects_csv(viewer, chosen),
+            ui.t("daten.download_rejects"), imports.rejects_csv(viewer, chosen),
             file_name=file_name, mime="text/csv", icon=":material/download:",
             key="daten_version_rejects", on_click=log_export, args=(file_name,))
-        if c_rollback.button(ui.t("data_page.rollback"), icon=":material/history:",
+        if c_rollback.button(ui.t("daten.rollback"), icon=":material/history:",
                              disabled=chosen == live_id, key="daten_rollback_ask",
-                             help=ui.t("data_page.rollback_disabled") if chosen == live_id
+                             help=ui.t("daten.rollback_disabled") if chosen == live_id
                              else None):
             st.session_state["daten_rollback"] = chosen
         if st.session_state.get("daten_rollback") == chosen and chosen != live_id:
-            st.warning(ui.t("data_page.rollback_confirm", build_id=chosen,
+            st.warning(ui.t("daten.rollback_confirm", build_id=chosen,
                             erstellt_am=local_time(by_id[chosen].erstellt_am)),
                        icon=":material/warning:")
             c_yes, c_no = st.columns(2)
-            if c_yes.button(ui.t("data_page.rollback_yes"), type="primary",
+            if c_yes.button(ui.t("daten.rollback_yes"), type="primary",
                             key="daten_rollback_yes"):
                 try:
                     imports.rollback(viewer, user, chosen)
@@ -205,36 +205,36 @@ with tab_versions:
                     st.session_state.pop("daten_rollback", None)
                     st.session_state["daten_rolled"] = chosen
                     st.rerun()
-            if c_no.button(ui.t("data_page.cancel"), key="daten_rollback_no"):
+            if c_no.button(ui.t("daten.cancel"), key="daten_rollback_no"):
                 st.session_state.pop("daten_rollback", None)
                 st.rerun()
 
 # ---- quality report of the current build ----
 with tab_quality:
-    st.subheader(ui.t("data_page.quality_header"))
+    st.subheader(ui.t("daten.quality_header"))
     if current is not None:
         info = data.build_info()
-        st.markdown(f"**{ui.t('data_page.quality_files')}**")
+        st.markdown(f"**{ui.t('daten.quality_files')}**")
         st.dataframe(labelled(info.dateien), hide_index=True,
                      column_config=ui.column_config(labelled(info.dateien)))
         quality = data.rejects(viewer)
-        st.markdown(f"**{ui.t('data_page.rejects_header')}**")
+        st.markdown(f"**{ui.t('daten.rejects_header')}**")
         if quality.is_empty():
-            st.caption(ui.t("data_page.quality_none"))
+            st.caption(ui.t("daten.quality_none"))
         else:
             ui.table_with_download(labelled(quality), f"ablehnungen_{info.build_id}",
                                    key="dl_quality")
 
 # ---- audit log ----
 with tab_log:
-    st.subheader(ui.t("data_page.log_header"))
-    st.caption(ui.t("data_page.log_hint"))
+    st.subheader(ui.t("daten.log_header"))
+    st.caption(ui.t("daten.log_hint"))
     events = audit.read_events(limit=500)
     if events.is_empty():
-        st.caption(ui.t("data_page.log_empty"))
+        st.caption(ui.t("daten.log_empty"))
     else:
         known = set(audit.ACTIONS)
         events = events.with_columns(pl.col("aktion").map_elements(
-            lambda a: ui.t(f"data_page.action.{a}") if a in known else a,
+            lambda a: ui.t(f"daten.action.{a}") if a in known else a,
             return_dtype=pl.String))
         st.dataframe(labelled(events), hide_index=True)

@@ -10,7 +10,7 @@ from dashboard import charts, data, ui
 
 LANES_PER_PAGE = 40
 
-lang, viewer, filters = ui.page("progress.title")
+lang, viewer, filters = ui.page("fortschritt.title")
 
 progress = data.load_progress(viewer, filters)
 if progress.is_empty():
@@ -19,13 +19,13 @@ if progress.is_empty():
 info = data.build_info()
 ziel_monate = data.programme_rules().ziel_monate
 
-st.subheader(ui.t("progress.timeline"))
+st.subheader(ui.t("fortschritt.timeline"))
 left, right = st.columns([2, 1])
 order = left.radio(
-    ui.t("progress.sort"),
+    ui.t("fortschritt.sort"),
     ["start", "name"],
     horizontal=True,
-    format_func=lambda v: ui.t(f"progress.sort_{v}"),
+    format_func=lambda v: ui.t(f"fortschritt.sort_{v}"),
     key="progress_sort",
 )
 lanes = progress.unique("kommune_id", keep="first").sort(
@@ -33,12 +33,14 @@ lanes = progress.unique("kommune_id", keep="first").sort(
 )
 pages = max(1, -(-lanes.height // LANES_PER_PAGE))
 page = (
-    right.number_input(ui.t("progress.page"), 1, pages, 1, key="progress_page") if pages > 1 else 1
+    right.number_input(ui.t("fortschritt.page"), 1, pages, 1, key="progress_page")
+    if pages > 1
+    else 1
 )
 shown = lanes.slice((page - 1) * LANES_PER_PAGE, LANES_PER_PAGE)
 st.caption(
     ui.t(
-        "progress.page_of",
+        "fortschritt.page_of",
         von=(page - 1) * LANES_PER_PAGE + 1,
         bis=(page - 1) * LANES_PER_PAGE + shown.height,
         n=lanes.height,
@@ -48,59 +50,60 @@ lane_order = shown.select("kommune_id").with_row_index("lane")
 rows = progress.join(lane_order, on="kommune_id").sort(["lane", "reihenfolge"])
 labels = ui.timeline_labels()
 fig = charts.timeline(rows, info.datenstand, labels, lang, ziel_monate)
-table = rows.select(
-    pl.col("name").alias(ui.t("progress.name")),
+table = ui.values(rows, meilenstein="meilenstein", zustand="zustand").select(
+    pl.col("name").alias(ui.t("fortschritt.name")),
     pl.col("kommune_id").alias("AGS"),
-    pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
-    pl.col("geplant_am").alias(ui.t("progress.geplant")),
-    pl.col("erreicht_am").alias(ui.t("progress.erreicht")),
-    pl.col("zustand").alias(ui.t("progress.zustand")),
+    pl.col("meilenstein").alias(ui.t("fortschritt.meilenstein")),
+    pl.col("geplant_am").alias(ui.t("fortschritt.geplant")),
+    pl.col("erreicht_am").alias(ui.t("fortschritt.erreicht")),
+    pl.col("zustand").alias(ui.t("fortschritt.zustand")),
 )
 ui.chart_and_table(fig, table, "zeitplan", key="timeline")
 
 left, right = st.columns(2)
 with left:
-    st.subheader(ui.t("progress.funnel"))
+    st.subheader(ui.t("fortschritt.funnel"))
     counts = data.milestone_funnel(viewer, filters)
     ui.chart_and_table(
-        charts.funnel(counts, lanes.height, lang, ui.t("progress.reached")),
+        charts.funnel(counts, lanes.height, lang, ui.t("fortschritt.reached")),
         ui.labelled(
-            counts, "progress", "reihenfolge", "meilenstein", "erreicht", erreicht="reached"
+            ui.values(counts, meilenstein="meilenstein"),
+            "fortschritt", "reihenfolge", "meilenstein", "erreicht", erreicht="reached",
         ),
         "meilensteine_erreicht",
         key="funnel",
     )
 with right:
-    st.subheader(ui.t("progress.durations"))
+    st.subheader(ui.t("fortschritt.durations"))
     kommunen = data.load_kommunen(viewer, filters).filter(pl.col("dauer_monate").is_not_null())
     dlabels = {
-        k: ui.t(f"progress.{k}") for k in ("finished", "running", "months", "count", "target")
+        k: ui.t(f"fortschritt.{k}") for k in ("finished", "running", "months", "count", "target")
     }
     ui.chart_and_table(
         charts.duration_histogram(kommunen, lang, dlabels, ziel_monate),
-        kommunen.select(
-            pl.col("name").alias(ui.t("progress.name")),
+        ui.values(kommunen, status="status").select(
+            pl.col("name").alias(ui.t("fortschritt.name")),
             pl.col("kommune_id").alias("AGS"),
-            pl.col("status").alias(ui.t("progress.status")),
-            pl.col("dauer_monate").alias(ui.t("progress.dauer")),
+            pl.col("status").alias(ui.t("fortschritt.status")),
+            pl.col("dauer_monate").alias(ui.t("fortschritt.dauer")),
         ),
         "dauer_prozessbegleitung",
         key="durations",
         link_profiles=True,
     )
 
-st.subheader(ui.t("progress.overdue"))
+st.subheader(ui.t("fortschritt.overdue"))
 overdue = data.load_overdue(viewer, filters)
 if overdue.is_empty():
-    st.caption(ui.t("progress.overdue_empty"))
+    st.caption(ui.t("fortschritt.overdue_empty"))
 else:
     ui.table_with_download(
-        overdue.select(
-            pl.col("name").alias(ui.t("progress.name")),
+        ui.values(overdue, meilenstein="meilenstein").select(
+            pl.col("name").alias(ui.t("fortschritt.name")),
             pl.col("kommune_id").alias("AGS"),
-            pl.col("meilenstein").alias(ui.t("progress.meilenstein")),
-            pl.col("geplant_am").alias(ui.t("progress.geplant")),
-            pl.col("tage_ueberfaellig").alias(ui.t("progress.tage")),
+            pl.col("meilenstein").alias(ui.t("fortschritt.meilenstein")),
+            pl.col("geplant_am").alias(ui.t("fortschritt.geplant")),
+            pl.col("tage_ueberfaellig").alias(ui.t("fortschritt.tage")),
         ),
         "ueberfaellige_meilensteine",
         key="dl_overdue_progress",

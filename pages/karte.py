@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import data, maps, ui
 
-lang, viewer, filters = ui.page("map.title")
+lang, viewer, filters = ui.page("karte.title")
 
 points = data.load_map_points(viewer, filters)
 if points.is_empty():
@@ -14,11 +14,11 @@ if points.is_empty():
 
 # One view at a time (not tabs): a hidden tab's map would still be sent to the browser.
 view = st.radio(
-    ui.t("map.view"),
+    ui.t("karte.view"),
     ["points", "laender"],
     horizontal=True,
     key="map_view",
-    format_func=lambda v: ui.t(f"map.view_{v}"),
+    format_func=lambda v: ui.t(f"karte.view_{v}"),
     label_visibility="collapsed",
 )
 public = viewer.role == "public"
@@ -32,13 +32,13 @@ if view == "points":
         left.caption(ui.t("map_public.hint"))
     else:
         colour_by = left.radio(
-            ui.t("map.colour_by"),
+            ui.t("karte.colour_by"),
             ["status", "phase"],
             horizontal=True,
-            format_func=lambda v: ui.t(f"map.colour_{v}"),
+            format_func=lambda v: ui.t(f"karte.colour_{v}"),
             key="map_colour",
         )
-    show_kreise = right.toggle(ui.t("map.kreise"), value=False, key="map_kreise")
+    show_kreise = right.toggle(ui.t("karte.kreise"), value=False, key="map_kreise")
     points, lean = maps.cached_points_map(viewer, filters, colour_by, show_kreise=show_kreise,
                                          lang=lang)
     profiles = not public  # the public has no profile pages
@@ -50,16 +50,19 @@ if view == "points":
         config={"displaylogo": False},
     )
     if profiles:
-        st.caption(ui.t("map.click_hint"))
+        st.caption(ui.t("karte.click_hint"))
         selected = event.selection.points if event and event.selection else []
         if selected:
             ui.open_profile(points.get_column("kommune_id")[lean.row_of(selected[0])])
     with st.expander(ui.t("common.table")):
-        columns = {"name": "map.name", "kommune_id": None, "typ": "map.typ",
-                   "bundesland": "map.bundesland", "status": "map.status",
-                   "aktuelle_phase": "map.phase", "naechster_meilenstein": "map.next",
-                   "einwohner": "map.einwohner", "lat": None, "lon": None}
-        table = points.select(
+        columns = {"name": "karte.name", "kommune_id": None, "typ": "karte.typ",
+                   "bundesland": "karte.bundesland", "status": "karte.status",
+                   "aktuelle_phase": "karte.phase", "naechster_meilenstein": "karte.next",
+                   "einwohner": "karte.einwohner", "lat": None, "lon": None}
+        domains = {"typ": "typ", "bundesland": "bundesland", "status": "status",
+                   "aktuelle_phase": "phase", "naechster_meilenstein": "meilenstein"}
+        table = ui.values(points, **{c: d for c, d in domains.items() if c in points.columns}
+                          ).select(
             pl.col(c).alias(ui.t(label) if label else ("AGS" if c == "kommune_id" else c))
             for c, label in columns.items() if c in points.columns
         )
@@ -69,14 +72,14 @@ else:
         st.caption(ui.t("map_public.laender_hint"))
         st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
-    fig = maps.land_choropleth(counts, ui.t("map.kommunen"))
+    fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang)
     ui.chart_and_table(
         fig,
-        counts.rename(
+        ui.values(counts, bundesland="bundesland").rename(
             {
-                "bundesland": ui.t("map.bundesland"),
-                "kommunen": ui.t("map.kommunen"),
-                "einwohner": ui.t("map.einwohner"),
+                "bundesland": ui.t("karte.bundesland"),
+                "kommunen": ui.t("karte.kommunen"),
+                "einwohner": ui.t("karte.einwohner"),
             }
         ),
         "kommunen_je_bundesland",

@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import charts, data, fmt, ui
 from dashboard.peer_cards import render_peer_cards
 
-lang, viewer, _filters = ui.page("profile.title")
+lang, viewer, _filters = ui.page("kommune.title")
 ziel_monate = data.programme_rules().ziel_monate
 
 choices = data.kommune_choices(viewer)
@@ -17,7 +17,7 @@ ids = choices["kommune_id"].to_list()
 names = dict(choices.select("kommune_id", "name").rows())
 wanted = st.query_params.get("kommune")
 if wanted and wanted not in names:
-    st.warning(ui.t("profile.unknown", id=wanted), icon=":material/search_off:")
+    st.warning(ui.t("kommune.unknown", id=wanted), icon=":material/search_off:")
 own = viewer.kommune_id if viewer.kommune_id in names else None
 # A `?kommune=` link wins once; after that the selectbox is the source of truth (the URL then
 # follows it), so a new choice is not reset to the old URL value on the next rerun.
@@ -27,7 +27,7 @@ if wanted in names and wanted != st.session_state.get("_profile_url_applied"):
 elif st.session_state.get("profile_kommune") not in names:
     st.session_state["profile_kommune"] = own or ids[0]
 kommune_id = st.selectbox(
-    ui.t("profile.choose"), ids, key="profile_kommune", format_func=lambda k: f"{names[k]} ({k})"
+    ui.t("kommune.choose"), ids, key="profile_kommune", format_func=lambda k: f"{names[k]} ({k})"
 )
 st.query_params["kommune"] = kommune_id
 st.session_state["_profile_url_applied"] = kommune_id
@@ -36,42 +36,43 @@ profile = data.load_kommune_profile(viewer, kommune_id)
 f = profile.facts
 st.header(f["name"])
 
-st.subheader(ui.t("profile.facts"))
+st.subheader(ui.t("kommune.facts"))
 st.markdown(
-    f"**{ui.t('profile.typ')}:** {f['typ']} · **{ui.t('profile.bundesland')}:** "
-    f"{f['bundesland']} · **{ui.t('profile.kreis')}:** {f['kreis'] or '–'} · **AGS:** {kommune_id}",
+    f"**{ui.t('kommune.typ')}:** {ui.value('typ', f['typ'])} · "
+    f"**{ui.t('kommune.bundesland')}:** {ui.value('bundesland', f['bundesland'])} · "
+    f"**{ui.t('kommune.kreis')}:** {f['kreis'] or '–'} · **AGS:** {kommune_id}",
 )
 c = st.columns(4)
-c[0].metric(ui.t("profile.einwohner"), fmt.number(f["einwohner"], lang=lang))
-c[1].metric(ui.t("profile.status"), f["status"])
-c[2].metric(ui.t("profile.phase"), f["aktuelle_phase"])
+c[0].metric(ui.t("kommune.einwohner"), fmt.number(f["einwohner"], lang=lang))
+c[1].metric(ui.t("kommune.status"), ui.value("status", f["status"]))
+c[2].metric(ui.t("kommune.phase"), ui.value("phase", f["aktuelle_phase"]))
 dauer = (
-    ui.t("profile.dauer_value", value=fmt.number(f["dauer_monate"], 1, lang))
+    ui.t("kommune.dauer_value", value=fmt.number(f["dauer_monate"], 1, lang))
     if f["dauer_monate"] is not None
     else "–"
 )
 c[3].metric(
-    ui.t("profile.dauer"),
+    ui.t("kommune.dauer_gesamt" if f["status"] == "abgeschlossen" else "kommune.dauer"),
     dauer,
-    help=ui.t("overview.ziel_hint", min=ziel_monate[0], max=ziel_monate[1]),
+    help=ui.t("ueberblick.ziel_hint", min=ziel_monate[0], max=ziel_monate[1]),
 )
 next_text = (
     ui.t(
-        "profile.next_value",
-        meilenstein=f["naechster_meilenstein"],
+        "kommune.next_value",
+        meilenstein=ui.value("meilenstein", f["naechster_meilenstein"]),
         datum=fmt.date(f["naechster_geplant_am"], lang),
     )
     if f["naechster_meilenstein"]
     else "–"
 )
 st.markdown(
-    f"**{ui.t('profile.start')}:** {fmt.date(f['start_ist'], lang)} · "
-    f"**{ui.t('profile.next')}:** {next_text}"
+    f"**{ui.t('kommune.start')}:** {fmt.date(f['start_ist'], lang)} · "
+    f"**{ui.t('kommune.next')}:** {next_text}"
 )
 
 left, right = st.columns(2)
 with left:
-    st.subheader(ui.t("profile.prerequisites"))
+    st.subheader(ui.t("kommune.prerequisites"))
     for key in (
         "voraussetzung_ansprechperson",
         "voraussetzung_leitung",
@@ -80,16 +81,16 @@ with left:
     ):
         value = f.get(key)
         mark = {
-            True: (":material/check_circle:", "profile.yes"),
-            False: (":material/cancel:", "profile.no"),
-        }.get(value, (":material/help:", "profile.unknown_value"))
-        st.markdown(f"{mark[0]} {ui.t(f'profile.{key}')}: **{ui.t(mark[1])}**")
+            True: (":material/check_circle:", "kommune.yes"),
+            False: (":material/cancel:", "kommune.no"),
+        }.get(value, (":material/help:", "kommune.unknown_value"))
+        st.markdown(f"{mark[0]} {ui.t(f'kommune.{key}')}: **{ui.t(mark[1])}**")
 with right:
-    st.subheader(ui.t("profile.contact"))
+    st.subheader(ui.t("kommune.contact"))
     if "ansprechperson" not in f or (f.get("ansprechperson") is None and not viewer.is_staff):
-        st.caption(ui.t("profile.contact_hidden"))
+        st.caption(ui.t("kommune.contact_hidden"))
     elif f.get("ansprechperson") is None:
-        st.caption(ui.t("profile.contact_none"))
+        st.caption(ui.t("kommune.contact_none"))
     else:
         st.text(f["ansprechperson"])
         if f.get("email"):
@@ -98,14 +99,14 @@ with right:
             st.text(f["telefon"])
     if "vernetzung_zustimmung" in f:
         st.caption(
-            f"{ui.t('profile.consent')}: "
-            f"{ui.t('profile.yes') if f['vernetzung_zustimmung'] else ui.t('profile.no')}"
+            f"{ui.t('kommune.consent')}: "
+            f"{ui.t('kommune.yes') if f['vernetzung_zustimmung'] else ui.t('kommune.no')}"
         )
 
 
 def _details() -> None:
     """Timeline, uptake and Selbstcheck: only for staff and the commune itself."""
-    st.subheader(ui.t("profile.timeline"))
+    st.subheader(ui.t("kommune.timeline"))
     info = data.build_info()
     lanes = profile.milestones.with_columns(
         pl.lit(kommune_id).alias("kommune_id"),
@@ -114,25 +115,26 @@ def _details() -> None:
     )
     labels = ui.timeline_labels()
     if lanes.is_empty():
-        st.caption(ui.t("progress.overdue_empty"))
+        st.caption(ui.t("fortschritt.overdue_empty"))
     else:
         ui.chart_and_table(
             charts.timeline(lanes, info.datenstand, labels, lang, ziel_monate),
             ui.labelled(
-                profile.milestones, "profile", "meilenstein", "geplant_am", "erreicht_am", "zustand"
+                ui.values(profile.milestones, meilenstein="meilenstein", zustand="zustand"),
+                "kommune", "meilenstein", "geplant_am", "erreicht_am", "zustand"
             ),
             f"zeitplan_{kommune_id}",
             key="profile_timeline",
         )
 
-    st.subheader(ui.t("profile.uptake"))
+    st.subheader(ui.t("kommune.uptake"))
     if profile.uptake.is_empty():
-        st.caption(ui.t("profile.uptake_empty"))
+        st.caption(ui.t("kommune.uptake_empty"))
     else:
         ui.table_with_download(
             ui.labelled(
-                profile.uptake,
-                "profile",
+                ui.values(profile.uptake, format="format", thema="thema"),
+                "kommune",
                 "datum",
                 "veranstaltung_id",
                 "modul",
@@ -146,17 +148,18 @@ def _details() -> None:
             key="dl_profile_uptake",
         )
 
-    st.subheader(ui.t("profile.selbstcheck"))
+    st.subheader(ui.t("kommune.selbstcheck"))
     if profile.selbstcheck is None:
-        st.info(ui.t("profile.selbstcheck_hidden"), icon=":material/lock:")
+        st.info(ui.t("kommune.selbstcheck_hidden"), icon=":material/lock:")
     elif profile.selbstcheck.is_empty():
-        st.caption(ui.t("profile.selbstcheck_empty"))
+        st.caption(ui.t("kommune.selbstcheck_empty"))
     else:
-        st.caption(ui.t("profile.selbstcheck_hint"))
+        st.caption(ui.t("kommune.selbstcheck_hint"))
         ui.chart_and_table(
-            charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("profile.stand")}),
+            charts.selbstcheck_bars(profile.selbstcheck, lang, {"stand": ui.t("kommune.stand")}),
             ui.labelled(
-                profile.selbstcheck, "profile", "handlungsfeld", "stand", "prioritaet", "erhoben_am"
+                ui.values(profile.selbstcheck, handlungsfeld="handlungsfeld"),
+                "kommune", "handlungsfeld", "stand", "prioritaet", "erhoben_am"
             ),
             f"selbstcheck_{kommune_id}",
             key="profile_selbstcheck",
@@ -164,10 +167,10 @@ def _details() -> None:
 
 
 if profile.milestones is None:
-    st.info(ui.t("profile.details_hidden"), icon=":material/lock:")
+    st.info(ui.t("kommune.details_hidden"), icon=":material/lock:")
 else:
     _details()
 
 if viewer.role != "public":
-    st.subheader(ui.t("profile.peers"))
+    st.subheader(ui.t("kommune.peers"))
     render_peer_cards(viewer, kommune_id, n=3)

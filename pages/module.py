@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import charts, data, ui
 
-lang, viewer, filters = ui.page("modules.title")
+lang, viewer, filters = ui.page("module.title")
 
 monthly = data.uptake_by(viewer, filters, "monat", "modul")
 if monthly.is_empty():
@@ -13,46 +13,47 @@ if monthly.is_empty():
     st.stop()
 
 measure = st.radio(
-    ui.t("modules.measure"),
+    ui.t("module.measure"),
     ["teilnahmen", "teilnehmende"],
     horizontal=True,
-    format_func=lambda v: ui.t(f"modules.{v}"),
+    format_func=lambda v: ui.t(f"module.{v}"),
     key="modules_measure",
 )
-st.caption(ui.t("modules.hint"))
+st.caption(ui.t("module.hint"))
 if viewer.role == "public":
     st.caption(ui.t("auth.suppressed"))
-label = ui.t(f"modules.{measure}")
-module_names = {m: f"{m} {name}" for m, name in data.programme_rules().module.items()}
+label = ui.t(f"module.{measure}")
+module_names = {m: f"{m} {ui.value('modul', name)}"
+                for m, name in data.programme_rules().module.items()}
 
-st.subheader(ui.t("modules.by_month"))
+st.subheader(ui.t("module.by_month"))
 ui.chart_and_table(
-    charts.monthly_by_module(monthly, measure, lang, module_names, label),
-    ui.labelled(monthly, "modules", "monat", "modul", "teilnahmen", "teilnehmende"),
+    charts.monthly_by_module(monthly, measure, lang, module_names, label, ui.t("module.monat")),
+    ui.labelled(monthly, "module", "monat", "modul", "teilnahmen", "teilnehmende"),
     "nutzung_je_monat",
     key="monthly",
 )
 
 left, right = st.columns(2)
 for column, dim, title in (
-    (left, "format", "modules.by_format"),
-    (right, "thema", "modules.by_topic"),
+    (left, "format", "module.by_format"),
+    (right, "thema", "module.by_topic"),
 ):
     with column:
         st.subheader(ui.t(title))
-        frame = data.uptake_by(viewer, filters, dim)
+        frame = ui.values(data.uptake_by(viewer, filters, dim), **{dim: dim})
         ui.chart_and_table(
             charts.hbars(frame, dim, measure, lang),
             frame.select(
-                pl.col(dim).alias(ui.t(f"modules.{dim}")),
-                pl.col("teilnahmen").alias(ui.t("modules.teilnahmen")),
-                pl.col("teilnehmende").alias(ui.t("modules.teilnehmende")),
+                pl.col(dim).alias(ui.t(f"module.{dim}")),
+                pl.col("teilnahmen").alias(ui.t("module.teilnahmen")),
+                pl.col("teilnehmende").alias(ui.t("module.teilnehmende")),
             ),
             f"nutzung_nach_{dim}",
             key=f"by_{dim}",
         )
 
-st.subheader(ui.t("modules.by_sector"))
+st.subheader(ui.t("module.by_sector"))
 by_module = data.uptake_by(viewer, filters, "modul")
 sectors = (
     by_module.select(
@@ -64,22 +65,22 @@ sectors = (
     )
     .unpivot(variable_name="sektor", value_name="teilnehmende")
     .with_columns(
-        pl.col("sektor").map_elements(lambda s: ui.t(f"modules.{s}"), return_dtype=pl.String)
+        pl.col("sektor").map_elements(lambda s: ui.t(f"module.{s}"), return_dtype=pl.String)
     )
 )
 ui.chart_and_table(
     charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),
     sectors.rename(
-        {"sektor": ui.t("modules.sector"), "teilnehmende": ui.t("modules.teilnehmende")}
+        {"sektor": ui.t("module.sector"), "teilnehmende": ui.t("module.teilnehmende")}
     ),
     "teilnehmende_nach_sektor",
     key="sectors",
 )
 
-used = data.uptake_by_kommune(viewer, filters)
+used = ui.values(data.uptake_by_kommune(viewer, filters), format="format")
 if not used.is_empty():  # per-commune rows: staff see all, a commune its own, the public none
-    st.subheader(ui.t("modules.by_kommune"))
-    st.caption(ui.t("modules.by_kommune_hint"))
+    st.subheader(ui.t("module.by_kommune"))
+    st.caption(ui.t("module.by_kommune_hint"))
     matrix = (
         used.pivot(
             on="format",
@@ -93,7 +94,7 @@ if not used.is_empty():  # per-commune rows: staff see all, a commune its own, t
     )
     ui.table_with_download(
         matrix.select(
-            pl.col("name").alias(ui.t("modules.name")),
+            pl.col("name").alias(ui.t("module.name")),
             pl.col("kommune_id").alias("AGS"),
             pl.exclude("kommune_id", "name"),
         ),
@@ -104,14 +105,14 @@ if not used.is_empty():  # per-commune rows: staff see all, a commune its own, t
 
 shared = data.shared_events(viewer, filters)
 if viewer.role != "public":
-    st.subheader(ui.t("modules.shared"))
+    st.subheader(ui.t("module.shared"))
     if shared.is_empty():
-        st.caption(ui.t("modules.shared_empty"))
+        st.caption(ui.t("module.shared_empty"))
     else:
         ui.table_with_download(
             ui.labelled(
-                shared,
-                "modules",
+                ui.values(shared, format="format", thema="thema"),
+                "module",
                 "datum",
                 "veranstaltung_id",
                 "modul",

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import charts, data, fmt, ui
 
-lang, viewer, filters = ui.page("overview.title")
+lang, viewer, filters = ui.page("ueberblick.title")
 
 kf = data.key_figures(viewer, filters)
 if kf.kommunen == 0:
@@ -14,50 +14,52 @@ if kf.kommunen == 0:
 
 lo, hi = data.programme_rules().ziel_monate
 cols = [*st.columns(3), *st.columns(3)]
-cols[0].metric(ui.t("overview.kommunen"), fmt.number(kf.kommunen, lang=lang))
-cols[1].metric(ui.t("overview.gestartet"), fmt.number(kf.gestartet, lang=lang))
-cols[2].metric(ui.t("overview.abgeschlossen"), fmt.number(kf.abgeschlossen, lang=lang))
-cols[3].metric(ui.t("overview.im_ziel", max=hi), fmt.percent(kf.anteil_im_ziel, lang=lang))
+cols[0].metric(ui.t("ueberblick.kommunen"), fmt.number(kf.kommunen, lang=lang))
+cols[1].metric(ui.t("ueberblick.gestartet"), fmt.number(kf.gestartet, lang=lang))
+cols[2].metric(ui.t("ueberblick.abgeschlossen"), fmt.number(kf.abgeschlossen, lang=lang))
+cols[3].metric(ui.t("ueberblick.im_ziel", max=hi), fmt.percent(kf.anteil_im_ziel, lang=lang))
 median = (
-    ui.t("overview.median_dauer_value", value=fmt.number(kf.median_dauer_monate, 1, lang))
+    ui.t("ueberblick.median_dauer_value", value=fmt.number(kf.median_dauer_monate, 1, lang))
     if kf.median_dauer_monate is not None
     else "–"
 )
 cols[4].metric(
-    ui.t("overview.median_dauer"), median, help=ui.t("overview.ziel_hint", min=lo, max=hi)
+    ui.t("ueberblick.median_dauer"), median, help=ui.t("ueberblick.ziel_hint", min=lo, max=hi)
 )
 if kf.ueberfaellige_meilensteine is not None:  # internal monitoring: not for the public
-    cols[5].metric(ui.t("overview.ueberfaellig"),
+    cols[5].metric(ui.t("ueberblick.ueberfaellig"),
                    fmt.number(kf.ueberfaellige_meilensteine, lang=lang))
 if viewer.role == "public":
     st.caption(ui.t("auth.suppressed"))
 
 left, right = st.columns(2)
 with left:
-    st.subheader(ui.t("overview.status_header"))
+    st.subheader(ui.t("ueberblick.status_header"))
     counts = pl.DataFrame(
         {"status": list(kf.nach_status), "anzahl": list(kf.nach_status.values())},
         schema={"status": pl.String, "anzahl": pl.Int64},
     )
     ui.chart_and_table(
         charts.status_bar(counts, lang),
-        counts.rename({"status": ui.t("filters.status"), "anzahl": ui.t("overview.anzahl")}),
+        ui.values(counts, status="status").rename(
+            {"status": ui.t("filters.status"), "anzahl": ui.t("ueberblick.anzahl")}
+        ),
         "kommunen_nach_status",
         key="status",
     )
 with right:
-    st.subheader(ui.t("overview.modul_header"))
+    st.subheader(ui.t("ueberblick.modul_header"))
     uptake = kf.nutzung_nach_modul
     ui.chart_and_table(
         charts.module_bars(
-            uptake, lang, ui.t("overview.veranstaltungen"), ui.t("overview.teilnehmende")
+            uptake, lang, ui.t("ueberblick.veranstaltungen"), ui.t("ueberblick.teilnehmende")
         ),
-        uptake.rename(
+        ui.values(uptake, bezeichnung="modul").rename(
             {
-                "modul": ui.t("overview.modul"),
-                "bezeichnung": ui.t("overview.bezeichnung"),
-                "veranstaltungen": ui.t("overview.veranstaltungen"),
-                "teilnehmende": ui.t("overview.teilnehmende"),
+                "modul": ui.t("ueberblick.modul"),
+                "bezeichnung": ui.t("ueberblick.bezeichnung"),
+                "veranstaltungen": ui.t("ueberblick.veranstaltungen"),
+                "teilnehmende": ui.t("ueberblick.teilnehmende"),
             }
         ),
         "nutzung_nach_modul",
@@ -67,41 +69,43 @@ with right:
 if viewer.role != "public":  # names of communes with their milestones: signed-in only
     left, right = st.columns(2)
     with left:
-        st.subheader(ui.t("overview.changes_header"))
+        st.subheader(ui.t("ueberblick.changes_header"))
         changes = data.load_recent_changes(viewer, filters)
         if changes.is_empty():
-            st.caption(ui.t("overview.changes_empty"))
+            st.caption(ui.t("ueberblick.changes_empty"))
         else:
             ui.table_with_download(
-                changes.rename(
+                ui.values(changes, meilenstein="meilenstein").rename(
                     {
                         "kommune_id": "AGS",
-                        "name": ui.t("overview.name"),
-                        "meilenstein": ui.t("overview.meilenstein"),
-                        "erreicht_am": ui.t("overview.erreicht_am"),
+                        "name": ui.t("ueberblick.name"),
+                        "meilenstein": ui.t("ueberblick.meilenstein"),
+                        "erreicht_am": ui.t("ueberblick.erreicht_am"),
                     }
                 ),
                 "erreicht_letzte_30_tage",
                 key="dl_changes",
                 link_profiles=True,
+                hide=("AGS",),  # half a page wide: the name suffices, the CSV keeps the key
             )
     with right:
-        st.subheader(ui.t("overview.overdue_header"))
+        st.subheader(ui.t("ueberblick.overdue_header"))
         overdue = data.load_overdue(viewer, filters)
         if overdue.is_empty():
-            st.caption(ui.t("overview.overdue_empty"))
+            st.caption(ui.t("ueberblick.overdue_empty"))
         else:
             ui.table_with_download(
-                overdue.drop("bundesland").rename(
+                ui.values(overdue.drop("bundesland"), meilenstein="meilenstein").rename(
                     {
                         "kommune_id": "AGS",
-                        "name": ui.t("overview.name"),
-                        "meilenstein": ui.t("overview.meilenstein"),
-                        "geplant_am": ui.t("overview.geplant_am"),
-                        "tage_ueberfaellig": ui.t("overview.tage"),
+                        "name": ui.t("ueberblick.name"),
+                        "meilenstein": ui.t("ueberblick.meilenstein"),
+                        "geplant_am": ui.t("ueberblick.geplant_am"),
+                        "tage_ueberfaellig": ui.t("ueberblick.tage"),
                     }
                 ),
                 "ueberfaellige_meilensteine",
                 key="dl_overdue",
                 link_profiles=True,
+                hide=("AGS",),
             )

@@ -9,13 +9,13 @@ MAX_KM_OPTIONS = (0, 25, 50, 100, 200, 300, 500)  # 0 = no limit
 MAX_GROUP_CARDS = 12
 ALL = ""  # topic option "alle Themen"
 
-lang, viewer, filters = ui.page("peers.title")
+lang, viewer, filters = ui.page("vernetzung.title")
 felder = data.programme_rules().handlungsfelder
-st.caption(ui.t("peers.intro"))
+st.caption(ui.t("vernetzung.intro"))
 
 choices = data.peer_kommune_choices(viewer)
 if choices.is_empty():
-    st.info(ui.t("peers.no_access"), icon=":material/lock:")
+    st.info(ui.t("vernetzung.no_access"), icon=":material/lock:")
     st.stop()
 names = dict(choices.select("kommune_id", "name").rows())
 ids = choices["kommune_id"].to_list()
@@ -28,96 +28,106 @@ if viewer.is_staff:
         st.session_state["peers_kommune"] = wanted
     elif st.session_state.get("peers_kommune") not in names:
         st.session_state["peers_kommune"] = ids[0]
-    kommune_id = st.selectbox(ui.t("peers.choose"), ids, key="peers_kommune",
+    kommune_id = st.selectbox(ui.t("vernetzung.choose"), ids, key="peers_kommune",
                               format_func=lambda k: f"{names[k]} ({k})")
     st.query_params["kommune"] = st.session_state["_peers_url_kommune"] = kommune_id
 else:
     kommune_id = viewer.kommune_id
-    st.markdown(ui.t("peers.own", name=peer_cards.md_escape(names[kommune_id])))
+    st.markdown(ui.t("vernetzung.own", name=peer_cards.md_escape(names[kommune_id])))
 
 own = choices.filter(pl.col("kommune_id") == kommune_id).row(0, named=True)
 features = data.load_peer_features(viewer).filter(pl.col("kommune_id") == kommune_id)
 own.update(features.select("lat", "lon").row(0, named=True))
 if features["prioritaeten"].list.len().item() == 0:
-    st.caption(ui.t("peers.no_selbstcheck"))
+    st.caption(ui.t("vernetzung.no_selbstcheck"))
 
 c_topic, c_km, c_n = st.columns([3, 2, 1])
-topic = c_topic.selectbox(ui.t("peers.topic"), [ALL, *felder], key="peers_topic",
-                          format_func=lambda x: x or ui.t("peers.topic_all")) or None
+topic = c_topic.selectbox(ui.t("vernetzung.topic"), [ALL, *felder], key="peers_topic",
+                          format_func=lambda x: ui.value("handlungsfeld", x) if x
+                          else ui.t("vernetzung.topic_all")) or None
 max_km = c_km.select_slider(
-    ui.t("peers.max_km"), MAX_KM_OPTIONS, value=0, key="peers_max_km",
-    format_func=lambda km: ui.t("peers.max_km_none") if km == 0
-    else ui.t("peers.max_km_value", km=km))
-n = c_n.number_input(ui.t("peers.n"), min_value=1, max_value=20, value=6, step=1, key="peers_n")
+    ui.t("vernetzung.max_km"), MAX_KM_OPTIONS, value=0, key="peers_max_km",
+    format_func=lambda km: ui.t("vernetzung.max_km_none") if km == 0
+    else ui.t("vernetzung.max_km_value", km=km))
+n = c_n.number_input(ui.t("vernetzung.n"), min_value=1, max_value=20, value=6, step=1,
+                     key="peers_n")
 
 suggestions = data.peer_suggestions(viewer, kommune_id, n=int(n), topic=topic,
                                     max_km=max_km or None, lang=lang)
-st.subheader(ui.t("peers.suggestions_header", name=names[kommune_id]))
+st.subheader(ui.t("vernetzung.suggestions_header", name=names[kommune_id]))
 if suggestions.is_empty():
-    st.info(f"**{ui.t('peers.empty_title')}**  \n{ui.t('peers.empty_text')}",
+    st.info(f"**{ui.t('vernetzung.empty_title')}**  \n{ui.t('vernetzung.empty_text')}",
             icon=":material/group_off:")
 else:
-    st.caption(ui.t("peers.suggestions_caption"))
+    st.caption(ui.t("vernetzung.suggestions_caption"))
     peer_cards.render_suggestion_cards(suggestions, viewer)
 
-    st.subheader(ui.t("peers.map_header"))
-    st.caption(ui.t("peers.map_caption"))
+    st.subheader(ui.t("vernetzung.map_header"))
+    st.caption(ui.t("vernetzung.map_caption"))
     ui.chart_and_table(peer_cards.peer_map_figure(own, suggestions, lang),
                        peer_cards.map_table(own, suggestions, lang),
                        "vernetzung_karte", key="peers_map")
 
-    st.subheader(ui.t("peers.export"))
+    st.subheader(ui.t("vernetzung.export"))
     listing = peer_cards.suggestion_table(suggestions, lang)
     info = data.build_info()
     notes = pl.DataFrame({
-        ui.t("peers.info_field"): [ui.t("peers.info_kommune"), ui.t("peers.info_topic"),
-                                   ui.t("peers.info_max_km"), ui.t("peers.info_datenstand"),
-                                   ui.t("peers.info_hinweis")],
-        ui.t("peers.info_value"): [names[kommune_id], topic or ui.t("peers.topic_all"),
-                                   str(max_km) if max_km else ui.t("peers.max_km_none"),
-                                   info.datenstand.strftime("%d.%m.%Y"), ui.t("peers.info_note")],
+        ui.t("vernetzung.info_field"): [
+            ui.t("vernetzung.info_kommune"), ui.t("vernetzung.info_topic"),
+            ui.t("vernetzung.info_max_km"), ui.t("vernetzung.info_datenstand"),
+            ui.t("vernetzung.info_hinweis")],
+        ui.t("vernetzung.info_value"): [names[kommune_id], topic or ui.t("vernetzung.topic_all"),
+                                   str(max_km) if max_km else ui.t("vernetzung.max_km_none"),
+                                   info.datenstand.strftime("%d.%m.%Y"),
+                                   ui.t("vernetzung.info_note")],
     })
     ui.table_with_download(listing, f"vernetzung_{kommune_id}", key="peers_export_csv")
-    peer_cards.xlsx_button({ui.t("peers.sheet_list"): listing, ui.t("peers.sheet_info"): notes},
+    peer_cards.xlsx_button({ui.t("vernetzung.sheet_list"): listing,
+                            ui.t("vernetzung.sheet_info"): notes},
                            f"vernetzung_{kommune_id}", key="peers_export_xlsx")
 
 # ---- staff: exchange groups from the sidebar selection ----------------------------------------
 if viewer.is_staff:
     st.divider()
-    st.header(ui.t("peers.groups.header"))
-    st.caption(ui.t("peers.groups.intro"))
+    st.header(ui.t("vernetzung.groups.header"))
+    st.caption(ui.t("vernetzung.groups.intro"))
     c_topic, c_size = st.columns(2)
     group_topic = c_topic.selectbox(
-        ui.t("peers.groups.topic"), [ALL, *felder], key="peers_group_topic",
-        format_func=lambda x: x or ui.t("peers.topic_all")) or None
-    size_min, size_max = c_size.slider(ui.t("peers.groups.size"), 2, 12, (4, 6),
+        ui.t("vernetzung.groups.topic"), [ALL, *felder], key="peers_group_topic",
+        format_func=lambda x: ui.value("handlungsfeld", x) if x
+        else ui.t("vernetzung.topic_all")) or None
+    size_min, size_max = c_size.slider(ui.t("vernetzung.groups.size"), 2, 12, (4, 6),
                                        key="peers_group_size")
     split = data.peer_groups(viewer, filters, topic=group_topic, size_min=size_min,
                              size_max=size_max, lang=lang)
-    st.caption(ui.t("peers.groups.selection_excluded", n=split.ausgewaehlt, k=split.ausgelassen)
-               if split.ausgelassen else ui.t("peers.groups.selection", n=split.ausgewaehlt))
+    st.caption(ui.t("vernetzung.groups.selection_excluded", n=split.ausgewaehlt,
+                    k=split.ausgelassen)
+               if split.ausgelassen else ui.t("vernetzung.groups.selection", n=split.ausgewaehlt))
     if split.groups is None:
         st.warning(split.fehler, icon=":material/group_off:")
         st.stop()
     groups, members = split.groups.groups, split.groups.members
     if groups.is_empty():
-        st.info(ui.t("peers.groups.empty"), icon=":material/filter_list_off:")
+        st.info(ui.t("vernetzung.groups.empty"), icon=":material/filter_list_off:")
         st.stop()
-    st.markdown(f"**{ui.t('peers.groups.result', k=groups.height, n=members.height)}**")
+    st.markdown(f"**{ui.t('vernetzung.groups.result', k=groups.height, n=members.height)}**")
     shown = groups.head(MAX_GROUP_CARDS).to_dicts()
     for start in range(0, len(shown), 2):
         for col, g in zip(st.columns(2), shown[start:start + 2], strict=False):
             with col.container(border=True):
-                title = ui.t("peers.groups.group_title", nr=g["gruppe"], n=g["groesse"])
+                title = ui.t("vernetzung.groups.group_title", nr=g["gruppe"], n=g["groesse"])
                 st.markdown(f"**{title}**")
                 st.markdown(" · ".join(peer_cards.md_escape(k) for k in g["kommunen"]))
                 st.caption(peer_cards.md_escape(g["begruendung"]))
     if groups.height > MAX_GROUP_CARDS:
-        st.caption(ui.t("peers.groups.shown_first", shown=MAX_GROUP_CARDS, k=groups.height))
+        st.caption(ui.t("vernetzung.groups.shown_first", shown=MAX_GROUP_CARDS, k=groups.height))
 
-    st.subheader(ui.t("peers.groups.table"))
-    col = {c: ui.t(f"peers.col.{c}") for c in (*members.columns, *groups.columns)
+    st.subheader(ui.t("vernetzung.groups.table"))
+    col = {c: ui.t(f"vernetzung.col.{c}") for c in (*members.columns, *groups.columns)
            if c not in ("kommune_id",)}
+    members = ui.values(members, typ="typ", bundesland="bundesland",
+                        schwerpunkte="handlungsfeld")
+    groups = ui.values(groups, gemeinsame_schwerpunkte="handlungsfeld", laender="bundesland")
     member_table = (members.drop("kommune_id")
                     .with_columns(pl.col("schwerpunkte").list.join("; "))
                     .rename({c: col[c] for c in members.columns if c in col}))
@@ -126,7 +136,7 @@ if viewer.is_staff:
                                        pl.col("laender").list.join("; "))
                    .rename({c: col[c] for c in groups.columns}))
     ui.table_with_download(member_table, "austauschgruppen", key="peers_groups_csv")
-    peer_cards.xlsx_button({ui.t("peers.groups.sheet_groups"): group_table,
-                            ui.t("peers.groups.sheet_members"): member_table},
+    peer_cards.xlsx_button({ui.t("vernetzung.groups.sheet_groups"): group_table,
+                            ui.t("vernetzung.groups.sheet_members"): member_table},
                            "austauschgruppen", key="peers_groups_xlsx",
-                           label=ui.t("peers.groups.export_xlsx"))
+                           label=ui.t("vernetzung.groups.export_xlsx"))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# A UI string or data value missing in one language raises instead of showing German.
+os.environ["WK_I18N_STRICT"] = "1"
 
 from etl.build import build
 from tests.cohort import write_cohort

@@ -9,20 +9,24 @@ from dashboard.data import STAFF
 APP = "../../dashboard/app.py"
 
 
-def run_page(use_db, db, page: str | None = None, viewer=STAFF, **params: str | list[str]
-             ) -> AppTest:
+def run_page(use_db, db, page: str | None = None, viewer=STAFF, check: bool = True,
+             state: dict | None = None, **params: str | list[str]) -> AppTest:
     """Run the app on `db` as `viewer` (staff unless given; None = not signed in) with URL
-    parameters and open `page`."""
+    parameters and widget `state` (by key) and open `page`; with `check`, fail on an exception
+    or error box."""
     use_db(db)
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
     if viewer is not None:
         at.session_state["viewer"] = viewer
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     at.run()
     if page:
         at.switch_page(f"../pages/{page}.py").run()
-    assert_ok(at)
+    if check:
+        assert_ok(at)
     return at
 
 

@@ -98,7 +98,7 @@ def test_reasons_for_every_component_in_german_and_english():
         f"liegt {round(distance)} km entfernt",
     ]
     en = peers.suggest(f, "01", lang="en").row(0, named=True)["gruende"]
-    assert en[0] == "Both chose “Engagement und Beteiligung” as a priority"
+    assert en[0] == "Both chose “Engagement and participation” as a priority"
     assert en[2] == "has already held the workshop"
     assert en[4] == "is of similar size (41,000 inhabitants)"
 

@@ -1,0 +1,93 @@
+"""de.toml and en.toml stay in step; every value a domain can take has a translation."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import polars as pl
+import pytest
+
+from dashboard import charts
+from dashboard.i18n import LANGUAGES, strings, translate, translate_values, value, value_names
+from etl import schema
+
+DOMAINS = {
+    "status": schema.STATUS,
+    "meilenstein": schema.MEILENSTEINE,
+    "phase": (*schema.MEILENSTEINE, "noch nicht begonnen"),
+    "zustand": tuple(charts.TIMELINE_STYLE),
+    "modul": tuple(schema.MODULE.values()),
+    "format": schema.FORMATE,
+    "handlungsfeld": schema.HANDLUNGSFELDER,
+    "typ": schema.KOMMUNE_TYPEN,
+    "groessenklasse": tuple(label for label, _, _ in schema.GROESSENKLASSEN),
+    "bundesland": schema.BUNDESLAENDER,
+}
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+
+def test_both_languages_have_the_same_keys():
+    de, en = set(strings("de")), set(strings("en"))
+    assert de - en == set(), "missing in en.toml"
+    assert en - de == set(), "missing in de.toml"
+
+
+def test_both_languages_use_the_same_placeholders():
+    de, en = strings("de"), strings("en")
+    assert {k: _fields(v) for k, v in de.items()} == {k: _fields(en[k]) for k in de}
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_every_value_of_a_domain_has_a_translation(domain):
+    for lang in LANGUAGES:
+        assert set(value_names(lang, domain)) == set(DOMAINS[domain]), (lang, domain)
+    assert value_names("de", domain) == {v: v for v in DOMAINS[domain]}
+
+
+def test_english_values_are_english():
+    """No English value is its German key, except names spelt alike in both languages."""
+    alike = {"Workshop", "Webinar", "Berlin", "Brandenburg", "Bremen", "Hamburg", "Saarland",
+             "Baden-Württemberg", "Schleswig-Holstein"}
+    same = {v for d in DOMAINS for k, v in value_names("en", d).items() if k == v}
+    assert same == alike
+    assert not any(re.search("[äöüß]", v) for d in DOMAINS for v in value_names("en", d).values()
+                   if v != "Baden-Württemberg")
+
+
+def test_a_missing_key_fails_loudly_in_tests():
+    with pytest.raises(KeyError):
+        translate("en", "app.no_such_key")
+    with pytest.raises(KeyError, match="Gemeindeverband"):
+        value("en", "typ", "Gemeindeverband")
+    frame = pl.DataFrame({"typ": ["Stadt", "Gemeindeverband"]})
+    with pytest.raises(KeyError, match="Gemeindeverband"):
+        translate_values(frame, "en", typ="typ")
+
+
+def test_a_missing_key_falls_back_with_a_log_line_in_production(monkeypatch, caplog):
+    monkeypatch.delenv("WK_I18N_STRICT")
+    frame = pl.DataFrame({"typ": ["Stadt", "Gemeindeverband"]})
+    assert translate_values(frame, "en", typ="typ")["typ"].to_list() == ["Town", "Gemeindeverband"]
+    assert "Gemeindeverband" in caplog.text
+
+
+def test_translate_values_keeps_rows_nulls_and_free_text():
+    frame = pl.DataFrame({
+        "status": ["aktiv", None, "ausgeschieden"],
+        "thema": ["Zusammenhalt und Begegnung", "Eigenes Thema <script>", None],
+        "schwerpunkte": [["Engagement und Beteiligung"], [], None],
+        "n": [1, 2, 3],
+    })
+    got = translate_values(frame, "en", status="status", thema="thema",
+                           schwerpunkte="handlungsfeld")
+    assert got.to_dict(as_series=False) == {
+        "status": ["active", None, "withdrawn"],
+        "thema": ["Cohesion and encounter", "Eigenes Thema <script>", None],
+        "schwerpunkte": [["Engagement and participation"], [], None],
+        "n": [1, 2, 3],
+    }
+    assert translate_values(frame, "de", status="status").equals(frame)
