@@ -7,7 +7,6 @@ shows.
 """
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -28,34 +27,25 @@ user = st.session_state.get("user", "unbekannt")
 st.caption(ui.t("data_page.intro"))
 
 
-def plain(text: str) -> str:
-    """Text from files (names, messages) shown literally, not as Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$])", r"\\\1", text)
-
-
 def local_time(value: dt.datetime) -> str:
     local = value.astimezone(BERLIN)
     return local.strftime("%d.%m.%Y %H:%M") if lang == "de" else local.strftime("%Y-%m-%d %H:%M")
 
 
 def labelled(frame: pl.DataFrame) -> pl.DataFrame:
-    """Column names in the UI language; UTC times as local text."""
+    """UTC times as local text, every column headed from `data_page.col` (ui.labelled)."""
     frame = frame.with_columns(
         pl.col(n).dt.convert_time_zone(str(BERLIN)).dt.strftime(
             "%d.%m.%Y %H:%M:%S" if lang == "de" else "%Y-%m-%d %H:%M:%S")
         for n, d in frame.schema.items() if isinstance(d, pl.Datetime)
     )
-    return frame.rename({c: ui.t(f"data_page.col.{c}") for c in frame.columns})
-
-
-def log_export(file_name: str) -> None:
-    audit.log_event(user, "export", {"datei": file_name})
+    return ui.labelled(frame, "data_page.col", *frame.columns)
 
 
 try:
     current = imports.current_version(viewer)  # registers a database built outside the page
 except imports.ImportFailed as exc:
-    st.warning(plain(str(exc)), icon=":material/hourglass_top:")
+    st.warning(ui.md_escape(str(exc)), icon=":material/hourglass_top:")
     st.stop()
 tab_import, tab_versions, tab_quality, tab_log = st.tabs([
     ui.t("data_page.tab_import"), ui.t("data_page.tab_versions"),
@@ -99,7 +89,7 @@ with tab_import:
 
         if preview.problems:
             st.error("**" + ui.t("data_page.problems_header") + "**\n\n" + "\n".join(
-                f"- {plain(p.meldung)}" for p in preview.problems), icon=":material/block:")
+                f"- {ui.md_escape(p.meldung)}" for p in preview.problems), icon=":material/block:")
         st.subheader(ui.t("data_page.preview_header"))
         if not preview.files.is_empty():
             st.caption(ui.t("data_page.metrics_hint"))
@@ -145,7 +135,7 @@ with tab_import:
                     version = imports.apply(viewer, user, preview, progress=status.write)
                 except imports.ImportFailed as exc:
                     status.update(label=ui.t("data_page.failed"), state="error")
-                    st.error(plain(str(exc)), icon=":material/error:")
+                    st.error(ui.md_escape(str(exc)), icon=":material/error:")
                 else:
                     status.update(label=ui.t("data_page.built", build_id=version.build_id),
                                   state="complete")
@@ -185,7 +175,7 @@ with tab_versions:
         c_download.download_button(
             ui.t("data_page.download_rejects"), imports.rejects_csv(viewer, chosen),
             file_name=file_name, mime="text/csv", icon=":material/download:",
-            key="daten_version_rejects", on_click=log_export, args=(file_name,))
+            key="daten_version_rejects", on_click=ui.log_export, args=(file_name,))
         if c_rollback.button(ui.t("data_page.rollback"), icon=":material/history:",
                              disabled=chosen == live_id, key="daten_rollback_ask",
                              help=ui.t("data_page.rollback_disabled") if chosen == live_id
@@ -201,7 +191,7 @@ with tab_versions:
                 try:
                     imports.rollback(viewer, user, chosen)
                 except imports.ImportFailed as exc:
-                    st.error(plain(str(exc)), icon=":material/error:")
+                    st.error(ui.md_escape(str(exc)), icon=":material/error:")
                 else:
                     st.session_state.pop("daten_rollback", None)
                     st.session_state["daten_rolled"] = chosen
@@ -230,7 +220,7 @@ with tab_quality:
 with tab_log:
     st.subheader(ui.t("data_page.log_header"))
     st.caption(ui.t("data_page.log_hint"))
-    events = audit.read_events(limit=500)
+    events = data.audit_events(viewer, limit=500)
     if events.is_empty():
         st.caption(ui.t("data_page.log_empty"))
     else:

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import data, ui
 from tests.cohort import KOMMUNEN, MEILENSTEINE
 from tests.dashboard.pagetest import APP, assert_ok
 
@@ -110,8 +110,10 @@ def test_refused_files_are_named_and_block_apply(live: Path):
     at.run()
     assert not at.exception
     (box,) = at.error
-    assert "„x.csv“ \\(hochgeladen als „../../x.csv“\\) ist kein erlaubter Dateiname" in box.value
-    assert "„kommunen.csv“ ist keine CSV-Textdatei" in box.value
+    # file names and messages reach Markdown escaped (ui.md_escape): shown literally
+    assert ui.md_escape("„x.csv“ (hochgeladen als „../../x.csv“) ist kein erlaubter "
+                        "Dateiname") in box.value
+    assert ui.md_escape("„kommunen.csv“ ist keine CSV-Textdatei") in box.value
     assert at.button(key="daten_apply").disabled
 
 
