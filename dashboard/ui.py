@@ -26,6 +26,9 @@ _INIT_FLAG = "_filters_from_url"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 # bidirectional overrides and isolates would reorder the text around a value on screen
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Streamlit's Markdown turns a bare `http://…` or `www.…` into a link after escapes are resolved;
+# an invisible word joiner inside the pattern keeps it text
+_AUTOLINK = re.compile(r"(?i)(://|www\\?\.)")
 
 
 def md_escape(text: object) -> str:
@@ -35,7 +38,8 @@ def md_escape(text: object) -> str:
     that reaches st.markdown, headers, captions, metric labels, help texts or translated
     templates goes through it."""
     flat = _BIDI_CONTROLS.sub("", str(text)).replace("\r\n", " ").replace("\r", " ")
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("\n", " "))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("\n", " "))
+    return _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], escaped)
 
 
 def lang() -> str:
