@@ -85,10 +85,9 @@ def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceS
     if isinstance(file_date, dt.datetime):
         file_date = file_date.date()
     elif isinstance(file_date, str):
-        try:
-            file_date = dt.date.fromisoformat(file_date.strip())
-        except ValueError:
-            file_date = None
+        text = file_date.strip()
+        file_date = next((d for fmt in ("%Y-%m-%d", "%d.%m.%Y") if (d := _parse_day(text, fmt))),
+                         text)
     if file_date is not None and not isinstance(file_date, dt.date):
         shown = str(data.get("datenstand"))[:40]
         raise InputError(
@@ -100,6 +99,13 @@ def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceS
         beispieldaten=bool(data.get("beispieldaten", False)),
         bezeichnung=str(data.get("bezeichnung", "")),
     )
+
+
+def _parse_day(text: str, fmt: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text, fmt).date()
+    except ValueError:
+        return None
 
 
 def sql_files() -> list[Path]:
@@ -325,13 +331,16 @@ def remove_stale_temp(target: Path) -> list[Path]:
     return [p for p in removed if p.name.endswith((".tmp", ".wal"))]
 
 
-def _as_os_error(exc: duckdb.Error, path: Path) -> OSError:
+def _as_os_error(exc: duckdb.Error, path: Path) -> OSError | None:
+    """The file-system fault behind a DuckDB error (full disk, read-only, no rights), if any."""
     text = str(exc)
     code = next((c for c, marker in ((errno.ENOSPC, "No space left"),
                                      (errno.EROFS, "Read-only file system"),
                                      (errno.EACCES, "Permission denied")) if marker in text),
-                errno.EIO)
-    return OSError(code, os.strerror(code), str(path))
+                None)
+    if code is None and isinstance(exc, duckdb.IOException):
+        code = errno.EIO
+    return None if code is None else OSError(code, os.strerror(code), str(path))
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -382,8 +391,10 @@ def build(
     with temp_beside(output, build_id) as tmp:
         try:
             _write_database(tmp, build_id, settings, input_dir, raws, results, progress)
-        except duckdb.IOException as exc:  # DuckDB reports a full disk as its own error
-            raise _as_os_error(exc, tmp) from exc
+        except duckdb.Error as exc:  # DuckDB reports a full disk as its own error
+            if (fault := _as_os_error(exc, tmp)) is None:
+                raise
+            raise fault from exc
         fsync_file(tmp)
         os.replace(tmp, output)  # atomic on POSIX: readers see the old or the new file
     progress(f"Fertig: {output} (Build {build_id})")

@@ -6,26 +6,31 @@ command line applies the same checks to the files of an input folder (`check_inp
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import io
 import re
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from etl.read import InputError, decode_text
+from etl.read import (
+    MAX_INPUT_BYTES,
+    MAX_XLSX_MEMBERS,
+    MAX_XLSX_RATIO,
+    MAX_XLSX_UNZIPPED,
+    MB,
+    InputError,
+    InputLimits,
+    content_kind,
+    decode_text,
+    size_text,
+    xlsx_problem,
+)
 from etl.schema import ENTITIES
 
-MB = 1024 * 1024
-MAX_UPLOAD_BYTES = 50 * MB  # keep equal to server.maxUploadSize in .streamlit/config.toml
-MAX_XLSX_UNZIPPED = 1024 * MB  # real workbooks unpack to ~10x their size
-MAX_XLSX_RATIO = 100  # real sheets compress ~5–15:1, zip bombs ~1000:1
-MAX_XLSX_MEMBERS = 1000
+# keep equal to server.maxUploadSize in .streamlit/config.toml
+MAX_UPLOAD_BYTES = MAX_INPUT_BYTES
 
 ENTITY_NAMES = tuple(e.name for e in ENTITIES)
 _ALLOWED_NAME = re.compile(rf"({'|'.join(ENTITY_NAMES)})\.(csv|xlsx)")
@@ -88,28 +93,6 @@ def shown_name(raw: str) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _size(n: int) -> str:
-    """`52428800` → `50,0 MB` (German decimal comma)."""
-    value, unit = next(((n / f, u) for f, u in ((MB, "MB"), (1024, "KB")) if n >= f), (n, "Byte"))
-    text = f"{value:,.1f}" if unit != "Byte" else f"{value:,}"
-    return text.replace(",", "X").replace(".", ",").replace("X", ".") + f" {unit}"
-
-
-_SIGNATURES = (
-    (b"PK\x03\x04", "ein ZIP-Archiv (zum Beispiel eine Excel-Datei .xlsx)"),
-    (b"\x89PNG\r\n\x1a\n", "ein PNG-Bild"),
-    (b"\xff\xd8\xff", "ein JPEG-Bild"),
-    (b"GIF8", "ein GIF-Bild"),
-    (b"%PDF", "ein PDF-Dokument"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "eine alte oder passwortgeschützte Excel-Datei (.xls)"),
-    (b"\x7fELF", "ein Programm"),
-)
-
-
-def _content_kind(data: bytes) -> str | None:
-    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
-
-
 def _read_limited(upload: UploadLike, limit: int) -> bytes | None:
     """All bytes of the upload, or None as soon as it is larger than `limit` (a 300 MB stream is
     refused after reading `limit` + 1 bytes, never read whole)."""
@@ -131,7 +114,7 @@ def _read_limited(upload: UploadLike, limit: int) -> bytes | None:
 
 def _check_csv(data: bytes, name: str) -> tuple[str | None, str | None]:
     """(encoding, None) for a readable text file, else (None, German problem)."""
-    kind = _content_kind(data)
+    kind = content_kind(data)
     if kind:
         hint = (f"Eine Excel-Datei laden Sie bitte als „{Path(name).stem}.xlsx“ hoch."
                 if data.startswith(b"PK") else
@@ -146,60 +129,9 @@ def _check_csv(data: bytes, name: str) -> tuple[str | None, str | None]:
     return encoding, None
 
 
-def _inflated_size(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> int:
-    """Bytes a member really unpacks to, counting at most `cap` + 1: the sizes in a zip header
-    can lie, so the member is inflated (streamed, nothing kept) rather than trusted."""
-    probe = copy.copy(info)
-    probe.file_size = cap + 1  # lets the reader run past a size header that lies
-    total = 0
-    with zf.open(probe) as member:
-        while chunk := member.read(MB):
-            total += len(chunk)
-            if total > cap:
-                break
-    return total
-
-
 def _check_xlsx(data: bytes, name: str, limits: UploadLimits) -> str | None:
-    """None for a plausible, safely sized workbook, else the German problem. Runs before
-    fastexcel ever sees the file."""
-    if not data.startswith(b"PK\x03\x04"):
-        kind = _content_kind(data) or "keine Excel-Arbeitsmappe"
-        return (f"„{name}“ ist keine Excel-Datei (.xlsx), auch wenn der Name so endet: der Inhalt "
-                f"ist {kind}. Bitte öffnen Sie die Datei in Excel und speichern Sie sie als "
-                "„Excel-Arbeitsmappe (.xlsx)“.")
-    bomb = (f"„{name}“ wurde abgelehnt: {{detail}}. So stark gepackte Dateien können den Server "
-            "lahmlegen („ZIP-Bombe“). Bitte speichern Sie die Tabelle in Excel neu oder laden Sie "
-            "sie als CSV hoch.")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if not {"[Content_Types].xml", "xl/workbook.xml"} <= names:
-                return (f"„{name}“ ist ein ZIP-Archiv, aber keine Excel-Arbeitsmappe. Bitte "
-                        "speichern Sie die Tabelle in Excel als „Excel-Arbeitsmappe (.xlsx)“.")
-            if len(infos) > limits.max_members:
-                return bomb.format(detail=f"sie enthält {len(infos)} Teile (erlaubt sind "
-                                          f"höchstens {limits.max_members})")
-            declared = sum(i.file_size for i in infos)
-            too_big = bomb.format(detail=f"entpackt wäre sie größer als "
-                                         f"{_size(limits.max_unzipped)}")
-            if declared > limits.max_unzipped:
-                return too_big
-            ratios = [i.file_size / max(i.compress_size, 1) for i in infos if i.file_size > MB]
-            if ratios and max(ratios) > limits.max_ratio:
-                return bomb.format(detail=f"ein Teil ist im Verhältnis {max(ratios):,.0f}:1 "
-                                          "gepackt".replace(",", "."))
-            unpacked = 0
-            for info in infos:
-                unpacked += _inflated_size(zf, info, limits.max_unzipped - unpacked)
-                if unpacked > limits.max_unzipped:
-                    return too_big
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
-            RuntimeError):  # RuntimeError: encrypted member
-        return (f"„{name}“ ist beschädigt und lässt sich nicht als Excel-Datei öffnen. Bitte "
-                "speichern Sie die Tabelle in Excel erneut als „Excel-Arbeitsmappe (.xlsx)“.")
-    return None
+    return xlsx_problem(data, name, InputLimits(limits.max_bytes, limits.max_unzipped,
+                                                limits.max_ratio, limits.max_members))
 
 
 def check_upload(upload: UploadLike, limits: UploadLimits = UploadLimits()
@@ -220,9 +152,9 @@ def check_upload(upload: UploadLike, limits: UploadLimits = UploadLimits()
     content = _read_limited(upload, limits.max_bytes)
     if content is None:
         declared = getattr(upload, "size", None)
-        size = f" ({_size(declared)})" if isinstance(declared, int) else ""
+        size = f" ({size_text(declared)})" if isinstance(declared, int) else ""
         return UploadProblem(name, (
-            f"„{name}“ ist zu groß{size}. Erlaubt sind höchstens {_size(limits.max_bytes)} pro "
+            f"„{name}“ ist zu groß{size}. Erlaubt sind höchstens {size_text(limits.max_bytes)} pro "
             "Datei. Bitte entfernen Sie nicht benötigte Spalten oder Tabellenblätter, oder "
             "speichern Sie die Tabelle als CSV."))
     if not content.strip():

@@ -178,8 +178,13 @@ def locked(timeout: float = LOCK_TIMEOUT) -> Iterator[Path]:
     """Hold the history's lock file; applies and rollbacks of all sessions and processes run
     one after the other. The kernel drops the lock when a killed process dies."""
     root = builds_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ImportFailed(f"Der Versionsordner „{root}“ ist nicht nutzbar: "
+                           f"{describe_os_error(exc)} Die bisherige Version bleibt aktiv."
+                           ) from exc
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -289,7 +294,10 @@ def current_version(viewer: data.Viewer) -> Version | None:
     if (known := Version.load(builds_dir() / build_id)) is not None:
         return known
     with locked():
-        return register_live(viewer)
+        try:
+            return register_live(viewer)
+        except OSError as exc:
+            raise ImportFailed(failure_message(exc, "Die aktuelle Datenbank")) from exc
 
 
 def list_versions(viewer: data.Viewer, limit: int = KEEP_VERSIONS) -> list[Version]:
