@@ -453,62 +453,86 @@ def create(
     could not be audited, leaves the current version in place.
     """
     data.require_staff(viewer, "Daten übernehmen")
-    with locked(lock_timeout) as root:
-        remove_unfinished(root)
+    try:
+        with locked(lock_timeout) as root:
+            return _create_locked(root, viewer, user, uploads, base_build_id, datenstand,
+                                  beispieldaten, progress, keep)
+    except ImportFailed as exc:
+        # a refused import is recorded too (lock, folder, changed base), unless it was already
+        # or the log itself is what failed
+        if not getattr(exc, "audited", False) and not isinstance(exc.__cause__,
+                                                                 audit.AuditUnwritable):
+            with contextlib.suppress(OSError):
+                audit.log_event(user, "import_failed", {
+                    "basis": base_build_id, "fehler": type(exc).__name__,
+                    "meldung": str(exc)})
+        raise
+
+
+def _create_locked(root: Path, viewer: data.Viewer, user: str, uploads: dict[str, Upload],
+                   base_build_id: str | None, datenstand: dt.date, beispieldaten: bool,
+                   progress: Progress, keep: int) -> Version:
+    """The body of `create`, with the lock held."""
+    remove_unfinished(root)
+    try:
         base = register_live(viewer)
-        if (base.build_id if base else None) != base_build_id:
-            raise ImportFailed(
-                "Inzwischen wurde eine andere Version übernommen. Bitte prüfen Sie die Vorschau "
-                "erneut, damit keine Änderung verloren geht.")
-        build_id = new_build_id()
-        folder = root / build_id
-        audited = False
-        try:
-            sources = assemble(folder / INPUT_DIR, uploads, base, datenstand, beispieldaten)
-            report = build(folder / INPUT_DIR, folder / DB_NAME, datenstand, progress,
-                           build_id=build_id)
-            (folder / REJECTS_FILE).write_bytes(to_excel_csv_bytes(report.rejects))
-            settings = read_settings(folder / INPUT_DIR)
-            files = _version_files(folder, report, sources)
-            progress("Prüfsummen und Versionsangaben werden geschrieben …")
-            write_json(folder / VERSION_FILE, {
-                "build_id": build_id,
-                "erstellt_am": dt.datetime.now(dt.UTC).isoformat(),
-                "benutzer": user,
-                "art": "import",
-                "basis_build_id": base.build_id if base else None,
-                "datenstand": report.datenstand.isoformat(),
-                "beispieldaten": settings.beispieldaten,
-                "bezeichnung": settings.bezeichnung,
-                "dateien": files,
-                "abgelehnte_zeilen": sum(f["zeilen_abgelehnt"] for f in files),
-                "datenbank_sha256": sha256_file(folder / DB_NAME),
-            })
-            # the event is part of the import: without it, nothing switches
-            audit.log_event(user, "import", {
-                "build_id": build_id,
-                "basis": base_build_id,
-                "hochgeladen": sorted(u.name for u in uploads.values()),
-                "dateien": {f["datei"]: f["sha256"][:16] for f in files},
-                "zeilen": {f["datei_art"]: f["zeilen_geladen"] for f in files},
-                "abgelehnte_zeilen": sum(f["zeilen_abgelehnt"] for f in files),
-            })
-            audited = True
-            progress("Die neue Version wird aktiviert …")
-            switch(folder / DB_NAME, build_id)
-        except BaseException as exc:
-            shutil.rmtree(folder, ignore_errors=True)
-            if not isinstance(exc, Exception):
-                raise
-            message = failure_message(exc, "Die neue Version")
-            if audited or not isinstance(exc, audit.AuditUnwritable):
-                # an audited import that did not switch is recorded as failed
-                with contextlib.suppress(OSError):  # never hide the real error
-                    audit.log_event(user, "import_failed", {
-                        "build_id": build_id, "basis": base_build_id,
-                        "fehler": type(exc).__name__, "meldung": message})
-            raise ImportFailed(message) from exc
-        prune(root, keep)
+    except OSError as exc:
+        raise ImportFailed(failure_message(exc, "Die neue Version")) from exc
+    if (base.build_id if base else None) != base_build_id:
+        raise ImportFailed(
+            "Inzwischen wurde eine andere Version übernommen. Bitte prüfen Sie die Vorschau "
+            "erneut, damit keine Änderung verloren geht.")
+    build_id = new_build_id()
+    folder = root / build_id
+    audited = False
+    try:
+        sources = assemble(folder / INPUT_DIR, uploads, base, datenstand, beispieldaten)
+        report = build(folder / INPUT_DIR, folder / DB_NAME, datenstand, progress,
+                       build_id=build_id)
+        (folder / REJECTS_FILE).write_bytes(to_excel_csv_bytes(report.rejects))
+        settings = read_settings(folder / INPUT_DIR)
+        files = _version_files(folder, report, sources)
+        progress("Prüfsummen und Versionsangaben werden geschrieben …")
+        write_json(folder / VERSION_FILE, {
+            "build_id": build_id,
+            "erstellt_am": dt.datetime.now(dt.UTC).isoformat(),
+            "benutzer": user,
+            "art": "import",
+            "basis_build_id": base.build_id if base else None,
+            "datenstand": report.datenstand.isoformat(),
+            "beispieldaten": settings.beispieldaten,
+            "bezeichnung": settings.bezeichnung,
+            "dateien": files,
+            "abgelehnte_zeilen": sum(f["zeilen_abgelehnt"] for f in files),
+            "datenbank_sha256": sha256_file(folder / DB_NAME),
+        })
+        # the event is part of the import: without it, nothing switches
+        audit.log_event(user, "import", {
+            "build_id": build_id,
+            "basis": base_build_id,
+            "hochgeladen": sorted(u.name for u in uploads.values()),
+            "dateien": {f["datei"]: f["sha256"][:16] for f in files},
+            "zeilen": {f["datei_art"]: f["zeilen_geladen"] for f in files},
+            "abgelehnte_zeilen": sum(f["zeilen_abgelehnt"] for f in files),
+        })
+        audited = True
+        progress("Die neue Version wird aktiviert …")
+        switch(folder / DB_NAME, build_id)
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if not isinstance(exc, Exception):
+            raise
+        message = failure_message(exc, "Die neue Version")
+        if audited or not isinstance(exc, audit.AuditUnwritable):
+            # an audited import that did not switch is recorded as failed
+            with contextlib.suppress(OSError):  # never hide the real error
+                audit.log_event(user, "import_failed", {
+                    "build_id": build_id, "basis": base_build_id,
+                    "fehler": type(exc).__name__, "meldung": message})
+        failed = ImportFailed(message)
+        failed.audited = True  # type: ignore[attr-defined]
+        raise failed from exc
+    prune(root, keep)
     version = Version.load(folder)
     assert version is not None
     return version
