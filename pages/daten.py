@@ -127,12 +127,21 @@ with tab_import:
 
         if not preview.can_apply:
             st.caption(ui.t("data_page.apply_blocked"))
-        if st.button(ui.t("data_page.apply"), type="primary", disabled=not preview.can_apply,
+        confirmed = True
+        if preview.drastic and preview.can_apply:
+            st.warning("**" + ui.t("data_safety.drastic_title") + "**\n\n" + "\n".join(
+                "- " + ui.t("data_safety.drastic_line", table=ui.t(f"data_page.col.{name}"),
+                            old=fmt.number(old, lang=lang), new=fmt.number(new, lang=lang))
+                for name, old, new in preview.drastic), icon=":material/warning:")
+            confirmed = st.checkbox(ui.t("data_safety.drastic_confirm"), key="daten_drastic")
+        if st.button(ui.t("data_page.apply"), type="primary",
+                     disabled=not (preview.can_apply and confirmed),
                      icon=":material/published_with_changes:", help=ui.t("data_page.apply_help"),
                      key="daten_apply"):
             with st.status(ui.t("data_page.building"), expanded=True) as status:
                 try:
-                    version = imports.apply(viewer, user, preview, progress=status.write)
+                    version = imports.apply(viewer, user, preview, progress=status.write,
+                                            confirmed=confirmed)
                 except imports.ImportFailed as exc:
                     status.update(label=ui.t("data_page.failed"), state="error")
                     st.error(ui.md_escape(str(exc)), icon=":material/error:")

@@ -58,6 +58,9 @@ class Preview:
     files: pl.DataFrame  # datei_art, datei, quelle, kodierung, zeilen_*
     rejects: pl.DataFrame  # datei, zeile, spalte, wert, meldung
     diff: Diff | None
+    # (datei_art, rows before, rows after) of tables the upload would empty or, for the
+    # registry, lose most communes of: applying them needs an explicit confirmation
+    drastic: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def can_apply(self) -> bool:
@@ -186,8 +189,26 @@ def preview(
                 for name, r in results.items()
             ], schema=FILE_SCHEMA)
             diff = _diff(viewer, results)
+    drastic = _drastic(base, files, diff)
     return Preview(base.build_id if base else None, datenstand, beispieldaten, check.accepted,
-                   tuple(problems), files, rejects, diff)
+                   tuple(problems), files, rejects, diff, drastic)
+
+
+def _drastic(base: Version | None, files: pl.DataFrame, diff: Diff | None
+             ) -> tuple[tuple[str, int, int], ...]:
+    """Tables a header-only file would empty, and a registry that loses more than half of its
+    communes: the staff member confirms these by name before they apply."""
+    if base is None or diff is None:
+        return ()
+    before = {f["datei_art"]: int(f.get("zeilen_geladen") or 0) for f in base.dateien}
+    after = dict(files.select("datei_art", "zeilen_geladen").iter_rows())
+    found = []
+    for name, old in before.items():
+        new = int(after.get(name, 0))
+        removed = diff.kommunen_entfernt.height if name == "kommunen" else 0
+        if old and (new == 0 or 2 * removed > old):
+            found.append((name, old, new))
+    return tuple(found)
 
 
 
@@ -199,13 +220,20 @@ def apply(
     progress: Progress = _quiet,
     lock_timeout: float = versions.LOCK_TIMEOUT,
     keep: int = versions.KEEP_VERSIONS,
+    confirmed: bool = False,
 ) -> Version:
     """Build a clean preview as a new version and make it the live database (see
-    `versions.create`: nothing switches unless the build succeeded and was audited)."""
+    `versions.create`: nothing switches unless the build succeeded and was audited). A preview
+    with `drastic` changes needs `confirmed`."""
     data.require_staff(viewer, "Daten übernehmen")
     if not preview.can_apply:
         raise ImportFailed("Die Vorschau enthält Fehler. Bitte beheben Sie die genannten "
                            "Probleme und laden Sie die Dateien erneut hoch.")
+    if preview.drastic and not confirmed:
+        tables = ", ".join(f"„{name}“ ({old} → {new} Zeilen)"
+                           for name, old, new in preview.drastic)
+        raise ImportFailed(f"Die Übernahme würde {tables} leeren oder die meisten Kommunen "
+                           "entfernen. Bitte bestätigen Sie das in der Vorschau ausdrücklich.")
     return versions.create(viewer, user, preview.uploads, preview.base_build_id,
                            preview.datenstand, preview.beispieldaten, progress, lock_timeout,
                            keep)

@@ -135,3 +135,31 @@ def test_rollback_needs_confirmation_and_restores_the_version(live: Path):
     assert build_id(live) == old
     assert any(f"Version **{old}** ist wieder aktiv." in s.value for s in at.success)
     assert at.dataframe[-1].value["Aktion"].tolist()[:2] == ["Zurücksetzen", "Import"]
+
+
+def test_header_only_file_needs_a_named_confirmation(live: Path):
+    old = build_id(live)
+    at = open_page()
+    header_only = MEILENSTEINE.split("\n", 1)[0] + "\n"
+    at.file_uploader[0].set_value([("meilensteine.csv", header_only.encode(), "text/csv")])
+    at.run()
+    assert_ok(at)
+    warning = next(w.value for w in at.warning if "leert Tabellen" in w.value)
+    assert "- Meilensteine: 18 → 0 Zeilen" in warning
+    assert at.button(key="daten_apply").disabled  # not before the confirmation
+    at.checkbox(key="daten_drastic").check().run()
+    assert not at.button(key="daten_apply").disabled
+    at.button(key="daten_apply").click().run()
+    assert_ok(at)
+    assert build_id(live) != old
+
+
+def test_duplicate_header_is_named_in_german(live: Path):
+    at = open_page()
+    doubled = KOMMUNEN.replace("kommune_id;name;", "kommune_id;Name;name;", 1)
+    at.file_uploader[0].set_value([("kommunen.csv", doubled.encode(), "text/csv")])
+    at.run()
+    assert not at.exception
+    box = next(e.value for e in at.error)
+    assert ui.md_escape("kommt die Spalte „name“ mehrfach vor") in box
+    assert at.button(key="daten_apply").disabled
