@@ -1,7 +1,8 @@
 """Checks for uploaded input files: name, size, real content type, zip bomb, encoding.
 
-The browser's file filter is no protection, so every check runs here on the server. The ETL's
-command line applies the same checks to the files of an input folder (`check_input_file`).
+The browser's file filter is no protection, so every check runs here on the server. The limits
+and the workbook check (`xlsx_problem`) live in etl/read.py, so `python -m etl build` applies the
+same ones to the files of an input folder.
 """
 
 from __future__ import annotations
