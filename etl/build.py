@@ -122,6 +122,8 @@ def read_inputs(input_dir: Path, progress: Progress) -> dict[str, RawTable]:
         path = find_input_file(input_dir, entity)
         progress(f"Lese {path.name} …")
         raws[entity.name] = read_table(path, entity)
+        for note in raws[entity.name].notes:
+            progress(note)
     return raws
 
 

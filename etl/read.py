@@ -61,6 +61,7 @@ class RawTable:
     sha256: str
     encoding: str
     frame: pl.DataFrame  # all columns pl.String, plus ROW_COLUMN
+    notes: tuple[str, ...] = ()  # what the reader interpreted, for the import report
 
 
 def find_input_file(input_dir: Path, entity: Entity) -> Path:
@@ -348,8 +349,17 @@ def read_table(
     else:
         frame, encoding = read_csv_text(data, path.name)
     frame = _normalise_header(frame)
+    notes = []
     if encoding == "xlsx":
+        before = frame
         frame = _serials_as_dates(frame, [c.name for c in entity.columns if c.type == "date"])
+        changed = sum(int((~before[c].eq_missing(frame[c])).sum()) for c in frame.columns)
+        if changed:
+            notes.append(
+                f"Hinweis zu „{path.name}“: {changed} Datumsangaben standen als Excel-"
+                "Seriennummer ohne Datumsformat in der Datei und wurden als Datum gelesen "
+                "(z. B. 44270 = 15.03.2021)."
+            )
     missing = [c for c in entity.required_columns if c not in frame.columns]
     if missing:
         cols = ", ".join(f"„{c}“" for c in missing)
@@ -374,4 +384,5 @@ def read_table(
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=encoding,
         frame=frame,
+        notes=tuple(notes),
     )

@@ -91,6 +91,9 @@ with tab_import:
             st.error("**" + ui.t("data_page.problems_header") + "**\n\n" + "\n".join(
                 f"- {ui.md_escape(p.meldung)}" for p in preview.problems), icon=":material/block:")
         st.subheader(ui.t("data_page.preview_header"))
+        if preview.notes:
+            st.info("\n".join(f"- {ui.md_escape(n)}" for n in preview.notes),
+                    icon=":material/info:")
         if not preview.files.is_empty():
             st.caption(ui.t("data_page.metrics_hint"))
             for col, row in zip(st.columns(len(preview.files)),

@@ -61,6 +61,7 @@ class Preview:
     # (datei_art, rows before, rows after) of tables the upload would empty or, for the
     # registry, lose most communes of: applying them needs an explicit confirmation
     drastic: tuple[tuple[str, int, int], ...] = ()
+    notes: tuple[str, ...] = ()  # what the reader interpreted (Excel date serials …)
 
     @property
     def can_apply(self) -> bool:
@@ -190,8 +191,9 @@ def preview(
             ], schema=FILE_SCHEMA)
             diff = _diff(viewer, results)
     drastic = _drastic(base, files, diff)
+    notes = tuple(note for raw in raws.values() for note in raw.notes)
     return Preview(base.build_id if base else None, datenstand, beispieldaten, check.accepted,
-                   tuple(problems), files, rejects, diff, drastic)
+                   tuple(problems), files, rejects, diff, drastic, notes)
 
 
 def _drastic(base: Version | None, files: pl.DataFrame, diff: Diff | None

@@ -77,7 +77,11 @@ def test_excel_date_serials_in_date_columns_are_dates(tmp_path):
     rows = [line.split(";") for line in MEILENSTEINE.strip().split("\n")]
     rows[1][2] = 43862  # a number cell without date format: 01.02.2020
     rows[1][3] = "43864"
-    frame = read(tmp_path, "meilensteine.xlsx", workbook(("meilensteine", rows)), M).frame
+    raw = read(tmp_path, "meilensteine.xlsx", workbook(("meilensteine", rows)), M)
+    assert raw.notes == ("Hinweis zu „meilensteine.xlsx“: 2 Datumsangaben standen als Excel-"
+                         "Seriennummer ohne Datumsformat in der Datei und wurden als Datum "
+                         "gelesen (z. B. 44270 = 15.03.2021).",)
+    frame = raw.frame
     assert frame.row(0, named=True)["geplant_am"] == "2020-02-01"
     assert frame.row(0, named=True)["erreicht_am"] == "2020-02-03"
     assert frame.get_column("kommune_id").to_list()[0] == "01001000"  # text stays text
