@@ -163,3 +163,21 @@ def test_duplicate_header_is_named_in_german(live: Path):
     box = next(e.value for e in at.error)
     assert ui.md_escape("kommt die Spalte „name“ mehrfach vor") in box
     assert at.button(key="daten_apply").disabled
+
+
+def test_unwritable_audit_log_is_explained_and_nothing_switches(live: Path, tmp_path: Path,
+                                                                  monkeypatch):
+    old = build_id(live)
+    blocker = tmp_path / "keine_mappe"
+    blocker.write_text("eine Datei, wo der Protokollordner sein sollte")
+    monkeypatch.setenv("WK_AUDIT", str(blocker / "audit.jsonl"))
+    at = open_page()
+    at.file_uploader[0].set_value([("kommunen.csv", KOMMUNEN_NEU.encode(), "text/csv")])
+    at.run()
+    at.button(key="daten_apply").click().run()
+    assert not at.exception
+    box = " ".join(e.value for e in at.error)
+    assert ui.md_escape("Das Prüfprotokoll „") in box
+    assert ui.md_escape("Die neue Version wurde deshalb nicht ausgeführt; die bisherige Version "
+                        "bleibt aktiv.") in box
+    assert build_id(live) == old
