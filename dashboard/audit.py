@@ -62,6 +62,14 @@ EVENT_SCHEMA = {
 }
 
 
+class AuditUnwritable(OSError):
+    """The audit log cannot be written; the message is German and says what to do. Actions that
+    must be audited (imports, rollbacks, deletions) stop before they take effect."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def audit_path() -> Path:
     """The audit log file: `$WK_AUDIT` if set, else data/audit.jsonl."""
     return Path(os.environ.get("WK_AUDIT", DEFAULT_AUDIT))
@@ -101,6 +109,17 @@ def log_event(user: str, action: str, details: Mapping[str, Any] | None = None) 
     }
     line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
     path = audit_path()
+    try:
+        _append(path, line)
+    except OSError as exc:
+        from etl.build import describe_os_error
+
+        raise AuditUnwritable(
+            exc.errno or 0, f"Das Prüfprotokoll „{path}“ kann nicht geschrieben werden: "
+            f"{describe_os_error(exc)}") from exc
+
+
+def _append(path: Path, line: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:

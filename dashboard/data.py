@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from dashboard import peers
+from dashboard import audit, peers
 from dashboard.model import (  # noqa: F401  (re-exported: pages name them as data.*)
     NO_FILTERS,
     PUBLIC,
@@ -729,3 +729,9 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date):
         tables={t.key: report_table(viewer, t.key, von, bis, stichtag)
                 for t in report_defs.TABLES},
     )
+
+
+def audit_events(viewer: Viewer, limit: int = 500) -> pl.DataFrame:
+    """The newest `limit` audit events, newest first (staff only; see dashboard/audit.py)."""
+    require_staff(viewer, "das Prüfprotokoll sehen")
+    return audit.read_events(limit)

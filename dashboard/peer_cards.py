@@ -12,7 +12,6 @@ import datetime as dt
 import html
 import io
 import math
-import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -31,12 +30,6 @@ KOMMUNE_PAGE = PAGES_DIR / "kommune.py"
 VERNETZUNG_PAGE = PAGES_DIR / "vernetzung.py"
 OWN_COLOUR = "#000000"
 PEER_COLOUR = "#0072B2"  # Okabe–Ito blue
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md_escape(text: object) -> str:
-    """Text (a commune name, a reason) safe to put into Streamlit markdown verbatim."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 # ---- pure builders -------------------------------------------------------------------------------
@@ -192,11 +185,11 @@ def _contact(row: dict, viewer: data.Viewer) -> None:
     if not any(row.get(c) for c in ("ansprechperson", "email", "telefon")):
         st.caption(ui.t("vernetzung.contact_none"))
         return
-    parts = [md_escape(row["ansprechperson"])] if row.get("ansprechperson") else []
+    parts = [ui.md_escape(row["ansprechperson"])] if row.get("ansprechperson") else []
     if row.get("email"):
-        parts.append(f"[{md_escape(row['email'])}](mailto:{quote(row['email'], safe='@.+')})")
+        parts.append(f"[{ui.md_escape(row['email'])}](mailto:{quote(row['email'], safe='@.+')})")
     if row.get("telefon"):
-        parts.append(md_escape(row["telefon"]))
+        parts.append(ui.md_escape(row["telefon"]))
     st.markdown(f":material/contact_mail: {' · '.join(parts)}")
 
 
@@ -209,14 +202,14 @@ def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
     for start in range(0, len(rows), columns):
         for col, row in zip(st.columns(columns), rows[start:start + columns], strict=False):
             with col.container(border=True):
-                st.markdown(f"**{md_escape(row['name'])}**")
+                st.markdown(f"**{ui.md_escape(row['name'])}**")
                 meta = [ui.value("typ", row["typ"]), ui.value("bundesland", row["bundesland"]),
                         ui.t("vernetzung.einwohner",
                              einwohner=fmt.number(row["einwohner"], lang=lang)),
                         ui.t("vernetzung.distance",
                              km=fmt.number(round(row["distanz_km"]), lang=lang))]
-                st.caption(" · ".join(md_escape(m) for m in meta))
-                st.markdown("\n".join(f"- {md_escape(r)}" for r in row["gruende"]))
+                st.caption(" · ".join(ui.md_escape(m) for m in meta))
+                st.markdown("\n".join(f"- {ui.md_escape(r)}" for r in row["gruende"]))
                 _contact(row, viewer)
                 st.page_link(KOMMUNE_PAGE, label=ui.t("vernetzung.profile"),
                              icon=":material/arrow_forward:",

@@ -1,17 +1,30 @@
-"""Delete a commune's personal data everywhere the dashboard keeps it.
+"""Erase a commune's personal data everywhere the dashboard keeps it (GDPR Art. 17).
 
     python -m dashboard.privacy delete --kommune 05766020 --user anna [--yes]
 
-Personal data in this product is the contact person of a commune (`ansprechperson`, `email`,
-`telefon`) and the internal note (`notiz`), which may name people. They live in
-- the live database (`data/monitor.duckdb` or `$WK_DB`),
-- every kept version: its database and its stored input file `kommunen.csv/.xlsx`
-  (`data/builds/<build_id>/`, see dashboard/imports.py),
-- rejected-row reports of those versions, where a rejected contact value may be quoted.
-The command blanks these fields for one commune in all of them, under the version history's
-lock, switches the live database atomically, and writes an audit event (without the deleted
-values). The commune itself, its timeline, uptake and Selbstcheck stay: they are programme data
-of the commune, not personal data.
+Personal data in this product are the contact person of a commune (`ansprechperson`, `email`,
+`telefon`) and the internal notes (`notiz` in `kommunen` and `meilensteine`), which may name
+people. Columns a file has beyond the documented ones are treated as personal too.
+
+Erasure works on the inputs and rebuilds, because a database edited in place keeps the old
+values in its blocks (an UPDATE plus CHECKPOINT leaves them readable with `strings`):
+1. under the version store's lock, unfinished builds and stale temp files are removed and the
+   live database is registered as a version;
+2. the fields are blanked in every stored input file of every version
+   (`data/builds/<build_id>/eingabe/`), and each version's database is rebuilt from its blanked
+   inputs with the normal ETL (`versions.rebuild`: new file, atomic swap, rejects report and
+   checksums rewritten, so rollback keeps working). Rejected rows are rebuilt too, so their
+   quoted values disappear whatever the rejection reason; a row rejected only for its contact
+   data loads after the erasure, without it;
+3. a version that did not keep its input files cannot be rebuilt and is removed (the live
+   version must have its files; otherwise nothing is changed and the command says what to do);
+4. the live database is switched to the rebuilt file of its version;
+5. reject reports beside the live database (the CLI's `monitor.ablehnungen.csv`) lose every
+   erased value;
+6. every function in `ERASERS` runs with the commune key (the app store plugs in here).
+The audit log gets an event before (nothing happens if it cannot be written) and after, without
+the erased values. The commune itself, its timeline, uptake and Selbstcheck stay: they are
+programme data of the commune, not personal data.
 """
 
 from __future__ import annotations
@@ -21,126 +34,181 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from dashboard import audit, data, imports
-from etl.excel_csv import to_excel_csv_bytes
-from etl.read import read_table
-from etl.schema import KOMMUNEN
+from dashboard import audit, data
+from dashboard.imports import versions
+from etl.read import (
+    InputError,
+    decode_text,
+    find_input_file,
+    read_csv_text,
+    read_xlsx_text,
+    sniff_delimiter,
+)
+from etl.schema import ENTITIES, Entity
+from etl.validate import parse_ags
 
-PERSONAL_FIELDS = ("ansprechperson", "email", "telefon", "notiz")
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "kommunen": ("ansprechperson", "email", "telefon", "notiz"),
+    "meilensteine": ("notiz",),
+}
+# Hook for other stores that hold a commune's personal data (the app store's
+# `store.erase_kommune`): each is called with the commune key under the version store's lock,
+# after the databases are rebuilt. The lead registers them, e.g. in dashboard/app.py:
+#     privacy.ERASERS.append(store.erase_kommune)
+ERASERS: list[Callable[[str], object]] = []
+_ERASED = "[gelöscht]"
 
 
 @dataclass(frozen=True)
 class DeletionReport:
     kommune_id: str
-    databases: int
+    versions_rebuilt: int
+    versions_removed: int
     input_files: int
-    reject_lines: int
+    reports_cleaned: int
+    values: int  # how many distinct values were erased
 
 
-def _blank_database(path: Path, kommune_id: str) -> int:
-    """Blank the fields in one database file; return how many reject lines were removed."""
-    con = duckdb.connect(str(path))
-    try:
-        old = con.execute(
-            f"select {', '.join(PERSONAL_FIELDS)} from kommune where kommune_id = ?", [kommune_id]
-        ).fetchone()
-        sets = ", ".join(f"{f} = null" for f in PERSONAL_FIELDS)
-        for table in ("kommune", "mart_kommune"):
-            con.execute(f"update {table} set {sets} where kommune_id = ?", [kommune_id])
-        removed = 0
-        values = [v for v in (old or ()) if v]
-        if values:
-            removed = con.execute(
-                "delete from meta_ablehnungen where datei like 'kommunen.%' and "
-                "(wert in (select unnest(?)) or zeile in (select zeile from meta_ablehnungen "
-                "where datei like 'kommunen.%' and spalte = 'kommune_id' and wert = ?))",
-                [values, kommune_id],
-            ).fetchone()[0]
-        con.execute("checkpoint")
-        return removed
-    finally:
-        con.close()
+def _normalised(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
 
 
-def _blank_input_file(path: Path, kommune_id: str) -> bool:
-    """Blank the fields in a stored `kommunen` input file (CSV or XLSX); True if changed."""
-    frame = read_table(path, KOMMUNEN).frame.drop("_zeile")
-    ids = frame.get_column("kommune_id").str.strip_chars().str.zfill(len(kommune_id))
-    hit = ids == kommune_id
-    if not hit.any():
-        return False
+def _read_raw(path: Path, entity: Entity) -> tuple[pl.DataFrame, dict]:
+    """The file as it is (original headers and extra columns), plus how to write it back."""
+    raw = path.read_bytes()
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_xlsx_text(raw, path.name, entity.name), {"xlsx": True}
+    text, encoding = decode_text(raw, path.name)
+    frame, _ = read_csv_text(raw, path.name)
+    return frame, {"xlsx": False, "bom": encoding == "utf-8-sig",
+                   "separator": sniff_delimiter(text.splitlines()[0] if text else "")}
+
+
+def blank_input_file(path: Path, entity: Entity, kommune_id: str) -> set[str]:
+    """Blank the personal fields (and undocumented columns) of the commune's rows in one stored
+    input file; returns the values removed (empty if the commune has none there)."""
+    frame, how = _read_raw(path, entity)
+    by_name = {_normalised(c): c for c in frame.columns}
+    if "kommune_id" not in by_name:
+        return set()
+    hit = parse_ags(pl.col(by_name["kommune_id"]).str.strip_chars()) == kommune_id
+    personal = [c for c in frame.columns
+                if _normalised(c) in PERSONAL_FIELDS.get(entity.name, ())
+                or _normalised(c) not in entity.column_names]
+    found = frame.filter(hit.fill_null(False)).select(personal)
+    values = {v for col in found.iter_columns() for v in col.drop_nulls().to_list() if v.strip()}
+    if not values:
+        return set()
     frame = frame.with_columns(
-        pl.when(hit).then(None).otherwise(pl.col(f)).alias(f) for f in PERSONAL_FIELDS
-    )
-    tmp = path.with_name(path.name + ".tmp")
-    if path.suffix.lower() == ".xlsx":
-        frame.write_excel(tmp, worksheet=KOMMUNEN.name)
-    else:
-        tmp.write_bytes(to_excel_csv_bytes(frame))
+        pl.when(hit.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c) for c in personal)
+    tmp = path.with_name(f".{path.name}.loeschen.tmp")
+    try:
+        if how["xlsx"]:
+            frame.write_excel(tmp, worksheet=entity.name)
+        else:
+            text = frame.write_csv(separator=how["separator"], quote_style="necessary")
+            tmp.write_bytes(("\ufeff" if how["bom"] else "").encode() + text.encode("utf-8"))
+        versions.fsync_file(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return values
+
+
+def scrub_report(path: Path, values: set[str]) -> bool:
+    """Replace every erased value (and its cut-off form, as reports quote at most 80
+    characters) in a rejects report CSV; True if it changed."""
+    raw = path.read_bytes()
+    frame, _ = read_csv_text(raw, path.name)
+    needles = sorted({n for v in values for n in (v, v[:80]) if len(n) >= 3}, key=len,
+                     reverse=True)
+    cleaned = frame.with_columns(pl.col(c).str.replace_many(needles, [_ERASED] * len(needles))
+                                 for c in frame.columns)
+    if cleaned.equals(frame):
+        return False
+    tmp = path.with_name(f".{path.name}.loeschen.tmp")
+    text = cleaned.write_csv(separator=";", quote_style="necessary")
+    tmp.write_bytes("\ufeff".encode() + text.encode("utf-8"))
     os.replace(tmp, path)
     return True
 
 
-def _refresh_version_files(folder: Path, db: Path, kommune_id: str) -> None:
-    """Rewrite the version's rejects report and its checksums (rollback verifies them), and note
-    the deletion in version.json."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rejects = con.sql("select * from meta_ablehnungen order by datei, zeile").pl()
-    finally:
-        con.close()
-    report = folder / "ablehnungen.csv"
-    if report.exists():
-        report.write_bytes(to_excel_csv_bytes(rejects))
-    meta_file = folder / "version.json"
-    if not meta_file.exists():
-        return
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    meta["datenbank_sha256"] = imports._sha256_file(db)
-    for entry in meta.get("dateien", []):
-        stored = folder / "eingabe" / entry.get("datei", "")
-        if entry.get("datei_art") == KOMMUNEN.name and stored.is_file():
-            entry["sha256"] = imports._sha256_file(stored)
-    meta["personendaten_geloescht"] = sorted(
-        {*meta.get("personendaten_geloescht", []), kommune_id})
-    imports._write_json(meta_file, meta)
+def _kommune_key(raw: str) -> str:
+    key = pl.select(parse_ags(pl.lit(raw.strip()))).item()
+    if key is None:
+        raise ValueError(f"„{raw[:40]}“ ist kein gültiger Gemeindeschlüssel. Erwartet werden 8 "
+                         "Ziffern (Gemeinde), 5 (Kreis) oder 12 (ARS), z. B. 05766020.")
+    return key
 
 
-def delete_personal_data(viewer: data.Viewer, user: str, kommune_id: str) -> DeletionReport:
-    """Blank the commune's personal fields in the live database, every version and its inputs."""
+def delete_personal_data(viewer: data.Viewer, user: str, kommune_id: str,
+                         progress: Callable[[str], None] = lambda _m: None) -> DeletionReport:
+    """Erase the commune's personal data from every version, input, report and temp file."""
     data.require_staff(viewer, "personenbezogene Daten löschen")
+    key = _kommune_key(kommune_id)
     live = data.database_path()
     if not live.exists():
         raise data.DatabaseMissing(f"Es gibt keine Datenbank unter {live}.")
-    databases = inputs = rejects = 0
-    with imports._locked() as root:
-        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-            for db in folder.glob("*.duckdb"):
-                rejects += _blank_database(db, kommune_id)
-                databases += 1
-            for stored in folder.glob("eingabe/kommunen.*"):
-                inputs += _blank_input_file(stored, kommune_id)
-            db = next(folder.glob("*.duckdb"), None)
-            if db is not None:
-                _refresh_version_files(folder, db, kommune_id)
-        # the live file: change a copy, then switch atomically (readers never see a half state)
-        tmp = live.with_name(f".{live.name}.loeschen.tmp")
-        try:
-            shutil.copyfile(live, tmp)
-            rejects += _blank_database(tmp, kommune_id)
-            os.replace(tmp, live)
-        finally:
-            tmp.unlink(missing_ok=True)
-        databases += 1
-    audit.log_event(user, "delete_personal",
-                    {"kommune_id": kommune_id, "datenbanken": databases, "dateien": inputs})
-    return DeletionReport(kommune_id, databases, inputs, rejects)
+    with versions.locked() as root:
+        versions.remove_unfinished(root)  # also stale temp files of dead builds
+        live_version = versions.register_live(viewer)
+        if live_version is not None and not live_version.complete:
+            raise versions.ImportFailed(
+                f"Die aktuelle Version „{live_version.build_id}“ hat ihre Eingabedateien nicht "
+                "gespeichert, daher kann sie nicht ohne die Daten neu gebaut werden. Bitte laden "
+                "Sie die vier Eingabedateien einmal auf der Seite „Daten“ hoch (oder bauen Sie "
+                "die Datenbank mit „python -m etl build“ aus dem Eingabeordner neu) und "
+                "wiederholen Sie dann die Löschung. Es wurde nichts geändert.")
+        audit.log_event(user, "delete_personal", {"kommune_id": key, "schritt": "beginn"})
+        values: set[str] = set()
+        rebuilt = removed = inputs = 0
+        # the live version last: a failure before it leaves the live database as it was
+        ordered = sorted(versions.all_versions(root),
+                         key=lambda v: live_version is not None
+                         and v.build_id == live_version.build_id)
+        for version in ordered:
+            if not version.complete:
+                shutil.rmtree(version.folder)
+                removed += 1
+                continue
+            changed = set()
+            for entity in ENTITIES:
+                if entity.name in PERSONAL_FIELDS:
+                    found = blank_input_file(find_input_file(version.input_dir, entity), entity,
+                                             key)
+                    changed |= found
+                    inputs += bool(found)
+            values |= changed
+            done = version
+            erased_before = key in _erased_list(version)
+            if changed or not erased_before:
+                progress(f"Version {version.build_id} wird ohne die Daten neu gebaut …")
+                done = versions.rebuild(version, progress, personendaten_geloescht=sorted(
+                    {*_erased_list(version), key}))
+                rebuilt += 1
+            if live_version is not None and version.build_id == live_version.build_id:
+                versions.switch(done.database, done.build_id)
+        cleaned = 0
+        if values:
+            for report in sorted(live.parent.glob("*.ablehnungen.csv")):
+                cleaned += scrub_report(report, values)
+        for erase in ERASERS:
+            erase(key)
+    audit.log_event(user, "delete_personal", {
+        "kommune_id": key, "schritt": "ende", "versionen_neu_gebaut": rebuilt,
+        "versionen_entfernt": removed, "eingabedateien": inputs, "berichte": cleaned})
+    return DeletionReport(key, rebuilt, removed, inputs, cleaned, len(values))
+
+
+def _erased_list(version: versions.Version) -> list[str]:
+    meta = json.loads((version.folder / versions.VERSION_FILE).read_text(encoding="utf-8"))
+    return list(meta.get("personendaten_geloescht", []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,12 +227,17 @@ def main(argv: list[str] | None = None) -> int:
             print("Abgebrochen.")
             return 1
     try:
-        r = delete_personal_data(data.STAFF, args.user, args.kommune)
-    except (data.DatabaseMissing, imports.ImportFailed, PermissionError) as exc:
+        r = delete_personal_data(data.STAFF, args.user, args.kommune, progress=print)
+    except (data.DatabaseMissing, versions.ImportFailed, InputError, PermissionError,
+            ValueError) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)
         return 1
-    print(f"Gelöscht für {r.kommune_id}: {r.databases} Datenbanken, {r.input_files} "
-          f"Eingabedateien, {r.reject_lines} Zeilen aus Prüfberichten.")
+    except OSError as exc:
+        print(f"FEHLER: {versions.failure_message(exc, 'Die Löschung')}", file=sys.stderr)
+        return 1
+    print(f"Gelöscht für {r.kommune_id}: {r.values} Werte aus {r.input_files} Eingabedateien; "
+          f"{r.versions_rebuilt} Versionen neu gebaut, {r.versions_removed} Versionen ohne "
+          f"gespeicherte Eingabedateien entfernt, {r.reports_cleaned} Prüfberichte bereinigt.")
     return 0
 
 

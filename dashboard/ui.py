@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import fields
 from typing import NamedTuple
 
@@ -24,6 +25,24 @@ from etl.excel_csv import to_excel_csv_bytes
 _log = logging.getLogger(__name__)
 FILTER_KEYS = tuple(f.name for f in fields(data.Filters))
 _INIT_FLAG = "_filters_from_url"
+# Markdown, Streamlit's directives (`:red[…]`, `:material/x:`), LaTeX (`$`) and HTML starts
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+# bidirectional overrides and isolates would reorder the text around a value on screen
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Streamlit's Markdown turns a bare `http://…` or `www.…` into a link after escapes are resolved;
+# an invisible word joiner inside the pattern keeps it text
+_AUTOLINK = re.compile(r"(?i)(://|www\\?\.)")
+
+
+def md_escape(text: object) -> str:
+    """Any value from data (a commune name, a reason, a file name) as Markdown that shows it
+    literally: no image, link, HTML, directive or formula can come out of it, bidi controls are
+    dropped and line breaks become spaces. The one escape helper of the project: every value
+    that reaches st.markdown, headers, captions, metric labels, help texts or translated
+    templates goes through it."""
+    flat = _BIDI_CONTROLS.sub("", str(text)).replace("\r\n", " ").replace("\r", " ")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat.replace("\n", " "))
+    return _AUTOLINK.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], escaped)
 
 
 def lang() -> str:

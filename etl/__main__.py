@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
-from etl.build import build
+import duckdb
+
+from etl.build import build, describe_os_error
 from etl.docs import write_docs
 from etl.excel_csv import to_excel_csv_bytes
 from etl.read import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _date_argument(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"„{text}“ ist kein Datum; bitte JJJJ-MM-TT angeben, z. B. 2021-12-15") from None
 
 
 def _progress(message: str) -> None:
@@ -21,14 +32,29 @@ def _progress(message: str) -> None:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     output = Path(args.output)
+    kept = "Die bisherige Datenbank bleibt unverändert."
     try:
         report = build(Path(args.input), output, args.datenstand, progress=_progress)
     except InputError as exc:
-        print(f"FEHLER: {exc}\nDie bisherige Datenbank bleibt unverändert.", file=sys.stderr)
+        print(f"FEHLER: {exc}\n{kept}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"FEHLER: {describe_os_error(exc)}\n{kept}", file=sys.stderr)
+        return 1
+    except duckdb.Error as exc:
+        print(f"FEHLER: Der Build ist in einem SQL-Schritt gescheitert ({type(exc).__name__}). "
+              f"Bitte melden Sie das der technischen Betreuung.\n{kept}", file=sys.stderr)
         return 1
     rejects = report.rejects
     report_path = Path(args.report) if args.report else output.with_suffix(".ablehnungen.csv")
-    report_path.write_bytes(to_excel_csv_bytes(rejects))
+    try:
+        tmp = report_path.with_name(f".{report_path.name}.tmp")
+        tmp.write_bytes(to_excel_csv_bytes(rejects))
+        os.replace(tmp, report_path)
+    except OSError as exc:
+        print(f"FEHLER: Der Ablehnungsbericht „{report_path}“ konnte nicht geschrieben werden: "
+              f"{describe_os_error(exc)} Die Datenbank {output} ist gebaut.", file=sys.stderr)
+        return 1
     if rejects.height:
         print(
             f"{rejects.get_column('zeile').n_unique()} Zeilen abgelehnt "
@@ -60,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--output", required=True, help="Ziel-Datenbank, z. B. data/monitor.duckdb")
     b.add_argument(
         "--datenstand",
-        type=dt.date.fromisoformat,
+        type=_date_argument,
         default=None,
         help="Datenstand JJJJ-MM-TT (sonst aus quelle.toml oder heute)",
     )

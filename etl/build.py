@@ -7,14 +7,17 @@ complete build, and a failed build leaves the previous database untouched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
+import fcntl
 import graphlib
 import os
 import re
 import time
 import tomllib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,10 +79,23 @@ def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceS
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"„{SOURCE_FILE}“ ist nicht lesbar: {exc}") from exc
+            raise InputError(
+                f"„{SOURCE_FILE}“ ist nicht lesbar ({exc}). Bitte speichern Sie die Datei als "
+                "UTF-8-Text im Format „datenstand = \"2021-12-15\"“ (Vorlage: data/demo)."
+            ) from exc
     file_date = data.get("datenstand")
-    if isinstance(file_date, str):
-        file_date = dt.date.fromisoformat(file_date)
+    if isinstance(file_date, dt.datetime):
+        file_date = file_date.date()
+    elif isinstance(file_date, str):
+        text = file_date.strip()
+        file_date = next((d for fmt in ("%Y-%m-%d", "%d.%m.%Y") if (d := _parse_day(text, fmt))),
+                         text)
+    if file_date is not None and not isinstance(file_date, dt.date):
+        shown = str(data.get("datenstand"))[:40]
+        raise InputError(
+            f"In „{SOURCE_FILE}“ ist der Datenstand „{shown}“ kein Datum. Bitte tragen Sie ihn "
+            "als Datum ein, zum Beispiel: datenstand = \"2021-12-15\"."
+        )
     return SourceSettings(
         datenstand=datenstand or file_date or dt.date.today(),
         beispieldaten=bool(data.get("beispieldaten", False)),
@@ -116,6 +132,11 @@ def _layer_order(files: list[Path]) -> list[Path]:
         ordered += ready
         sorter.done(*ready)
     return ordered
+def _parse_day(text: str, fmt: str) -> dt.date | None:
+    try:
+        return dt.datetime.strptime(text, fmt).date()
+    except ValueError:
+        return None
 
 
 def sql_files() -> list[Path]:
@@ -132,6 +153,8 @@ def read_inputs(input_dir: Path, progress: Progress) -> dict[str, RawTable]:
         path = find_input_file(input_dir, entity)
         progress(f"Lese {path.name} …")
         raws[entity.name] = read_table(path, entity)
+        for note in raws[entity.name].notes:
+            progress(note)
     return raws
 
 
@@ -278,6 +301,104 @@ def staged_tables(
         con.close()
 
 
+_TEMP_SUFFIXES = (".tmp", ".tmp.wal", ".lock")
+
+
+def _temp_paths(target: Path, tag: str) -> tuple[Path, Path, Path]:
+    """(temp file, DuckDB's write-ahead log of it, claim) for a temp copy of `target`."""
+    stem = f".{target.name}.{tag}"
+    return tuple(target.with_name(stem + suffix) for suffix in _TEMP_SUFFIXES)  # type: ignore
+
+
+@contextlib.contextmanager
+def temp_beside(target: Path, tag: str) -> Iterator[Path]:
+    """A temp path `.<name>.<tag>.tmp` beside `target` for a file that will replace it.
+
+    The temp file is claimed by an exclusive `flock` on `.<name>.<tag>.lock` for as long as the
+    block runs; the kernel drops the claim when the process dies, so `remove_stale_temp` can
+    tell a dead build's leftovers from a running build's file. Everything is removed on exit.
+    """
+    tmp, wal, claim = _temp_paths(target, tag)
+    fd = os.open(claim, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield tmp
+        finally:
+            for leftover in (tmp, wal, claim):
+                leftover.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp(target: Path) -> list[Path]:
+    """Remove the temp files beside `target` that no living build claims (a killed build's
+    `.monitor.duckdb.<id>.tmp` and `.wal`, which may hold personal data); returns them."""
+    if not target.parent.is_dir():
+        return []
+    prefix = f".{target.name}."
+    tags = set()
+    for path in target.parent.iterdir():
+        name = path.name
+        if name.startswith(prefix) and (suffix := next(
+                (s for s in _TEMP_SUFFIXES if name.endswith(s)), None)):
+            tags.add(name[len(prefix):-len(suffix)])
+    removed = []
+    for tag in sorted(tags):
+        tmp, wal, claim = _temp_paths(target, tag)
+        try:
+            fd = os.open(claim, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a running build holds it
+            for leftover in (tmp, wal, claim):
+                if leftover.exists():
+                    leftover.unlink(missing_ok=True)
+                    removed.append(leftover)
+        finally:
+            os.close(fd)
+    return [p for p in removed if p.name.endswith((".tmp", ".wal"))]
+
+
+def _as_os_error(exc: duckdb.Error, path: Path) -> OSError | None:
+    """The file-system fault behind a DuckDB error (full disk, read-only, no rights), if any."""
+    text = str(exc)
+    code = next((c for c, marker in ((errno.ENOSPC, "No space left"),
+                                     (errno.EROFS, "Read-only file system"),
+                                     (errno.EACCES, "Permission denied")) if marker in text),
+                None)
+    if code is None and isinstance(exc, duckdb.IOException):
+        code = errno.EIO
+    return None if code is None else OSError(code, os.strerror(code), str(path))
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A German sentence naming the cause of a failed file operation and what to do."""
+    where = f" („{exc.filename}“)" if getattr(exc, "filename", None) else ""
+    match exc.errno:
+        case errno.ENOSPC | errno.EDQUOT:
+            return (f"Der Speicherplatz auf dem Server ist voll{where}. Bitte geben Sie "
+                    "Speicherplatz frei (zum Beispiel alte Sicherungen oder Protokolle löschen) "
+                    "oder lassen Sie ihn von der technischen Betreuung erweitern, dann versuchen "
+                    "Sie es erneut.")
+        case errno.EROFS:
+            return (f"Der Datenordner ist schreibgeschützt{where}. Bitte lassen Sie ihn von der "
+                    "technischen Betreuung wieder beschreibbar einbinden, dann versuchen Sie es "
+                    "erneut.")
+        case errno.EACCES | errno.EPERM:
+            return (f"Es fehlen Schreibrechte{where}. Bitte lassen Sie der Anwendung von der "
+                    "technischen Betreuung Schreibrechte für den Datenordner geben.")
+        case _:
+            reason = exc.strerror or type(exc).__name__
+            return (f"Eine Datei konnte nicht geschrieben werden ({reason}){where}. Bitte prüfen "
+                    "Sie Speicherplatz und Rechte des Datenordners oder wenden Sie sich an die "
+                    "technische Betreuung.")
+
+
 def build(
     input_dir: Path,
     output: Path,
@@ -298,14 +419,17 @@ def build(
 
     build_id = build_id or new_build_id()
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.{build_id}.tmp")
-    try:
-        _write_database(tmp, build_id, settings, input_dir, raws, results, progress)
+    for stale in remove_stale_temp(output):
+        progress(f"Reste eines abgebrochenen Builds entfernt: {stale.name}")
+    with temp_beside(output, build_id) as tmp:
+        try:
+            _write_database(tmp, build_id, settings, input_dir, raws, results, progress)
+        except duckdb.Error as exc:  # DuckDB reports a full disk as its own error
+            if (fault := _as_os_error(exc, tmp)) is None:
+                raise
+            raise fault from exc
         fsync_file(tmp)
         os.replace(tmp, output)  # atomic on POSIX: readers see the old or the new file
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-            leftover.unlink(missing_ok=True)
     progress(f"Fertig: {output} (Build {build_id})")
     return BuildReport(
         build_id, output, settings.datenstand, results, time.perf_counter() - started

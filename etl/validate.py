@@ -25,6 +25,10 @@ REJECT_SCHEMA = {
     "meldung": pl.String,
 }
 _MAX_SHOWN_VALUE = 80
+# Longest cell accepted: names, places and contacts fit easily; a megabyte "name" is an accident
+# or an attack and would slow every page that shows it.
+MAX_CHARS = 200
+MAX_CHARS_BY_COLUMN = {"notiz": 2000}
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d")
 _TRUE = ("ja", "j", "x", "wahr", "true", "1", "yes", "y")
 _FALSE = ("nein", "n", "falsch", "false", "0", "no")
@@ -165,7 +169,18 @@ _TYPE_HINT = {
 def column_checks(col: Column) -> list[Check]:
     """Required, type, allowed-value and range checks for one column."""
     raw, val = _raw(col.name), pl.col(col.name)
-    checks = []
+    limit = MAX_CHARS_BY_COLUMN.get(col.name, MAX_CHARS)
+    checks = [
+        Check(
+            col.name,
+            raw.str.len_chars() > limit,
+            _msg(
+                f"Der Eintrag in „{col.name}“ ist zu lang (",
+                raw.str.len_chars().cast(pl.String),
+                f" Zeichen; erlaubt sind höchstens {limit}). Bitte kürzen Sie ihn.",
+            ),
+        )
+    ]
     if col.required:
         checks.append(
             Check(

@@ -7,7 +7,6 @@ shows.
 """
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -27,34 +26,25 @@ user = st.session_state.get("user", "unbekannt")
 st.caption(ui.t("daten.intro"))
 
 
-def plain(text: str) -> str:
-    """Text from files (names, messages) shown literally, not as Markdown."""
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$])", r"\\\1", text)
-
-
 def local_time(value: dt.datetime) -> str:
     local = value.astimezone(BERLIN)
     return local.strftime("%d.%m.%Y %H:%M") if lang == "de" else local.strftime("%Y-%m-%d %H:%M")
 
 
 def labelled(frame: pl.DataFrame) -> pl.DataFrame:
-    """Column names in the UI language; UTC times as local text."""
+    """UTC times as local text, every column headed from `daten.col` (ui.labelled)."""
     frame = frame.with_columns(
         pl.col(n).dt.convert_time_zone(str(BERLIN)).dt.strftime(
             "%d.%m.%Y %H:%M:%S" if lang == "de" else "%Y-%m-%d %H:%M:%S")
         for n, d in frame.schema.items() if isinstance(d, pl.Datetime)
     )
-    return frame.rename({c: ui.t(f"daten.col.{c}") for c in frame.columns})
-
-
-def log_export(file_name: str) -> None:
-    audit.log_event(user, "export", {"datei": file_name})
+    return ui.labelled(frame, "daten.col", *frame.columns)
 
 
 try:
     current = imports.current_version(viewer)  # registers a database built outside the page
 except imports.ImportFailed as exc:
-    st.warning(plain(str(exc)), icon=":material/hourglass_top:")
+    st.warning(ui.md_escape(str(exc)), icon=":material/hourglass_top:")
     st.stop()
 tab_import, tab_versions, tab_quality, tab_log = st.tabs([
     ui.t("daten.tab_import"), ui.t("daten.tab_versions"),
@@ -98,8 +88,11 @@ with tab_import:
 
         if preview.problems:
             st.error("**" + ui.t("daten.problems_header") + "**\n\n" + "\n".join(
-                f"- {plain(p.meldung)}" for p in preview.problems), icon=":material/block:")
+                f"- {ui.md_escape(p.meldung)}" for p in preview.problems), icon=":material/block:")
         st.subheader(ui.t("daten.preview_header"))
+        if preview.notes:
+            st.info("\n".join(f"- {ui.md_escape(n)}" for n in preview.notes),
+                    icon=":material/info:")
         if not preview.files.is_empty():
             st.caption(ui.t("daten.metrics_hint"))
             for col, row in zip(st.columns(len(preview.files)),
@@ -136,15 +129,24 @@ with tab_import:
 
         if not preview.can_apply:
             st.caption(ui.t("daten.apply_blocked"))
-        if st.button(ui.t("daten.apply"), type="primary", disabled=not preview.can_apply,
+        confirmed = True
+        if preview.drastic and preview.can_apply:
+            st.warning("**" + ui.t("data_safety.drastic_title") + "**\n\n" + "\n".join(
+                "- " + ui.t("data_safety.drastic_line", table=ui.t(f"daten.col.{name}"),
+                            old=fmt.number(old, lang=lang), new=fmt.number(new, lang=lang))
+                for name, old, new in preview.drastic), icon=":material/warning:")
+            confirmed = st.checkbox(ui.t("data_safety.drastic_confirm"), key="daten_drastic")
+        if st.button(ui.t("daten.apply"), type="primary",
+                     disabled=not (preview.can_apply and confirmed),
                      icon=":material/published_with_changes:", help=ui.t("daten.apply_help"),
                      key="daten_apply"):
             with st.status(ui.t("daten.building"), expanded=True) as status:
                 try:
-                    version = imports.apply(viewer, user, preview, progress=status.write)
+                    version = imports.apply(viewer, user, preview, progress=status.write,
+                                            confirmed=confirmed)
                 except imports.ImportFailed as exc:
                     status.update(label=ui.t("daten.failed"), state="error")
-                    st.error(plain(str(exc)), icon=":material/error:")
+                    st.error(ui.md_escape(str(exc)), icon=":material/error:")
                 else:
                     status.update(label=ui.t("daten.built", build_id=version.build_id),
                                   state="complete")
@@ -184,7 +186,7 @@ with tab_versions:
         c_download.download_button(
             ui.t("daten.download_rejects"), imports.rejects_csv(viewer, chosen),
             file_name=file_name, mime="text/csv", icon=":material/download:",
-            key="daten_version_rejects", on_click=log_export, args=(file_name,))
+            key="daten_version_rejects", on_click=ui.log_export, args=(file_name,))
         if c_rollback.button(ui.t("daten.rollback"), icon=":material/history:",
                              disabled=chosen == live_id, key="daten_rollback_ask",
                              help=ui.t("daten.rollback_disabled") if chosen == live_id
@@ -200,7 +202,7 @@ with tab_versions:
                 try:
                     imports.rollback(viewer, user, chosen)
                 except imports.ImportFailed as exc:
-                    st.error(plain(str(exc)), icon=":material/error:")
+                    st.error(ui.md_escape(str(exc)), icon=":material/error:")
                 else:
                     st.session_state.pop("daten_rollback", None)
                     st.session_state["daten_rolled"] = chosen
@@ -229,7 +231,7 @@ with tab_quality:
 with tab_log:
     st.subheader(ui.t("daten.log_header"))
     st.caption(ui.t("daten.log_hint"))
-    events = audit.read_events(limit=500)
+    events = data.audit_events(viewer, limit=500)
     if events.is_empty():
         st.caption(ui.t("daten.log_empty"))
     else:

@@ -17,7 +17,7 @@ ids = choices["kommune_id"].to_list()
 names = dict(choices.select("kommune_id", "name").rows())
 wanted = st.query_params.get("kommune")
 if wanted and wanted not in names:
-    st.warning(ui.t("kommune.unknown", id=wanted), icon=":material/search_off:")
+    st.warning(ui.t("kommune.unknown", id=ui.md_escape(wanted)), icon=":material/search_off:")
 own = viewer.kommune_id if viewer.kommune_id in names else None
 # A `?kommune=` link wins once; after that the selectbox is the source of truth (the URL then
 # follows it), so a new choice is not reset to the old URL value on the next rerun.
@@ -34,13 +34,14 @@ st.session_state["_profile_url_applied"] = kommune_id
 
 profile = data.load_kommune_profile(viewer, kommune_id)
 f = profile.facts
-st.header(f["name"])
+st.header(ui.md_escape(f["name"]))
 
 st.subheader(ui.t("kommune.facts"))
 st.markdown(
-    f"**{ui.t('kommune.typ')}:** {ui.value('typ', f['typ'])} · "
-    f"**{ui.t('kommune.bundesland')}:** {ui.value('bundesland', f['bundesland'])} · "
-    f"**{ui.t('kommune.kreis')}:** {f['kreis'] or '–'} · **AGS:** {kommune_id}",
+    f"**{ui.t('kommune.typ')}:** {ui.md_escape(ui.value('typ', f['typ']))} · "
+    f"**{ui.t('kommune.bundesland')}:** {ui.md_escape(ui.value('bundesland', f['bundesland']))} · "
+    f"**{ui.t('kommune.kreis')}:** {ui.md_escape(f['kreis'] or '–')} · "
+    f"**AGS:** {ui.md_escape(kommune_id)}",
 )
 c = st.columns(4)
 c[0].metric(ui.t("kommune.einwohner"), fmt.number(f["einwohner"], lang=lang))

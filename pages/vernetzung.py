@@ -33,7 +33,7 @@ if viewer.is_staff:
     st.query_params["kommune"] = st.session_state["_peers_url_kommune"] = kommune_id
 else:
     kommune_id = viewer.kommune_id
-    st.markdown(ui.t("vernetzung.own", name=peer_cards.md_escape(names[kommune_id])))
+    st.markdown(ui.t("vernetzung.own", name=ui.md_escape(names[kommune_id])))
 
 own = choices.filter(pl.col("kommune_id") == kommune_id).row(0, named=True)
 features = data.load_peer_features(viewer).filter(pl.col("kommune_id") == kommune_id)
@@ -54,7 +54,7 @@ n = c_n.number_input(ui.t("vernetzung.n"), min_value=1, max_value=20, value=6, s
 
 suggestions = data.peer_suggestions(viewer, kommune_id, n=int(n), topic=topic,
                                     max_km=max_km or None, lang=lang)
-st.subheader(ui.t("vernetzung.suggestions_header", name=names[kommune_id]))
+st.subheader(ui.t("vernetzung.suggestions_header", name=ui.md_escape(names[kommune_id])))
 if suggestions.is_empty():
     st.info(f"**{ui.t('vernetzung.empty_title')}**  \n{ui.t('vernetzung.empty_text')}",
             icon=":material/group_off:")
@@ -117,8 +117,8 @@ if viewer.is_staff:
             with col.container(border=True):
                 title = ui.t("vernetzung.groups.group_title", nr=g["gruppe"], n=g["groesse"])
                 st.markdown(f"**{title}**")
-                st.markdown(" · ".join(peer_cards.md_escape(k) for k in g["kommunen"]))
-                st.caption(peer_cards.md_escape(g["begruendung"]))
+                st.markdown(" · ".join(ui.md_escape(k) for k in g["kommunen"]))
+                st.caption(ui.md_escape(g["begruendung"]))
     if groups.height > MAX_GROUP_CARDS:
         st.caption(ui.t("vernetzung.groups.shown_first", shown=MAX_GROUP_CARDS, k=groups.height))
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import data, ui
 from tests.cohort import KOMMUNEN, MEILENSTEINE
 from tests.dashboard.pagetest import APP, assert_ok
 
@@ -110,8 +110,10 @@ def test_refused_files_are_named_and_block_apply(live: Path):
     at.run()
     assert not at.exception
     (box,) = at.error
-    assert "„x.csv“ \\(hochgeladen als „../../x.csv“\\) ist kein erlaubter Dateiname" in box.value
-    assert "„kommunen.csv“ ist keine CSV-Textdatei" in box.value
+    # file names and messages reach Markdown escaped (ui.md_escape): shown literally
+    assert ui.md_escape("„x.csv“ (hochgeladen als „../../x.csv“) ist kein erlaubter "
+                        "Dateiname") in box.value
+    assert ui.md_escape("„kommunen.csv“ ist keine CSV-Textdatei") in box.value
     assert at.button(key="daten_apply").disabled
 
 
@@ -133,3 +135,49 @@ def test_rollback_needs_confirmation_and_restores_the_version(live: Path):
     assert build_id(live) == old
     assert any(f"Version **{old}** ist wieder aktiv." in s.value for s in at.success)
     assert at.dataframe[-1].value["Aktion"].tolist()[:2] == ["Zurücksetzen", "Import"]
+
+
+def test_header_only_file_needs_a_named_confirmation(live: Path):
+    old = build_id(live)
+    at = open_page()
+    header_only = MEILENSTEINE.split("\n", 1)[0] + "\n"
+    at.file_uploader[0].set_value([("meilensteine.csv", header_only.encode(), "text/csv")])
+    at.run()
+    assert_ok(at)
+    warning = next(w.value for w in at.warning if "leert Tabellen" in w.value)
+    assert "- Meilensteine: 18 → 0 Zeilen" in warning
+    assert at.button(key="daten_apply").disabled  # not before the confirmation
+    at.checkbox(key="daten_drastic").check().run()
+    assert not at.button(key="daten_apply").disabled
+    at.button(key="daten_apply").click().run()
+    assert_ok(at)
+    assert build_id(live) != old
+
+
+def test_duplicate_header_is_named_in_german(live: Path):
+    at = open_page()
+    doubled = KOMMUNEN.replace("kommune_id;name;", "kommune_id;Name;name;", 1)
+    at.file_uploader[0].set_value([("kommunen.csv", doubled.encode(), "text/csv")])
+    at.run()
+    assert not at.exception
+    box = next(e.value for e in at.error)
+    assert ui.md_escape("kommt die Spalte „name“ mehrfach vor") in box
+    assert at.button(key="daten_apply").disabled
+
+
+def test_unwritable_audit_log_is_explained_and_nothing_switches(live: Path, tmp_path: Path,
+                                                                  monkeypatch):
+    old = build_id(live)
+    blocker = tmp_path / "keine_mappe"
+    blocker.write_text("eine Datei, wo der Protokollordner sein sollte")
+    monkeypatch.setenv("WK_AUDIT", str(blocker / "audit.jsonl"))
+    at = open_page()
+    at.file_uploader[0].set_value([("kommunen.csv", KOMMUNEN_NEU.encode(), "text/csv")])
+    at.run()
+    at.button(key="daten_apply").click().run()
+    assert not at.exception
+    box = " ".join(e.value for e in at.error)
+    assert ui.md_escape("Das Prüfprotokoll „") in box
+    assert ui.md_escape("Die neue Version wurde deshalb nicht ausgeführt; die bisherige Version "
+                        "bleibt aktiv.") in box
+    assert build_id(live) == old

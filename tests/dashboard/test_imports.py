@@ -434,7 +434,7 @@ def test_a_stale_preview_cannot_overwrite_a_newer_version(live: Path):
 def test_applies_are_serialised_by_the_lock(live: Path):
     p = imports.preview(data.STAFF, changed_cohort(), STICHTAG)
     before = sha(live)
-    with imports._locked(), pytest.raises(ImportBusy, match="Gerade übernimmt jemand anderes"):
+    with imports.locked(), pytest.raises(ImportBusy, match="Gerade übernimmt jemand anderes"):
         imports.apply(data.STAFF, "ben", p, lock_timeout=0.3)
     assert sha(live) == before
     # two sessions applying the same base at once: one wins, the other is told to re-check
@@ -494,7 +494,8 @@ def test_failed_build_leaves_the_current_version(live: Path, monkeypatch, tmp_pa
     monkeypatch.setattr(etl.build, "sql_files", lambda: [*real(), broken])
     before, versions = sha(live), imports.list_versions(data.STAFF)
     p = imports.preview(data.STAFF, changed_cohort(), STICHTAG)
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(ImportFailed, match="unerwarteten Fehlers \\(CatalogException\\).*"
+                                           "bisherige Version bleibt aktiv"):
         imports.apply(data.STAFF, "anna", p)
     assert sha(live) == before
     assert imports.list_versions(data.STAFF) == versions
@@ -513,8 +514,9 @@ def test_failed_switch_leaves_the_current_version(live: Path, monkeypatch):
 
     before = sha(live)
     p = imports.preview(data.STAFF, changed_cohort(), STICHTAG)
-    monkeypatch.setattr(imports.shutil, "copyfile", disk_full)
-    with pytest.raises(ImportFailed, match="No space left on device.*bisherige Version bleibt"):
+    monkeypatch.setattr(imports.versions.shutil, "copyfile", disk_full)
+    with pytest.raises(ImportFailed, match="Speicherplatz auf dem Server ist voll.*bisherige "
+                                           "Version bleibt"):
         imports.apply(data.STAFF, "anna", p)
     assert sha(live) == before
     assert len(imports.list_versions(data.STAFF)) == 1

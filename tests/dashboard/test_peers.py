@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data, peer_cards, peers
+from dashboard import data, peer_cards, peers, ui
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
 from tests.dashboard.pagetest import run_page
 
@@ -390,7 +390,7 @@ def test_page_staff_shows_the_engines_suggestions_and_groups(use_db, demo_db):
     names = _card_names(at)
     assert names[: expected.height] == expected["name"].to_list()
     reasons = [m.value for m in at.markdown if m.value.startswith("- ")]
-    assert reasons[0] == "\n".join(f"- {peer_cards.md_escape(r)}"
+    assert reasons[0] == "\n".join(f"- {ui.md_escape(r)}"
                                    for r in expected["gruende"][0])
     # group builder: the same split as the engine on the communes still in the programme
     ids = frame.filter(pl.col("status") != "ausgeschieden")["kommune_id"].to_list()
@@ -398,7 +398,7 @@ def test_page_staff_shows_the_engines_suggestions_and_groups(use_db, demo_db):
     assert any(m.value == f"**{groups.groups.height} Gruppen für {len(ids)} Kommunen**"
                for m in at.markdown)
     first = groups.groups.row(0, named=True)
-    assert any(m.value == " · ".join(peer_cards.md_escape(k) for k in first["kommunen"])
+    assert any(m.value == " · ".join(ui.md_escape(k) for k in first["kommunen"])
                for m in at.markdown)
     assert at.query_params["kommune"] == kid
 
@@ -423,7 +423,7 @@ def test_page_for_a_commune_shows_only_its_own_consenting_peers(use_db, demo_db)
     at = _page(use_db, demo_db, data.Viewer("kommune", kid))
     assert not [s for s in at.selectbox if s.key == "peers_kommune"]
     own_name = frame.filter(pl.col("kommune_id") == kid)["name"].item()
-    assert any(peer_cards.md_escape(own_name) in m.value and "Ihre Kommune" in m.value
+    assert any(ui.md_escape(own_name) in m.value and "Ihre Kommune" in m.value
                for m in at.markdown)
     expected = _expected(demo_db, kid, only_consenting=True)
     assert _card_names(at)[: expected.height] == expected["name"].to_list()
