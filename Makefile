@@ -43,7 +43,7 @@ rebuild: setup
 run: setup data
 	@$(UV) run python -m dashboard.users demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
-	$(UV) run streamlit run dashboard/app.py --server.port 8501
+	$(UV) run streamlit run dashboard/server.py --server.port 8501
 
 demo: setup
 	$(UV) run python -m etl.demo --out $(DEMO)

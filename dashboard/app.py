@@ -6,6 +6,7 @@ Sets up the page, the language, the shared filters and the navigation; the page 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 # Imported before any page runs: plotly imports pandas lazily inside its validators, and two
@@ -22,8 +23,9 @@ PAGES_DIR = ui.PAGES_DIR
 ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 
 # (file stem = url path, material icon, roles that see it); the order is the menu order. A page
-# missing from a role's navigation cannot be opened by URL either (Streamlit shows the default
-# page instead), and the data layer checks the role again for every read.
+# a role may not see is registered hidden with `ui.locked_page` instead of its script: its URL
+# leads to the sign-in (with a German hint, then on to the page with its filters) rather than to
+# Streamlit's "Page not found". The data layer checks the role again for every read.
 PAGES = (
     ("ueberblick", ":material/dashboard:", ("staff", "kommune", "public")),
     ("karte", ":material/map:", ("staff", "kommune", "public")),
@@ -57,10 +59,14 @@ def main() -> None:
         ui.footer(None)
         return
     icons = {stem: icon for stem, icon, _roles in PAGES}
+    allowed = pages_for(viewer.role)
     pages = [
         st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
                 url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
-        for stem in pages_for(viewer.role)
+        if stem in allowed else
+        st.Page(functools.partial(ui.locked_page, stem), title=ui.t(f"nav.{stem}"),
+                icon=icons[stem], url_path=stem, visibility="hidden")
+        for stem, _icon, _roles in PAGES
     ]
     nav = st.navigation(pages)
     ui.account_box(viewer)

@@ -54,7 +54,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db: Path, script: str = "dashboard/app.py", **env_vars: str
+def start_app(db: Path, script: str = "dashboard/server.py", **env_vars: str
               ) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run` on a free port against `db`; return the process and base URL."""
     port = _free_port()
@@ -115,7 +115,7 @@ def app_url(demo_db: Path, e2e_accounts: dict[str, str]) -> Iterator[str]:
 
 
 def login(page, app_url: str, user: str = "team") -> None:
-    """Sign in through the form (a page reload ends the session: navigate by links after)."""
+    """Sign in through the form; the browser then reloads with the session cookie."""
     page.goto(f"{app_url}/anmelden")
     page.get_by_label("Benutzername").fill(user)
     page.get_by_label("Passwort").fill(PASSWORD)

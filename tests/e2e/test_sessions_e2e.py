@@ -1,0 +1,62 @@
+"""Sign in, reload, new tab, logout and a deep link, in real Chromium against a real server."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import PASSWORD, screenshot
+
+
+def _fill_login(page: Page, user: str = "team") -> None:
+    page.get_by_label("Benutzername").fill(user)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+
+
+def test_login_survives_reload_and_new_tab_until_logout(page: Page, app_url: str):
+    page.goto(f"{app_url}/anmelden")
+    _fill_login(page)
+    logout = page.get_by_role("button", name="Abmelden")
+    expect(logout).to_be_visible()
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["wk_sitzung"]["httpOnly"] is True
+    assert cookies["wk_sitzung"]["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie").find("wk_sitzung") == -1  # not readable by scripts
+
+    page.reload()
+    expect(logout).to_be_visible()
+    expect(page.get_by_role("link", name="Fortschritt", exact=True)).to_be_visible()
+
+    tab = page.context.new_page()  # a bookmark opened in a new tab
+    tab.goto(f"{app_url}/fortschritt")
+    expect(tab.get_by_role("heading", name="Fortschritt").first).to_be_visible()
+    expect(tab.get_by_role("button", name="Abmelden")).to_be_visible()
+
+    logout.click()
+    expect(page.get_by_role("link", name="Anmelden", exact=True)).to_be_visible()
+    for _ in range(100):  # the browser is sent to /sitzung/ende, which clears the cookie
+        if "wk_sitzung" not in {c["name"] for c in page.context.cookies()}:
+            break
+        page.wait_for_timeout(100)
+    assert "wk_sitzung" not in {c["name"] for c in page.context.cookies()}
+    expect(logout).to_have_count(0)
+    # the other tab's session was revoked on the server: its next click ends it
+    tab.reload()
+    expect(tab.get_by_text("ist nur nach der Anmeldung sichtbar")).to_be_visible()
+    tab.close()
+
+
+def test_deep_link_leads_through_sign_in_to_the_filtered_page(page: Page, app_url: str):
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text) if m.type == "error" else None)
+    page.goto(f"{app_url}/fortschritt?bundesland=Bayern")
+    expect(page.get_by_text("Die Seite „Fortschritt“ ist nur nach der Anmeldung sichtbar")
+           ).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    screenshot(page, "sessions-deep-link-sign-in")
+    _fill_login(page)
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    expect(page.get_by_role("heading", name="Fortschritt").first).to_be_visible()
+    page.wait_for_url("**/fortschritt?bundesland=Bayern*")
+    screenshot(page, "sessions-deep-link-after-sign-in")
+    return messages
