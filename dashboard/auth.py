@@ -268,6 +268,16 @@ def is_demo_account(account: Account) -> bool:
     return account.demo
 
 
+def demo_accounts_affected(current_beispieldaten: bool, new_beispieldaten: bool,
+                           path: Path | None = None) -> list[str]:
+    """The demo accounts that stop working when data with `new_beispieldaten` replace data with
+    `current_beispieldaten` (for the warning in the Daten preview; their open sessions end too).
+    """
+    if not current_beispieldaten or new_beispieldaten:
+        return []
+    return sorted(a.username for a in load_accounts(path).values() if a.demo)
+
+
 def session_expired(last_seen: dt.datetime | None, now: dt.datetime | None = None) -> bool:
     """A logged-in session ends after SESSION_TIMEOUT without any interaction."""
     now = now or dt.datetime.now(dt.UTC)

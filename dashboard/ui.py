@@ -90,7 +90,7 @@ def sign_in(account_viewer: data.Viewer, user: str, method: str, demo: bool = Fa
                   + urlencode({"t": ticket, "next": sessions.safe_next(next_path)}))
 
 
-def sign_out(reason: str = "logout") -> bool:
+def sign_out(reason: str = "logout", clear_cookie: bool = True) -> bool:
     """End the session's login everywhere: the server-side session is revoked (so the cookie
     in other tabs is worthless too), the cookie cleared; with OIDC also the identity provider
     session."""
@@ -102,8 +102,9 @@ def sign_out(reason: str = "logout") -> bool:
         st.session_state.pop(key, None)
     if sid:
         sessions.revoke(sid)
-        _redirect(sessions.END_PATH)
-        return True
+        if clear_cookie:
+            _redirect(sessions.END_PATH)
+        return clear_cookie
     if oidc_enabled() and st.user.is_logged_in:
         st.logout()
         return True
@@ -144,7 +145,7 @@ def session_viewer() -> data.Viewer:
     sid = st.session_state.get("sid")
     if sid and sessions.current(sid) is None:
         # logged out in another tab, account removed, or idle too long in every tab
-        sign_out("session_timeout")
+        sign_out("session_timeout", clear_cookie=False)
         st.session_state["flash"] = t("auth.timeout")
     elif st.session_state.get("user") and auth.session_expired(
             st.session_state.get("last_seen")):
@@ -154,7 +155,7 @@ def session_viewer() -> data.Viewer:
         _resume_from_cookie()
     if st.session_state.get("demo") and not _demo_data():
         # real data were applied: the publicly known demo passwords must not open them
-        sign_out("demo_beendet")
+        sign_out("demo_beendet", clear_cookie=False)
         st.session_state["flash"] = t("sessions.demo_ended")
     if "viewer" not in st.session_state and oidc_enabled() and st.user.is_logged_in:
         email = st.user.get("email")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import stat
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,10 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from itsdangerous.encoding import base64_decode
+from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, sessions
 from dashboard.data import STAFF, Viewer
-from tests.dashboard.pagetest import assert_ok, run_page
+from tests.conftest import DEMO_DIR
+from tests.dashboard.pagetest import APP, assert_ok, run_page
 
 PASSWORD = "richtig-und-lang"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -201,3 +204,51 @@ def test_revoked_session_ends_the_open_tab(use_db, demo_db, users: Path):
     events = [json.loads(line)["aktion"]
               for line in (users.parent / "audit.jsonl").read_text().splitlines()]
     assert events == ["login_ok", "session_timeout"]
+
+
+# ---- demo accounts and real data -------------------------------------------------------------
+
+
+def test_applying_real_data_warns_first_then_ends_the_open_demo_session(
+        tmp_path: Path, demo_db: Path, monkeypatch: pytest.MonkeyPatch):
+    from dashboard import users as users_cli
+
+    live = tmp_path / "live" / "monitor.duckdb"
+    live.parent.mkdir()
+    shutil.copyfile(demo_db, live)
+    monkeypatch.setenv("WK_DB", str(live))
+    monkeypatch.setenv("WK_USERS", str(tmp_path / "users.toml"))
+    monkeypatch.setenv("WK_AUDIT", str(tmp_path / "audit.jsonl"))
+    monkeypatch.delenv("WK_SESSIONS", raising=False)
+    demo = {a["user"]: a["password"] for a in users_cli.demo_accounts(tmp_path / "users.toml")}
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("../pages/anmelden.py").run()
+    at.text_input[0].input("team")
+    at.text_input[1].input(demo["team"])
+    at.get("form_submit_button")[0].click().run()
+    sid = at.session_state["sid"]
+    at.run()  # the reload after sign-in
+    at.switch_page("../pages/daten.py").run()
+    assert_ok(at)
+    at.file_uploader[0].set_value([("kommunen.csv", (DEMO_DIR / "kommunen.csv").read_bytes(),
+                                    "text/csv")])
+    at.run()
+    assert_ok(at)
+    (warning,) = [w.value for w in at.warning if "Demo-Zugänge" in w.value]
+    assert "(kommune1, kommune2, team)" in warning and "auch Sie" in warning
+    at.button(key="daten_apply").click().run()  # the page reruns after the switch
+    assert not at.exception
+    assert "viewer" not in at.session_state
+    assert any("echte Daten geladen" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert sessions.current(sid) is None
+    # and the demo password no longer opens anything
+    at2 = AppTest.from_file(APP, default_timeout=60)
+    at2.run()
+    at2.switch_page("../pages/anmelden.py").run()
+    at2.text_input[0].input("team")
+    at2.text_input[1].input(demo["team"])
+    at2.get("form_submit_button")[0].click().run()
+    assert "viewer" not in at2.session_state
+    assert [e.value for e in at2.error] == ["Demo-Zugänge funktionieren nur mit den Beispieldaten."]
