@@ -60,9 +60,15 @@ def main() -> None:
         return
     icons = {stem: icon for stem, icon, _roles in PAGES}
     allowed = pages_for(viewer.role)
-    pages = [
+    landing = DEFAULT_PAGE[viewer.role]
+    # Streamlit serves the default page only at `/` (its own URL path does not resolve), so
+    # the landing page is registered twice: hidden as the default at `/`, and visible under
+    # its name, so that a link such as `/kommune?kommune=…` opens it instead of "Page not found".
+    pages = [st.Page(PAGES_DIR / f"{landing}.py", title=ui.t(f"nav.{landing}"),
+                     icon=icons[landing], url_path="start", default=True, visibility="hidden")]
+    pages += [
         st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
-                url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
+                url_path=stem)
         if stem in allowed else
         st.Page(functools.partial(ui.locked_page, stem), title=ui.t(f"nav.{stem}"),
                 icon=icons[stem], url_path=stem, visibility="hidden")

@@ -119,3 +119,23 @@ def test_a_cookie_from_one_process_is_accepted_by_the_other(replicas):
     # a forged cookie opens nothing
     forged = stclient.visit_sync(b, "fortschritt", cookies={"wk_sitzung": cookie[:-3] + "abc"})
     assert any("nur nach der Anmeldung sichtbar" in t for t in forged.texts)
+
+
+@pytest.mark.parametrize("role", ["public", "kommune", "staff"])
+def test_every_page_url_opens_without_page_not_found(replicas, role: str):
+    _db, env, (a, _b) = replicas
+    cookies = None
+    if role != "public":
+        users = Path(env["WK_USERS"])
+        user = f"url-{role}"
+        if user not in auth.load_accounts(users):
+            auth.add_account(user, PASSWORD, role, "01001000" if role == "kommune" else None,
+                             path=users)
+        run = asyncio.run(stclient.sign_in(a, user, PASSWORD))
+        response = requests.get(a + run.redirect, allow_redirects=False, timeout=10)
+        cookies = {"wk_sitzung": response.cookies["wk_sitzung"]}
+    # dashboard/app.py PAGES (importing the entry point would run it)
+    for stem in ("ueberblick", "karte", "fortschritt", "module", "kommune", "vernetzung",
+                 "bericht", "daten", "anmelden"):
+        run = stclient.visit_sync(a, stem, cookies=cookies)
+        assert not [e for e in run.errors if "page not found" in e], (stem, run.errors)
