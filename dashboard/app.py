@@ -77,6 +77,7 @@ def main() -> None:
     nav = st.navigation(pages)
     ui.account_box(viewer)
     st.session_state["filters"] = ui.shared_filters()
+    ui.close_sidebar_on_phone(nav.url_path)
     ui.demo_banner(info)
     ui.run_page(nav)
     ui.footer(info)

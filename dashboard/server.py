@@ -9,12 +9,18 @@ server, because a Streamlit script cannot set an HttpOnly cookie itself (see
   requested page;
 - `GET /sitzung/ende?next=<path>`: clear the cookie (the session itself is already revoked).
 
+It also tells the frontend where the server is (`BackendUrlMiddleware`): opened at a page URL
+such as `/karte`, Streamlit's frontend first tries `/karte/_stcore/health` and
+`/karte/_stcore/host-config` (404, two console errors on every direct page load) before `/`.
+With `window.__streamlit.BACKEND_BASE_URL` set in the page it asks the right place at once.
+
 `streamlit run dashboard/app.py` still works, without the cookie (a reload then ends a login).
 """
 
 from __future__ import annotations
 
 import streamlit as st
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from starlette.routing import Route
@@ -54,5 +60,57 @@ def end(request: Request) -> RedirectResponse:
     return response
 
 
+class BackendUrlMiddleware:
+    """Put `window.__streamlit = {BACKEND_BASE_URL: …}` into Streamlit's index.html."""
+
+    MARKER = b"window.prerenderReady = false"
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or scope.get("method") != "GET" or "/_stcore/" in path
+                or "/static/" in path or "/media/" in path or "." in path.rsplit("/", 1)[-1]):
+            await self.app(scope, receive, send)
+            return
+        # index.html is small: ask for it uncompressed so it can be edited
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
+                                      if k.lower() != b"accept-encoding"]}
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            headers = dict(start.get("headers", []))
+            if b"text/html" not in headers.get(b"content-type", b""):
+                if start:
+                    await send(start)
+                    start.clear()
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            html = b"".join(body)
+            if self.MARKER in html:
+                base = _cookie_path().rstrip("/") + "/"
+                html = html.replace(self.MARKER, self.MARKER + (
+                    "\n      window.__streamlit = window.__streamlit || "
+                    f"{{BACKEND_BASE_URL: window.location.origin + {base!r}}}").encode(), 1)
+            start["headers"] = [(k, str(len(html)).encode() if k.lower() == b"content-length"
+                                 else v) for k, v in start["headers"]]
+            await send(start)
+            await send({"type": "http.response.body", "body": html})
+
+        await self.app(scope, receive, capture)
+
+
 app = st.App("app.py", routes=[Route(sessions.START_PATH, start),
-                               Route(sessions.END_PATH, end)])
+                               Route(sessions.END_PATH, end)],
+             middleware=[Middleware(BackendUrlMiddleware)])

@@ -8,6 +8,7 @@ view can be bookmarked and sent.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import fields
 from urllib.parse import urlencode
@@ -297,6 +298,27 @@ def shared_filters() -> data.Filters:
         else:
             st.query_params.pop(key, None)
     return chosen
+
+
+# Phone width: Streamlit leaves the sidebar (menu and filters) open over the page after a menu
+# click. This closes it once per page change below 768 px (Streamlit's own mobile breakpoint);
+# filter clicks do not change the page, so the open sidebar stays for them, and the ">" button
+# opens it again. Constant code, the page name is one of ours (JSON-quoted).
+_CLOSE_SIDEBAR_ON_PHONE = """<script>
+(() => {
+  const page = %s;
+  const previous = window.__wkPage;
+  window.__wkPage = page;
+  if (previous === undefined || previous === page || window.innerWidth >= 768) return;
+  const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (button) button.click();
+})();
+</script>"""
+
+
+def close_sidebar_on_phone(page: str) -> None:
+    """After choosing a page on a phone, close the sidebar (see `_CLOSE_SIDEBAR_ON_PHONE`)."""
+    st.sidebar.html(_CLOSE_SIDEBAR_ON_PHONE % json.dumps(page), unsafe_allow_javascript=True)
 
 
 def run_page(nav) -> None:

@@ -59,4 +59,39 @@ def test_deep_link_leads_through_sign_in_to_the_filtered_page(page: Page, app_ur
     expect(page.get_by_role("heading", name="Fortschritt").first).to_be_visible()
     page.wait_for_url("**/fortschritt?bundesland=Bayern*")
     screenshot(page, "sessions-deep-link-after-sign-in")
-    return messages
+    assert not messages, messages
+
+
+def test_direct_page_url_loads_without_console_errors(page: Page, app_url: str):
+    failed: list[str] = []
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    page.goto(f"{app_url}/karte")
+    expect(page.get_by_role("heading", name="Karte").first).to_be_visible()
+    page.wait_for_timeout(1000)
+    # before: /karte/_stcore/health and /karte/_stcore/host-config answered 404
+    assert not failed, failed
+    assert not messages, messages
+
+
+def test_phone_menu_closes_after_choosing_a_page_and_filters_stay_reachable(
+        browser, app_url: str):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, locale="de-DE")
+    page = context.new_page()
+    sidebar = page.get_by_test_id("stSidebar")
+    page.goto(app_url)
+    expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
+    page.get_by_test_id("stExpandSidebarButton").click()
+    expect(page.get_by_role("link", name="Karte", exact=True)).to_be_in_viewport()
+    page.get_by_role("link", name="Karte", exact=True).click()
+    expect(page.get_by_role("heading", name="Karte").first).to_be_visible()
+    expect(page.get_by_role("link", name="Karte", exact=True)).not_to_be_in_viewport()
+    screenshot(page, "sessions-phone-after-menu")
+    # the filters: open the sidebar again, choose one; it stays open for the next choice
+    page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_role("button", name="Bayern").click()
+    page.wait_for_url("**/karte?bundesland=Bayern")
+    expect(sidebar.get_by_role("button", name="Hessen")).to_be_in_viewport()
+    context.close()
