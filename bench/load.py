@@ -115,7 +115,11 @@ class Server:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=20)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
         self.log.close()
 
 
@@ -143,8 +147,8 @@ def probe_once(url: str) -> float:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="de-DE")
             started = time.perf_counter()
-            page.goto(url, wait_until="commit")
-            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=120_000)
+            page.goto(url, wait_until="commit", timeout=180_000)
+            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=180_000)
             return time.perf_counter() - started
         finally:
             browser.close()

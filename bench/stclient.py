@@ -87,7 +87,10 @@ class Session:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self._ws = await websockets.connect(
             f"ws://{parts.netloc}{parts.path}/_stcore/stream", subprotocols=["streamlit"],
-            additional_headers=headers, max_size=None, open_timeout=30)
+            additional_headers=headers, max_size=None, open_timeout=120,
+            # browsers send no WebSocket pings; a busy server must not lose light sessions
+            # for a late pong that a browser would never have asked for
+            ping_interval=None)
         return self
 
     async def rerun(self, page: str = "", query: str = "", timeout: float = 120,
