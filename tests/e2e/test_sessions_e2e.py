@@ -6,8 +6,14 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, screenshot
 
+# A sign-in reloads the page (to receive the cookie): a full page load, which took over 30 s
+# on the shared 2-core machine at load average 20.
+LOAD = 120_000
+
 
 def _fill_login(page: Page, user: str = "team") -> None:
+    # the first page of a fresh server can take longer than 30 s on a busy 2-core machine
+    page.get_by_label("Benutzername").wait_for(timeout=120_000)
     page.get_by_label("Benutzername").fill(user)
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
@@ -17,23 +23,23 @@ def test_login_survives_reload_and_new_tab_until_logout(page: Page, app_url: str
     page.goto(f"{app_url}/anmelden")
     _fill_login(page)
     logout = page.get_by_role("button", name="Abmelden")
-    expect(logout).to_be_visible()
+    expect(logout).to_be_visible(timeout=LOAD)
     cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["wk_sitzung"]["httpOnly"] is True
     assert cookies["wk_sitzung"]["sameSite"] == "Lax"
     assert page.evaluate("document.cookie").find("wk_sitzung") == -1  # not readable by scripts
 
     page.reload()
-    expect(logout).to_be_visible()
+    expect(logout).to_be_visible(timeout=LOAD)
     expect(page.get_by_role("link", name="Fortschritt", exact=True)).to_be_visible()
 
     tab = page.context.new_page()  # a bookmark opened in a new tab
     tab.goto(f"{app_url}/fortschritt")
-    expect(tab.get_by_role("heading", name="Fortschritt").first).to_be_visible()
+    expect(tab.get_by_role("heading", name="Fortschritt").first).to_be_visible(timeout=LOAD)
     expect(tab.get_by_role("button", name="Abmelden")).to_be_visible()
 
     logout.click()
-    expect(page.get_by_role("link", name="Anmelden", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Anmelden", exact=True)).to_be_visible(timeout=LOAD)
     for _ in range(100):  # the browser is sent to /sitzung/ende, which clears the cookie
         if "wk_sitzung" not in {c["name"] for c in page.context.cookies()}:
             break
@@ -42,7 +48,7 @@ def test_login_survives_reload_and_new_tab_until_logout(page: Page, app_url: str
     expect(logout).to_have_count(0)
     # the other tab's session was revoked on the server: its next click ends it
     tab.reload()
-    expect(tab.get_by_text("ist nur nach der Anmeldung sichtbar")).to_be_visible()
+    expect(tab.get_by_text("ist nur nach der Anmeldung sichtbar")).to_be_visible(timeout=LOAD)
     tab.close()
 
 
@@ -55,7 +61,7 @@ def test_deep_link_leads_through_sign_in_to_the_filtered_page(page: Page, app_ur
     expect(page.get_by_text("Page not found")).to_have_count(0)
     screenshot(page, "sessions-deep-link-sign-in")
     _fill_login(page)
-    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible(timeout=LOAD)
     expect(page.get_by_role("heading", name="Fortschritt").first).to_be_visible()
     page.wait_for_url("**/fortschritt?bundesland=Bayern*")
     screenshot(page, "sessions-deep-link-after-sign-in")
