@@ -1,4 +1,5 @@
-"""Entry point: `streamlit run dashboard/app.py`.
+"""The app's script, run by `streamlit run dashboard/server.py` (which adds the session-cookie
+routes; `streamlit run dashboard/app.py` also works, without them).
 
 Sets up the page, the language, the shared filters and the navigation; the page scripts in
 `pages/` only read filters, call `dashboard.data` and lay out.
