@@ -111,6 +111,7 @@ class BackendUrlMiddleware:
         await self.app(scope, receive, capture)
 
 
+sessions.ROUTES_SERVED = True
 app = st.App("app.py", routes=[Route(sessions.START_PATH, start),
                                Route(sessions.END_PATH, end)],
              middleware=[Middleware(BackendUrlMiddleware)])

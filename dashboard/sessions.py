@@ -48,6 +48,9 @@ MAX_LIFETIME = dt.timedelta(hours=12)
 TICKET_LIFETIME = dt.timedelta(seconds=60)
 # `last_seen` is written at most this often per session (a write per click is not needed).
 TOUCH_EVERY = dt.timedelta(seconds=30)
+# Set by dashboard/server.py when it adds the cookie routes to this process's server; under a
+# plain `streamlit run dashboard/app.py` (or AppTest) logins stay in the tab as before.
+ROUTES_SERVED = False
 START_PATH = "/sitzung/start"
 END_PATH = "/sitzung/ende"
 

@@ -68,7 +68,7 @@ def _client_ip() -> str | None:
     return ip if isinstance(ip, str) else None
 
 
-def _start_session(user: str, method: str, demo: bool, account_viewer: data.Viewer) -> None:
+def _start_session(user: str, demo: bool, account_viewer: data.Viewer) -> None:
     st.session_state["viewer"] = account_viewer
     st.session_state["user"] = user
     st.session_state["demo"] = demo
@@ -76,25 +76,31 @@ def _start_session(user: str, method: str, demo: bool, account_viewer: data.View
 
 
 def sign_in(account_viewer: data.Viewer, user: str, method: str, demo: bool = False,
-            next_path: str | None = None) -> None:
+            next_path: str | None = None) -> bool:
     """Start a logged-in session (after a password or OIDC login).
 
     A password login also gets a server-side session and, through `/sitzung/start`, the signed
     HttpOnly cookie that lets a reload or a new tab continue it (dashboard/sessions.py); the
-    browser then loads `next_path` (default: the start page)."""
-    _start_session(user, method, demo, account_viewer)
+    browser then loads `next_path` (default: the start page). True when the browser is being
+    sent there (only when served by dashboard/server.py, which has that route)."""
+    _start_session(user, demo, account_viewer)
     audit.log_event(user, "login_ok", {"role": account_viewer.role, "methode": method})
     if method == "passwort":
         sid, ticket = sessions.create(user, method, _client_ip())
         st.session_state["sid"] = sid
-        _redirect(f"{sessions.START_PATH}?"
-                  + urlencode({"t": ticket, "next": sessions.safe_next(next_path)}))
+        if sessions.ROUTES_SERVED:
+            _redirect(f"{sessions.START_PATH}?"
+                      + urlencode({"t": ticket, "next": sessions.safe_next(next_path)}))
+            return True
+    return False
 
 
 def sign_out(reason: str = "logout", clear_cookie: bool = True) -> bool:
     """End the session's login everywhere: the server-side session is revoked (so the cookie
     in other tabs is worthless too), the cookie cleared; with OIDC also the identity provider
-    session."""
+    session. True when the browser is being sent elsewhere (the script should then stop).
+    An ending the user did not ask for (timeout, revocation) keeps the page and its German
+    note; the left-over cookie is worthless, as its session is gone."""
     user = st.session_state.get("user")
     if user:
         audit.log_event(user, reason, {})
@@ -103,9 +109,10 @@ def sign_out(reason: str = "logout", clear_cookie: bool = True) -> bool:
         st.session_state.pop(key, None)
     if sid:
         sessions.revoke(sid)
-        if clear_cookie:
+        if clear_cookie and sessions.ROUTES_SERVED:
             _redirect(sessions.END_PATH)
-        return clear_cookie
+            return True
+        return False
     if oidc_enabled() and st.user.is_logged_in:
         st.logout()
         return True
@@ -129,7 +136,7 @@ def _resume_from_cookie() -> None:
     if account is None:  # removed meanwhile
         sessions.revoke(session.sid)
         return
-    _start_session(account.username, session.method, account.demo, account.viewer)
+    _start_session(account.username, account.demo, account.viewer)
     st.session_state["sid"] = session.sid
 
 
@@ -218,10 +225,11 @@ def login_form(next_path: str | None) -> None:
                         {"grund": str(exc)[:120]})
         st.error(str(exc), icon=":material/lock:")
         return
-    sign_in(account.viewer, account.username, "passwort", demo=account.demo,
-            next_path=next_path)
-    st.success(t("sessions.signing_in"), icon=":material/login:")
-    st.stop()
+    if sign_in(account.viewer, account.username, "passwort", demo=account.demo,
+               next_path=next_path):
+        st.success(t("sessions.signing_in"), icon=":material/login:")
+        st.stop()  # the browser reloads at /sitzung/start
+    st.rerun()
 
 
 def locked_page(stem: str) -> None:
