@@ -38,7 +38,7 @@ def test_login_survives_reload_and_new_tab_until_logout(page: Page, app_url: str
     expect(tab.get_by_role("heading", name="Fortschritt").first).to_be_visible(timeout=LOAD)
     expect(tab.get_by_role("button", name="Abmelden")).to_be_visible()
 
-    logout.click()
+    logout.click(timeout=LOAD)
     expect(page.get_by_role("link", name="Anmelden", exact=True)).to_be_visible(timeout=LOAD)
     for _ in range(100):  # the browser is sent to /sitzung/ende, which clears the cookie
         if "wk_sitzung" not in {c["name"] for c in page.context.cookies()}:
