@@ -60,7 +60,7 @@ rebuild: setup
 run: setup data
 	@$(RUN) -m dashboard.users demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
-	$(RUN) -m dashboard.serve --server.port 8501
+	$(RUN) -m dashboard.serve dashboard/server.py --server.port 8501
 
 demo: setup
 	$(RUN) -m tools.demo --out $(DEMO)

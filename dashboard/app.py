@@ -1,4 +1,5 @@
-"""Entry point: `streamlit run dashboard/app.py`.
+"""The app's script, run by `streamlit run dashboard/server.py` (which adds the session-cookie
+routes; `streamlit run dashboard/app.py` also works, without them).
 
 Sets up the page, the language, the shared filters and the navigation; the page scripts in
 `pages/` only read filters, call `dashboard.data` and lay out.
@@ -6,6 +7,7 @@ Sets up the page, the language, the shared filters and the navigation; the page 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 # Imported before any page runs: plotly imports pandas lazily inside its validators, and two
@@ -22,8 +24,10 @@ PAGES_DIR = ui.PAGES_DIR
 ICON = Path(__file__).resolve().parent / "static" / "icon.png"
 
 # (file stem = url path, material icon, roles that see it, menu section); the order is the menu
-# order. A page missing from a role's navigation cannot be opened by URL either (Streamlit shows
-# the default page instead), and the data layer checks the role again for every read.
+# order. A page a role may not see is registered hidden with `ui.locked_page` instead of its
+# script: its URL leads to the sign-in (with a German hint, then on to the page with its filters)
+# rather than to Streamlit's "Page not found". The data layer checks the role again for every
+# read.
 PAGES = (
     ("ueberblick", ":material/dashboard:", ("staff", "kommune", "public"), "programm"),
     ("karte", ":material/map:", ("staff", "kommune", "public"), "programm"),
@@ -66,17 +70,32 @@ def main() -> None:
         ui.footer(None)
         return
     icons = {stem: icon for stem, icon, _roles, _section in PAGES}
+    landing = DEFAULT_PAGE[viewer.role]
     pages = {
         ui.t(f"nav.section_{section}"): [
             st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
-                    url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
+                    url_path=stem)
             for stem in stems
         ]
         for section, stems in navigation_sections(viewer.role).items()
     }
+    # Hidden entries go into the first section (they are not drawn, so where does not matter):
+    # - Streamlit serves the default page only at `/` (its own URL path does not resolve), so the
+    #   landing page is registered twice: hidden as the default at `/`, and visible under its
+    #   name, so that a link such as `/kommune?kommune=…` opens it instead of "Page not found";
+    # - every page the role may not open, as `ui.locked_page`.
+    hidden = pages[next(iter(pages))]
+    hidden.insert(0, st.Page(PAGES_DIR / f"{landing}.py", title=ui.t(f"nav.{landing}"),
+                             icon=icons[landing], url_path="start", default=True,
+                             visibility="hidden"))
+    allowed = pages_for(viewer.role)
+    hidden += [st.Page(functools.partial(ui.locked_page, stem), title=ui.t(f"nav.{stem}"),
+                       icon=icon, url_path=stem, visibility="hidden")
+               for stem, icon, _roles, _section in PAGES if stem not in allowed]
     nav = st.navigation(pages)
     ui.account_box(viewer)
     st.session_state["filters"] = ui.shared_filters()
+    ui.close_sidebar_on_phone(nav.url_path)
     ui.demo_banner(info)
     ui.run_page(nav)
     ui.footer(info)

@@ -8,15 +8,17 @@ view can be bookmarked and sent.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from dataclasses import fields
 from typing import NamedTuple
+from urllib.parse import urlencode
 
 import polars as pl
 import streamlit as st
 
-from dashboard import audit, auth, data, fmt
+from dashboard import audit, auth, data, fmt, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
 from dashboard.report_defs import SMALL_CELL_TEXT
@@ -84,23 +86,76 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def sign_in(account_viewer: data.Viewer, user: str, method: str) -> None:
-    """Start a logged-in session (after a password or OIDC login)."""
+def _redirect(url: str) -> None:
+    """Send the browser to `url` (a full page load). Streamlit has no public call for this; it
+    is the message `st.login`/`st.logout` send (ForwardMsg.auth_redirect: the frontend sets
+    `window.location.href`)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    msg = ForwardMsg()
+    msg.auth_redirect.url = url
+    ctx.enqueue(msg)
+
+
+def _client_ip() -> str | None:
+    """The browser's address as the server sees it (None on loopback and in AppTest)."""
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) else None
+
+
+def _start_session(user: str, demo: bool, account_viewer: data.Viewer) -> None:
     st.session_state["viewer"] = account_viewer
     st.session_state["user"] = user
+    st.session_state["demo"] = demo
     st.session_state["last_seen"] = _now()
+
+
+def sign_in(account_viewer: data.Viewer, user: str, method: str, demo: bool = False,
+            next_path: str | None = None) -> bool:
+    """Start a logged-in session (after a password or OIDC login).
+
+    A password login also gets a server-side session and, through `/sitzung/start`, the signed
+    HttpOnly cookie that lets a reload or a new tab continue it (dashboard/sessions.py); the
+    browser then loads `next_path` (default: the start page). True when the browser is being
+    sent there (only when served by dashboard/server.py, which has that route)."""
+    _start_session(user, demo, account_viewer)
     audit.log_event(user, "login_ok", {"role": account_viewer.role, "methode": method})
+    if method == "passwort":
+        sid, ticket = sessions.create(user, method, _client_ip())
+        st.session_state["sid"] = sid
+        if sessions.ROUTES_SERVED:
+            _redirect(f"{sessions.START_PATH}?"
+                      + urlencode({"t": ticket, "next": sessions.safe_next(next_path)}))
+            return True
+    return False
 
 
-def sign_out(reason: str = "logout") -> None:
-    """End the session's login; with OIDC also end the identity provider session."""
+def sign_out(reason: str = "logout", clear_cookie: bool = True) -> bool:
+    """End the session's login everywhere: the server-side session is revoked (so the cookie
+    in other tabs is worthless too), the cookie cleared; with OIDC also the identity provider
+    session. True when the browser is being sent elsewhere (the script should then stop).
+    An ending the user did not ask for (timeout, revocation) keeps the page and its German
+    note; the left-over cookie is worthless, as its session is gone."""
     user = st.session_state.get("user")
     if user:
         audit.log_event(user, reason, {})
-    for key in ("viewer", "user", "last_seen"):
+    sid = st.session_state.get("sid")
+    for key in ("viewer", "user", "last_seen", "sid", "demo"):
         st.session_state.pop(key, None)
+    if sid:
+        sessions.revoke(sid)
+        if clear_cookie and sessions.ROUTES_SERVED:
+            _redirect(sessions.END_PATH)
+            return True
+        return False
     if oidc_enabled() and st.user.is_logged_in:
         st.logout()
+        return True
+    return False
 
 
 def oidc_enabled() -> bool:
@@ -111,17 +166,51 @@ def oidc_enabled() -> bool:
         return False
 
 
+def _resume_from_cookie() -> None:
+    """Continue a password login of this browser from its session cookie (reload, new tab)."""
+    session = sessions.resume(st.context.cookies.get(sessions.COOKIE))
+    if session is None:
+        return
+    account = auth.load_accounts().get(session.user)
+    if account is None:  # removed meanwhile
+        sessions.revoke(session.sid)
+        return
+    _start_session(account.username, account.demo, account.viewer)
+    st.session_state["sid"] = session.sid
+
+
+def _demo_data() -> bool:
+    try:
+        return data.build_info().beispieldaten
+    except data.DatabaseMissing:
+        return False
+
+
 def session_viewer() -> data.Viewer:
-    """The session's viewer after applying the idle timeout and an OIDC sign-in if present."""
-    if st.session_state.get("user") and auth.session_expired(st.session_state.get("last_seen")):
+    """The session's viewer after applying the idle timeout, revocation, the demo rule and an
+    OIDC or cookie sign-in if present."""
+    sid = st.session_state.get("sid")
+    if sid and sessions.current(sid) is None:
+        # logged out in another tab, account removed, or idle too long in every tab
+        sign_out("session_timeout", clear_cookie=False)
+        st.session_state["flash"] = t("auth.timeout")
+    elif st.session_state.get("user") and auth.session_expired(
+            st.session_state.get("last_seen")):
         sign_out("session_timeout")
         st.session_state["flash"] = t("auth.timeout")
+    if "viewer" not in st.session_state:
+        _resume_from_cookie()
+    if st.session_state.get("demo") and not _demo_data():
+        # real data were applied: the publicly known demo passwords must not open them
+        sign_out("demo_beendet", clear_cookie=False)
+        st.session_state["flash"] = t("sessions.demo_ended")
     if "viewer" not in st.session_state and oidc_enabled() and st.user.is_logged_in:
-        mapped = auth.viewer_for_email(st.user.get("email"), auth.load_oidc_roles())
+        email = st.user.get("email")
+        mapped = auth.viewer_for_oidc(st.user.to_dict(), auth.load_oidc_roles())
         if mapped is None:
-            st.session_state["flash"] = t("auth.not_allowed", email=st.user.get("email", ""))
+            st.session_state["flash"] = t("auth.not_allowed", email=str(email or ""))
         else:
-            sign_in(mapped, str(st.user.get("email")), "oidc")
+            sign_in(mapped, str(email).strip().lower(), "oidc")
     if st.session_state.get("user"):
         st.session_state["last_seen"] = _now()
     return viewer()
@@ -137,11 +226,65 @@ def account_box(current: data.Viewer) -> None:
         box.caption(t("auth.public_hint"))
         return
     role = t(f"auth.role_{current.role}")
-    box.markdown(f"**{st.session_state.get('user', '')}**  \n{role}"
-                 + (f" · {current.kommune_id}" if current.kommune_id else ""))
+    # the account name as plain text (an OIDC address may hold Markdown characters)
+    box.text(str(st.session_state.get("user", "")))
+    box.caption(role + (f" · {current.kommune_id}" if current.kommune_id else ""))
     if box.button(t("auth.logout"), icon=":material/logout:", key="logout"):
-        sign_out()
+        if sign_out():
+            st.stop()  # the browser reloads without the cookie
         st.rerun()
+
+
+def requested_path(stem: str) -> str:
+    """This page with its URL parameters (filters, commune), to continue to after sign-in."""
+    params = [(k, v) for k in st.query_params for v in st.query_params.get_all(k)
+              if k not in ("next", "hinweis")]
+    return f"/{stem}" + (f"?{urlencode(params)}" if params else "")
+
+
+def login_form(next_path: str | None) -> None:
+    """User name + password; on success the browser continues to `next_path`."""
+    with st.form("login", enter_to_submit=True):
+        username = st.text_input(t("auth.username"), autocomplete="username")
+        password = st.text_input(t("auth.password"), type="password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button(t("auth.submit"), icon=":material/login:")
+    if not submitted:
+        return
+    name = username.strip().lower()
+    try:
+        account = auth.authenticate(name, password, client=_client_ip())
+        if auth.is_demo_account(account) and not _demo_data():
+            raise auth.AuthError(t("auth.demo_refused"))
+    except auth.AuthError as exc:
+        # Only a known account name is logged: an unknown "name" may be a password typed into
+        # the wrong field.
+        known = name in auth.load_accounts()
+        audit.log_event(name if known else "(unbekannt)", "login_failed",
+                        {"grund": str(exc)[:120]})
+        st.error(str(exc), icon=":material/lock:")
+        return
+    if sign_in(account.viewer, account.username, "passwort", demo=account.demo,
+               next_path=next_path):
+        st.success(t("sessions.signing_in"), icon=":material/login:")
+        st.stop()  # the browser reloads at /sitzung/start
+    st.rerun()
+
+
+def locked_page(stem: str) -> None:
+    """A page this viewer may not open (yet): sign-in with a hint instead of Streamlit's
+    "Page not found"; after sign-in the browser continues to the page with its filters."""
+    title = t(f"nav.{stem}")
+    if stem == "anmelden":  # already signed in (an old bookmark or a second sign-in)
+        st.title(title)
+        st.success(t("sessions.already_signed_in"), icon=":material/check_circle:")
+    elif viewer().role == "public":
+        st.title(t("auth.title"))
+        st.info(t("sessions.login_needed", page=title), icon=":material/lock:")
+        login_form(requested_path(stem))
+    else:
+        st.title(title)
+        st.warning(t("sessions.no_access", page=title), icon=":material/block:")
 
 
 def language_switch() -> None:
@@ -222,6 +365,25 @@ def filter_widgets() -> None:
     active = any(st.session_state.get(f"flt_{k}") for k in FILTER_KEYS)
     sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not active,
                    key="filters_reset", icon=":material/filter_alt_off:")
+# Phone width: Streamlit leaves the sidebar (menu and filters) open over the page after a menu
+# click. This closes it once per page change below 768 px (Streamlit's own mobile breakpoint);
+# filter clicks do not change the page, so the open sidebar stays for them, and the ">" button
+# opens it again. Constant code, the page name is one of ours (JSON-quoted).
+_CLOSE_SIDEBAR_ON_PHONE = """<script>
+(() => {
+  const page = %s;
+  const previous = window.__wkPage;
+  window.__wkPage = page;
+  if (previous === undefined || previous === page || window.innerWidth >= 768) return;
+  const button = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+  if (button) button.click();
+})();
+</script>"""
+
+
+def close_sidebar_on_phone(page: str) -> None:
+    """After choosing a page on a phone, close the sidebar (see `_CLOSE_SIDEBAR_ON_PHONE`)."""
+    st.sidebar.html(_CLOSE_SIDEBAR_ON_PHONE % json.dumps(page), unsafe_allow_javascript=True)
 
 
 def run_page(nav) -> None:

@@ -3,7 +3,7 @@
     python -m dashboard.users add --user lemgo --role kommune --kommune 05766020
     python -m dashboard.users add --user anna --role staff          (asks for the password)
     python -m dashboard.users list
-    python -m dashboard.users demo     (demo accounts for the sample data; prints them)
+    python -m dashboard.users demo     (demo accounts for the sample data, new passwords)
 
 Passwords are read from the terminal (or one line on stdin with --password-stdin), never from
 the command line, so they do not end up in the shell history.
@@ -15,14 +15,12 @@ import argparse
 import getpass
 import secrets
 import sys
-import tomllib
 from pathlib import Path
-
-import tomli_w
 
 from dashboard import auth, data
 
-DEMO_FILE = "demo_accounts.toml"
+# an older version kept the demo passwords here in plain text; removed on the next `demo`
+OLD_DEMO_FILE = "demo_accounts.toml"
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -35,17 +33,15 @@ def _read_password(from_stdin: bool) -> str:
 
 
 def demo_accounts(users_file: Path) -> list[dict[str, str]]:
-    """Create the demo accounts once (random passwords, kept next to the accounts file) and
-    return them. Only for a database built from the sample data."""
+    """(Re)create the demo accounts with fresh random passwords and return them, passwords
+    included, for printing once. Only for a database built from the sample data.
+
+    The passwords are kept nowhere in plain text (only their Argon2 hashes in the accounts
+    file), so every call sets new ones and ends the open sessions of the old ones."""
     if not data.build_info().beispieldaten:
         raise auth.AuthError("Demo-Zugänge gibt es nur für die Beispieldaten; die aktuelle "
                              "Datenbank enthält echte Daten.")
-    store = users_file.with_name(DEMO_FILE)
-    if store.exists():
-        saved = tomllib.loads(store.read_text(encoding="utf-8"))["accounts"]
-        known = auth.load_accounts(users_file)
-        if all(a["user"] in known for a in saved):
-            return saved
+    users_file.with_name(OLD_DEMO_FILE).unlink(missing_ok=True)  # held plain-text passwords
     kommunen = data.demo_account_communes()
     wanted = [{"user": "team", "role": "staff", "kommune_id": "", "name": "Programmteam"}]
     wanted += [{"user": f"kommune{i + 1}", "role": "kommune", "kommune_id": k, "name": n}
@@ -54,8 +50,6 @@ def demo_accounts(users_file: Path) -> list[dict[str, str]]:
         account["password"] = secrets.token_urlsafe(9)
         auth.add_account(account["user"], account["password"], account["role"],
                          account["kommune_id"] or None, users_file, replace=True, demo=True)
-    store.write_text(tomli_w.dumps({"accounts": wanted}), encoding="utf-8")
-    store.chmod(0o600)
     return wanted
 
 
@@ -89,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{'  (Demo)' if a.demo else ''}")
         else:
             accounts = demo_accounts(path)
-            print("Demo-Zugänge (nur für die Beispieldaten):")
+            print("Demo-Zugänge (nur für die Beispieldaten; neue Passwörter bei jedem Aufruf, "
+                  "nirgends im Klartext gespeichert):")
             for a in accounts:
                 extra = f", {a['name']} ({a['kommune_id']})" if a["kommune_id"] else ""
                 print(f"  {a['user']:10} Passwort {a['password']:14} Rolle {a['role']}{extra}")

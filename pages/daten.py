@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import streamlit as st
 
-from dashboard import audit, data, fmt, imports, ui
+from dashboard import audit, auth, data, fmt, imports, ui
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the programme's time zone for every time shown
 
@@ -127,6 +127,11 @@ with tab_import:
                                           label=ui.t(f"daten.diff.{name}"), n=n)):
                         st.dataframe(labelled(getattr(preview.diff, name)), hide_index=True)
 
+        switched_off = auth.demo_accounts_affected(bool(current and current.beispieldaten),
+                                                   beispieldaten)
+        if switched_off:  # staff signed in with a demo account would lock themselves out
+            st.warning(ui.t("sessions.demo_switch_off", accounts=", ".join(switched_off)),
+                       icon=":material/person_off:")
         if not preview.can_apply:
             st.caption(ui.t("daten.apply_blocked"))
         confirmed = True

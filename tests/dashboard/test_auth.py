@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard import auth
@@ -127,3 +128,67 @@ def test_example_allowlist_parses_and_maps(tmp_path: Path):
     example = Path(__file__).resolve().parents[2] / "config" / "oidc_roles.example.toml"
     mapping = auth.load_oidc_roles(example)
     assert auth.viewer_for_email("x@bertelsmann-stiftung.de", mapping) == Viewer("staff")
+
+
+# ---- throttling by account and client (#11) ------------------------------------------------
+
+
+def _fail(users: Path, name: str, client: str | None, now: dt.datetime, times: int = 1) -> str:
+    message = ""
+    for _ in range(times):
+        with pytest.raises(auth.AuthError) as exc:
+            auth.authenticate(name, "falsch-falsch", users, now=now, client=client)
+        message = str(exc.value)
+    return message
+
+
+def test_a_stranger_cannot_keep_a_colleague_locked_out(users: Path):
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    # the attacker repeats five wrong passwords every 15 minutes, all day
+    for hour in range(8):
+        for quarter in range(4):
+            t = now + dt.timedelta(hours=hour, minutes=15 * quarter)
+            assert "gesperrt" in _fail(users, "team", "198.51.100.9", t, times=5)
+            # the colleague at her own desk signs in at the same moment
+            account = auth.authenticate("team", PASSWORD, users, now=t, client="203.0.113.5")
+            assert account.username == "team"
+    # the attacker's own client stays locked for the account, even with the right password
+    with pytest.raises(auth.AuthError, match="gesperrt"):
+        auth.authenticate("team", PASSWORD, users, now=now, client="198.51.100.9")
+
+
+def test_one_client_guessing_many_names_is_blocked(users: Path):
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    for i in range(auth.MAX_CLIENT_FAILURES - 1):
+        assert _fail(users, f"name{i}", "198.51.100.9", now) == \
+            "Benutzername oder Passwort ist falsch."
+    assert "gesperrt" in _fail(users, "noch-einer", "198.51.100.9", now)
+    with pytest.raises(auth.AuthError, match="gesperrt"):  # also for real accounts
+        auth.authenticate("lemgo", PASSWORD, users, now=now, client="198.51.100.9")
+    assert auth.authenticate("lemgo", PASSWORD, users, now=now, client="203.0.113.5")
+
+
+def test_spread_out_guessing_locks_the_account_for_everyone(users: Path):
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    for i in range(auth.MAX_ACCOUNT_FAILURES // 4 + 1):
+        _fail(users, "team", f"10.0.{i}.1", now, times=4)  # under each client's limit
+    with pytest.raises(auth.AuthError, match="gesperrt"):
+        auth.authenticate("team", PASSWORD, users, now=now, client="203.0.113.5")
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=60), min_size=30, max_size=60))
+def test_state_file_holds_no_entry_per_unknown_name(tmp_path_factory, names: list[str]):
+    users = tmp_path_factory.mktemp("u") / "users.toml"
+    auth.add_account("team", PASSWORD, "staff", path=users)
+    now = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    for i, name in enumerate(names):
+        _fail(users, name, f"10.1.{i}.1", now)
+    state = json.loads(users.with_name("users.toml.state.json").read_text())
+    assert all(k.startswith("client:") for k in state), state  # one per client, not per name
+    assert not any(name.strip().lower() in json.dumps(state) for name in names
+                   if len(name.strip()) > 3)
+    # a quarter of an hour later everything has been pruned
+    _fail(users, "team", "10.9.9.9", now + auth.LOCKOUT + dt.timedelta(seconds=1))
+    state = json.loads(users.with_name("users.toml.state.json").read_text())
+    assert len(state) == 3  # that client, and the account's counters for it and overall

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import auth, data
+from dashboard import auth, data, sessions
 from dashboard.data import PUBLIC, STAFF, Viewer
 from tests.dashboard.pagetest import APP, assert_ok, frames, metrics, run_page
 
@@ -143,8 +143,12 @@ def test_login_logout_and_audit(use_db, demo_db, accounts):
     assert_ok(at)
     assert at.session_state["viewer"] == STAFF
     assert at.session_state["user"] == "team"
+    sid = at.session_state["sid"]
+    assert sessions.current(sid) is not None  # the server-side session behind the cookie
+    at.run()  # the browser reloads after sign-in (to receive the cookie)
     at.button(key="logout").click().run()
     assert "viewer" not in at.session_state
+    assert sessions.current(sid) is None  # revoked: the cookie opens nothing any more
     events = [json.loads(line) for line in (accounts / "audit.jsonl").read_text().splitlines()]
     assert [e["aktion"] for e in events] == ["login_ok", "logout"]
     assert PASSWORD not in (accounts / "audit.jsonl").read_text()

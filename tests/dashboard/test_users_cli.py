@@ -40,9 +40,17 @@ def test_demo_accounts_only_for_sample_data(users_file, use_db, demo_db, cohort_
     assert set(accounts) == {"team", "kommune1", "kommune2"}
     assert all(a.demo for a in accounts.values())
     assert "team" in out and "Passwort" in out
-    # the same passwords on the next call (printed again by every `make run`)
+    password = out.split("team", 1)[1].split("Passwort", 1)[1].split()[0]
+    assert auth.authenticate("team", password, users_file).demo
+    # kept nowhere in plain text: not next to the accounts, not in the accounts file
+    for f in users_file.parent.iterdir():
+        if f.is_file():
+            assert password.encode() not in f.read_bytes(), f
+    # so the next call (every `make run`) sets new passwords; the old one stops working
     assert users.main(["demo"]) == 0
-    assert capsys.readouterr().out == out
+    assert password not in capsys.readouterr().out
+    with pytest.raises(auth.AuthError):
+        auth.authenticate("team", password, users_file)
     use_db(cohort_db)  # built without `beispieldaten = true`: real data
     assert users.main(["demo"]) == 1
     assert "nur für die Beispieldaten" in capsys.readouterr().err

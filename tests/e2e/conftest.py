@@ -54,7 +54,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(db: Path, script: str = "dashboard/app.py", warm: bool = False, **env_vars: str
+def start_app(db: Path, script: str = "dashboard/server.py", warm: bool = False,
+              **env_vars: str
               ) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run` on a free port against `db`; return the process and base URL.
 
@@ -119,7 +120,7 @@ def app_url(demo_db: Path, e2e_accounts: dict[str, str]) -> Iterator[str]:
 
 
 def login(page, app_url: str, user: str = "team") -> None:
-    """Sign in through the form (a page reload ends the session: navigate by links after)."""
+    """Sign in through the form; the browser then reloads with the session cookie."""
     page.goto(f"{app_url}/anmelden")
     page.get_by_label("Benutzername").fill(user)
     page.get_by_label("Passwort").fill(PASSWORD)

@@ -1,0 +1,303 @@
+"""Load benchmark: N concurrent sessions against one server, with real-browser probes.
+
+    .venv/bin/python bench/load.py                                   # demo data, 10/25/50
+    .venv/bin/python bench/load.py --national bench/out/national     # + national data
+    .venv/bin/python bench/load.py --sizes 10 --write                # table into results.md
+
+On 2 cores, 50 browsers would measure the browsers. The load comes from light clients
+(bench/stclient.py) that speak Streamlit's WebSocket protocol and run the page scripts exactly as
+a browser session does: a third public visitors, a third communes, a third programme staff
+(signed in with the session cookie), each opening three pages of its role one after the other,
+then staying open (idle) until all are done. While they run, one Chromium probe at a time
+(Debian's /usr/bin/chromium) opens the overview in a fresh context and measures the time to the
+first key figure. Every level is preceded by the same probe and session alone (the
+single-session figure of this run), so the ratios compare like with like on a busy machine.
+
+Reported per level: p50/p95 of the probes and of the light sessions' script runs (each next to
+the single-session figure), errors, server RSS before / peak during / idle with all sessions
+open / after they closed, memory per idle session, and the load average. Loopback only; bounded:
+at most `--sizes` sessions × 3 pages per level, and `--probes` Chromium loads per level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from bench import stclient  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PASSWORD = "last-test-passwort"
+# (role, pages a session of that role opens in turn); "" is the start page
+MIX = (
+    ("public", ("", "karte", "module")),
+    ("kommune", ("kommune", "vernetzung", "")),
+    ("staff", ("", "fortschritt", "kommune")),
+)
+RESULTS = ROOT / "bench" / "results.md"
+SECTION = "## Load (issue #13)"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of the server process in MiB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+class Server:
+    """One `streamlit run dashboard/server.py` on a free loopback port."""
+
+    def __init__(self, db: Path, workdir: Path) -> None:
+        from dashboard import auth
+
+        self.users = workdir / "users.toml"
+        if not self.users.exists():
+            auth.add_account("team", PASSWORD, "staff", path=self.users)
+        self.db = db
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "WK_DB": str(db), "WK_USERS": str(self.users),
+               "WK_AUDIT": str(workdir / "audit.jsonl")}
+        self.log = open(workdir / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/server.py",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/_stcore/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.3)
+        raise RuntimeError("server did not start")
+
+    def cookie(self, user: str, password: str) -> str:
+        run = asyncio.run(stclient.sign_in(self.url, user, password))
+        if not run.redirect:
+            raise RuntimeError(f"sign-in failed: {run.errors}")
+        response = requests.get(self.url + run.redirect, allow_redirects=False, timeout=30)
+        return response.cookies["wk_sitzung"]
+
+    @property
+    def rss(self) -> float:
+        return rss_mib(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
+        self.log.close()
+
+
+@dataclass
+class Level:
+    sessions: int
+    runs: list[float] = field(default_factory=list)
+    probes: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rss_before: float = 0.0
+    rss_peak: float = 0.0
+    rss_idle: float = 0.0
+    rss_after: float = 0.0
+    load: str = ""
+
+
+def probe_once(url: str) -> float:
+    """Seconds from navigation to the first key figure in a fresh Chromium context."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="de-DE")
+            started = time.perf_counter()
+            page.goto(url, wait_until="commit", timeout=180_000)
+            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=180_000)
+            return time.perf_counter() - started
+        finally:
+            browser.close()
+
+
+async def _session(url: str, role: str, pages: tuple[str, ...], cookies: dict[str, dict],
+                   level: Level, done: asyncio.Event, ready: list[int]) -> None:
+    session = stclient.Session(url, cookies.get(role))
+    try:
+        await session.open()
+        for page in pages:
+            run = await session.rerun(page)
+            level.runs.append(run.seconds)
+            level.errors += [f"{role}/{page or 'start'}: {e}" for e in run.errors]
+    except Exception as exc:  # a refused connection or a timeout counts as an error
+        level.errors.append(f"{role}: {type(exc).__name__}: {exc}")
+    ready.append(1)
+    await done.wait()  # stay open (idle) until every session has finished
+    await session.close()
+
+
+async def _load(url: str, n: int, cookies: dict[str, dict], level: Level,
+                server: Server) -> None:
+    done = asyncio.Event()
+    ready: list[int] = []
+    tasks = [asyncio.create_task(_session(url, *MIX[i % len(MIX)], cookies, level, done, ready))
+             for i in range(n)]
+    while len(ready) < n:
+        level.rss_peak = max(level.rss_peak, server.rss)
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2)  # idle: every session open, no script running
+    level.rss_idle = server.rss
+    done.set()
+    await asyncio.gather(*tasks)
+
+
+def run_level(server: Server, n: int, cookies: dict[str, dict], probes: int) -> Level:
+    level = Level(n, rss_before=server.rss)
+    stop = threading.Event()
+
+    def probing() -> None:
+        while not stop.is_set() and len(level.probes) < probes:
+            try:
+                level.probes.append(probe_once(server.url))
+            except Exception as exc:
+                level.errors.append(f"probe: {type(exc).__name__}: {exc}")
+
+    thread = threading.Thread(target=probing)
+    thread.start()
+    asyncio.run(_load(server.url, n, cookies, level, server))
+    stop.set()
+    thread.join()
+    level.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    # sessions closed: Streamlit drops them; give it a moment, then measure what is left
+    time.sleep(5)
+    level.rss_after = server.rss
+    return level
+
+
+def single(server: Server, cookies: dict[str, dict]) -> Level:
+    """The same page mix with one session of each role in turn, and one probe, alone."""
+    level = Level(1, rss_before=server.rss)
+    for role, pages in MIX:
+        asyncio.run(_load_one(server.url, role, pages, cookies, level))
+    level.probes.append(probe_once(server.url))
+    level.rss_after = server.rss
+    level.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return level
+
+
+async def _load_one(url: str, role: str, pages: tuple[str, ...], cookies: dict[str, dict],
+                    level: Level) -> None:
+    done = asyncio.Event()
+    done.set()
+    await _session(url, role, pages, cookies, level, done, [])
+
+
+def table(name: str, rows: list[tuple[Level, Level]]) -> str:
+    lines = [
+        f"**{name}**", "",
+        "| sessions | probe p50 / p95 s (alone) | p95 ratio | script run p50 / p95 s (alone) "
+        "| errors | RSS MiB before / peak / idle / after | MiB per idle session | load avg |",
+        "|---:|---|---:|---|---:|---|---:|---|",
+    ]
+    for alone, level in rows:
+        probe_alone = pct(alone.probes, 0.5)
+        per_session = (level.rss_idle - level.rss_before) / level.sessions
+        lines.append(
+            f"| {level.sessions} | {pct(level.probes, .5):.2f} / {pct(level.probes, .95):.2f} "
+            f"({probe_alone:.2f}) | {pct(level.probes, .95) / probe_alone:.1f}× "
+            f"| {pct(level.runs, .5):.2f} / {pct(level.runs, .95):.2f} "
+            f"({pct(alone.runs, .5):.2f} / {pct(alone.runs, .95):.2f}) "
+            f"| {len(level.errors)} | {level.rss_before:.0f} / {level.rss_peak:.0f} / "
+            f"{level.rss_idle:.0f} / {level.rss_after:.0f} | {per_session:.1f} | {level.load} |")
+    return "\n".join(lines)
+
+
+def bench(db: Path, sizes: list[int], probes: int, name: str) -> str:
+    with tempfile.TemporaryDirectory(prefix="wk-load-") as tmp:
+        server = Server(db, Path(tmp))
+        try:
+            from dashboard import auth, data
+
+            os.environ["WK_DB"] = str(db)
+            kommune = data.demo_account_communes(1)["kommune_id"][0]
+            auth.add_account("lemgo", PASSWORD, "kommune", kommune, path=server.users)
+            cookies = {"staff": {"wk_sitzung": server.cookie("team", PASSWORD)},
+                       "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD)}}
+            single(server, cookies)  # warm-up: imports, caches, first database open
+            baseline = server.rss
+            rows = []
+            for n in sizes:
+                alone = single(server, cookies)
+                level = run_level(server, n, cookies, probes)
+                rows.append((alone, level))
+                print(table(name, rows[-1:]), flush=True)
+                for error in level.errors[:5]:
+                    print("   ", error, flush=True)
+            text = table(name, rows)
+            text += f"\n\nServer RSS after warm-up (baseline): {baseline:.0f} MiB."
+            return text
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, default=ROOT / "data" / "monitor.duckdb")
+    parser.add_argument("--national", type=Path,
+                        help="folder with monitor.duckdb built from `python -m etl.demo "
+                             "--kommunen 11000 --events 1000000`")
+    parser.add_argument("--sizes", default="10,25,50")
+    parser.add_argument("--probes", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help=f"replace {SECTION} in results.md")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    parts = [bench(args.db, sizes, args.probes, "Demo data (40 communes)")]
+    if args.national:
+        parts.append(bench(args.national / "monitor.duckdb", sizes, args.probes,
+                           "National data (11,000 communes, 1,000,000 events)"))
+    text = "\n\n".join(parts)
+    print(text)
+    if args.write:
+        body = RESULTS.read_text(encoding="utf-8")
+        head = body.split(SECTION)[0].rstrip()
+        cmd = "python bench/load.py " + " ".join(sys.argv[1:]).replace("--write", "").strip()
+        RESULTS.write_text(f"{head}\n\n{SECTION} – `{cmd}`\n\n{text}\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The served app: `streamlit run dashboard/server.py` (Makefile, tests, deploy/).
+
+Streamlit's `st.App` runs `app.py` as usual and adds two small routes to the same Starlette
+server, because a Streamlit script cannot set an HttpOnly cookie itself (see
+`dashboard/sessions.py`):
+
+- `GET /sitzung/start?t=<ticket>&next=<path>`: redeem the single-use ticket of a password login,
+  set the signed session cookie (HttpOnly, SameSite=Lax, Secure over HTTPS) and continue to the
+  requested page;
+- `GET /sitzung/ende?next=<path>`: clear the cookie (the session itself is already revoked).
+
+It also tells the frontend where the server is (`BackendUrlMiddleware`): opened at a page URL
+such as `/karte`, Streamlit's frontend first tries `/karte/_stcore/health` and
+`/karte/_stcore/host-config` (404, two console errors on every direct page load) before `/`.
+With `window.__streamlit.BACKEND_BASE_URL` set in the page it asks the right place at once.
+
+`streamlit run dashboard/app.py` still works, without the cookie (a reload then ends a login).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from dashboard import sessions
+
+
+def _cookie_path() -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else "/"
+
+
+def _local(path: str) -> str:
+    """`path` below the server's base URL path."""
+    base = _cookie_path().rstrip("/")
+    return f"{base}{sessions.safe_next(path)}"
+
+
+def start(request: Request) -> RedirectResponse:
+    client = request.client.host if request.client else None
+    cookie = sessions.redeem_ticket(request.query_params.get("t", ""), client)
+    if cookie is None:
+        # expired, used twice or from another browser: sign in again, with a German hint
+        return RedirectResponse(_local("/anmelden?hinweis=ticket"), status_code=303)
+    response = RedirectResponse(_local(request.query_params.get("next", "/")), status_code=303)
+    response.set_cookie(sessions.COOKIE, cookie, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path=_cookie_path(),
+                        max_age=int(sessions.MAX_LIFETIME.total_seconds()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def end(request: Request) -> RedirectResponse:
+    response = RedirectResponse(_local(request.query_params.get("next", "/")), status_code=303)
+    response.delete_cookie(sessions.COOKIE, path=_cookie_path(), httponly=True, samesite="lax")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class BackendUrlMiddleware:
+    """Put `window.__streamlit = {BACKEND_BASE_URL: …}` into Streamlit's index.html."""
+
+    MARKER = b"window.prerenderReady = false"
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "")
+        if (scope["type"] != "http" or scope.get("method") != "GET" or "/_stcore/" in path
+                or "/static/" in path or "/media/" in path or "." in path.rsplit("/", 1)[-1]):
+            await self.app(scope, receive, send)
+            return
+        # index.html is small: ask for it uncompressed so it can be edited
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
+                                      if k.lower() != b"accept-encoding"]}
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def capture(message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            headers = dict(start.get("headers", []))
+            if b"text/html" not in headers.get(b"content-type", b""):
+                if start:
+                    await send(start)
+                    start.clear()
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            html = b"".join(body)
+            if self.MARKER in html:
+                base = _cookie_path().rstrip("/") + "/"
+                html = html.replace(self.MARKER, self.MARKER + (
+                    "\n      window.__streamlit = window.__streamlit || "
+                    f"{{BACKEND_BASE_URL: window.location.origin + {base!r}}}").encode(), 1)
+            start["headers"] = [(k, str(len(html)).encode() if k.lower() == b"content-length"
+                                 else v) for k, v in start["headers"]]
+            await send(start)
+            await send({"type": "http.response.body", "body": html})
+
+        await self.app(scope, receive, capture)
+
+
+sessions.ROUTES_SERVED = True
+app = st.App("app.py", routes=[Route(sessions.START_PATH, start),
+                               Route(sessions.END_PATH, end)],
+             middleware=[Middleware(BackendUrlMiddleware)])
