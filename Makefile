@@ -42,6 +42,7 @@ rebuild: setup
 
 run: setup data
 	@$(UV) run python -m dashboard.users demo || true
+	@$(UV) run python -m dashboard.store demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
 	$(UV) run streamlit run dashboard/app.py --server.port 8501
 
