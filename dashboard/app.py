@@ -16,6 +16,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.store import austausch
 
 PAGES_DIR = ui.PAGES_DIR
 # A local icon file: a Material icon as page icon makes the browser fetch it from Google.
@@ -57,8 +58,11 @@ def main() -> None:
         ui.footer(None)
         return
     icons = {stem: icon for stem, icon, _roles in PAGES}
+    inbox = austausch.open_incoming_count(viewer)  # open contact requests: count in the menu
     pages = [
-        st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
+        st.Page(PAGES_DIR / f"{stem}.py", icon=icons[stem],
+                title=ui.t(f"nav.{stem}") + (f" ({inbox})" if stem == "vernetzung" and inbox
+                                             else ""),
                 url_path=stem, default=(stem == DEFAULT_PAGE[viewer.role]))
         for stem in pages_for(viewer.role)
     ]

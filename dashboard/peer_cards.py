@@ -174,10 +174,15 @@ def xlsx_bytes(sheets: dict[str, pl.DataFrame]) -> bytes:
 
 
 def _contact(row: dict, viewer: data.Viewer) -> None:
-    if not row.get("vernetzung_zustimmung") and not viewer.is_staff:
-        return  # never happens: the data layer leaves non-consenting communes out
-    if not row.get("vernetzung_zustimmung"):
-        st.caption(ui.t("peers.contact_consent_missing"))
+    """Contact details where the data layer released them (staff, consent, accepted request)."""
+    if not row.get("kontakt_sichtbar"):
+        st.caption(ui.t("austausch.contact_after_accept"))
+        return
+    render_contact(row)
+
+
+def render_contact(row: dict) -> None:
+    """One line: contact person · e-mail link · phone (all escaped)."""
     if not any(row.get(c) for c in ("ansprechperson", "email", "telefon")):
         st.caption(ui.t("peers.contact_none"))
         return
@@ -190,9 +195,10 @@ def _contact(row: dict, viewer: data.Viewer) -> None:
 
 
 def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
-                            columns: int = 3) -> None:
+                            columns: int = 3, on_card=None) -> None:
     """One bordered card per suggestion: name, type, Land, size, distance, reasons, contact
-    (only where the peer consented, or for staff) and a link to the peer's profile."""
+    (only where the data layer released it) and a link to the peer's profile; `on_card(row)`
+    adds more to a card (the contact request form on the Vernetzung page)."""
     lang = ui.lang()
     rows = suggestions.to_dicts()
     for start in range(0, len(rows), columns):
@@ -208,6 +214,8 @@ def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
                 st.page_link(KOMMUNE_PAGE, label=ui.t("peers.profile"),
                              icon=":material/arrow_forward:",
                              query_params={"kommune": row["kommune_id"]})
+                if on_card is not None:
+                    on_card(row)
 
 
 def render_peer_cards(viewer: data.Viewer, kommune_id: str, n: int = 3, columns: int = 3

@@ -374,3 +374,8 @@ def exchanges(viewer: Viewer) -> pl.DataFrame:
                  .with_columns(pl.when(pl.col("kommune_id") == me).then(pl.col("notiz"))
                                .otherwise(pl.lit("")).alias("notiz")))
     return frame
+
+
+def revision() -> int:
+    """Change counter of the exchange data (cached peer features compare it)."""
+    return db.revision(AREA)
