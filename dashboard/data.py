@@ -25,6 +25,7 @@ import polars as pl
 
 from dashboard import peers
 from dashboard.store import austausch
+from dashboard.store import db as store_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
@@ -572,7 +573,7 @@ def kommune_choices(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFra
 
 _PEER_SQL = ("select p.*, k.groessenklasse from mart_peer_merkmale p "
              "join mart_kommune k using (kommune_id) order by kommune_id")
-_peer_cache: dict[tuple[str, int], peers.PeerFeatures] = {}
+_peer_cache: dict[tuple[str, str, int], peers.PeerFeatures] = {}
 # staff-only results, keyed by build, filters and settings (never shared across roles)
 _group_cache: OrderedDict[tuple, PeerGroupSplit] = OrderedDict()
 
@@ -580,7 +581,7 @@ _group_cache: OrderedDict[tuple, PeerGroupSplit] = OrderedDict()
 def _peer_engine_features() -> peers.PeerFeatures:
     """The full peer features of the current build and store revision (role-independent, cached;
     never handed to a page)."""
-    key = (_connection().build_id, austausch.revision())
+    key = (_connection().build_id, str(store_db.store_path()), austausch.revision())
     with _lock:
         hit = _peer_cache.get(key)
     if hit is None:

@@ -455,14 +455,17 @@ def _topical_reason(f: PeerFeatures, own: str, peer: str, kind: str, k: int,
 
 def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
                   components: Components, topic: str | None = None,
-                  weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de") -> list[str]:
+                  weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de",
+                  _parts: tuple[dict[str, np.ndarray], np.ndarray] | None = None) -> list[str]:
     """The reasons for one suggestion as sentences: one per matching field (strongest first, at
     most `REASON_FIELDS`), naming the published offer, need or practice card; then one per
     context component that adds to the score. Selbstcheck reasons (staff only) name fields,
     never levels."""
     f, i, j = features, features.index[kommune_id], features.index[peer_id]
-    contrib = {k: v[j] for k, v in components.weighted(weights).items()}
-    values = components.field_values(weights)[j]
+    weighted, field_values = _parts or (components.weighted(weights),
+                                        components.field_values(weights))
+    contrib = {k: v[j] for k, v in weighted.items()}
+    values = field_values[j]
     out: list[str] = []
     for k in np.lexsort((np.arange(N_FIELDS), -values))[:REASON_FIELDS]:
         if values[k] <= 0:
@@ -533,7 +536,9 @@ def suggest(features: PeerFeatures, kommune_id: str, *, n: int = 5, topic: str |
         cand = cand[score[cand] >= threshold]
     order = np.lexsort((f.ids[cand], comp.distance_km[cand], -score[cand]))
     top = cand[order][:n]
-    reasons = [build_reasons(f, kommune_id, f.ids[j], comp, topic, weights, lang) for j in top]
+    precomputed = (parts, comp.field_values(weights))
+    reasons = [build_reasons(f, kommune_id, f.ids[j], comp, topic, weights, lang, precomputed)
+               for j in top]
     return (f.frame[top.tolist()]
             .with_columns(pl.col("einwohner").cast(pl.Int64),
                           pl.Series("distanz_km", comp.distance_km[top].round(1)),
