@@ -211,11 +211,26 @@ def apply_policy(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
         # double opt-in: an accepted contact request shows contacts both ways, without consent
         consent = consent | pl.col("kommune_id").is_in(
             sorted(austausch.accepted_partners(viewer.kommune_id)))
-    blank = [pl.when(own | consent).then(pl.col(c)).alias(c)
-             for c in PERSONAL_COLUMNS if c in frame.columns]
-    blank += [pl.when(own).then(pl.col(c)).alias(c)
-              for c in SELBSTCHECK_COLUMNS if c in frame.columns]
-    return frame.with_columns(blank) if blank else frame
+    frame = blank_where(frame, own | consent, PERSONAL_COLUMNS)
+    return blank_where(frame, own, SELBSTCHECK_COLUMNS)
+
+
+def blank_where(frame: pl.DataFrame, keep: pl.Expr, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Set `columns` to null where `keep` is false, leaving no trace of the hidden values.
+
+    `pl.when(keep).then(col)` only marks a value as null: the Arrow buffers still hold the text,
+    and Streamlit sends those buffers to the browser (measured: a blanked e-mail address was in
+    the page's dataframe bytes). So each column is rebuilt from Python values.
+    """
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.is_empty():
+        return frame
+    mask = frame.select(keep.fill_null(False).alias("keep")).get_column("keep").to_list()
+    return frame.with_columns(
+        pl.Series(c, [v if k else None for v, k in zip(frame.get_column(c).to_list(), mask,
+                                                        strict=True)],
+                  dtype=frame.schema[c])
+        for c in present)
 
 
 def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
