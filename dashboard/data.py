@@ -667,7 +667,8 @@ def peer_suggestions(viewer: Viewer, kommune_id: str, *, n: int = 5, topic: str 
         frame = peers.suggest(features.for_kommune(kommune_id), kommune_id, n=n, topic=topic,
                               max_km=max_km, preferences=preferences, lang=lang).drop("punkte")
     contacts = query("select kommune_id, vernetzung_zustimmung, ansprechperson, email, telefon "
-                     "from mart_kommune")
+                     "from mart_kommune where list_contains(?, kommune_id)",
+                     [frame["kommune_id"].to_list()])
     frame = apply_policy(frame.join(contacts, on="kommune_id", how="left"), viewer)
     visible = pl.any_horizontal(pl.col(c).is_not_null() for c in PERSONAL_COLUMNS)
     return frame.with_columns(visible.alias("kontakt_sichtbar")).drop("vernetzung_zustimmung")
