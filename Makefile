@@ -59,6 +59,7 @@ rebuild: setup
 
 run: setup data
 	@$(RUN) -m dashboard.users demo || true
+	@$(RUN) -m dashboard.store demo || true
 	@echo "Dashboard: http://localhost:8501  (Beenden mit Strg+C)"
 	$(RUN) -m dashboard.serve dashboard/server.py --server.port 8501
 

@@ -18,6 +18,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from dashboard import data, ui
+from dashboard.store import austausch
 
 PAGES_DIR = ui.PAGES_DIR
 # A local icon file: a Material icon as page icon makes the browser fetch it from Google.
@@ -71,10 +72,12 @@ def main() -> None:
         return
     icons = {stem: icon for stem, icon, _roles, _section in PAGES}
     landing = DEFAULT_PAGE[viewer.role]
+    inbox = austausch.open_incoming_count(viewer)  # open contact requests: count in the menu
     pages = {
         ui.t(f"nav.section_{section}"): [
-            st.Page(PAGES_DIR / f"{stem}.py", title=ui.t(f"nav.{stem}"), icon=icons[stem],
-                    url_path=stem)
+            st.Page(PAGES_DIR / f"{stem}.py", icon=icons[stem], url_path=stem,
+                    title=ui.t(f"nav.{stem}") + (f" ({inbox})" if stem == "vernetzung" and inbox
+                                                 else ""))
             for stem in stems
         ]
         for section, stems in navigation_sections(viewer.role).items()

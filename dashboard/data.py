@@ -35,6 +35,8 @@ from dashboard.model import (  # noqa: F401  (re-exported: pages name them as da
     Role,
     Viewer,
 )
+from dashboard.store import austausch
+from dashboard.store import db as store_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
@@ -164,8 +166,9 @@ def apply_policy(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
     depends on the commune.
 
     - staff: everything.
-    - kommune: no internal notes; contact data only for the own commune and for communes that
-      consented to networking; Selbstcheck values only for the own commune.
+    - kommune: no internal notes; contact data only for the own commune, for communes that
+      consented to networking and for communes with an accepted contact request (app store);
+      Selbstcheck values only for the own commune.
     - public: none of the columns in `COLUMN_POLICY`.
     """
     if viewer.is_staff:
@@ -180,11 +183,32 @@ def apply_policy(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
     own = pl.col("kommune_id") == viewer.kommune_id
     consent = (pl.col("vernetzung_zustimmung").fill_null(False)
                if "vernetzung_zustimmung" in frame.columns else pl.lit(False))
-    visible_where = {OWN: own, OWN_OR_CONSENTING: own | consent}
-    blank = [pl.when(visible_where[rule]).then(pl.col(c)).alias(c)
-             for c, rule in guarded.items() if rule in visible_where]
+    if any(c in frame.columns for c in PERSONAL_COLUMNS):
+        # double opt-in: an accepted contact request shows contacts both ways, without consent
+        consent = consent | pl.col("kommune_id").is_in(
+            sorted(austausch.accepted_partners(viewer.kommune_id)))
     frame = frame.drop(drop)
-    return frame.with_columns(blank) if blank else frame
+    for rule, keep in ((OWN, own), (OWN_OR_CONSENTING, own | consent)):
+        frame = blank_where(frame, keep, tuple(c for c, r in guarded.items() if r == rule))
+    return frame
+
+
+def blank_where(frame: pl.DataFrame, keep: pl.Expr, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Set `columns` to null where `keep` is false, leaving no trace of the hidden values.
+
+    `pl.when(keep).then(col)` only marks a value as null: the Arrow buffers still hold the text,
+    and Streamlit sends those buffers to the browser (measured: a blanked e-mail address was in
+    the page's dataframe bytes). So each column is rebuilt from Python values.
+    """
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.is_empty():
+        return frame
+    mask = frame.select(keep.fill_null(False).alias("keep")).get_column("keep").to_list()
+    return frame.with_columns(
+        pl.Series(c, [v if k else None for v, k in zip(frame.get_column(c).to_list(), mask,
+                                                        strict=True)],
+                  dtype=frame.schema[c])
+        for c in present)
 
 
 def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
@@ -569,27 +593,32 @@ def kommune_choices(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFra
 
 
 # ---- peers ---------------------------------------------------------------------------------------
-# The peer engine (dashboard/peers.py) needs every commune's Selbstcheck to explain matches, so it
-# runs here, inside the data layer, on the full features; what leaves is only what the viewer may
-# see: suggestions with reasons (topics and milestones, never levels), contact data only where the
-# peer consented, and for a commune viewer only communes that consented.
+# The peer engine (dashboard/peers.py) runs here, inside the data layer, on features that join the
+# registry (mart_peer_merkmale) with what communes wrote in the app store. For staff it uses
+# everything (Selbstcheck included); for a commune it runs on `PeerFeatures.for_kommune`, which
+# holds only the commune's own entries, the others' published entries and non-sensitive facts, so
+# no other commune's Selbstcheck or unpublished entry can reach what the commune sees. Contact
+# data leaves only where the peer consented or accepted a contact request (`apply_policy`).
 
-_PEER_SQL = "select * from mart_peer_merkmale order by kommune_id"
-_peer_cache: dict[str, peers.PeerFeatures] = {}
+_PEER_SQL = ("select p.*, k.groessenklasse from mart_peer_merkmale p "
+             "join mart_kommune k using (kommune_id) order by kommune_id")
+_peer_cache: dict[tuple[str, str, int], peers.PeerFeatures] = {}
 # staff-only results, keyed by build, filters and settings (never shared across roles)
 _group_cache: OrderedDict[tuple, PeerGroupSplit] = OrderedDict()
 
 
 def _peer_engine_features() -> peers.PeerFeatures:
-    """The encoded peer features of the current build (role-independent, cached per build)."""
-    build_id = _connection().build_id
+    """The full peer features of the current build and store revision (role-independent, cached;
+    never handed to a page)."""
+    key = (_connection().build_id, str(store_db.store_path()), austausch.revision())
     with _lock:
-        hit = _peer_cache.get(build_id)
+        hit = _peer_cache.get(key)
     if hit is None:
-        hit = peers.PeerFeatures.from_frame(query(_PEER_SQL))
+        hit = peers.PeerFeatures.from_frame(query(_PEER_SQL), austausch.all_entries_unchecked(),
+                                            austausch.all_practices_unchecked())
         with _lock:
             _peer_cache.clear()
-            _peer_cache[build_id] = hit
+            _peer_cache[key] = hit
     return hit
 
 
@@ -631,28 +660,48 @@ def peer_kommune_choices(viewer: Viewer) -> pl.DataFrame:
 
 
 def peer_suggestions(viewer: Viewer, kommune_id: str, *, n: int = 5, topic: str | None = None,
-                     max_km: float | None = None, lang: str = "de") -> pl.DataFrame:
+                     max_km: float | None = None,
+                     preferences: peers.Preferences = peers.DEFAULT_PREFERENCES,
+                     lang: str = "de") -> pl.DataFrame:
     """Top-`n` exchange partners for `kommune_id` with reasons, as the viewer may see them.
 
     Columns: kommune_id, name, typ, bundesland, einwohner, lat, lon, distanz_km, gruende (list of
-    sentences), vernetzung_zustimmung, ansprechperson, email, telefon; staff also get `punkte`
-    (the match score). A commune viewer may only ask for its own suggestions and only ever sees
-    communes that consented; staff see every commune.
+    sentences), kontakt_sichtbar, ansprechperson, email, telefon (blank unless the peer consented
+    or accepted a request); staff also get `punkte` (the match score) and Selbstcheck-based
+    matches. A commune may only ask for its own suggestions; they rest on published data only.
     """
     _check_peer_access(viewer, kommune_id)
     features = _peer_engine_features()
     if kommune_id not in features.index:
         frame = pl.DataFrame(schema=peers.SUGGESTION_SCHEMA)
+    elif viewer.is_staff:
+        frame = peers.suggest(features, kommune_id, n=n, topic=topic, max_km=max_km, staff=True,
+                              preferences=preferences, lang=lang)
     else:
-        frame = peers.suggest(features, kommune_id, n=n, topic=topic, max_km=max_km,
-                              only_consenting=not viewer.is_staff, lang=lang)
+        frame = peers.suggest(features.for_kommune(kommune_id), kommune_id, n=n, topic=topic,
+                              max_km=max_km, preferences=preferences, lang=lang).drop("punkte")
     contacts = query("select kommune_id, vernetzung_zustimmung, ansprechperson, email, telefon "
-                     "from mart_kommune")
-    frame = frame.join(contacts, on="kommune_id", how="left")
-    if not viewer.is_staff:
-        # defence in depth: the engine already left them out
-        frame = frame.filter(pl.col("vernetzung_zustimmung").fill_null(False)).drop("punkte")
-    return apply_policy(frame, viewer)
+                     "from mart_kommune where list_contains(?, kommune_id)",
+                     [frame["kommune_id"].to_list()])
+    frame = apply_policy(frame.join(contacts, on="kommune_id", how="left"), viewer)
+    visible = pl.any_horizontal(pl.col(c).is_not_null() for c in PERSONAL_COLUMNS)
+    return frame.with_columns(visible.alias("kontakt_sichtbar")).drop("vernetzung_zustimmung")
+
+
+def peer_contacts(viewer: Viewer, kommune_ids: list[str]) -> pl.DataFrame:
+    """(kommune_id, name, ansprechperson, email, telefon) of the given communes, contact fields
+    blank unless the viewer may see them (staff; own; consent; accepted request)."""
+    if viewer.role == "public":
+        raise PermissionError("Kontaktdaten sieht die Öffentlichkeit nicht.")
+    frame = query("select kommune_id, name, vernetzung_zustimmung, ansprechperson, email, telefon "
+                  "from mart_kommune where list_contains(?, kommune_id) order by name",
+                  [list(kommune_ids)])
+    return apply_policy(frame, viewer).drop("vernetzung_zustimmung")
+
+
+def kommune_names() -> dict[str, str]:
+    """kommune_id -> name of every commune (names are not personal data; for labels)."""
+    return dict(query("select kommune_id, name from mart_kommune").rows())
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import streamlit as st
 import xlsxwriter
 
 from dashboard import data, fmt, ui
-from dashboard.i18n import translate, translate_values
+from dashboard.i18n import translate
 from dashboard.maps import boundaries
 from etl.excel_csv import neutralise_formula
 
@@ -30,8 +30,6 @@ KOMMUNE_PAGE = PAGES_DIR / "kommune.py"
 VERNETZUNG_PAGE = PAGES_DIR / "vernetzung.py"
 OWN_COLOUR = "#000000"
 PEER_COLOUR = "#0072B2"  # Okabe–Ito blue
-
-
 # ---- pure builders -------------------------------------------------------------------------------
 
 
@@ -41,7 +39,6 @@ def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = 
 
     No score column, not even for staff: the order and the reasons explain the match."""
     cols = ["name", "typ", "bundesland", "einwohner", "distanz_km", "gruende"]
-    suggestions = _places(suggestions, lang)
     if with_contact:
         cols += [c for c in ("ansprechperson", "email", "telefon") if c in suggestions.columns]
     frame = (suggestions
@@ -53,16 +50,9 @@ def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = 
     return frame.rename({c: translate(lang, f"vernetzung.col.{c}") for c in frame.columns})
 
 
-def _places(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
-    """Commune type and Land in `lang` (the data stay German)."""
-    return translate_values(frame, lang, typ="typ", bundesland="bundesland")
-
-
 def map_table(own: dict, suggestions: pl.DataFrame, lang: str) -> pl.DataFrame:
     """Exactly the points on the peer map: the chosen commune first, then the suggestions."""
     tr = translate
-    own, suggestions = _places(pl.DataFrame([own]), lang).row(0, named=True), _places(
-        suggestions, lang)
     rows = pl.concat([
         pl.DataFrame({"markierung": [tr(lang, "vernetzung.map_own")], "name": [own["name"]],
                       "typ": [own["typ"]], "bundesland": [own["bundesland"]],
@@ -98,8 +88,6 @@ def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figur
     Markers only (text labels would make MapLibre fetch glyphs from the internet); no tiles.
     """
     tr = translate
-    own, suggestions = _places(pl.DataFrame([own]), lang).row(0, named=True), _places(
-        suggestions, lang)
     hover = "<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]}<br>%{customdata[3]}"
     fig = go.Figure()
     for name, frame, colour, size in (
@@ -178,10 +166,15 @@ def xlsx_bytes(sheets: dict[str, pl.DataFrame]) -> bytes:
 
 
 def _contact(row: dict, viewer: data.Viewer) -> None:
-    if not row.get("vernetzung_zustimmung") and not viewer.is_staff:
-        return  # never happens: the data layer leaves non-consenting communes out
-    if not row.get("vernetzung_zustimmung"):
-        st.caption(ui.t("vernetzung.contact_consent_missing"))
+    """Contact details where the data layer released them (staff, consent, accepted request)."""
+    if not row.get("kontakt_sichtbar"):
+        st.caption(ui.t("austausch.contact_after_accept"))
+        return
+    render_contact(row)
+
+
+def render_contact(row: dict) -> None:
+    """One line: contact person · e-mail link · phone (all escaped)."""
     if not any(row.get(c) for c in ("ansprechperson", "email", "telefon")):
         st.caption(ui.t("vernetzung.contact_none"))
         return
@@ -194,16 +187,17 @@ def _contact(row: dict, viewer: data.Viewer) -> None:
 
 
 def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
-                            columns: int = 3) -> None:
+                            columns: int = 3, on_card=None) -> None:
     """One bordered card per suggestion: name, type, Land, size, distance, reasons, contact
-    (only where the peer consented, or for staff) and a link to the peer's profile."""
+    (only where the data layer released it) and a link to the peer's profile; `on_card(row)`
+    adds more to a card (the contact request form on the Vernetzung page)."""
     lang = ui.lang()
     rows = suggestions.to_dicts()
     for start in range(0, len(rows), columns):
         for col, row in zip(st.columns(columns), rows[start:start + columns], strict=False):
             with col.container(border=True):
                 st.markdown(f"**{ui.md_escape(row['name'])}**")
-                meta = [ui.value("typ", row["typ"]), ui.value("bundesland", row["bundesland"]),
+                meta = [row["typ"], row["bundesland"],
                         ui.t("vernetzung.einwohner",
                              einwohner=fmt.number(row["einwohner"], lang=lang)),
                         ui.t("vernetzung.distance",
@@ -214,6 +208,8 @@ def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
                 st.page_link(KOMMUNE_PAGE, label=ui.t("vernetzung.profile"),
                              icon=":material/arrow_forward:",
                              query_params={"kommune": row["kommune_id"]})
+                if on_card is not None:
+                    on_card(row)
 
 
 def render_peer_cards(viewer: data.Viewer, kommune_id: str, n: int = 3, columns: int = 3

@@ -1,28 +1,38 @@
 """Peer-suggestion engine: explainable matching for exchange between model communes.
 
-Pure functions on a polars frame shaped like the mart `mart_peer_merkmale` (no Streamlit, no
-DuckDB). This is matching for exchange, never a ranking of quality (DESIGN.md section 5):
+Pure functions on polars frames (no Streamlit, no DuckDB, no store). Matching for exchange, never
+a ranking of quality (DESIGN.md section 5).
 
-- `suggest` scores every other commune for one commune on transparent components and returns the
-  top N, each with plain-language reasons. Reasons name topics and milestones, never another
-  commune's Selbstcheck levels.
-- `build_groups` splits a selection of communes into exchange groups of a given size range.
+- `PeerFeatures` encodes the communes (`mart_peer_merkmale`) and what they wrote for exchange
+  (offers, needs, practice cards) once as numpy arrays.
+- `PeerFeatures.for_kommune(k)` is what a commune may be matched on: its own entries (any
+  visibility), the other communes' *published* entries (offers and needs for all model
+  communes, practice cards) and non-sensitive facts (type, size, Land, place, programme phase).
+  Selbstcheck levels and priorities are zeroed for every commune, so no other commune's
+  Selbstcheck or unpublished entry can reach the result (tests/dashboard/test_exchange_privacy.py).
+  Staff use the full features (`staff=True`): Selbstcheck priorities and levels count too.
+- `suggest` scores every other commune on transparent components and returns the top N, each
+  with reasons that name the offer, need or practice card they rest on.
+- `build_groups` splits a selection of communes into exchange groups (staff).
 
 Everything is vectorised over all communes with numpy (no Python loop over pairs); only the N
-reasons and the per-group texts are built in Python. All weights and thresholds live in
-`PeerWeights`.
+reasons and the per-group texts are built in Python. All weights live in `PeerWeights`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from dashboard import fmt
-from dashboard.i18n import translate, value
+from dashboard.i18n import translate
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
 
 EARTH_RADIUS_KM = 6371.0088
@@ -31,44 +41,63 @@ FIELD_INDEX: dict[str, int] = {h: i for i, h in enumerate(HANDLUNGSFELDER)}
 # 1-based like `ref_meilenstein.reihenfolge` and `phase_index` in the marts.
 MILESTONE_INDEX: dict[str, int] = {m: i for i, m in enumerate(MEILENSTEINE, start=1)}
 MAX_STAND = 4
+TEXT_CHARS = 70  # an offer or need quoted in a reason is cut to this many characters
+REASON_FIELDS = 3  # at most this many topical reasons per suggestion
 
 
 @dataclass(frozen=True)
 class PeerWeights:
     """The one place for weights and thresholds of suggestions and groups (documented defaults).
 
-    Suggestion score = Σ weight × component. A component that adds nothing to the score gives no
-    reason, and every suggestion has a score > 0, so every suggestion has at least one reason.
+    Suggestion score = topical + context. Only communes with topical > 0 are suggested, unless
+    the commune has published nothing yet (then context alone orders the list).
+
+    *Topical*: per Handlungsfeld the strongest of the matches below; the best field counts fully,
+    every further matching field adds `further_field`, together at most `further_cap`. Many
+    shared topics therefore cannot outweigh context: a commune of the same type in the same Land
+    within 100 km sharing one need (2 + 1 + 1.5 + ≥ 1.8 = ≥ 6.3) comes before any commune in
+    another Land beyond `nearby_km` that shares any number of needs, even of the same type and
+    size and one step ahead (≤ 2 + 1 + 1 + 1 + 1 = 6); tested in tests/dashboard/test_peers.py.
+    *Context*: same type, similar size, same Land, closeness, one step ahead.
     """
 
-    # -- suggestions: weights ------------------------------------------------------------------
-    shared_priority: float = 3.0
-    """Per Handlungsfeld that both communes marked as priority (with a topic: only that field)."""
-    topic_interest: float = 2.0
-    """With a topic filter: the peer prioritises the topic although the commune itself did not."""
-    experience: float = 2.0
-    """Per field the commune prioritises (or the chosen topic) where the peer assessed itself
-    higher than the commune and at least at `experience_min_stand`."""
-    step_ahead: float = 2.0
+    # -- topical (per Handlungsfeld, the strongest applies) --------------------------------------
+    match: float = 3.0
+    """The commune needs the field and the peer published an offer or a practice card in it."""
+    helps: float = 2.0
+    """The peer published a need the commune offers (or has a practice card for)."""
+    shared_need: float = 2.0
+    """Both published a need in the field."""
+    selbstcheck_shared: float = 2.0
+    """Staff only: both marked the field as Selbstcheck priority."""
+    selbstcheck_experience: float = 2.0
+    """Staff only: the peer assessed itself higher in a field the commune prioritises, at least
+    at `experience_min_stand`."""
+    further_field: float = 0.5
+    """Each matching field after the best one."""
+    further_cap: float = 1.0
+    """At most this much for all further fields together."""
+    # -- context -----------------------------------------------------------------------------------
+    step_ahead: float = 1.0
     """The peer already reached the milestone the commune is about to take."""
     same_type: float = 1.0
     """Same kind of commune (Gemeinde, Stadt, kreisfreie Stadt, Landkreis)."""
     similar_size: float = 1.0
     """Populations within `size_factor` of each other."""
-    same_state: float = 1.0
+    same_state: float = 1.5
     """Same Bundesland."""
-    nearby: float = 1.5
+    nearby: float = 3.0
     """Closeness, linear: full weight at 0 km, nothing at `nearby_km` or further."""
-    # -- suggestions: thresholds -----------------------------------------------------------------
+    # -- thresholds --------------------------------------------------------------------------------
     experience_min_stand: int = 3
-    """A self-assessed level of at least 3 (of 4) counts as "has experience"."""
+    """A self-assessed level of at least 3 (of 4) counts as "has experience" (staff only)."""
     size_factor: float = 2.0
     """Two populations are "similar" if the larger is at most this multiple of the smaller."""
-    nearby_km: float = 150.0
+    nearby_km: float = 250.0
     """Closer than this counts as nearby and is named as a reason with the distance."""
     exclude_status: tuple[str, ...] = ("ausgeschieden",)
     """Communes in these states are never suggested and never grouped."""
-    # -- group builder ---------------------------------------------------------------------------
+    # -- group builder (staff) -------------------------------------------------------------------
     group_shared: float = 1.0
     """Per pair of members that share a priority field."""
     group_topic_factor: float = 3.0
@@ -88,16 +117,42 @@ class PeerWeights:
 DEFAULT_WEIGHTS = PeerWeights()
 
 
+@dataclass(frozen=True)
+class Preferences:
+    """What a commune may adjust on the page ("what matters to us")."""
+
+    ignore_distance: bool = False
+    """"Entfernung egal": closeness and the Land add nothing, no distance limit."""
+    same_size_class: bool = False
+    """"Nur gleiche Größenklasse": only communes of the own size class."""
+
+    def apply(self, weights: PeerWeights) -> PeerWeights:
+        if self.ignore_distance:
+            return dataclasses.replace(weights, nearby=0.0, same_state=0.0)
+        return weights
+
+
+DEFAULT_PREFERENCES = Preferences()
+
+
 class GroupSizeError(ValueError):
     """The selection cannot be split into groups within the size bounds (German message)."""
 
 
 # ---- features ------------------------------------------------------------------------------------
 
+ENTRY_COLUMNS = ("kommune_id", "art", "handlungsfeld", "beschreibung", "sichtbarkeit")
+PRACTICE_COLUMNS = ("kommune_id", "handlungsfeld", "titel")
+PUBLISHED = "modellkommunen"  # the visibility that makes an offer or need count for others
+
 
 @dataclass(frozen=True, eq=False)
 class PeerFeatures:
-    """`mart_peer_merkmale` encoded once as numpy arrays (one row per commune)."""
+    """Communes and their exchange entries encoded once as numpy arrays (one row per commune).
+
+    The Selbstcheck arrays (`prio`, `stand`) and the unpublished entries are only present in the
+    full (staff) features; `for_kommune` returns a copy without them.
+    """
 
     frame: pl.DataFrame
     """kommune_id, name, typ, bundesland, einwohner, lat, lon (for output rows)."""
@@ -105,6 +160,7 @@ class PeerFeatures:
     index: dict[str, int]
     typ: np.ndarray
     land: np.ndarray
+    size_class: np.ndarray  # codes of `groessenklasse` (-1 unknown)
     status: np.ndarray
     einwohner: np.ndarray
     lat: np.ndarray  # radians
@@ -112,16 +168,27 @@ class PeerFeatures:
     consent: np.ndarray
     phase: np.ndarray
     next_step: np.ndarray  # 1-based milestone index the commune takes next; 0 = none
-    prio: np.ndarray  # (n, 7) bool
-    stand: np.ndarray  # (n, 7) int8, 0 = not assessed
+    prio: np.ndarray  # (n, 7) bool, Selbstcheck priorities
+    stand: np.ndarray  # (n, 7) int8, Selbstcheck levels, 0 = not assessed
+    need: np.ndarray  # (n, 7) bool: needs ("Wir suchen") the engine may use
+    offer: np.ndarray  # (n, 7) bool: offers ("Wir bieten")
+    practice: np.ndarray  # (n, 7) bool: practice cards (always visible to model communes)
+    need_published: np.ndarray  # (n, 7) bool: needs published to all model communes
+    offer_published: np.ndarray  # (n, 7) bool
+    texts: Mapping[tuple[str, str, int], str]
+    """(kommune_id, "angebot"|"gesuch"|"praxis", field index) -> text the engine may quote."""
+    texts_published: Mapping[tuple[str, str, int], str]
+    full: bool = True  # False: a commune's view from `for_kommune`
 
     @property
     def size(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame) -> PeerFeatures:
-        """Encode a frame shaped like `mart_peer_merkmale` (list columns exploded, no row loop)."""
+    def from_frame(cls, frame: pl.DataFrame, entries: pl.DataFrame | None = None,
+                   practices: pl.DataFrame | None = None) -> PeerFeatures:
+        """Encode communes shaped like `mart_peer_merkmale` (plus optional `groessenklasse`)
+        and their offers/needs (`ENTRY_COLUMNS`) and practice cards (`PRACTICE_COLUMNS`)."""
         n = frame.height
         row = pl.int_range(pl.len(), dtype=pl.Int64).alias("row")
 
@@ -140,37 +207,130 @@ class PeerFeatures:
              .drop_nulls(["f", "stand"]))
         stand[s["row"].to_numpy(), s["f"].to_numpy()] = s["stand"].to_numpy().astype(np.int8)
 
-        def codes(column: str, values: tuple[str, ...]) -> np.ndarray:
+        def codes(column: str, values: tuple[str, ...] | None = None) -> np.ndarray:
+            if column not in frame.columns:
+                return np.full(n, -1, dtype=np.int16)
+            series = frame.get_column(column)
+            values = values or tuple(sorted(series.drop_nulls().unique().to_list()))
             mapping = {v: i for i, v in enumerate(values)}
-            return (frame.get_column(column).replace_strict(mapping, default=-1,
-                                                            return_dtype=pl.Int16).to_numpy())
+            return series.replace_strict(mapping, default=-1, return_dtype=pl.Int16).to_numpy()
 
         next_step = (frame.get_column("naechster_meilenstein")
                      .replace_strict(MILESTONE_INDEX, default=0, return_dtype=pl.Int16)
                      .to_numpy())
         ids = frame.get_column("kommune_id").to_numpy().astype(str)
+        index = {k: i for i, k in enumerate(ids.tolist())}
+        need, offer, practice, need_pub, offer_pub, texts, texts_pub = _encode_entries(
+            index, n, entries, practices)
         return cls(
             frame=frame.select("kommune_id", "name", "typ", "bundesland", "einwohner", "lat",
                                "lon"),
-            ids=ids,
-            index={k: i for i, k in enumerate(ids.tolist())},
+            ids=ids, index=index,
             typ=codes("typ", KOMMUNE_TYPEN),
             land=codes("bundesland", BUNDESLAENDER),
+            size_class=codes("groessenklasse"),
             status=codes("status", STATUS),
             einwohner=frame.get_column("einwohner").cast(pl.Float64).fill_null(np.nan).to_numpy(),
             lat=np.radians(frame.get_column("lat").cast(pl.Float64).to_numpy()),
             lon=np.radians(frame.get_column("lon").cast(pl.Float64).to_numpy()),
             consent=frame.get_column("vernetzung_zustimmung").fill_null(False).to_numpy(),
             phase=frame.get_column("phase_index").fill_null(0).to_numpy().astype(np.int16),
-            next_step=next_step,
-            prio=prio,
-            stand=stand,
+            next_step=next_step, prio=prio, stand=stand,
+            need=need, offer=offer, practice=practice, need_published=need_pub,
+            offer_published=offer_pub, texts=texts, texts_published=texts_pub,
         )
+
+    @functools.cached_property
+    def _columns(self) -> dict[str, list]:
+        return {c: self.frame.get_column(c).to_list() for c in self.frame.columns}
+
+    def rows(self, idx: np.ndarray) -> dict[str, list]:
+        """The output columns (kommune_id … lon) of the given rows as lists."""
+        columns = self._columns
+        return {c: [columns[c][i] for i in idx.tolist()] for c in columns}
+
+    def for_kommune(self, kommune_id: str) -> PeerFeatures:
+        """What `kommune_id` may be matched on: its own entries of any visibility, the others'
+        published entries, and no Selbstcheck of anyone (all levels and priorities zero)."""
+        i = self.index[kommune_id]
+        need, offer = self.need_published.copy(), self.offer_published.copy()
+        need[i], offer[i] = self.need[i], self.offer[i]
+        own = {key: self.texts[key] for key in _text_keys(kommune_id) if key in self.texts}
+        texts = ChainMap(own, self.texts_published)
+        view = dataclasses.replace(
+            self, prio=np.zeros_like(self.prio), stand=np.zeros_like(self.stand), need=need,
+            offer=offer, need_published=need, offer_published=offer, texts=texts,
+            texts_published=texts, full=False)
+        # computed once on the full features and shared: the same for everyone but `i`, and `i`
+        # is never its own candidate
+        for cached in ("_published_any", "_default_eligible", "_columns"):
+            view.__dict__[cached] = getattr(self, cached)
+        return view
+
+    @functools.cached_property
+    def _published_any(self) -> np.ndarray:
+        return (self.need_published | self.offer_published | self.practice).any(axis=1)
+
+    def published_any(self) -> np.ndarray:
+        """Communes that published at least one offer, need or practice card."""
+        return self._published_any
+
+    @functools.cached_property
+    def _default_eligible(self) -> np.ndarray:
+        return self._eligible(DEFAULT_WEIGHTS.exclude_status)
+
+    def _eligible(self, exclude: tuple[str, ...]) -> np.ndarray:
+        excluded = [STATUS.index(s) for s in exclude if s in STATUS]
+        return ~np.isin(self.status, excluded)
 
     def eligible(self, weights: PeerWeights = DEFAULT_WEIGHTS) -> np.ndarray:
         """Communes that may be suggested or grouped (not in an excluded status)."""
-        excluded = [STATUS.index(s) for s in weights.exclude_status if s in STATUS]
-        return ~np.isin(self.status, excluded)
+        if weights.exclude_status == DEFAULT_WEIGHTS.exclude_status:
+            return self._default_eligible
+        return self._eligible(weights.exclude_status)
+
+
+def _text_keys(kommune_id: str) -> list[tuple[str, str, int]]:
+    return [(kommune_id, art, f) for art in ("angebot", "gesuch", "praxis")
+            for f in range(N_FIELDS)]
+
+
+def _encode_entries(index: dict[str, int], n: int, entries: pl.DataFrame | None,
+                    practices: pl.DataFrame | None) -> tuple:
+    """Field masks and quotable texts of offers, needs and practice cards (vectorised)."""
+    masks = {k: np.zeros((n, N_FIELDS), dtype=bool)
+             for k in ("need", "offer", "practice", "need_pub", "offer_pub")}
+    texts: dict[tuple[str, str, int], str] = {}
+    texts_pub: dict[tuple[str, str, int], str] = {}
+
+    def located(frame: pl.DataFrame) -> pl.DataFrame:
+        return (frame.with_columns(
+            pl.col("kommune_id").replace_strict(index, default=None, return_dtype=pl.Int64)
+            .alias("row"),
+            pl.col("handlungsfeld").replace_strict(FIELD_INDEX, default=None,
+                                                   return_dtype=pl.Int64).alias("f"))
+            .drop_nulls(["row", "f"]))
+
+    if entries is not None and entries.height:
+        e = located(entries.select(ENTRY_COLUMNS))
+        for art, key in (("gesuch", "need"), ("angebot", "offer")):
+            part = e.filter(pl.col("art") == art)
+            masks[key][part["row"].to_numpy(), part["f"].to_numpy()] = True
+            pub = part.filter(pl.col("sichtbarkeit") == PUBLISHED)
+            masks[key + "_pub"][pub["row"].to_numpy(), pub["f"].to_numpy()] = True
+        for k, art, f, text, vis in e.select("kommune_id", "art", "f", "beschreibung",
+                                             "sichtbarkeit").iter_rows():
+            texts[(k, art, f)] = text
+            if vis == PUBLISHED:
+                texts_pub[(k, art, f)] = text
+    if practices is not None and practices.height:
+        p = located(practices.select(PRACTICE_COLUMNS)).sort("kommune_id", "f", "titel")
+        masks["practice"][p["row"].to_numpy(), p["f"].to_numpy()] = True
+        for k, f, title in p.select("kommune_id", "f", "titel").iter_rows():
+            texts.setdefault((k, "praxis", f), title)  # the first title (sorted) is quoted
+            texts_pub.setdefault((k, "praxis", f), title)
+    return (masks["need"], masks["offer"], masks["practice"], masks["need_pub"],
+            masks["offer_pub"], texts, texts_pub)
 
 
 def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
@@ -182,14 +342,15 @@ def haversine_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> 
 
 # ---- suggestions ---------------------------------------------------------------------------------
 
+# topical kinds in the order a reason prefers them when a field matches several ways
+KINDS = ("match", "helps", "shared_need", "selbstcheck_shared", "selbstcheck_experience")
+
 
 @dataclass(frozen=True, eq=False)
 class Components:
     """Each component of one commune against every commune (arrays of length n)."""
 
-    shared: np.ndarray  # (n, 7) bool: both prioritise the field (within the focus)
-    topic_interest: np.ndarray  # (n,) bool: peer prioritises the topic, the commune does not
-    experience: np.ndarray  # (n, 7) bool: peer has experience where the commune wants to grow
+    kinds: dict[str, np.ndarray]  # kind -> (n, 7) bool, see KINDS
     step_ahead: np.ndarray  # (n,) bool
     same_type: np.ndarray  # (n,) bool
     similar_size: np.ndarray  # (n,) bool
@@ -197,12 +358,24 @@ class Components:
     distance_km: np.ndarray  # (n,) float
     nearby: np.ndarray  # (n,) float in [0, 1]
 
-    def weighted(self, w: PeerWeights) -> dict[str, np.ndarray]:
-        """Score contribution of every component."""
+    def field_values(self, w: PeerWeights) -> np.ndarray:
+        """(n, 7): per field the weight of the strongest matching kind (0 = no match)."""
+        values = np.zeros(self.kinds["match"].shape, dtype=np.float32)
+        for kind in KINDS:
+            weight = np.float32(getattr(w, kind))
+            if weight > 0 and self.kinds[kind].any():
+                np.maximum(values, np.where(self.kinds[kind], weight, np.float32(0)), out=values)
+        return values
+
+    def weighted(self, w: PeerWeights, values: np.ndarray | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Score contribution of every component (`values`: `field_values(w)` if known)."""
+        values = self.field_values(w) if values is None else values
+        best = values.max(axis=1)
+        further = np.minimum(w.further_field * ((values > 0).sum(axis=1) - 1).clip(0),
+                             w.further_cap)
         return {
-            "shared": w.shared_priority * self.shared.sum(axis=1),
-            "topic_interest": w.topic_interest * self.topic_interest,
-            "experience": w.experience * self.experience.sum(axis=1),
+            "topical": best + np.where(best > 0, further, 0.0),
             "step_ahead": w.step_ahead * self.step_ahead,
             "same_type": w.same_type * self.same_type,
             "similar_size": w.similar_size * self.similar_size,
@@ -223,30 +396,37 @@ def _topic_index(topic: str | None) -> int | None:
 
 
 def score_components(features: PeerFeatures, kommune_id: str, topic: str | None = None,
-                     weights: PeerWeights = DEFAULT_WEIGHTS) -> Components:
+                     weights: PeerWeights = DEFAULT_WEIGHTS, staff: bool = False) -> Components:
     """All components of `kommune_id` against every commune, vectorised.
 
-    With a `topic`, priorities and experience count only in that field, and the topic stands in
-    for the commune's own priorities when looking for experience.
+    With a `topic`, only that field counts and the commune counts as looking for it. Selbstcheck
+    kinds only with `staff` on full features.
     """
     f, i, t = features, features.index[kommune_id], _topic_index(topic)
     focus = np.ones(N_FIELDS, dtype=bool)
     if t is not None:
         focus = np.zeros(N_FIELDS, dtype=bool)
         focus[t] = True
-    own_prio = f.prio[i] & focus
-    wants = focus if t is not None else f.prio[i]
-    experience = (wants & (f.stand > f.stand[i]) & (f.stand >= weights.experience_min_stand))
-    topic_interest = (f.prio[:, t] & ~f.prio[i, t] if t is not None
-                      else np.zeros(f.size, dtype=bool))
+    wants = focus if t is not None else f.need[i]
+    gives = (f.offer[i] | f.practice[i]) & focus
+    kinds = {
+        "match": wants & (f.offer | f.practice),
+        "helps": gives & f.need,
+        "shared_need": wants & f.need,
+    }
+    if staff and f.full:
+        own_prio = focus if t is not None else f.prio[i]
+        kinds["selbstcheck_shared"] = own_prio & f.prio
+        kinds["selbstcheck_experience"] = (own_prio & (f.stand > f.stand[i])
+                                           & (f.stand >= weights.experience_min_stand))
+    else:
+        kinds["selbstcheck_shared"] = kinds["selbstcheck_experience"] = np.zeros_like(f.need)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.maximum(f.einwohner, f.einwohner[i]) / np.minimum(f.einwohner, f.einwohner[i])
     distance = haversine_km(f.lat[i], f.lon[i], f.lat, f.lon)
     nearby = np.nan_to_num(np.clip(1.0 - distance / weights.nearby_km, 0.0, 1.0))
     return Components(
-        shared=f.prio & own_prio,
-        topic_interest=topic_interest,
-        experience=experience,
+        kinds=kinds,
         step_ahead=(f.next_step[i] > 0) & (f.phase >= f.next_step[i]),
         same_type=(f.typ == f.typ[i]) & (f.typ >= 0),
         similar_size=ratio <= weights.size_factor,
@@ -257,9 +437,8 @@ def score_components(features: PeerFeatures, kommune_id: str, topic: str | None 
 
 
 def _quote(names: list[str], lang: str) -> str:
-    """Handlungsfelder as „A“, „B“ und „C“ (German quotes) or “A”, “B” and “C” in `lang`."""
-    quoted = [translate(lang, "vernetzung.quote", name=value(lang, "handlungsfeld", n))
-              for n in names]
+    """„A“, „B“ und „C“ (German quotes) or “A”, “B” and “C”."""
+    quoted = [translate(lang, "vernetzung.quote", name=n) for n in names]
     if len(quoted) <= 1:
         return "".join(quoted)
     return f"{', '.join(quoted[:-1])} {translate(lang, 'vernetzung.and')} {quoted[-1]}"
@@ -269,26 +448,62 @@ def _fields(mask: np.ndarray) -> list[str]:
     return [HANDLUNGSFELDER[k] for k in np.flatnonzero(mask)]
 
 
+def _short(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS - 1].rstrip() + "…"
+
+
+def _topical_reason(f: PeerFeatures, own: str, peer: str, kind: str, k: int,
+                    lang: str) -> str:
+    """One sentence for one matching field, naming the entries it rests on."""
+    r = "austausch.reason."
+    field = _quote([HANDLUNGSFELDER[k]], lang)
+
+    def text(kommune_id: str, art: str) -> str | None:
+        found = f.texts.get((kommune_id, art, k))
+        return _quote([_short(found)], lang) if found else None
+
+    if kind == "match":
+        own_need = text(own, "gesuch")
+        offer = text(peer, "angebot")
+        if offer:
+            return (translate(lang, r + "match_offer", field=field, offer=offer, need=own_need)
+                    if own_need else translate(lang, r + "match_offer_topic", field=field,
+                                               offer=offer))
+        return translate(lang, r + "match_practice", field=field, title=text(peer, "praxis"))
+    if kind == "helps":
+        need = text(peer, "gesuch")
+        offer = text(own, "angebot")
+        if offer:
+            return translate(lang, r + "helps_offer", field=field, need=need, offer=offer)
+        return translate(lang, r + "helps_practice", field=field, need=need,
+                         title=text(own, "praxis"))
+    if kind == "shared_need":
+        return translate(lang, r + "shared_need", field=field, need=text(peer, "gesuch"))
+    return translate(lang, r + kind, field=field)
+
+
 def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
                   components: Components, topic: str | None = None,
-                  weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de") -> list[str]:
-    """The reasons for one suggestion as sentences, one per component that adds to the score.
-
-    Reasons name topics, milestones, type, Land, population and distance; they never contain a
-    Selbstcheck level of either commune.
-    """
+                  weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de",
+                  _parts: tuple[dict[str, np.ndarray], np.ndarray] | None = None) -> list[str]:
+    """The reasons for one suggestion as sentences: one per matching field (strongest first, at
+    most `REASON_FIELDS`), naming the published offer, need or practice card; then one per
+    context component that adds to the score. Selbstcheck reasons (staff only) name fields,
+    never levels."""
     f, i, j = features, features.index[kommune_id], features.index[peer_id]
-    contrib = {k: v[j] for k, v in components.weighted(weights).items()}
-    r = "vernetzung.reason."
+    weighted, field_values = _parts or (components.weighted(weights),
+                                        components.field_values(weights))
+    contrib = {k: v[j] for k, v in weighted.items()}
+    values = field_values[j]
     out: list[str] = []
-    if contrib["shared"] > 0:
-        out.append(translate(lang, r + "shared",
-                             fields=_quote(_fields(components.shared[j]), lang)))
-    if contrib["topic_interest"] > 0 and topic is not None:
-        out.append(translate(lang, r + "topic_interest", field=_quote([topic], lang)))
-    if contrib["experience"] > 0:
-        out.append(translate(lang, r + "experience",
-                             fields=_quote(_fields(components.experience[j]), lang)))
+    for k in np.lexsort((np.arange(N_FIELDS), -values))[:REASON_FIELDS]:
+        if values[k] <= 0:
+            break
+        kind = next(kind for kind in KINDS
+                    if components.kinds[kind][j, k] and getattr(weights, kind) == values[k])
+        out.append(_topical_reason(f, kommune_id, peer_id, kind, int(k), lang))
+    r = "vernetzung.reason."
     if contrib["step_ahead"] > 0:
         out.append(translate(lang, r + f"step.{MEILENSTEINE[f.next_step[i] - 1]}"))
     if contrib["same_type"] > 0:
@@ -299,8 +514,7 @@ def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
         out.append(translate(lang, r + "similar_size",
                              einwohner=fmt.number(f.einwohner[j], lang=lang)))
     if contrib["same_state"] > 0:
-        out.append(translate(lang, r + "same_state",
-                             land=value(lang, "bundesland", BUNDESLAENDER[f.land[j]])))
+        out.append(translate(lang, r + "same_state", land=BUNDESLAENDER[f.land[j]]))
     if contrib["nearby"] > 0:
         km = components.distance_km[j]
         out.append(translate(lang, r + "nearby_close") if km < 1
@@ -316,26 +530,37 @@ SUGGESTION_SCHEMA = {
 
 
 def suggest(features: PeerFeatures, kommune_id: str, *, n: int = 5, topic: str | None = None,
-            max_km: float | None = None, only_consenting: bool = False,
+            max_km: float | None = None, staff: bool = False,
+            preferences: Preferences = DEFAULT_PREFERENCES,
             weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de") -> pl.DataFrame:
     """The top `n` peers of `kommune_id` with reasons (`SUGGESTION_SCHEMA`), best match first.
 
-    Candidates: every other commune not in an excluded status, with a score > 0; with
-    `only_consenting` only communes that consented to networking; with a `topic` only communes
-    that prioritise it or have experience in it; with `max_km` only communes that close.
-    Ties are broken by distance, then by key, so the result is deterministic.
+    Candidates: every other commune not in an excluded status; without `staff` only communes
+    that consented to networking or published something. If the commune (or the topic) has
+    anything to match on, only communes with a topical match; otherwise context alone orders
+    them. With a `topic` only that field counts; with `max_km` only communes that close;
+    `preferences` adjust weights and filter by size class. Ties are broken by distance, then by
+    key, so the result is deterministic.
     """
     f, i, t = features, features.index[kommune_id], _topic_index(topic)
-    comp = score_components(f, kommune_id, topic, weights)
-    score = comp.score(weights)
+    weights = preferences.apply(weights)
+    comp = score_components(f, kommune_id, topic, weights, staff=staff)
+    values = comp.field_values(weights)
+    parts = comp.weighted(weights, values)
+    # rounded as shown to staff: order and cut-off use exactly the score on the screen
+    score = np.round(sum(parts.values()).astype(np.float64), 2)
     mask = (score > 0) & f.eligible(weights)
     mask[i] = False
-    if only_consenting:
-        mask &= f.consent
-    if t is not None:
-        mask &= f.prio[:, t] | (f.stand[:, t] >= weights.experience_min_stand)
-    if max_km is not None:
+    if not staff:
+        mask &= f.consent | f.published_any()
+    can_match = (t is not None or f.need[i].any() or (f.offer[i] | f.practice[i]).any()
+                 or (staff and f.full and f.prio[i].any()))
+    if can_match:
+        mask &= parts["topical"] > 0
+    if max_km is not None and not preferences.ignore_distance:
         mask &= comp.distance_km <= max_km
+    if preferences.same_size_class:
+        mask &= (f.size_class == f.size_class[i]) & (f.size_class >= 0)
     cand = np.flatnonzero(mask)
     if n <= 0 or cand.size == 0:
         return pl.DataFrame(schema=SUGGESTION_SCHEMA)
@@ -344,13 +569,13 @@ def suggest(features: PeerFeatures, kommune_id: str, *, n: int = 5, topic: str |
         cand = cand[score[cand] >= threshold]
     order = np.lexsort((f.ids[cand], comp.distance_km[cand], -score[cand]))
     top = cand[order][:n]
-    reasons = [build_reasons(f, kommune_id, f.ids[j], comp, topic, weights, lang) for j in top]
-    return (f.frame[top.tolist()]
-            .with_columns(pl.col("einwohner").cast(pl.Int64),
-                          pl.Series("distanz_km", comp.distance_km[top].round(1)),
-                          pl.Series("punkte", score[top].round(2)),
-                          pl.Series("gruende", reasons, dtype=pl.List(pl.String)))
-            .select(list(SUGGESTION_SCHEMA)))
+    precomputed = (parts, values)
+    reasons = [build_reasons(f, kommune_id, f.ids[j], comp, topic, weights, lang, precomputed)
+               for j in top]
+    rows = f.rows(top)
+    rows.update(distanz_km=comp.distance_km[top].round(1).tolist(),
+                punkte=score[top].tolist(), gruende=reasons)
+    return pl.DataFrame(rows, schema=SUGGESTION_SCHEMA)
 
 
 # ---- group builder -------------------------------------------------------------------------------
@@ -592,7 +817,6 @@ def _group_reason(f: PeerFeatures, idx: np.ndarray, counts: np.ndarray, shared: 
         field = _quote([HANDLUNGSFELDER[focus]], lang)
         parts.append(translate(lang, g + "why_experience", field=field, names=", ".join(names))
                      if names else translate(lang, g + "why_experience_none", field=field))
-    lands = [value(lang, "bundesland", land) for land in lands]
     parts.append(translate(lang, g + "why_regions_one", land=lands[0]) if len(lands) == 1
                  else translate(lang, g + "why_regions", k=len(lands), lands=", ".join(lands)))
     return " ".join(parts)

@@ -42,6 +42,7 @@ import polars as pl
 
 from dashboard import audit, data
 from dashboard.imports import versions
+from dashboard.store import db as store_db
 from etl.read import (
     InputError,
     decode_text,
@@ -57,11 +58,11 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "kommunen": ("ansprechperson", "email", "telefon", "notiz"),
     "meilensteine": ("notiz",),
 }
-# Hook for other stores that hold a commune's personal data (the app store's
-# `store.erase_kommune`): each is called with the commune key under the version store's lock,
-# after the databases are rebuilt. The lead registers them, e.g. in dashboard/app.py:
-#     privacy.ERASERS.append(store.erase_kommune)
-ERASERS: list[Callable[[str], object]] = []
+# Other stores that hold a commune's data: each is called with the commune key and the user
+# under the version store's lock, after the databases are rebuilt. The app store (what users
+# wrote in the app: offers, requests, practice cards, measures, notes) erases its rows and
+# rewrites its file (VACUUM), so no byte of them is left.
+ERASERS: list[Callable[[str, str], object]] = [store_db.erase_kommune]
 _ERASED = "[gelöscht]"
 
 
@@ -199,7 +200,7 @@ def delete_personal_data(viewer: data.Viewer, user: str, kommune_id: str,
             for report in sorted(live.parent.glob("*.ablehnungen.csv")):
                 cleaned += scrub_report(report, values)
         for erase in ERASERS:
-            erase(key)
+            erase(key, user)
     audit.log_event(user, "delete_personal", {
         "kommune_id": key, "schritt": "ende", "versionen_neu_gebaut": rebuilt,
         "versionen_entfernt": removed, "eingabedateien": inputs, "berichte": cleaned})

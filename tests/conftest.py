@@ -43,3 +43,14 @@ def use_db(monkeypatch: pytest.MonkeyPatch):
         return path
 
     return _use
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                    ) -> Path:
+    """Every test writes the app store (and its audit events) to a fresh folder, never to
+    data/store.sqlite or data/audit.jsonl; a test may set WK_STORE/WK_AUDIT itself."""
+    base = tmp_path_factory.mktemp("store")
+    monkeypatch.setenv("WK_STORE", str(base / "store.sqlite"))
+    monkeypatch.setenv("WK_AUDIT", str(base / "audit.jsonl"))
+    return base / "store.sqlite"

@@ -48,7 +48,7 @@ EXTRA_MEILENSTEINE = "05111000;Erstgespräch;01.11.2021;03.11.2021;\n"
 def map_db(tmp_path_factory) -> object:
     """The hand-made cohort plus communes in every status, some with hostile names."""
     base = tmp_path_factory.mktemp("map")
-    out = base / "map.duckdb"
+    out = base / "karte.duckdb"
     build(write_cohort(base / "input", kommunen=KOMMUNEN + EXTRA_KOMMUNEN,
                        meilensteine=MEILENSTEINE + EXTRA_MEILENSTEINE), out)
     return out

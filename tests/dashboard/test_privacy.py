@@ -15,9 +15,12 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from dashboard import audit, data, imports, privacy
+from dashboard.store import austausch
+from dashboard.store import db as store_db
 from etl.__main__ import main as etl_main
 from tests.cohort import DATENSTAND, KOMMUNEN, MEILENSTEINE, write_cohort
 
@@ -158,14 +161,35 @@ def test_erasure_leaves_no_byte_of_the_values_under_the_data_folder(data_dir, tm
 def test_erasers_hook_runs_with_the_commune_key(data_dir, tmp_path):
     live = data_dir / "monitor.duckdb"
     etl_main(["build", "--input", str(write_cohort(tmp_path / "in")), "--output", str(live)])
-    seen: list[str] = []
-    privacy.ERASERS.append(seen.append)
+    seen: list[tuple[str, str]] = []
+
+    def eraser(key: str, user: str) -> None:
+        seen.append((key, user))
+
+    privacy.ERASERS.append(eraser)
     try:
         privacy.delete_personal_data(data.STAFF, "anna", "5766020")  # Excel dropped the zero
     finally:
-        privacy.ERASERS.remove(seen.append)
-    assert seen == [KOMMUNE]
+        privacy.ERASERS.remove(eraser)
+    assert seen == [(KOMMUNE, "anna")]
     assert contact(live) == (None, None, None, None)
+
+
+def test_erasure_covers_what_the_commune_wrote_in_the_app_store(data_dir, tmp_path):
+    """The commune's offers and needs in the app store (SQLite) are gone, byte for byte."""
+    live = data_dir / "monitor.duckdb"
+    etl_main(["build", "--input", str(write_cohort(tmp_path / "in")), "--output", str(live)])
+    marker = "Geheimprojekt-Lemgo-7f3a"
+    own = data.Viewer("kommune", KOMMUNE)
+    austausch.save_entry(own, "lemgo", KOMMUNE, "angebot", "Zusammenhalt und Begegnung",
+                         f"Wir bieten {marker}")
+    store = store_db.store_path()
+    assert marker.encode() in store.read_bytes()  # the scan can find it before
+    privacy.delete_personal_data(data.STAFF, "anna", KOMMUNE)
+    assert austausch.all_entries_unchecked().filter(
+        pl.col("kommune_id") == KOMMUNE).is_empty()
+    for path in store.parent.glob(store.name + "*"):
+        assert marker.encode() not in path.read_bytes(), path
 
 
 def test_unwritable_audit_log_stops_the_erasure_before_anything_changes(data_dir, tmp_path,
