@@ -32,6 +32,8 @@ PAGES = (
     ("module", ":material/event:", ("staff", "kommune", "public")),
     ("kommune", ":material/location_city:", ("staff", "kommune")),
     ("vernetzung", ":material/hub:", ("staff", "kommune")),
+    ("handlungsplan", ":material/checklist:", ("staff", "kommune")),
+    ("fristen", ":material/alarm:", ("staff",)),
     ("bericht", ":material/summarize:", ("staff",)),
     ("daten", ":material/database:", ("staff",)),
     ("anmelden", ":material/login:", ("public",)),

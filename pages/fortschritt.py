@@ -6,7 +6,7 @@ Lanes are sorted by start date or name only, never by any Selbstcheck result.
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import action_views, charts, data, ui
 from etl.schema import ZIEL_MONATE
 
 LANES_PER_PAGE = 40
@@ -58,6 +58,7 @@ table = rows.select(
     pl.col("zustand").alias(ui.t("progress.zustand")),
 )
 ui.chart_and_table(fig, table, "zeitplan", key="timeline")
+action_views.period_notes(viewer, rows["geplant_am"].min() or info.datenstand, info.datenstand)
 
 left, right = st.columns(2)
 with left:

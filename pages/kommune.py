@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, fmt, ui
+from dashboard import action_views, charts, data, fmt, ui
 from dashboard.peer_cards import render_peer_cards
 from etl.schema import ZIEL_MONATE
 
@@ -168,6 +168,7 @@ if profile.milestones is None:
     st.info(ui.t("profile.details_hidden"), icon=":material/lock:")
 else:
     _details()
+    action_views.profile_sections(viewer, kommune_id, profile)
 
 if viewer.role != "public":
     st.subheader(ui.t("profile.peers"))

@@ -112,3 +112,17 @@ def all_measures(viewer: Viewer) -> pl.DataFrame:
 def revision() -> int:
     """Change counter of the Handlungsplan."""
     return db.revision(AREA)
+
+
+def cohort_context(viewer: Viewer, limit: int = 3) -> pl.DataFrame:
+    """Per Handlungsfeld: how many communes have measures and how many measures are implemented,
+    over the whole cohort, for any signed-in viewer. A count resting on fewer than `limit`
+    communes is null (shown "<3"), so no commune's own plan can be read out of it."""
+    if viewer.role == "public":
+        raise PermissionError("Der Handlungsplan ist nur nach Anmeldung sichtbar.")
+    frame = pl.DataFrame(db.read("handlungsplan.cohort_field_counts"),
+                         schema={"handlungsfeld": pl.String, "kommunen": pl.Int64,
+                                 "umgesetzt": pl.Int64}, orient="row")
+    small = pl.col("kommunen") < limit
+    return frame.with_columns(pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
+                              for c in ("umgesetzt", "kommunen"))

@@ -28,3 +28,8 @@ order by handlungsfeld, coalesce(faellig, '9999'), titel, id;
 select id, kommune_id, handlungsfeld, titel, zustaendig, partner, beginn, faellig, zustand,
        veranstaltungen, erstellt_am, geaendert_am
 from massnahme order by kommune_id, handlungsfeld, coalesce(faellig, '9999'), titel, id;
+
+-- name: cohort_field_counts
+select handlungsfeld, count(distinct kommune_id) as kommunen,
+       sum(case when zustand = 'umgesetzt' then 1 else 0 end) as umgesetzt
+from massnahme group by handlungsfeld;
