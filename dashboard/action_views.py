@@ -278,10 +278,12 @@ def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
             st.rerun()
 
 
-def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date) -> None:
+def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date, kommune_ids: list[str]
+                 ) -> None:
     """Fortschritt: notes of the communes shown, overlapping the period (never public)."""
     st.subheader(ui.t("notes.period"))
-    frame = notizen.notes_in_period(viewer, von, bis)
+    frame = notizen.notes_in_period(viewer, von, bis).filter(
+        pl.col("kommune_id").is_in(kommune_ids))
     if frame.is_empty():
         st.caption(ui.t("notes.period_empty"))
         return

@@ -58,7 +58,8 @@ table = rows.select(
     pl.col("zustand").alias(ui.t("progress.zustand")),
 )
 ui.chart_and_table(fig, table, "zeitplan", key="timeline")
-action_views.period_notes(viewer, rows["geplant_am"].min() or info.datenstand, info.datenstand)
+action_views.period_notes(viewer, rows["geplant_am"].min() or info.datenstand, info.datenstand,
+                           shown["kommune_id"].to_list())
 
 left, right = st.columns(2)
 with left:
