@@ -372,7 +372,8 @@ def watch_section(viewer: data.Viewer) -> None:
         st.caption(ui.t("watch.list_empty"))
     else:
         shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"watch.art_{a}"),
-                                                              return_dtype=pl.String))
+                                                              return_dtype=pl.String),
+                                   pl.col("meilenstein").fill_null("–"))
         ui.table_with_download(
             ui.labelled(shown, "watch", "art", "name").with_columns(AGS=shown["kommune_id"])
             .hstack(ui.labelled(shown, "watch", "meilenstein", "datum", "tage", "dauer_monate")),
