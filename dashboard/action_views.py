@@ -10,6 +10,7 @@ these functions (the profile only `profile_sections`). Data reach Markdown only 
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import polars as pl
 import streamlit as st
@@ -110,7 +111,7 @@ def plan_path(viewer: data.Viewer, kommune_id: str, profile: data.KommuneProfile
         f"handlungsplan_{kommune_id}", key="dl_plan_path")
 
 
-def _measure_form(viewer: data.Viewer, kommune_id: str, events: list[str],
+def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
                   current: dict | None) -> None:
     key = f"measure_{current['id'] if current else 'neu'}"
     with st.form(key, clear_on_submit=current is None):
@@ -135,7 +136,7 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: list[str],
                                if current else 0)
         chosen = [e for e in (current["veranstaltungen"].split("; ") if current else []) if e]
         used = st.multiselect(ui.t("plan.veranstaltungen"), sorted(set(events) | set(chosen)),
-                              default=chosen)
+                              default=chosen, format_func=lambda e: events.get(e, e))
         if st.form_submit_button(ui.t("plan.save"), type="primary"):
             try:
                 handlungsplan.save_measure(viewer, _user(), kommune_id, field, titel, unit,
@@ -150,8 +151,9 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: list[str],
 def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
     """The commune's measures as a table, a form for a new one and one to change or delete."""
     profile = data.load_kommune_profile(viewer, kommune_id)
-    events = profile.uptake["veranstaltung_id"].unique().sort().to_list() \
-        if profile and profile.uptake is not None else []
+    events = {} if profile is None or profile.uptake is None else {
+        r["veranstaltung_id"]: f"{fmt.date(r['datum'], ui.lang())} · {r['format']}: {r['thema']}"
+        for r in profile.uptake.iter_rows(named=True)}
     measures = handlungsplan.measures(viewer, kommune_id)
     if measures.is_empty():
         st.caption(ui.t("plan.empty"))
@@ -171,9 +173,18 @@ def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
                                   format_func=lambda i: f"{rows[i]['handlungsfeld']}: "
                                                         f"{rows[i]['titel']}")
             _measure_form(viewer, kommune_id, events, rows[chosen])
-            if st.button(ui.t("plan.delete"), key="plan_delete", icon=":material/delete:"):
+            c = st.columns([1, 2, 2], vertical_alignment="center")
+            if c[0].button(ui.t("plan.delete"), key="plan_delete", icon=":material/delete:"):
                 handlungsplan.delete_measure(viewer, _user(), chosen)
                 st.rerun()
+            public = c[2].checkbox(ui.t("plan.share_public"), key="plan_share_public")
+            if c[1].button(ui.t("plan.share"), key="plan_share", icon=":material/share:"):
+                try:
+                    handlungsplan.share_as_practice(viewer, _user(), chosen, public)
+                except StoreError as exc:
+                    st.error(str(exc), icon=":material/error:")
+                else:
+                    st.success(ui.t("plan.shared"), icon=":material/check_circle:")
 
 
 def cohort_view(viewer: data.Viewer) -> None:
@@ -276,6 +287,18 @@ def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
                        icon=":material/delete:"):
             notizen.delete_note(viewer, _user(), chosen)
             st.rerun()
+
+
+def with_notes(fig, viewer: data.Viewer, kommune_id: str):
+    """The profile timeline with the commune's notes as shaded periods (text HTML-escaped, as
+    Plotly renders a few HTML tags in annotations); the notes table is the text alternative."""
+    for note in notizen.notes(viewer, kommune_id).iter_rows(named=True):
+        text = note["text"] if len(note["text"]) <= 40 else note["text"][:39] + "…"
+        fig.add_vrect(x0=note["von"], x1=note["bis"] + dt.timedelta(days=1),
+                      fillcolor="#E69F00", opacity=0.18, line_width=0, layer="below",
+                      annotation_text=html.escape(text), annotation_position="top left",
+                      annotation_font_size=11)
+    return fig
 
 
 def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date, kommune_ids: list[str]

@@ -118,7 +118,9 @@ def _details() -> None:
         st.caption(ui.t("progress.overdue_empty"))
     else:
         ui.chart_and_table(
-            charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE),
+            action_views.with_notes(
+                charts.timeline(lanes, info.datenstand, labels, lang, ZIEL_MONATE), viewer,
+                kommune_id),
             ui.labelled(
                 profile.milestones, "profile", "meilenstein", "geplant_am", "erreicht_am", "zustand"
             ),

@@ -126,3 +126,22 @@ def cohort_context(viewer: Viewer, limit: int = 3) -> pl.DataFrame:
     small = pl.col("kommunen") < limit
     return frame.with_columns(pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
                               for c in ("umgesetzt", "kommunen"))
+
+
+def share_as_practice(viewer: Viewer, user: str, measure_id: str, oeffentlich: bool = False
+                      ) -> str:
+    """The commune (or staff) shares one measure as a practice card for all model communes (and,
+    with `oeffentlich`, asks the programme team to release it to the public); the card's id.
+    The card is an ordinary practice card: the commune can edit or delete it on Vernetzung."""
+    from dashboard.store import austausch
+
+    rows = db.read("handlungsplan.measure_by_id", {"id": measure_id})
+    if not rows:
+        raise StoreError("Diese Maßnahme gibt es nicht (mehr).")
+    m = rows[0]
+    check_access(viewer, m["kommune_id"])
+    done = {"umgesetzt": "Umgesetzt.", "begonnen": "Begonnen, läuft noch."}.get(m["zustand"], "")
+    return austausch.save_practice(
+        viewer, user, m["kommune_id"], m["handlungsfeld"], m["titel"][:austausch.MAX_TITLE],
+        was=f"Maßnahme aus dem Handlungsplan; zuständig: {m['zustaendig'] or '–'}",
+        mit_wem=m["partner"], ergebnis=done, oeffentlich=oeffentlich)

@@ -459,3 +459,74 @@ def test_delivery_to_outbox_skips_unchanged_builds_and_audits_every_send(demo, t
     assert _events()[-1]["aktion"] == "versand_test"
     assert wstore.deliveries(data.STAFF)["letzter_hash"][0] == row["letzter_hash"]
     assert wstore.delivery_log(data.STAFF)["test"].to_list() == [1, 0]
+
+
+@given(day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)),
+       rule=st.sampled_from(wstore.STICHTAG_REGELN))
+def test_stichtag_is_a_period_end_not_after_the_reference(day, rule):
+    got = w.stichtag_for(rule, day)
+    assert got <= day
+    if rule != "datenstand":
+        nxt = got + dt.timedelta(days=1)
+        assert nxt.day == 1 and got < day.replace(day=1) + dt.timedelta(days=1)
+        assert {"monatsende": day - got < dt.timedelta(days=32),
+                "quartalsende": nxt.month in (1, 4, 7, 10) and day - got < dt.timedelta(days=93),
+                "jahresende": (got.month, got.day) == (12, 31) and got.year == day.year - 1,
+                }[rule]
+
+
+def test_a_commune_shares_a_measure_as_practice_card(demo):
+    from dashboard.store import austausch
+
+    own, other = _two_communes()
+    me = data.Viewer("kommune", own)
+    measure = handlungsplan.save_measure(me, "k", own, FIELD, "Lange Tafel im Ortskern",
+                                         partner="Vereine", zustand="umgesetzt")
+    with pytest.raises(PermissionError):
+        handlungsplan.share_as_practice(data.Viewer("kommune", other), "o", measure)
+    card = handlungsplan.share_as_practice(me, "k", measure, oeffentlich=True)
+    seen = austausch.practices(data.Viewer("kommune", other)).filter(pl.col("id") == card)
+    assert seen.row(0, named=True)["titel"] == "Lange Tafel im Ortskern"
+    assert seen.row(0, named=True)["mit_wem"] == "Vereine"
+    assert austausch.practices(data.PUBLIC).filter(pl.col("id") == card).is_empty()
+    austausch.review_practice(data.STAFF, "anna", card, release=True)
+    assert not austausch.practices(data.PUBLIC).filter(pl.col("id") == card).is_empty()
+
+
+def test_a_commune_records_a_measure_on_its_page(demo):
+    own, other = _two_communes()
+    me = data.Viewer("kommune", own)
+    at = run_page(lambda p: p, demo, "handlungsplan", viewer=me)
+    assert not any(s.key == "plan_kommune" for s in at.selectbox)  # no choice of commune
+    before = handlungsplan.measures(me, own).height
+    form = [t for t in at.text_input if t.label == "Maßnahme"][0]
+    form.input(HOSTILE)
+    at.button(key="FormSubmitter:measure_neu-Speichern").click().run()
+    assert_ok(at)
+    after = handlungsplan.measures(me, own)
+    assert after.height == before + 1 and HOSTILE in after["titel"].to_list()
+    assert set(after["kommune_id"]) == {own}
+    shown = _texts(at)
+    names = data.kommune_names()
+    assert names[other] not in shown
+
+
+def test_profile_timeline_marks_notes_escaped(demo):
+    from dashboard.action_views import with_notes
+
+    own, _ = _two_communes()
+    notizen.add_note(data.STAFF, "anna", own, dt.date(2021, 5, 1), dt.date(2021, 5, 20),
+                     "<a href='javascript:x'>Wahl</a>", "kommune")
+    import plotly.graph_objects as go
+
+    fig = with_notes(go.Figure(), data.Viewer("kommune", own), own)
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["&lt;a href=&#x27;javascript:x&#x27;&gt;Wahl&lt;/a&gt;"]
+    assert fig.layout.shapes[0].x0 == dt.date(2021, 5, 1)
+
+
+def test_new_pages_render_in_english(demo):
+    for page in ("handlungsplan", "fristen"):
+        at = run_page(lambda p: p, demo, page, lang="en")
+        assert_ok(at)
+        assert at.title[0].value in ("Action plan", "Deadlines & delivery")

@@ -33,3 +33,7 @@ from massnahme order by kommune_id, handlungsfeld, coalesce(faellig, '9999'), ti
 select handlungsfeld, count(distinct kommune_id) as kommunen,
        sum(case when zustand = 'umgesetzt' then 1 else 0 end) as umgesetzt
 from massnahme group by handlungsfeld;
+
+-- name: measure_by_id
+select id, kommune_id, handlungsfeld, titel, zustaendig, partner, zustand
+from massnahme where id = :id;
