@@ -87,13 +87,15 @@ def reported_keys() -> set[str]:
     return {r["schluessel"] for r in db.read("watch.reported_keys")}
 
 
-def record_digest(user: str, items: pl.DataFrame, datenstand: str, text_of,
+def record_digest(user: str, items: pl.DataFrame, datenstand: str, head_of, line_of,
                   deliver=None) -> dict | None:
     """Record a digest of the items not reported before; None if there are none.
 
-    `items` has columns schluessel, kommune_id, art; `text_of(new_items)` makes the digest text;
-    `deliver(text)` (optional) sends it and returns the recipients text. It runs inside the
-    write transaction: if sending fails, nothing is recorded and the next run tries again."""
+    `items` has columns schluessel, kommune_id, art (and what `line_of(row)` needs to write one
+    line); `head_of(new_items)` writes the heading (naming no commune). `deliver(text)`
+    (optional) sends the whole text and returns the recipients text. It runs inside the write
+    transaction: if sending fails, nothing is recorded and the next run tries again. Lines are
+    stored one per row with their commune, so erasure removes them."""
     if items.filter(~pl.col("schluessel").is_in(sorted(reported_keys()))).is_empty():
         return None
     digest_id = db.new_id()
@@ -103,14 +105,21 @@ def record_digest(user: str, items: pl.DataFrame, datenstand: str, text_of,
             new = items.filter(~pl.col("schluessel").is_in(sorted(done)))
             if new.is_empty():
                 raise _NothingNew  # another run reported them meanwhile
-            for row in new.select("schluessel", "kommune_id", "art").iter_rows(named=True):
-                tx.run("watch.mark_reported", {**row, "digest_id": digest_id,
-                                               "jetzt": db.now()})
-            text = text_of(new)
+            head = head_of(new)
+            lines = [line_of(row) for row in new.iter_rows(named=True)]
+            text = "\n".join([head, ""] + [f"- {line}" for line in lines])
             versand = deliver(text) if deliver else ""
             tx.run("watch.insert_digest", {"id": digest_id, "jetzt": db.now(),
                                            "datenstand": datenstand, "anzahl": new.height,
-                                           "text": text, "versand": versand})
+                                           "kopf": head, "versand": versand})
+            for n, (row, line) in enumerate(zip(new.iter_rows(named=True), lines, strict=True)):
+                tx.run("watch.mark_reported", {"schluessel": row["schluessel"],
+                                               "kommune_id": row["kommune_id"],
+                                               "art": row["art"], "digest_id": digest_id,
+                                               "jetzt": db.now()})
+                tx.run("watch.insert_digest_line", {"digest_id": digest_id, "position": n,
+                                                    "kommune_id": row["kommune_id"],
+                                                    "zeile": line})
             tx.details.update(anzahl=new.height, versand=bool(versand))
             tx.bump(AREA)
     except _NothingNew:
@@ -119,12 +128,17 @@ def record_digest(user: str, items: pl.DataFrame, datenstand: str, text_of,
 
 
 def digests(viewer: Viewer, limit: int = 20) -> pl.DataFrame:
-    """The latest digests (staff)."""
+    """The latest digests (staff), with their text (heading and the lines still stored)."""
     _staff(viewer, "die Fristen-Zusammenfassungen sehen")
-    return pl.DataFrame(db.read("watch.digests", {"limit": limit}),
-                        schema={"id": pl.String, "erstellt_am": pl.String,
-                                "datenstand": pl.String, "anzahl": pl.Int64, "text": pl.String,
-                                "versand": pl.String}, orient="row")
+    lines: dict[str, list[str]] = {}
+    for r in db.read("watch.digest_lines", {"limit": limit}):
+        lines.setdefault(r["digest_id"], []).append(f"- {r['zeile']}")
+    rows = [{**r, "text": "\n".join([r["kopf"], "", *lines.get(r["id"], [])])}
+            for r in db.read("watch.digests", {"limit": limit})]
+    return pl.DataFrame(rows, schema={"id": pl.String, "erstellt_am": pl.String,
+                                      "datenstand": pl.String, "anzahl": pl.Int64,
+                                      "kopf": pl.String, "versand": pl.String,
+                                      "text": pl.String}, orient="row")
 
 
 # ---- calendar tokens -----------------------------------------------------------------------------

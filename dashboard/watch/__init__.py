@@ -61,11 +61,10 @@ def item_line(row: Mapping[str, Any], lang: str = "de") -> str:
                      monate=fmt.number(row["dauer_monate"], 1, lang))
 
 
-def digest_text(new: pl.DataFrame, datenstand: dt.date) -> str:
-    lines = [translate("de", "watch.digest_head", n=new.height,
-                       datenstand=fmt.date(datenstand)), rule_text(), ""]
-    lines += [f"- {item_line(r)}" for r in new.iter_rows(named=True)]
-    return "\n".join(lines)
+def digest_head(new: pl.DataFrame, datenstand: dt.date) -> str:
+    """The digest's heading and rule (names no commune)."""
+    return "\n".join([translate("de", "watch.digest_head", n=new.height,
+                                datenstand=fmt.date(datenstand)), rule_text()])
 
 
 def run_digest(user: str = "watch", config: Mapping[str, Any] | None = None) -> dict | None:
@@ -84,7 +83,7 @@ def run_digest(user: str = "watch", config: Mapping[str, Any] | None = None) -> 
         return "; ".join(recipients)
 
     return store.record_digest(user, items(data.STAFF), info.datenstand.isoformat(),
-                               lambda new: digest_text(new, info.datenstand), deliver)
+                               lambda new: digest_head(new, info.datenstand), item_line, deliver)
 
 
 # ---- calendar feed -------------------------------------------------------------------------------

@@ -399,7 +399,9 @@ def _store_bytes() -> bytes:
 
 
 def test_erasure_leaves_no_byte_of_plan_notes_watch_or_token(demo):
-    own, other = _two_communes()
+    _, other = _two_communes()
+    own = w.items(data.STAFF)["kommune_id"][0]  # a commune named in the digest
+    name = data.kommune_names()[own]
     marker = "GEHEIM-4e1d"
     handlungsplan.save_measure(data.STAFF, "anna", own, FIELD, f"Maßnahme {marker}",
                                partner=marker)
@@ -410,10 +412,14 @@ def test_erasure_leaves_no_byte_of_plan_notes_watch_or_token(demo):
     notizen.add_note(data.STAFF, "anna", other, dt.date(2022, 1, 1), None, "bleibt", "kommune")
     before = _store_bytes()
     assert marker.encode() in before and token.encode() in before
+    assert name.encode() in before and f"({own})".encode() in before
     deleted = db.erase_kommune(own, "anna")
-    assert {"massnahme", "zeitleisten_notiz", "kalender_token"} <= set(deleted)
+    assert {"massnahme", "zeitleisten_notiz", "kalender_token", "watch_gemeldet",
+            "watch_digest_zeile"} <= set(deleted)
     after = _store_bytes()
     assert marker.encode() not in after and token.encode() not in after
+    assert name.encode() not in after and f"({own})".encode() not in after
+    assert wstore.digests(data.STAFF).height == 1  # the digest stays, without the commune
     assert f"|{own}|".encode() not in after and f"dauer|{own}".encode() not in after
     assert handlungsplan.measures(data.STAFF, own).is_empty()
     assert notizen.notes(data.STAFF, other)["text"].to_list() == ["bleibt"]

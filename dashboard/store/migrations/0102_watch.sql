@@ -20,8 +20,16 @@ create table watch_digest (
     erstellt_am   text not null,
     datenstand    text not null,
     anzahl        integer not null,
-    text          text not null,
+    kopf          text not null,                  -- heading and rule (names no commune)
     versand       text not null default ''        -- recipients or '' (in-app only)
+);
+-- The digest's lines, one per item, so erasing a commune removes its lines too.
+create table watch_digest_zeile (
+    digest_id     text not null references watch_digest (id) on delete cascade,
+    position      integer not null,
+    kommune_id    text not null,
+    zeile         text not null,
+    primary key (digest_id, position)
 );
 
 -- The private calendar link of a commune: an unguessable token naming its .ics file.

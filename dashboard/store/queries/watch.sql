@@ -16,12 +16,21 @@ on conflict (schluessel) do nothing;
 select schluessel from watch_gemeldet;
 
 -- name: insert_digest
-insert into watch_digest (id, erstellt_am, datenstand, anzahl, text, versand)
-values (:id, :jetzt, :datenstand, :anzahl, :text, :versand);
+insert into watch_digest (id, erstellt_am, datenstand, anzahl, kopf, versand)
+values (:id, :jetzt, :datenstand, :anzahl, :kopf, :versand);
+
+-- name: insert_digest_line
+insert into watch_digest_zeile (digest_id, position, kommune_id, zeile)
+values (:digest_id, :position, :kommune_id, :zeile);
 
 -- name: digests
-select id, erstellt_am, datenstand, anzahl, text, versand
+select id, erstellt_am, datenstand, anzahl, kopf, versand
 from watch_digest order by erstellt_am desc, id limit :limit;
+
+-- name: digest_lines
+select digest_id, position, kommune_id, zeile from watch_digest_zeile
+where digest_id in (select id from watch_digest order by erstellt_am desc, id limit :limit)
+order by digest_id, position;
 
 -- name: token_of
 select token from kalender_token where kommune_id = :kommune_id;
