@@ -536,3 +536,40 @@ def test_new_pages_render_in_english(demo):
         at = run_page(lambda p: p, demo, page, lang="en")
         assert_ok(at)
         assert at.title[0].value in ("Action plan", "Deadlines & delivery")
+
+
+def test_command_line_digest_twice_feeds_and_outbox(demo, tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent.parent
+    wstore.save_delivery(data.STAFF, "anna", "Monat", "rat@example.org", "intern",
+                         "monatsende", ["csv"])
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "dashboard.watch", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    n = w.items(data.STAFF).height
+    assert cli() == f"Zusammenfassung: {n} neue Einträge\n"
+    assert cli("digest") == "Zusammenfassung: nichts Neues.\n"
+    out = cli("alles", "--ordner", str(tmp_path / "ics"), "--outbox", str(tmp_path / "out"))
+    assert "nichts Neues" in out and "Berichtsversand: 1 versendet" in out
+    assert len(list((tmp_path / "ics").glob("*.ics"))) == len(data.kommune_names())
+    assert "Berichtsversand: 0 versendet" in cli("versand", "--outbox", str(tmp_path / "out"))
+
+
+def test_another_commune_sees_none_of_the_plan_or_notes_on_a_peer_profile(demo):
+    own, other = _two_communes()
+    handlungsplan.save_measure(data.STAFF, "anna", own, FIELD, "MASSNAHME-geheim")
+    notizen.add_note(data.STAFF, "anna", own, dt.date(2022, 1, 1), None, "NOTIZ-geteilt",
+                     "kommune")
+    at = run_page(lambda p: p, demo, "kommune", viewer=data.Viewer("kommune", other),
+                  kommune=own)
+    text = _texts(at)
+    assert data.kommune_names()[own] in text  # the peer's profile is open
+    assert "MASSNAHME-geheim" not in text and "NOTIZ-geteilt" not in text
+    assert not [b for b in at.button if b.key == "brief_make"]
