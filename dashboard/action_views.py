@@ -331,6 +331,8 @@ def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
         return
     renew = st.button(ui.t("watch.ics_renew"), key="ics_renew", icon=":material/autorenew:")
     token = wstore.calendar_token(viewer, _user(), kommune_id, renew=renew)
+    if renew or not (w.FEED_DIR / f"{token}.ics").exists():
+        w.write_feeds(w.FEED_DIR, kommune_id, _user())  # the link works at once
     st.text_input(ui.t("watch.ics_private"), f"{base.rstrip('/')}/{token}.ics", disabled=True)
     st.caption(ui.t("watch.ics_private_hint"))
 

@@ -32,6 +32,9 @@ from dashboard.store import watch as store
 
 _log = logging.getLogger(__name__)
 DOMAIN = "weltoffene-kommune.monitor"
+# Private calendar links: with `server.enableStaticServing = true` Streamlit serves this folder at
+# /app/static/kalender/<token>.ics (as text/calendar, no directory listing).
+FEED_DIR = Path(__file__).resolve().parent.parent / "static" / "kalender"
 
 
 # ---- watch list and digest -----------------------------------------------------------------------
@@ -133,9 +136,11 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
     return cal.to_ical()
 
 
-def write_feeds(folder: Path, kommune_id: str | None = None, user: str = "watch") -> list[Path]:
-    """Write `<token>.ics` for one or every commune into `folder` (for a web server serving the
-    private links); files of renewed tokens are removed."""
+def write_feeds(folder: Path = FEED_DIR, kommune_id: str | None = None, user: str = "watch"
+                ) -> list[Path]:
+    """Write `<token>.ics` for one or every commune into `folder`, the folder a web server (or
+    Streamlit's static serving, `FEED_DIR`) publishes as private links. Files whose token is no
+    longer in the store (renewed, or the commune erased) are removed."""
     folder.mkdir(parents=True, exist_ok=True)
     ids = [kommune_id] if kommune_id else sorted(data.kommune_names())
     written = []
@@ -144,11 +149,10 @@ def write_feeds(folder: Path, kommune_id: str | None = None, user: str = "watch"
         path = folder / f"{token}.ics"
         path.write_bytes(calendar_ics(data.Viewer("kommune", k), k))
         written.append(path)
-    if kommune_id is None:
-        keep = {p.name for p in written}
-        for old in folder.glob("*.ics"):
-            if old.name not in keep:
-                old.unlink()
+    current = set(store.all_tokens().values())
+    for old in folder.glob("*.ics"):
+        if old.stem not in current:
+            old.unlink()
     return written
 
 

@@ -1,10 +1,11 @@
 """Command line of the deadline watch (for cron or a systemd timer).
 
     python -m dashboard.watch [digest]                  new overdue items: in-app digest, mail
-    python -m dashboard.watch ics --ordner DIR [--kommune AGS]
+    python -m dashboard.watch ics [--ordner DIR] [--kommune AGS]
                                                         private calendar feeds <token>.ics
+                                                        (default dashboard/static/kalender)
     python -m dashboard.watch versand [--outbox DIR]    due report deliveries (SMTP or outbox)
-    python -m dashboard.watch alles --ordner DIR [--outbox DIR]
+    python -m dashboard.watch alles [--ordner DIR] [--outbox DIR]
 
 SMTP comes from the `[smtp]` section of .streamlit/secrets.toml (`digest_an` = recipients of the
 digest, separated by semicolons). Without it the digest is only shown in the app and deliveries
@@ -29,12 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("digest", help="Neue Fristüberschreitungen melden (Standard)")
     ics = sub.add_parser("ics", help="Kalender-Feeds der Kommunen schreiben")
-    ics.add_argument("--ordner", type=Path, required=True)
+    ics.add_argument("--ordner", type=Path, default=w.FEED_DIR)
     ics.add_argument("--kommune", help="nur diese Kommune (AGS)")
     versand = sub.add_parser("versand", help="Fällige Berichte versenden")
     versand.add_argument("--outbox", type=Path)
     alles = sub.add_parser("alles", help="digest, ics und versand nacheinander")
-    alles.add_argument("--ordner", type=Path, required=True)
+    alles.add_argument("--ordner", type=Path, default=w.FEED_DIR)
     alles.add_argument("--outbox", type=Path)
     args = parser.parse_args(argv)
     command = args.command or "digest"

@@ -573,3 +573,20 @@ def test_another_commune_sees_none_of_the_plan_or_notes_on_a_peer_profile(demo):
     assert data.kommune_names()[own] in text  # the peer's profile is open
     assert "MASSNAHME-geheim" not in text and "NOTIZ-geteilt" not in text
     assert not [b for b in at.button if b.key == "brief_make"]
+
+
+def test_feed_files_follow_the_tokens_renewal_and_erasure(demo, tmp_path):
+    own, other = _two_communes()
+    folder = tmp_path / "kalender"
+    w.write_feeds(folder, own)
+    w.write_feeds(folder, other)
+    first = wstore.calendar_token(data.STAFF, "x", own)
+    assert {p.stem for p in folder.glob("*.ics")} == set(wstore.all_tokens().values())
+    renewed = wstore.calendar_token(data.Viewer("kommune", own), "k", own, renew=True)
+    w.write_feeds(folder, own)
+    assert not (folder / f"{first}.ics").exists() and (folder / f"{renewed}.ics").exists()
+    with pytest.raises(PermissionError):
+        wstore.calendar_token(data.Viewer("kommune", other), "o", own)
+    db.erase_kommune(own, "anna")
+    w.write_feeds(folder, other)
+    assert sorted(p.stem for p in folder.glob("*.ics")) == [wstore.all_tokens()[other]]
