@@ -85,7 +85,7 @@ def measures_past_due(measures: pl.DataFrame, names: dict[str, str], datenstand:
                             & (pl.col("faellig") < datenstand))
             .with_columns(name=pl.col("kommune_id").replace_strict(names, default=None),
                           tage=(pl.lit(datenstand) - pl.col("faellig")).dt.total_days())
-            .sort(["tage", "kommune_id"], descending=[True, False])
+            .sort(["name", "faellig", "titel"])  # alphabetical: a list, not a ranking
             .select("name", "kommune_id", "handlungsfeld", "titel", "faellig", "zustand", "tage"))
 
 
@@ -235,7 +235,7 @@ def cohort_view(viewer: data.Viewer) -> None:
 
 
 def _notes_table(frame: pl.DataFrame, with_kommune: bool = False) -> pl.DataFrame:
-    cols = [pl.col("von").alias(ui.t("notes.von")), pl.col("bis").alias(ui.t("notes.bis")),
+    cols = [pl.col("von").alias(ui.t("notes.von")), pl.col("bis").alias(ui.t("notes.bis_col")),
             pl.col("text").alias(ui.t("notes.text")),
             pl.col("sichtbarkeit").map_elements(lambda s: ui.t(f"notes.sicht_{s}"),
                                                 return_dtype=pl.String)

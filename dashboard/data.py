@@ -771,8 +771,7 @@ def watch_items(viewer: Viewer, ueberfaellig_ab_tage: int, dauer_warnung_monate:
         "select 'dauer|' || kommune_id, 'dauer', kommune_id, name, null, start_ist, null, "
         "dauer_monate from mart_kommune where status in ('aufgenommen', 'aktiv') "
         "and start_ist is not null and ende_ist is null and dauer_monate >= ? "
-        "order by art desc, tage desc nulls last, dauer_monate desc nulls last, kommune_id, "
-        "meilenstein",
+        "order by art desc, name, kommune_id, datum, meilenstein",  # a list, not a ranking
         [int(ueberfaellig_ab_tage), float(dauer_warnung_monate)])
 
 
