@@ -1,22 +1,27 @@
 """Peer engine speed and group quality at demo (40) and national scale (11,000 communes).
 
-    uv run python bench/peers.py [--runs 30] [--skip-national]
+    uv run python bench/peers.py [--runs 30] [--skip-national] [--national-db PATH]
 
 Demo: `data/demo` built into a temporary database. National: the 11,000-commune input in
 data/bench/national/ (made once by `python -m etl.demo --kommunen 11000 --events 1000000`, shared
-with bench/etl.py), built once into data/bench/national.duckdb. The features come from the real
-mart `mart_peer_merkmale`, so the bench measures what the page gets.
+with bench/etl.py), built once into data/bench/national.duckdb (or an existing national build
+given with `--national-db`). The features come from the real mart `mart_peer_merkmale` plus an
+app store (temporary file) holding published offers and needs for every commune: the demo plan
+of dashboard/store/demo.py (needs from the priorities, one or two offers, practice cards), about
+three entries per commune, so the bench measures what the page gets.
 
-Timings (in-process, median over several communes/runs):
-- suggestions for one commune (`peers.suggest`, top 5 with reasons) against a baseline that does
-  the least any vectorised matcher must do: a plain numpy haversine from one commune to all
-  others plus a top-5 `argpartition`;
-- the same through the data layer (`data.peer_suggestions`, cached features, contacts, policy);
+Timings (in-process, median over several communes/runs, interleaved with the baseline):
+- one commune's own suggestions (`for_kommune` view + `peers.suggest`, top 5 with reasons, from
+  published data only) against a baseline that does the least any vectorised matcher must do: a
+  plain numpy haversine from one commune to all others plus a top-5 `argpartition`;
+- the staff view (Selbstcheck included) on the full features;
+- the commune's suggestions through the data layer (`data.peer_suggestions` as a commune:
+  cached features, store revision check, contacts, policy);
 - a full group split (sizes 4–6, all topics and one topic) against a naive split of the communes
   in key order into the same sizes; quality figures for both (shared-priority pairs per group,
   distinct Länder and experience levels per group).
-Goals from issue #5: one commune's suggestions < 50 ms and groups for 11,000 < 10 s at national
-scale.
+Goals: one commune's suggestions < 50 ms at 11,000 communes with published offers and needs
+(issue #14), groups for 11,000 < 10 s (issue #5).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from dashboard import data, peers  # noqa: E402
+from dashboard.store import austausch, demo  # noqa: E402
 
 NATIONAL = ROOT / "data" / "bench" / "national"
 NATIONAL_DB = ROOT / "data" / "bench" / "national.duckdb"
@@ -85,21 +91,47 @@ def naive_groups(f: peers.PeerFeatures, ids: list[str], size_min: int, size_max:
     return peers.PeerGroups(members=members, groups=pl.DataFrame())
 
 
-def bench_scale(label: str, db: Path, runs: int) -> dict:
+def _interleaved(pairs: list[tuple], runs: int = 1) -> tuple[float, float]:
+    """Median ms of `fn` and of `base` called alternately (load changes hit both alike)."""
+    a, b = [], []
+    for _ in range(runs):
+        for fn, base in pairs:
+            a.append(_ms(fn))
+            b.append(_ms(base))
+    return statistics.median(a), statistics.median(b)
+
+
+def bench_scale(label: str, db: Path, runs: int, store: Path) -> dict:
     os.environ["WK_DB"] = str(db)
+    os.environ["WK_STORE"] = str(store)
+    os.environ.setdefault("WK_AUDIT", str(store.with_suffix(".audit.jsonl")))
     with duckdb.connect(str(db), read_only=True) as con:
-        frame = con.sql("select * from mart_peer_merkmale order by kommune_id").pl()
-    encode = statistics.median(_ms(peers.PeerFeatures.from_frame, frame) for _ in range(5))
-    f = peers.PeerFeatures.from_frame(frame)
+        frame = con.sql("select p.*, k.groessenklasse from mart_peer_merkmale p join mart_kommune"
+                        " k using (kommune_id) order by kommune_id").pl()
+    demo.seed(frame)
+    entries, practices = austausch.all_entries_unchecked(), austausch.all_practices_unchecked()
+    encode = statistics.median(_ms(peers.PeerFeatures.from_frame, frame, entries, practices)
+                               for _ in range(3))
+    f = peers.PeerFeatures.from_frame(frame, entries, practices)
     rng = np.random.default_rng(5)
     sample = rng.choice(f.size, size=min(runs, f.size), replace=False)
     ids = [f.ids[i] for i in sample]
-    suggest = statistics.median(_ms(peers.suggest, f, k, n=5) for k in ids)
-    topic = statistics.median(_ms(peers.suggest, f, k, n=5, topic=TOPIC, max_km=100)
-                              for k in ids)
-    base = statistics.median(_ms(baseline_nearest, f, int(i)) for i in sample)
+
+    def own(k: str, **kw):
+        return lambda: peers.suggest(f.for_kommune(k), k, n=5, **kw)
+
+    def base(i: int):
+        return lambda: baseline_nearest(f, int(i))
+
+    suggest, base_ms = _interleaved([(own(k), base(i)) for k, i in zip(ids, sample, strict=True)])
+    topic, _ = _interleaved([(own(k, topic=TOPIC, max_km=100), base(i))
+                             for k, i in zip(ids, sample, strict=True)])
+    staff, _ = _interleaved([(lambda k=k: peers.suggest(f, k, n=5, staff=True), base(i))
+                             for k, i in zip(ids, sample, strict=True)])
     data.peer_suggestions(data.STAFF, ids[0])  # warm the per-build feature cache
-    layer = statistics.median(_ms(data.peer_suggestions, data.STAFF, k, n=5) for k in ids)
+    layer, _ = _interleaved([
+        (lambda k=k: data.peer_suggestions(data.Viewer("kommune", k), k, n=5), base(i))
+        for k, i in zip(ids, sample, strict=True)])
 
     eligible = frame.filter(~pl.col("status").is_in(list(peers.DEFAULT_WEIGHTS.exclude_status)))
     selection = eligible["kommune_id"].to_list()
@@ -116,7 +148,8 @@ def bench_scale(label: str, db: Path, runs: int) -> dict:
     naive_s = time.perf_counter() - started
     return {
         "label": label, "n": f.size, "selected": len(selection), "encode": encode,
-        "suggest": suggest, "topic": topic, "base": base, "layer": layer,
+        "entries": entries.height, "practices": practices.height, "staff": staff,
+        "suggest": suggest, "topic": topic, "base": base_ms, "layer": layer,
         "groups": group_s, "topic_groups": topic_group_s, "naive": naive_s,
         "k": groups.groups.height,
         "q_engine": peers.group_objective(f, groups),
@@ -144,21 +177,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30, help="communes sampled for timings")
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--national-db", type=Path, help="an existing national build to use")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scales = [("Demo", _build(ROOT / "data" / "demo", Path(tmp) / "demo.duckdb"))]
         if not args.skip_national:
-            scales.append(("National", national_db()))
-        results = [bench_scale(label, db, args.runs) for label, db in scales]
+            scales.append(("National", args.national_db or national_db()))
+        results = [bench_scale(label, db, args.runs, Path(tmp) / f"{label}.sqlite")
+                   for label, db in scales]
 
-    print(f"\nSuggestions: median over {args.runs} sampled communes (top 5), in-process\n")
-    print("| scale | communes | `suggest` | baseline: numpy haversine + top 5 | ratio | "
-          "with topic + 100 km | via `data.peer_suggestions` | encode features (once per "
-          "build) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nSuggestions: median over {args.runs} sampled communes (top 5), in-process, "
+          f"interleaved with the baseline; load average {load}\n")
+    print("| scale | communes | published entries + practice cards | a commune's own "
+          "(published data only) | baseline: numpy haversine + top 5 | ratio | with topic + "
+          "100 km | staff view (with Selbstcheck) | via `data.peer_suggestions` as the commune |"
+          " encode features (once per build and store change) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['label']} | {r['n']:,} | {r['suggest']:.2f} ms | {r['base']:.3f} ms | "
-              f"{r['suggest'] / r['base']:.0f}× | {r['topic']:.2f} ms | {r['layer']:.2f} ms | "
+        print(f"| {r['label']} | {r['n']:,} | {r['entries']:,} + {r['practices']:,} | "
+              f"{r['suggest']:.2f} ms | {r['base']:.3f} ms | {r['suggest'] / r['base']:.0f}× | "
+              f"{r['topic']:.2f} ms | {r['staff']:.2f} ms | {r['layer']:.2f} ms | "
               f"{r['encode']:.1f} ms |")
     print("\nGroups of 4–6 for all communes still in the programme; naive = key order cut into "
           "the same sizes\n")

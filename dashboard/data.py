@@ -25,6 +25,7 @@ import polars as pl
 
 from dashboard import peers
 from dashboard.store import austausch
+from dashboard.store import db as store_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
@@ -210,11 +211,26 @@ def apply_policy(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
         # double opt-in: an accepted contact request shows contacts both ways, without consent
         consent = consent | pl.col("kommune_id").is_in(
             sorted(austausch.accepted_partners(viewer.kommune_id)))
-    blank = [pl.when(own | consent).then(pl.col(c)).alias(c)
-             for c in PERSONAL_COLUMNS if c in frame.columns]
-    blank += [pl.when(own).then(pl.col(c)).alias(c)
-              for c in SELBSTCHECK_COLUMNS if c in frame.columns]
-    return frame.with_columns(blank) if blank else frame
+    frame = blank_where(frame, own | consent, PERSONAL_COLUMNS)
+    return blank_where(frame, own, SELBSTCHECK_COLUMNS)
+
+
+def blank_where(frame: pl.DataFrame, keep: pl.Expr, columns: tuple[str, ...]) -> pl.DataFrame:
+    """Set `columns` to null where `keep` is false, leaving no trace of the hidden values.
+
+    `pl.when(keep).then(col)` only marks a value as null: the Arrow buffers still hold the text,
+    and Streamlit sends those buffers to the browser (measured: a blanked e-mail address was in
+    the page's dataframe bytes). So each column is rebuilt from Python values.
+    """
+    present = [c for c in columns if c in frame.columns]
+    if not present or frame.is_empty():
+        return frame
+    mask = frame.select(keep.fill_null(False).alias("keep")).get_column("keep").to_list()
+    return frame.with_columns(
+        pl.Series(c, [v if k else None for v, k in zip(frame.get_column(c).to_list(), mask,
+                                                        strict=True)],
+                  dtype=frame.schema[c])
+        for c in present)
 
 
 def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
@@ -572,7 +588,7 @@ def kommune_choices(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFra
 
 _PEER_SQL = ("select p.*, k.groessenklasse from mart_peer_merkmale p "
              "join mart_kommune k using (kommune_id) order by kommune_id")
-_peer_cache: dict[tuple[str, int], peers.PeerFeatures] = {}
+_peer_cache: dict[tuple[str, str, int], peers.PeerFeatures] = {}
 # staff-only results, keyed by build, filters and settings (never shared across roles)
 _group_cache: OrderedDict[tuple, PeerGroupSplit] = OrderedDict()
 
@@ -580,7 +596,7 @@ _group_cache: OrderedDict[tuple, PeerGroupSplit] = OrderedDict()
 def _peer_engine_features() -> peers.PeerFeatures:
     """The full peer features of the current build and store revision (role-independent, cached;
     never handed to a page)."""
-    key = (_connection().build_id, austausch.revision())
+    key = (_connection().build_id, str(store_db.store_path()), austausch.revision())
     with _lock:
         hit = _peer_cache.get(key)
     if hit is None:
@@ -651,7 +667,8 @@ def peer_suggestions(viewer: Viewer, kommune_id: str, *, n: int = 5, topic: str 
         frame = peers.suggest(features.for_kommune(kommune_id), kommune_id, n=n, topic=topic,
                               max_km=max_km, preferences=preferences, lang=lang).drop("punkte")
     contacts = query("select kommune_id, vernetzung_zustimmung, ansprechperson, email, telefon "
-                     "from mart_kommune")
+                     "from mart_kommune where list_contains(?, kommune_id)",
+                     [frame["kommune_id"].to_list()])
     frame = apply_policy(frame.join(contacts, on="kommune_id", how="left"), viewer)
     visible = pl.any_horizontal(pl.col(c).is_not_null() for c in PERSONAL_COLUMNS)
     return frame.with_columns(visible.alias("kontakt_sichtbar")).drop("vernetzung_zustimmung")

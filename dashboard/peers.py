@@ -22,6 +22,7 @@ reasons and the per-group texts are built in Python. All weights live in `PeerWe
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections import ChainMap
 from collections.abc import Mapping
@@ -239,6 +240,15 @@ class PeerFeatures:
             offer_published=offer_pub, texts=texts, texts_published=texts_pub,
         )
 
+    @functools.cached_property
+    def _columns(self) -> dict[str, list]:
+        return {c: self.frame.get_column(c).to_list() for c in self.frame.columns}
+
+    def rows(self, idx: np.ndarray) -> dict[str, list]:
+        """The output columns (kommune_id … lon) of the given rows as lists."""
+        columns = self._columns
+        return {c: [columns[c][i] for i in idx.tolist()] for c in columns}
+
     def for_kommune(self, kommune_id: str) -> PeerFeatures:
         """What `kommune_id` may be matched on: its own entries of any visibility, the others'
         published entries, and no Selbstcheck of anyone (all levels and priorities zero)."""
@@ -247,20 +257,37 @@ class PeerFeatures:
         need[i], offer[i] = self.need[i], self.offer[i]
         own = {key: self.texts[key] for key in _text_keys(kommune_id) if key in self.texts}
         texts = ChainMap(own, self.texts_published)
-        zeros = np.zeros_like(self.prio)
-        return dataclasses.replace(
-            self, prio=zeros, stand=np.zeros_like(self.stand), need=need, offer=offer,
-            need_published=need, offer_published=offer, texts=texts, texts_published=texts,
-            full=False)
+        view = dataclasses.replace(
+            self, prio=np.zeros_like(self.prio), stand=np.zeros_like(self.stand), need=need,
+            offer=offer, need_published=need, offer_published=offer, texts=texts,
+            texts_published=texts, full=False)
+        # computed once on the full features and shared: the same for everyone but `i`, and `i`
+        # is never its own candidate
+        for cached in ("_published_any", "_default_eligible", "_columns"):
+            view.__dict__[cached] = getattr(self, cached)
+        return view
+
+    @functools.cached_property
+    def _published_any(self) -> np.ndarray:
+        return (self.need_published | self.offer_published | self.practice).any(axis=1)
 
     def published_any(self) -> np.ndarray:
         """Communes that published at least one offer, need or practice card."""
-        return (self.need_published | self.offer_published | self.practice).any(axis=1)
+        return self._published_any
+
+    @functools.cached_property
+    def _default_eligible(self) -> np.ndarray:
+        return self._eligible(DEFAULT_WEIGHTS.exclude_status)
+
+    def _eligible(self, exclude: tuple[str, ...]) -> np.ndarray:
+        excluded = [STATUS.index(s) for s in exclude if s in STATUS]
+        return ~np.isin(self.status, excluded)
 
     def eligible(self, weights: PeerWeights = DEFAULT_WEIGHTS) -> np.ndarray:
         """Communes that may be suggested or grouped (not in an excluded status)."""
-        excluded = [STATUS.index(s) for s in weights.exclude_status if s in STATUS]
-        return ~np.isin(self.status, excluded)
+        if weights.exclude_status == DEFAULT_WEIGHTS.exclude_status:
+            return self._default_eligible
+        return self._eligible(weights.exclude_status)
 
 
 def _text_keys(kommune_id: str) -> list[tuple[str, str, int]]:
@@ -333,14 +360,17 @@ class Components:
 
     def field_values(self, w: PeerWeights) -> np.ndarray:
         """(n, 7): per field the weight of the strongest matching kind (0 = no match)."""
-        values = np.zeros_like(self.kinds["match"], dtype=np.float64)
+        values = np.zeros(self.kinds["match"].shape, dtype=np.float32)
         for kind in KINDS:
-            values = np.maximum(values, getattr(w, kind) * self.kinds[kind])
+            weight = np.float32(getattr(w, kind))
+            if weight > 0 and self.kinds[kind].any():
+                np.maximum(values, np.where(self.kinds[kind], weight, np.float32(0)), out=values)
         return values
 
-    def weighted(self, w: PeerWeights) -> dict[str, np.ndarray]:
-        """Score contribution of every component."""
-        values = self.field_values(w)
+    def weighted(self, w: PeerWeights, values: np.ndarray | None = None
+                 ) -> dict[str, np.ndarray]:
+        """Score contribution of every component (`values`: `field_values(w)` if known)."""
+        values = self.field_values(w) if values is None else values
         best = values.max(axis=1)
         further = np.minimum(w.further_field * ((values > 0).sum(axis=1) - 1).clip(0),
                              w.further_cap)
@@ -455,14 +485,17 @@ def _topical_reason(f: PeerFeatures, own: str, peer: str, kind: str, k: int,
 
 def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
                   components: Components, topic: str | None = None,
-                  weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de") -> list[str]:
+                  weights: PeerWeights = DEFAULT_WEIGHTS, lang: str = "de",
+                  _parts: tuple[dict[str, np.ndarray], np.ndarray] | None = None) -> list[str]:
     """The reasons for one suggestion as sentences: one per matching field (strongest first, at
     most `REASON_FIELDS`), naming the published offer, need or practice card; then one per
     context component that adds to the score. Selbstcheck reasons (staff only) name fields,
     never levels."""
     f, i, j = features, features.index[kommune_id], features.index[peer_id]
-    contrib = {k: v[j] for k, v in components.weighted(weights).items()}
-    values = components.field_values(weights)[j]
+    weighted, field_values = _parts or (components.weighted(weights),
+                                        components.field_values(weights))
+    contrib = {k: v[j] for k, v in weighted.items()}
+    values = field_values[j]
     out: list[str] = []
     for k in np.lexsort((np.arange(N_FIELDS), -values))[:REASON_FIELDS]:
         if values[k] <= 0:
@@ -511,8 +544,10 @@ def suggest(features: PeerFeatures, kommune_id: str, *, n: int = 5, topic: str |
     f, i, t = features, features.index[kommune_id], _topic_index(topic)
     weights = preferences.apply(weights)
     comp = score_components(f, kommune_id, topic, weights, staff=staff)
-    parts = comp.weighted(weights)
-    score = np.sum(list(parts.values()), axis=0)
+    values = comp.field_values(weights)
+    parts = comp.weighted(weights, values)
+    # rounded as shown to staff: order and cut-off use exactly the score on the screen
+    score = np.round(sum(parts.values()).astype(np.float64), 2)
     mask = (score > 0) & f.eligible(weights)
     mask[i] = False
     if not staff:
@@ -533,13 +568,13 @@ def suggest(features: PeerFeatures, kommune_id: str, *, n: int = 5, topic: str |
         cand = cand[score[cand] >= threshold]
     order = np.lexsort((f.ids[cand], comp.distance_km[cand], -score[cand]))
     top = cand[order][:n]
-    reasons = [build_reasons(f, kommune_id, f.ids[j], comp, topic, weights, lang) for j in top]
-    return (f.frame[top.tolist()]
-            .with_columns(pl.col("einwohner").cast(pl.Int64),
-                          pl.Series("distanz_km", comp.distance_km[top].round(1)),
-                          pl.Series("punkte", score[top].round(2)),
-                          pl.Series("gruende", reasons, dtype=pl.List(pl.String)))
-            .select(list(SUGGESTION_SCHEMA)))
+    precomputed = (parts, values)
+    reasons = [build_reasons(f, kommune_id, f.ids[j], comp, topic, weights, lang, precomputed)
+               for j in top]
+    rows = f.rows(top)
+    rows.update(distanz_km=comp.distance_km[top].round(1).tolist(),
+                punkte=score[top].tolist(), gruende=reasons)
+    return pl.DataFrame(rows, schema=SUGGESTION_SCHEMA)
 
 
 # ---- group builder -------------------------------------------------------------------------------

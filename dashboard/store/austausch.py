@@ -370,9 +370,11 @@ def exchanges(viewer: Viewer) -> pl.DataFrame:
         return frame.clear()
     if viewer.role == "kommune":
         me = viewer.kommune_id
-        frame = (frame.filter((pl.col("von_kommune_id") == me) | (pl.col("an_kommune_id") == me))
-                 .with_columns(pl.when(pl.col("kommune_id") == me).then(pl.col("notiz"))
-                               .otherwise(pl.lit("")).alias("notiz")))
+        frame = frame.filter((pl.col("von_kommune_id") == me) | (pl.col("an_kommune_id") == me))
+        # rebuilt from Python values: a masked polars column would keep the text in its buffers
+        notes = [n if k == me else "" for n, k in zip(frame["notiz"], frame["kommune_id"],
+                                                      strict=True)]
+        frame = frame.with_columns(pl.Series("notiz", notes, dtype=pl.String))
     return frame
 
 

@@ -266,6 +266,7 @@ def erase_kommune(kommune_id: str, user: str) -> dict[str, int]:
             if count:
                 deleted[table] = deleted.get(table, 0) + count
         tx.details["zeilen"] = dict(deleted)
+        tx.run("store.bump_all_revisions")  # cached derived data of every area is stale now
     with connection() as con:
         _checkpoint(con)
         con.execute("vacuum")
