@@ -36,6 +36,8 @@ PAGES = (
     ("module", ":material/event:", ("staff", "kommune", "public"), "programm"),
     ("kommune", ":material/location_city:", ("staff", "kommune"), "kommunen"),
     ("vernetzung", ":material/hub:", ("staff", "kommune"), "kommunen"),
+    ("handlungsplan", ":material/checklist:", ("staff", "kommune"), "kommunen"),
+    ("fristen", ":material/alarm:", ("staff",), "programmteam"),
     ("bericht", ":material/summarize:", ("staff",), "programmteam"),
     ("daten", ":material/database:", ("staff",), "programmteam"),
     ("anmelden", ":material/login:", ("public",), "konto"),

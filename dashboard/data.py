@@ -784,3 +784,41 @@ def audit_events(viewer: Viewer, limit: int = 500) -> pl.DataFrame:
     """The newest `limit` audit events, newest first (staff only; see dashboard/audit.py)."""
     require_staff(viewer, "das Prüfprotokoll sehen")
     return audit.read_events(limit)
+# ---- from diagnosis to action (issue #15) --------------------------------------------------------
+# Watch rules and per-commune reads for the Handlungsplan, the calendar feed and the council brief.
+# What users write (measures, notes, thresholds) lives in the app store (dashboard/store/).
+
+
+def watch_items(viewer: Viewer, ueberfaellig_ab_tage: int, dauer_warnung_monate: float
+                ) -> pl.DataFrame:
+    """The deadline watch at the data date (staff): milestones overdue against their plan by at
+    least `ueberfaellig_ab_tage` days, and running tracks (status aufgenommen/aktiv, started, not
+    finished) that have run at least `dauer_warnung_monate` months, i.e. are heading past the
+    6-month target. One row per item with a stable key `schluessel` for the digest."""
+    require_staff(viewer, "die Fristenwache sehen")
+    return query(
+        "select 'ueberfaellig|' || f.kommune_id || '|' || f.meilenstein as schluessel, "
+        "'ueberfaellig' as art, f.kommune_id, k.name, f.meilenstein, f.geplant_am as datum, "
+        "f.tage_ueberfaellig as tage, null::double as dauer_monate "
+        "from mart_fortschritt f join mart_kommune k using (kommune_id) "
+        "where f.zustand = 'überfällig' and f.tage_ueberfaellig >= ? "
+        "union all "
+        "select 'dauer|' || kommune_id, 'dauer', kommune_id, name, null, start_ist, null, "
+        "dauer_monate from mart_kommune where status in ('aufgenommen', 'aktiv') "
+        "and start_ist is not null and ende_ist is null and dauer_monate >= ? "
+        "order by art desc, name, kommune_id, datum, meilenstein",  # a list, not a ranking
+        [int(ueberfaellig_ab_tage), float(dauer_warnung_monate)])
+
+
+def priorities(viewer: Viewer, kommune_id: str | None = None) -> pl.DataFrame:
+    """Selbstcheck priorities (kommune_id, name, handlungsfeld, nummer): staff for all or one
+    commune; a commune only its own."""
+    if viewer.role == "public" or (viewer.role == "kommune"
+                                   and kommune_id != viewer.kommune_id):
+        raise PermissionError("Prioritäten aus dem Selbstcheck sieht nur die Kommune selbst "
+                              "und das Programmteam.")
+    return query(
+        "select s.kommune_id, k.name, s.handlungsfeld, h.nummer from selbstcheck s "
+        "join mart_kommune k using (kommune_id) join ref_handlungsfeld h using (handlungsfeld) "
+        "where s.prioritaet and (?::varchar is null or s.kommune_id = ?) "
+        "order by k.name, h.nummer", [kommune_id, kommune_id])

@@ -42,13 +42,18 @@ def smtp_config() -> Mapping[str, Any] | None:
         return None
 
 
-def send(config: Mapping[str, Any], to: str, subject: str, body: str) -> None:
-    """Send one plain-text mail through the configured server (raises on failure)."""
+def send(config: Mapping[str, Any], to: str, subject: str, body: str,
+         attachments: Mapping[str, bytes] | None = None) -> None:
+    """Send one plain-text mail (optionally with files) through the configured server (raises on
+    failure)."""
     message = EmailMessage()
     message["From"] = config["absender"]
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
+    for name, content in (attachments or {}).items():
+        message.add_attachment(content, maintype="application", subtype="octet-stream",
+                               filename=name)
     with smtplib.SMTP(config["host"], int(config.get("port", 25)), timeout=10) as smtp:
         if config.get("starttls", False):
             smtp.starttls(context=ssl.create_default_context())

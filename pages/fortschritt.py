@@ -6,7 +6,7 @@ Lanes are sorted by start date or name only, never by any Selbstcheck result.
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import action_views, charts, data, ui
 
 LANES_PER_PAGE = 40
 
@@ -59,6 +59,8 @@ table = ui.values(rows, meilenstein="meilenstein", zustand="zustand").select(
     pl.col("zustand").alias(ui.t("fortschritt.zustand")),
 )
 ui.chart_and_table(fig, table, "zeitplan", key="timeline")
+action_views.period_notes(viewer, rows["geplant_am"].min() or info.datenstand, info.datenstand,
+                           shown["kommune_id"].to_list())
 
 left, right = st.columns(2)
 with left:

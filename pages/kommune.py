@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, fmt, ui
+from dashboard import action_views, charts, data, fmt, ui
 from dashboard.peer_cards import render_peer_cards
 
 lang, viewer, _filters = ui.page("kommune.title")
@@ -119,7 +119,9 @@ def _details() -> None:
         st.caption(ui.t("fortschritt.overdue_empty"))
     else:
         ui.chart_and_table(
-            charts.timeline(lanes, info.datenstand, labels, lang, ziel_monate),
+            action_views.with_notes(
+                charts.timeline(lanes, info.datenstand, labels, lang, ziel_monate), viewer,
+                kommune_id),
             ui.labelled(
                 ui.values(profile.milestones, meilenstein="meilenstein", zustand="zustand"),
                 "kommune", "meilenstein", "geplant_am", "erreicht_am", "zustand"
@@ -171,6 +173,7 @@ if profile.milestones is None:
     st.info(ui.t("kommune.details_hidden"), icon=":material/lock:")
 else:
     _details()
+    action_views.profile_sections(viewer, kommune_id, profile)
 
 if viewer.role != "public":
     st.subheader(ui.t("kommune.peers"))

@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         written = demo.seed(data.query("select * from mart_peer_merkmale order by kommune_id"))
         print("Demo-Einträge angelegt." if written else "App-Speicher enthält schon Einträge; "
               "nichts geändert.")
+        from dashboard.store import demo_handlungsplan
+
+        if demo_handlungsplan.seed(*demo_handlungsplan_inputs(data)):
+            print("Demo-Handlungspläne und Notizen angelegt.")
         return 0
     if not args.yes and input(f"Alle Einträge von {args.kommune} löschen? [j/N] ").lower() != "j":
         print("Abgebrochen.")
@@ -49,6 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     deleted = db.erase_kommune(args.kommune, args.user)
     print(f"Gelöscht: {deleted or 'nichts gefunden'}")
     return 0
+
+
+def demo_handlungsplan_inputs(data) -> tuple:
+    """Priorities, workshop dates, module events per commune and the data date of the demo
+    database, for `demo_handlungsplan.seed`."""
+    progress = data.load_progress(data.STAFF)
+    workshops = dict(progress.filter(progress["meilenstein"] == "Workshop")
+                     .select("kommune_id", "geplant_am").rows())
+    events = {k: p.uptake["veranstaltung_id"].unique().sort().to_list()
+              for k in data.kommune_names() if (p := data.load_kommune_profile(data.STAFF, k))}
+    return (data.priorities(data.STAFF), workshops, events, data.build_info().datenstand)
 
 
 if __name__ == "__main__":

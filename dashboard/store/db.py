@@ -112,12 +112,13 @@ def sql(name: str) -> str:
 
 
 def migrations() -> list[tuple[int, str, Path]]:
-    """(version, name, file) of every migration, in order; numbers must be 1, 2, 3, …"""
+    """(version, name, file) of every migration, in order; numbers are unique and start at 1.
+    Areas own number ranges (exchange 0001…, Handlungsplan/watch 0100…), so gaps are allowed."""
     found = sorted((int(m[1]), m[2], p) for p in MIGRATIONS_DIR.glob("*.sql")
                    if (m := _MIGRATION_FILE.fullmatch(p.name)))
     numbers = [v for v, _, _ in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"Migrationen nicht lückenlos nummeriert: {numbers}")
+    if len(set(numbers)) != len(numbers) or (numbers and numbers[0] != 1):
+        raise RuntimeError(f"Migrationsnummern doppelt oder ohne 0001: {numbers}")
     return found
 
 

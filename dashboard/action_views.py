@@ -1,0 +1,493 @@
+"""Page sections of "from diagnosis to action" (issue #15): Handlungsplan, the path priority →
+measure → module use → state, staff cohort view, timeline notes, calendar feed, council brief,
+deadline watch, digest and report delivery.
+
+Thin Streamlit helpers: the role checks live in the store modules and `dashboard.data`; pages call
+these functions (the profile only `profile_sections`). Data reach Markdown only through
+`peer_cards.md_escape`; everything else goes into tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import polars as pl
+import streamlit as st
+
+from dashboard import data, fmt, notify, ui
+from dashboard import watch as w
+from dashboard.peer_cards import md_escape
+from dashboard.store import handlungsplan, notizen
+from dashboard.store import watch as wstore
+from dashboard.store.db import StoreError
+from etl.schema import HANDLUNGSFELDER
+
+OUTBOX = data.ROOT / "data" / "outbox"
+
+
+def _user() -> str:
+    return st.session_state.get("user") or ui.viewer().role
+
+
+def _state(value: str) -> str:
+    return ui.t(f"plan.stand.{value}")
+
+
+# ---- pure builders (tested without Streamlit) ----------------------------------------------------
+
+
+def path_table(measures: pl.DataFrame, priorities: list[str], uptake: pl.DataFrame,
+               labels: dict[str, str]) -> pl.DataFrame:
+    """One row per Handlungsfeld and measure: priority → measure → modules used → state. A
+    priority without a measure shows as a row of its own ("noch keine Maßnahme")."""
+    modules = dict(uptake.select("veranstaltung_id", pl.format("Modul {}: {}", "modul", "thema"))
+                   .unique("veranstaltung_id").rows()) if not uptake.is_empty() else {}
+    rows = []
+    for field in HANDLUNGSFELDER:
+        own = measures.filter(pl.col("handlungsfeld") == field)
+        prio = labels["yes"] if field in priorities else ""
+        if own.is_empty():
+            if prio:
+                rows.append((field, prio, labels["none_yet"], "", ""))
+            continue
+        for m in own.iter_rows(named=True):
+            used = [modules.get(e, e) for e in m["veranstaltungen"].split("; ") if e]
+            rows.append((field, prio, m["titel"], "; ".join(used) or labels["no_events"],
+                         labels[m["zustand"]]))
+    return pl.DataFrame(rows, schema=["handlungsfeld", "prioritaet", "titel", "module",
+                                      "zustand"], orient="row")
+
+
+def cohort_counts(measures: pl.DataFrame) -> pl.DataFrame:
+    """Per Handlungsfeld: measures planned/started, implemented, dropped and how many communes
+    have any (counts over the cohort; no commune is named or ranked)."""
+    base = pl.DataFrame({"handlungsfeld": list(HANDLUNGSFELDER)})
+    counts = measures.group_by("handlungsfeld").agg(
+        geplant=pl.col("zustand").is_in(["geplant", "begonnen"]).sum(),
+        umgesetzt=(pl.col("zustand") == "umgesetzt").sum(),
+        verworfen=(pl.col("zustand") == "verworfen").sum(),
+        kommunen=pl.col("kommune_id").n_unique())
+    return base.join(counts, on="handlungsfeld", how="left").fill_null(0)
+
+
+def priorities_without_measure(prios: pl.DataFrame, measures: pl.DataFrame) -> pl.DataFrame:
+    """(name, kommune_id, handlungsfeld) of Selbstcheck priorities with no measure (any state)."""
+    return (prios.join(measures.select("kommune_id", "handlungsfeld").unique(),
+                       on=["kommune_id", "handlungsfeld"], how="anti")
+            .select("name", "kommune_id", "handlungsfeld"))
+
+
+def measures_past_due(measures: pl.DataFrame, names: dict[str, str], datenstand: dt.date
+                      ) -> pl.DataFrame:
+    """Open measures (geplant, begonnen) whose due date lies before the data date."""
+    return (measures.filter(pl.col("zustand").is_in(["geplant", "begonnen"])
+                            & (pl.col("faellig") < datenstand))
+            .with_columns(name=pl.col("kommune_id").replace_strict(names, default=None),
+                          tage=(pl.lit(datenstand) - pl.col("faellig")).dt.total_days())
+            .sort(["name", "faellig", "titel"])  # alphabetical: a list, not a ranking
+            .select("name", "kommune_id", "handlungsfeld", "titel", "faellig", "zustand", "tage"))
+
+
+# ---- Handlungsplan -------------------------------------------------------------------------------
+
+
+def plan_path(viewer: data.Viewer, kommune_id: str, profile: data.KommuneProfile) -> None:
+    """Profile section: the path per Handlungsfeld (commune itself and staff)."""
+    st.subheader(ui.t("plan.path"))
+    st.caption(ui.t("plan.path_hint"))
+    measures = handlungsplan.measures(viewer, kommune_id)
+    prios = data.priorities(viewer, kommune_id)["handlungsfeld"].to_list()
+    labels = {"yes": ui.t("kommune.yes"), "none_yet": ui.t("plan.none_yet"),
+              "no_events": ui.t("plan.no_events"),
+              **{z: _state(z) for z in handlungsplan.ZUSTAENDE}}
+    table = path_table(measures, prios, profile.uptake, labels)
+    if table.is_empty():
+        st.caption(ui.t("plan.empty"))
+        return
+    ui.table_with_download(
+        ui.labelled(table, "plan", "handlungsfeld", "prioritaet", "titel", "module", "zustand",
+                    module="module_use"),
+        f"handlungsplan_{kommune_id}", key="dl_plan_path")
+
+
+def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
+                  current: dict | None) -> None:
+    key = f"measure_{current['id'] if current else 'neu'}"
+    with st.form(key, clear_on_submit=current is None):
+        field = st.selectbox(ui.t("plan.handlungsfeld"), HANDLUNGSFELDER,
+                             index=HANDLUNGSFELDER.index(current["handlungsfeld"])
+                             if current else 0)
+        titel = st.text_input(ui.t("plan.titel"), value=current["titel"] if current else "",
+                              max_chars=handlungsplan.MAX_TITLE)
+        c = st.columns(2)
+        unit = c[0].text_input(ui.t("plan.zustaendig"),
+                               value=current["zustaendig"] if current else "")
+        partners = c[1].text_input(ui.t("plan.partner"),
+                                   value=current["partner"] if current else "")
+        c = st.columns(3)
+        fmt_date = "DD.MM.YYYY" if ui.lang() == "de" else "YYYY-MM-DD"
+        start = c[0].date_input(ui.t("plan.beginn"), value=current["beginn"] if current else None,
+                                format=fmt_date)
+        due = c[1].date_input(ui.t("plan.faellig"), value=current["faellig"] if current else None,
+                              format=fmt_date)
+        state = c[2].selectbox(ui.t("plan.zustand"), handlungsplan.ZUSTAENDE, format_func=_state,
+                               index=handlungsplan.ZUSTAENDE.index(current["zustand"])
+                               if current else 0)
+        chosen = [e for e in (current["veranstaltungen"].split("; ") if current else []) if e]
+        used = st.multiselect(ui.t("plan.veranstaltungen"), sorted(set(events) | set(chosen)),
+                              default=chosen, format_func=lambda e: events.get(e, e))
+        if st.form_submit_button(ui.t("plan.save"), type="primary"):
+            try:
+                handlungsplan.save_measure(viewer, _user(), kommune_id, field, titel, unit,
+                                           partners, start, due, state, used,
+                                           measure_id=current["id"] if current else None)
+            except StoreError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.success(ui.t("plan.saved"), icon=":material/check_circle:")
+
+
+def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
+    """The commune's measures as a table, a form for a new one and one to change or delete."""
+    profile = data.load_kommune_profile(viewer, kommune_id)
+    events = {} if profile is None or profile.uptake is None else {
+        r["veranstaltung_id"]: f"{fmt.date(r['datum'], ui.lang())} · {r['format']}: {r['thema']}"
+        for r in profile.uptake.iter_rows(named=True)}
+    measures = handlungsplan.measures(viewer, kommune_id)
+    if measures.is_empty():
+        st.caption(ui.t("plan.empty"))
+    else:
+        shown = measures.with_columns(pl.col("zustand").map_elements(_state,
+                                                                     return_dtype=pl.String))
+        ui.table_with_download(
+            ui.labelled(shown, "plan", "handlungsfeld", "titel", "zustaendig", "partner",
+                        "beginn", "faellig", "zustand", "veranstaltungen"),
+            f"massnahmen_{kommune_id}", key="dl_plan")
+    with st.expander(ui.t("plan.new"), icon=":material/add:"):
+        _measure_form(viewer, kommune_id, events, None)
+    if not measures.is_empty():
+        with st.expander(ui.t("plan.edit"), icon=":material/edit:"):
+            rows = {r["id"]: r for r in measures.iter_rows(named=True)}
+            chosen = st.selectbox(ui.t("plan.titel"), list(rows), key="plan_edit_choice",
+                                  format_func=lambda i: f"{rows[i]['handlungsfeld']}: "
+                                                        f"{rows[i]['titel']}")
+            _measure_form(viewer, kommune_id, events, rows[chosen])
+            c = st.columns([1, 2, 2], vertical_alignment="center")
+            if c[0].button(ui.t("plan.delete"), key="plan_delete", icon=":material/delete:"):
+                handlungsplan.delete_measure(viewer, _user(), chosen)
+                st.rerun()
+            public = c[2].checkbox(ui.t("plan.share_public"), key="plan_share_public")
+            if c[1].button(ui.t("plan.share"), key="plan_share", icon=":material/share:"):
+                try:
+                    handlungsplan.share_as_practice(viewer, _user(), chosen, public)
+                except StoreError as exc:
+                    st.error(str(exc), icon=":material/error:")
+                else:
+                    st.success(ui.t("plan.shared"), icon=":material/check_circle:")
+
+
+def cohort_view(viewer: data.Viewer) -> None:
+    """Staff: counts per Handlungsfeld, priorities without a measure, measures past due."""
+    measures = handlungsplan.all_measures(viewer)
+    info = data.build_info()
+    st.subheader(ui.t("plan.cohort"))
+    st.caption(ui.t("plan.cohort_hint"))
+    ui.table_with_download(
+        ui.labelled(cohort_counts(measures), "plan", "handlungsfeld", "geplant", "umgesetzt",
+                    "verworfen", "kommunen", geplant="cohort_geplant",
+                    umgesetzt="cohort_umgesetzt", verworfen="cohort_verworfen",
+                    kommunen="cohort_kommunen"),
+        "handlungsplan_kohorte", key="dl_plan_cohort")
+    left, right = st.columns(2)
+    with left:
+        st.subheader(ui.t("plan.without_measure"))
+        missing = priorities_without_measure(data.priorities(viewer), measures)
+        if missing.is_empty():
+            st.caption(ui.t("plan.without_measure_empty"))
+        else:
+            ui.table_with_download(
+                missing.select(pl.col("name").alias(ui.t("plan.kommune")),
+                               pl.col("kommune_id").alias("AGS"),
+                               pl.col("handlungsfeld").alias(ui.t("plan.handlungsfeld"))),
+                "prioritaeten_ohne_massnahme", key="dl_plan_missing", link_profiles=True)
+    with right:
+        st.subheader(ui.t("plan.past_due"))
+        st.caption(ui.t("plan.past_due_hint", datenstand=fmt.date(info.datenstand, ui.lang())))
+        late = measures_past_due(measures, data.kommune_names(), info.datenstand)
+        if late.is_empty():
+            st.caption(ui.t("plan.past_due_empty"))
+        else:
+            late = late.with_columns(pl.col("zustand").map_elements(_state,
+                                                                    return_dtype=pl.String))
+            ui.table_with_download(
+                late.select(pl.col("name").alias(ui.t("plan.kommune")),
+                            pl.col("kommune_id").alias("AGS"),
+                            pl.col("handlungsfeld").alias(ui.t("plan.handlungsfeld")),
+                            pl.col("titel").alias(ui.t("plan.titel")),
+                            pl.col("faellig").alias(ui.t("plan.faellig")),
+                            pl.col("zustand").alias(ui.t("plan.zustand")),
+                            pl.col("tage").alias(ui.t("plan.tage"))),
+                "massnahmen_ueberfaellig", key="dl_plan_late", link_profiles=True)
+
+
+# ---- timeline notes ------------------------------------------------------------------------------
+
+
+def _notes_table(frame: pl.DataFrame, with_kommune: bool = False) -> pl.DataFrame:
+    cols = [pl.col("von").alias(ui.t("notes.von")), pl.col("bis").alias(ui.t("notes.bis_col")),
+            pl.col("text").alias(ui.t("notes.text")),
+            pl.col("sichtbarkeit").map_elements(lambda s: ui.t(f"notes.sicht_{s}"),
+                                                return_dtype=pl.String)
+            .alias(ui.t("notes.sichtbarkeit"))]
+    if with_kommune:
+        names = data.kommune_names()
+        cols = [pl.col("kommune_id").replace_strict(names, default=None)
+                .alias(ui.t("notes.kommune")), pl.col("kommune_id").alias("AGS"), *cols]
+    return frame.select(cols)
+
+
+def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
+    """Profile section: the notes on this commune's timeline, a form to add one, deletion."""
+    st.subheader(ui.t("notes.title"))
+    st.caption(ui.t("notes.hint"))
+    frame = notizen.notes(viewer, kommune_id)
+    if frame.is_empty():
+        st.caption(ui.t("notes.empty"))
+    else:
+        st.dataframe(_notes_table(frame), hide_index=True,
+                     column_config=ui.column_config(_notes_table(frame)))
+    fmt_date = "DD.MM.YYYY" if ui.lang() == "de" else "YYYY-MM-DD"
+    with st.expander(ui.t("notes.add"), icon=":material/add_comment:"), \
+            st.form(f"note_{kommune_id}", clear_on_submit=True):
+        c = st.columns(2)
+        von = c[0].date_input(ui.t("notes.von"), value=data.build_info().datenstand,
+                              format=fmt_date)
+        bis = c[1].date_input(ui.t("notes.bis"), value=None, format=fmt_date)
+        text = st.text_input(ui.t("notes.text"), max_chars=notizen.MAX_NOTE)
+        options = notizen.SICHTBARKEIT if viewer.is_staff else ("kommune",)
+        vis = st.radio(ui.t("notes.sichtbarkeit"), options, horizontal=True,
+                       format_func=lambda s: ui.t(f"notes.sicht_{s}"))
+        if st.form_submit_button(ui.t("notes.add"), type="primary"):
+            try:
+                notizen.add_note(viewer, _user(), kommune_id, von, bis, text, vis)
+            except StoreError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.success(ui.t("notes.added"), icon=":material/check_circle:")
+                st.rerun()
+    deletable = frame if viewer.is_staff else frame.filter(pl.col("sichtbarkeit") == "kommune")
+    if not deletable.is_empty():
+        rows = {r["id"]: r for r in deletable.iter_rows(named=True)}
+        c = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = c[0].selectbox(ui.t("notes.delete"), list(rows), key=f"note_del_{kommune_id}",
+                                format_func=lambda i: f"{fmt.date(rows[i]['von'], ui.lang())}: "
+                                                      f"{rows[i]['text']}")
+        if c[1].button(ui.t("notes.delete"), key=f"note_del_btn_{kommune_id}",
+                       icon=":material/delete:"):
+            notizen.delete_note(viewer, _user(), chosen)
+            st.rerun()
+
+
+def with_notes(fig, viewer: data.Viewer, kommune_id: str):
+    """The profile timeline with the commune's notes as shaded periods (text HTML-escaped, as
+    Plotly renders a few HTML tags in annotations); the notes table is the text alternative."""
+    for note in notizen.notes(viewer, kommune_id).iter_rows(named=True):
+        text = note["text"] if len(note["text"]) <= 40 else note["text"][:39] + "…"
+        fig.add_vrect(x0=note["von"], x1=note["bis"] + dt.timedelta(days=1),
+                      fillcolor="#E69F00", opacity=0.18, line_width=0, layer="below",
+                      annotation_text=html.escape(text), annotation_position="top left",
+                      annotation_font_size=11)
+    return fig
+
+
+def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date, kommune_ids: list[str]
+                 ) -> None:
+    """Fortschritt: notes of the communes shown, overlapping the period (never public)."""
+    st.subheader(ui.t("notes.period"))
+    frame = notizen.notes_in_period(viewer, von, bis).filter(
+        pl.col("kommune_id").is_in(kommune_ids))
+    if frame.is_empty():
+        st.caption(ui.t("notes.period_empty"))
+        return
+    table = _notes_table(frame, with_kommune=True)
+    ui.table_with_download(table, "notizen_zeitleiste", key="dl_period_notes",
+                           link_profiles=True)
+
+
+# ---- calendar ------------------------------------------------------------------------------------
+
+
+def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
+    """Profile section: the .ics download and, if the feed folder is published, the private link."""
+    st.subheader(ui.t("watch.calendar"))
+    ics = w.calendar_ics(viewer, kommune_id)
+    st.download_button(ui.t("watch.ics_download"), ics, file_name=f"kalender_{kommune_id}.ics",
+                       mime="text/calendar", icon=":material/calendar_month:",
+                       key="dl_ics", on_click=ui.log_export, args=(f"kalender_{kommune_id}.ics",))
+    base = _calendar_base_url()
+    if not base:
+        st.caption(ui.t("watch.ics_private_none"))
+        return
+    renew = st.button(ui.t("watch.ics_renew"), key="ics_renew", icon=":material/autorenew:")
+    token = wstore.calendar_token(viewer, _user(), kommune_id, renew=renew)
+    if renew or not (w.FEED_DIR / f"{token}.ics").exists():
+        w.write_feeds(w.FEED_DIR, kommune_id, _user())  # the link works at once
+    st.text_input(ui.t("watch.ics_private"), f"{base.rstrip('/')}/{token}.ics", disabled=True)
+    st.caption(ui.t("watch.ics_private_hint"))
+
+
+def _calendar_base_url() -> str:
+    try:
+        return str(st.secrets["kalender"]["url"]) if "kalender" in st.secrets else ""
+    except (FileNotFoundError, KeyError):
+        return ""
+
+
+# ---- council brief -------------------------------------------------------------------------------
+
+
+def council_brief_section(viewer: data.Viewer, kommune_id: str) -> None:
+    """Profile section: one click makes the brief as PPTX and PDF (own commune or staff)."""
+    from dashboard import ratsbrief
+
+    st.subheader(ui.t("brief.title"))
+    st.caption(ui.t("brief.hint"))
+    if st.button(ui.t("brief.make"), key="brief_make", icon=":material/slideshow:"):
+        brief = ratsbrief.collect(viewer, kommune_id)
+        st.session_state["brief_files"] = (kommune_id, ratsbrief.pptx_bytes(brief),
+                                           ratsbrief.pdf_bytes(brief))
+    made = st.session_state.get("brief_files")
+    if made and made[0] == kommune_id:
+        stem = f"sachstand_rat_{kommune_id}"
+        c = st.columns(2)
+        c[0].download_button(ui.t("brief.pptx"), made[1], file_name=f"{stem}.pptx",
+                             mime="application/vnd.openxmlformats-officedocument."
+                                  "presentationml.presentation", key="dl_brief_pptx",
+                             on_click=ui.log_export, args=(f"{stem}.pptx",),
+                             icon=":material/download:")
+        c[1].download_button(ui.t("brief.pdf"), made[2], file_name=f"{stem}.pdf",
+                             mime="application/pdf", key="dl_brief_pdf",
+                             on_click=ui.log_export, args=(f"{stem}.pdf",),
+                             icon=":material/download:")
+
+
+def profile_sections(viewer: data.Viewer, kommune_id: str, profile: data.KommuneProfile
+                     ) -> None:
+    """Everything issue #15 adds to the profile; only for the commune itself and staff."""
+    if not data.may_see_details(viewer, kommune_id) or profile.milestones is None:
+        return
+    plan_path(viewer, kommune_id, profile)
+    timeline_notes(viewer, kommune_id)
+    calendar_section(viewer, kommune_id)
+    council_brief_section(viewer, kommune_id)
+
+
+# ---- deadline watch, digest, delivery (staff page) -----------------------------------------------
+
+
+def watch_section(viewer: data.Viewer) -> None:
+    data.require_staff(viewer, "die Fristenwache sehen")
+    lang = ui.lang()
+    info = data.build_info()
+    st.subheader(ui.t("watch.list"))
+    st.caption(w.rule_text(lang))
+    found = w.items(viewer)
+    if found.is_empty():
+        st.caption(ui.t("watch.list_empty"))
+    else:
+        shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"watch.art_{a}"),
+                                                              return_dtype=pl.String),
+                                   pl.col("meilenstein").fill_null("–"))
+        ui.table_with_download(
+            ui.labelled(shown, "watch", "art", "name").with_columns(AGS=shown["kommune_id"])
+            .hstack(ui.labelled(shown, "watch", "meilenstein", "datum", "tage", "dauer_monate")),
+            f"fristenwache_{info.datenstand}", key="dl_watch", link_profiles=True)
+    with st.expander(ui.t("watch.thresholds"), icon=":material/tune:"), st.form("thresholds"):
+        t = wstore.thresholds()
+        c = st.columns(2)
+        days = c[0].number_input(ui.t("watch.ueberfaellig_ab_tage"), 1, 365,
+                                 t.ueberfaellig_ab_tage)
+        months = c[1].number_input(ui.t("watch.dauer_warnung_monate"), 1.0, 24.0,
+                                   t.dauer_warnung_monate, step=0.5)
+        if st.form_submit_button(ui.t("watch.save_thresholds")):
+            wstore.set_thresholds(viewer, _user(), ueberfaellig_ab_tage=days,
+                                  dauer_warnung_monate=months)
+            st.rerun()
+
+
+def digest_section(viewer: data.Viewer) -> None:
+    st.subheader(ui.t("watch.digest"))
+    st.caption(ui.t("watch.digest_hint"))
+    if st.button(ui.t("watch.digest_run"), key="digest_run", icon=":material/notifications:"):
+        try:
+            result = w.run_digest(_user())
+        except OSError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            if result:
+                st.success(ui.t("watch.digest_done", n=result["anzahl"]),
+                           icon=":material/check_circle:")
+            else:
+                st.info(ui.t("watch.digest_none"), icon=":material/info:")
+    history = wstore.digests(viewer)
+    if history.is_empty():
+        st.caption(ui.t("watch.digests_empty"))
+    for row in history.head(5).iter_rows(named=True):
+        with st.expander(f"{row['erstellt_am'][:16].replace('T', ' ')} · "
+                         f"{ui.t('watch.anzahl')}: {row['anzahl']}"):
+            st.text(row["text"])
+
+
+def delivery_section(viewer: data.Viewer) -> None:
+    st.subheader(ui.t("watch.deliveries"))
+    st.caption(ui.t("watch.deliveries_hint"))
+    rows = wstore.deliveries(viewer)
+    config = notify.smtp_config()
+    if rows.is_empty():
+        st.caption(ui.t("watch.deliveries_empty"))
+    for row in rows.iter_rows(named=True):
+        with st.container(border=True):
+            st.markdown(f"**{md_escape(row['name'])}** · "
+                        f"{ui.t('watch.ausgabe_' + row['ausgabe'])} · "
+                        f"{ui.t('watch.regel_' + row['stichtag_regel'])} · "
+                        f"{md_escape(row['formate'])}")
+            st.caption(md_escape(row["empfaenger"]))
+            c = st.columns(2)
+            if c[0].button(ui.t("watch.delivery_test"), key=f"test_{row['id']}",
+                           icon=":material/send:"):
+                try:
+                    ziel = w.send_delivery(row, _user(), config, OUTBOX, dt.date.today(),
+                                           test=True)
+                except (OSError, StoreError) as exc:
+                    st.error(str(exc), icon=":material/error:")
+                else:
+                    st.success(ui.t("watch.delivery_test_done", ziel=md_escape(ziel)))
+            if c[1].button(ui.t("watch.delivery_delete"), key=f"del_{row['id']}",
+                           icon=":material/delete:"):
+                wstore.delete_delivery(viewer, _user(), row["id"])
+                st.rerun()
+    if not config:
+        st.caption(ui.t("watch.no_outbox"))
+    with st.expander(ui.t("watch.delivery_new"), icon=":material/add:"), \
+            st.form("delivery_new", clear_on_submit=True):
+        name = st.text_input(ui.t("watch.delivery_name"))
+        to = st.text_input(ui.t("watch.empfaenger"))
+        c = st.columns(3)
+        edition = c[0].radio(ui.t("watch.ausgabe"), wstore.AUSGABEN,
+                             format_func=lambda a: ui.t(f"watch.ausgabe_{a}"))
+        rule = c[1].selectbox(ui.t("watch.stichtag_regel"), wstore.STICHTAG_REGELN,
+                              format_func=lambda r: ui.t(f"watch.regel_{r}"))
+        formats = c[2].multiselect(ui.t("watch.formate"), wstore.FORMATE, default=["xlsx"])
+        if st.form_submit_button(ui.t("watch.delivery_save"), type="primary"):
+            try:
+                wstore.save_delivery(viewer, _user(), name, to, edition, rule, formats)
+            except StoreError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                st.rerun()
+    log = wstore.delivery_log(viewer)
+    if not log.is_empty():
+        st.subheader(ui.t("watch.delivery_log"))
+        st.dataframe(ui.labelled(log, "watch", "gesendet_am", "name", "stichtag", "ziel", "test",
+                                 name="delivery_name"), hide_index=True)

@@ -1,0 +1,55 @@
+"""Handlungsplan, Fristen & Versand and the profile sections of issue #15 in real Chromium."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+
+from playwright.sync_api import expect
+
+from dashboard import data
+from dashboard.store import demo_handlungsplan, notizen
+from dashboard.store.__main__ import demo_handlungsplan_inputs
+from tests.e2e.conftest import login, open_page, screenshot, start_app
+
+
+def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
+    use_db(demo_db)
+    demo_handlungsplan.seed(*demo_handlungsplan_inputs(data))
+    notizen.add_note(data.STAFF, "anna", e2e_accounts["kommune_id"], dt.date(2021, 3, 1),
+                     dt.date(2021, 4, 15), "Kommunalwahl", "kommune")
+    proc, url = start_app(demo_db, WK_USERS=e2e_accounts["WK_USERS"],
+                          WK_AUDIT=e2e_accounts["WK_AUDIT"], WK_STORE=os.environ["WK_STORE"])
+    try:
+        login(page, url, "team")
+        open_page(page, "Handlungsplan")
+        expect(page.get_by_text("Überblick über alle Kommunen")).to_be_visible()
+        expect(page.get_by_text("Prioritäten ohne Maßnahme")).to_be_visible()
+        screenshot(page, "action_handlungsplan_staff")
+        open_page(page, "Fristen & Versand")
+        expect(page.get_by_text("Regel: Ein Meilenstein gilt als überfällig")).to_be_visible()
+        page.get_by_role("button", name="Jetzt prüfen").click()
+        expect(page.get_by_text("neue Einträge gemeldet")).to_be_visible()
+        screenshot(page, "action_fristen")
+        open_page(page, "Fortschritt")
+        expect(page.get_by_text("Notizen im gezeigten Zeitraum")).to_be_visible()
+        screenshot(page, "action_fortschritt")
+        page.get_by_role("button", name="Abmelden").click()
+        login(page, url, "kommune")
+        expect(page.get_by_text("Vom Befund zur Maßnahme")).to_be_visible()
+        page.get_by_role("heading", name="Zeitplan").first.scroll_into_view_if_needed()
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        page.mouse.wheel(0, 150)
+        screenshot(page, "action_profile_timeline")
+        expect(page.get_by_text("Notizen zur Zeitleiste")).to_be_visible()
+        page.get_by_role("button", name="Sachstand erstellen").click()
+        expect(page.get_by_role("button", name="Präsentation (PPTX)")).to_be_visible()
+        screenshot(page, "action_profile_kommune")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a busy machine: do not leave the server behind
+            proc.kill()
+            proc.wait(timeout=30)
