@@ -747,7 +747,7 @@ def peer_groups(viewer: Viewer, filters: Filters = NO_FILTERS, *, topic: str | N
 
 
 # ---- report --------------------------------------------------------------------------------------
-# NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/10_kennzahlen.sql)
+# NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/kennzahl_*.sql)
 # called with (von, bis, stichtag). Figures are aggregates without names or contact data; viewers
 # other than staff get small cells hidden (dashboard/report_defs.py: suppress_small_cells).
 
