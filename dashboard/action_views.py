@@ -135,7 +135,7 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
                                    value=current["faellig"] if current else None,
                               format=fmt_date)
         state = c[2].selectbox(ui.t("handlungsplan.zustand"), handlungsplan.ZUSTAENDE,
-                                    format_func=_state,
+                                    format_func=ui.label_for("handlungsplan.stand."),
                                index=handlungsplan.ZUSTAENDE.index(current["zustand"])
                                if current else 0)
         chosen = [e for e in (current["veranstaltungen"].split("; ") if current else []) if e]
@@ -276,7 +276,7 @@ def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
         text = st.text_input(ui.t("notes.text"), max_chars=notizen.MAX_NOTE)
         options = notizen.SICHTBARKEIT if viewer.is_staff else ("kommune",)
         vis = st.radio(ui.t("notes.sichtbarkeit"), options, horizontal=True,
-                       format_func=lambda s: ui.t(f"notes.sicht_{s}"))
+                       format_func=ui.label_for("notes.sicht_"))
         if st.form_submit_button(ui.t("notes.add"), type="primary"):
             try:
                 notizen.add_note(viewer, _user(), kommune_id, von, bis, text, vis)
@@ -484,9 +484,9 @@ def delivery_section(viewer: data.Viewer) -> None:
         to = st.text_input(ui.t("fristen.empfaenger"))
         c = st.columns(3)
         edition = c[0].radio(ui.t("fristen.ausgabe"), wstore.AUSGABEN,
-                             format_func=lambda a: ui.t(f"fristen.ausgabe_{a}"))
+                             format_func=ui.label_for("fristen.ausgabe_"))
         rule = c[1].selectbox(ui.t("fristen.stichtag_regel"), wstore.STICHTAG_REGELN,
-                              format_func=lambda r: ui.t(f"fristen.regel_{r}"))
+                              format_func=ui.label_for("fristen.regel_"))
         formats = c[2].multiselect(ui.t("fristen.formate"), wstore.FORMATE, default=["xlsx"])
         if st.form_submit_button(ui.t("fristen.delivery_save"), type="primary"):
             try:

@@ -71,6 +71,13 @@ def value(domain: str, german: str | None) -> str | None:
     return _value(lang(), domain, german)
 
 
+def label_for(prefix: str):
+    """A `format_func` for widgets whose options are keys: option `v` shows `t(prefix + v)` in
+    the language of this run (bound now: Streamlit may call it outside the script run)."""
+    lang_ = lang()
+    return lambda v: translate(lang_, f"{prefix}{v}")
+
+
 def value_label(domain: str):
     """A `format_func` for widgets whose options are German data values (URLs keep German)."""
     names = value_names(lang(), domain)

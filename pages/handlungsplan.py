@@ -19,5 +19,5 @@ if viewer.role == "kommune":
 else:
     kommune_id = st.selectbox(ui.t("handlungsplan.choose"), list(names), key="plan_kommune",
                               format_func=lambda k: f"{names[k]} ({k})")
-st.header(names.get(kommune_id, kommune_id))
+st.header(ui.md_escape(names.get(kommune_id, kommune_id)))
 action_views.plan_editor(viewer, kommune_id)
