@@ -33,6 +33,11 @@ def _state(value: str) -> str:
     return ui.t(f"handlungsplan.stand.{value}")
 
 
+def _state_labels(measures: pl.DataFrame) -> pl.DataFrame:
+    """Measures with their state (geplant, begonnen, …) in the UI language."""
+    return measures.with_columns(pl.col("zustand").map_elements(_state, return_dtype=pl.String))
+
+
 # ---- pure builders (tested without Streamlit) ----------------------------------------------------
 
 
@@ -163,8 +168,7 @@ def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
     if measures.is_empty():
         st.caption(ui.t("handlungsplan.empty"))
     else:
-        shown = measures.with_columns(pl.col("zustand").map_elements(_state,
-                                                                     return_dtype=pl.String))
+        shown = _state_labels(measures)
         ui.table_with_download(
             ui.labelled(shown, "handlungsplan", "handlungsfeld", "titel", "zustaendig", "partner",
                         "beginn", "faellig", "zustand", "veranstaltungen"),
@@ -227,8 +231,7 @@ def cohort_view(viewer: data.Viewer) -> None:
         if late.is_empty():
             st.caption(ui.t("handlungsplan.past_due_empty"))
         else:
-            late = late.with_columns(pl.col("zustand").map_elements(_state,
-                                                                    return_dtype=pl.String))
+            late = _state_labels(late)
             ui.table_with_download(
                 late.select(pl.col("name").alias(ui.t("handlungsplan.kommune")),
                             pl.col("kommune_id").alias("AGS"),

@@ -95,11 +95,9 @@ def run_digest(user: str = "watch", config: Mapping[str, Any] | None = None) -> 
 def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
     """The commune's own calendar (.ics): planned milestones not yet reached, its module and
     dialogue events, due dates of its open measures. The commune itself or staff."""
-    handlungsplan.check_access(viewer, kommune_id)
-    profile = data.load_kommune_profile(viewer, kommune_id)
-    if profile is None or profile.milestones is None:
-        raise PermissionError("Diesen Kalender sehen nur die Kommune selbst und das "
-                              "Programmteam.")
+    profile = data.own_profile(
+        viewer, kommune_id,
+        "Diesen Kalender sehen nur die Kommune selbst und das Programmteam.")
     info = data.build_info()
     name = profile.facts["name"]
     cal = Calendar()
