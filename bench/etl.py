@@ -77,6 +77,8 @@ def bench_scale(label: str, input_dir: Path, runs: int) -> dict:
                 str(input_dir),
                 "--output",
                 f"{tmp}/etl.duckdb",
+                "--max-mb",
+                "2048",
             ],
         )
         plain = median_of(

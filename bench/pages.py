@@ -76,7 +76,7 @@ def ensure_national_db() -> Path:
             subprocess.run([sys.executable, "-m", "tools.demo", "--kommunen", "11000", "--events",
                             "1000000", "--out", str(NATIONAL_INPUT)], check=True, cwd=ROOT)
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", str(NATIONAL_INPUT),
-                        "--output", str(NATIONAL_DB)], check=True, cwd=ROOT)
+                        "--output", str(NATIONAL_DB), "--max-mb", "2048"], check=True, cwd=ROOT)
     return NATIONAL_DB
 
 

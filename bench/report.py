@@ -62,7 +62,7 @@ def ensure_national_db() -> Path:
     if not _has_report_macros(NATIONAL_DB) or _older_than_inputs(NATIONAL_DB):
         print(f"Baue {NATIONAL_DB.relative_to(ROOT)} …", flush=True)
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", str(NATIONAL),
-                        "--output", str(NATIONAL_DB)], check=True, cwd=ROOT,
+                        "--output", str(NATIONAL_DB), "--max-mb", "2048"], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
     return NATIONAL_DB
 

@@ -13,7 +13,7 @@ import duckdb
 from etl.build import build, describe_os_error
 from etl.docs import write_docs
 from etl.excel_csv import to_excel_csv_bytes
-from etl.read import InputError
+from etl.read import DEFAULT_LIMITS, MB, InputError, InputLimits, InputTooLarge
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +26,12 @@ def _date_argument(text: str) -> dt.date:
             f"„{text}“ ist kein Datum; bitte JJJJ-MM-TT angeben, z. B. 2021-12-15") from None
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"„{text}“ ist keine positive ganze Zahl")
+    return int(text)
+
+
 def _progress(message: str) -> None:
     print(message, flush=True)
 
@@ -34,9 +40,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     output = Path(args.output)
     kept = "Die bisherige Datenbank bleibt unverändert."
     try:
-        report = build(Path(args.input), output, args.datenstand, progress=_progress)
+        limits = InputLimits(max_bytes=args.max_mb * MB)
+        report = build(Path(args.input), output, args.datenstand, progress=_progress,
+                       limits=limits)
     except InputError as exc:
-        print(f"FEHLER: {exc}\n{kept}", file=sys.stderr)
+        hint = (f"\nWenn die Datei so groß sein soll: --max-mb {exc.size_mb + 1} angeben."
+                if isinstance(exc, InputTooLarge) else "")
+        print(f"FEHLER: {exc}{hint}\n{kept}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"FEHLER: {describe_os_error(exc)}\n{kept}", file=sys.stderr)
@@ -92,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("--report", help="Ablehnungsbericht (CSV); Standard: neben der Datenbank")
     b.add_argument("--show", type=int, default=20, help="so viele Ablehnungen anzeigen")
+    b.add_argument(
+        "--max-mb",
+        type=_positive_int,
+        default=DEFAULT_LIMITS.max_bytes // MB,
+        help="größte erlaubte Eingabedatei in MB (Standard wie beim Hochladen: %(default)s); "
+        "für landesweite Datenmengen höher setzen",
+    )
     b.set_defaults(func=_cmd_build)
     d = sub.add_parser("docs", help="data/README.md und Vorlagen aus dem Schema erzeugen")
     d.set_defaults(func=_cmd_docs)

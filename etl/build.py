@@ -24,7 +24,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.read import ROW_COLUMN, InputError, RawTable, find_input_file, read_table
+from etl.read import (
+    DEFAULT_LIMITS,
+    ROW_COLUMN,
+    InputError,
+    InputLimits,
+    RawTable,
+    find_input_file,
+    read_table,
+)
 from etl.schema import (
     BUNDESLAENDER,
     ENTITIES,
@@ -144,7 +152,9 @@ def sql_files() -> list[Path]:
     return [p for layer in LAYERS for p in _layer_order(sorted((SQL_DIR / layer).glob("*.sql")))]
 
 
-def read_inputs(input_dir: Path, progress: Progress) -> dict[str, RawTable]:
+def read_inputs(
+    input_dir: Path, progress: Progress, limits: InputLimits = DEFAULT_LIMITS
+) -> dict[str, RawTable]:
     """Read all four input files as text; raises InputError on structural problems."""
     if not input_dir.is_dir():
         raise InputError(f"Der Eingabeordner „{input_dir}“ existiert nicht.")
@@ -152,7 +162,7 @@ def read_inputs(input_dir: Path, progress: Progress) -> dict[str, RawTable]:
     for entity in ENTITIES:
         path = find_input_file(input_dir, entity)
         progress(f"Lese {path.name} …")
-        raws[entity.name] = read_table(path, entity)
+        raws[entity.name] = read_table(path, entity, limits)
         for note in raws[entity.name].notes:
             progress(note)
     return raws
@@ -405,16 +415,18 @@ def build(
     datenstand: dt.date | None = None,
     progress: Progress = lambda _msg: None,
     build_id: str | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> BuildReport:
     """Build the database at `output` from `input_dir`; the old file stays until success.
 
     `build_id` lets a caller name the build beforehand (the Daten page names the version
-    folder after it); by default a new one is made.
+    folder after it); by default a new one is made. `limits` are the upload's input limits
+    unless the operator of the CLI raised the size limit (`--max-mb`).
     """
     started = time.perf_counter()
     input_dir, output = Path(input_dir), Path(output)
     settings = read_settings(input_dir, datenstand)
-    raws = read_inputs(input_dir, progress)
+    raws = read_inputs(input_dir, progress, limits)
     results = validate_inputs(raws, settings.datenstand, progress)
 
     build_id = build_id or new_build_id()

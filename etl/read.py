@@ -52,6 +52,14 @@ class InputError(Exception):
     """A structurally broken input: the build stops and the previous database stays."""
 
 
+class InputTooLarge(InputError):
+    """A file over the size limit (the CLI says how to raise it)."""
+
+    def __init__(self, message: str, size_mb: int) -> None:
+        super().__init__(message)
+        self.size_mb = size_mb
+
+
 @dataclass(frozen=True)
 class RawTable:
     """One input file read as text, with where it came from."""
@@ -336,10 +344,11 @@ def read_table(
     safety checks as for uploads run first: size limit, zip-bomb guard, real content type."""
     size = path.stat().st_size
     if size > limits.max_bytes:
-        raise InputError(
+        raise InputTooLarge(
             f"„{path.name}“ ist zu groß ({size // MB} MB). Erlaubt sind höchstens "
             f"{limits.max_bytes // MB} MB pro Datei. Bitte entfernen Sie nicht benötigte Spalten "
-            "oder Tabellenblätter, oder speichern Sie die Tabelle als CSV."
+            "oder Tabellenblätter, oder speichern Sie die Tabelle als CSV.",
+            size // MB,
         )
     data = path.read_bytes()
     if path.suffix.lower() in XLSX_SUFFIXES:
