@@ -521,12 +521,11 @@ def pdf_bytes(report: Report, pngs: Mapping[str, bytes]) -> bytes:
     dauer = report["prozessdauer"]
     rows = [[c.label_de for c in dauer.table.columns]]
     for i in range(dauer.frame.height):
-        rows.append([str(dauer.frame["gruppe"][i]), value(dauer, "kommunen", i, "int"),
-                     value(dauer, "median_monate", i, "decimal"),
-                     value(dauer, "anteil_im_ziel_prozent", i, "decimal")])
+        rows.append([str(dauer.frame["gruppe"][i]),
+                     *(value(dauer, c.name, i, c.kind) for c in dauer.table.columns[1:])])
     text(dauer.table.title_de, 9, 0, "B")
     pdf.ln(1)
-    table(rows, (70, 30, 36, 38))
+    table(rows, (44, 20, 20, 20, 20, 24, 26))
 
     # page 3: events
     pdf.add_page()

@@ -106,6 +106,13 @@ class Figure:
 _LO, _HI = ZIEL_MONATE
 _TEILNEHMEND_DE = "Status aufgenommen, aktiv oder abgeschlossen am Stichtag"
 _TEILNEHMEND_EN = "status accepted, active or finished on the cut-off date"
+_AKTIV_DE = ("Status aktiv am Stichtag: Beginn der Prozessbegleitung bis zum Stichtag belegt, "
+             "Abschluss noch nicht")
+_AKTIV_EN = "status active on the cut-off date: track begun by then, not yet finished"
+_BEGINN_DE = ("Beginn = Erstgespräch erreicht, sonst der früheste erreichte weitere "
+              "Selbstcheck-Schritt (Fragebogen, Auswertung, Workshop)")
+_BEGINN_EN = ("start = first meeting reached, else the earliest later self-check step "
+              "reached")
 _MONAT_DE = "Monate zu 30,44 Tagen"
 _MONAT_EN = "months of 30.44 days"
 
@@ -121,20 +128,25 @@ FIGURES: tuple[Figure, ...] = (
     Figure("kommunen_teilnehmend", "Teilnehmende Modellkommunen", "Participating communes",
            f"Kommunen mit {_TEILNEHMEND_DE}.", f"Communes with {_TEILNEHMEND_EN}."),
     Figure("kommunen_aktiv", "davon aktiv", "of which active",
-           "Prozessbegleitung begonnen (Erstgespräch erreicht), aber noch nicht abgeschlossen.",
-           "Track started (first meeting reached), not yet finished."),
+           f"{_AKTIV_DE}.", f"{_AKTIV_EN}."),
     Figure("kommunen_abgeschlossen", "davon abgeschlossen", "of which finished",
-           "Meilenstein Abschluss bis zum Stichtag erreicht.",
-           "Milestone Abschluss reached by the cut-off date."),
+           "Status abgeschlossen am Stichtag: Meilenstein Abschluss bis zum Stichtag erreicht.",
+           "Status finished on the cut-off date: milestone Abschluss reached by then."),
     Figure("kommunen_ausgeschieden", "Ausgeschiedene Kommunen", "Communes that left",
-           "Registerstatus ausgeschieden und geschätztes Austrittsdatum bis zum Stichtag "
-           "(siehe Regeln).", "Register status left and estimated exit by the cut-off date."),
+           "Registerstatus ausgeschieden und Austrittsdatum (ausgeschieden_am, sonst "
+           "geschätzt, siehe Regeln) bis zum Stichtag.",
+           "Register status left and exit date (ausgeschieden_am, else estimated) by the "
+           "cut-off date."),
     Figure("einwohner_erreicht", "Erreichte Einwohnerinnen und Einwohner", "Inhabitants reached",
            "Summe der Einwohnerzahlen der am Stichtag aktiven und abgeschlossenen Kommunen.",
            "Sum of the population of communes active or finished on the cut-off date."),
     Figure("bundeslaender", "Bundesländer mit Modellkommunen", "Federal states covered",
            "Anzahl der Bundesländer mit mindestens einer teilnehmenden Kommune.",
            "Number of states with at least one participating commune."),
+    Figure("tracks_gestartet", "Gestartete Prozessbegleitungen im Zeitraum",
+           "Tracks started in the period",
+           f"Kommunen, deren Beginn im Berichtszeitraum liegt ({_BEGINN_DE}).",
+           f"Communes whose start lies in the period ({_BEGINN_EN})."),
     Figure("selbstcheck_workshop", "Selbstcheck abgeschlossen (Workshop)",
            "Self-check completed (workshop)",
            "Kommunen, die den akteursübergreifenden Workshop bis zum Stichtag erreicht haben.",
@@ -153,6 +165,10 @@ FIGURES: tuple[Figure, ...] = (
            f"Anteil der abgeschlossenen Prozessbegleitungen mit einer Dauer von höchstens "
            f"{_HI} Monaten, in Prozent.",
            f"Share of finished tracks that took at most {_HI} months, in per cent."),
+    Figure("tracks_laufend_ueber_ziel", f"Laufend seit mehr als {_HI} Monaten",
+           f"Running for more than {_HI} months",
+           f"Am Stichtag aktive Kommunen, deren Beginn mehr als {_HI} Monate zurückliegt.",
+           f"Communes active on the cut-off date that began more than {_HI} months before."),
     Figure("veranstaltungen", "Veranstaltungen im Zeitraum", "Events in the period",
            "Veranstaltungen aller Module im Berichtszeitraum; eine gemeinsame Veranstaltung "
            "mehrerer Kommunen zählt einmal.",
@@ -201,11 +217,14 @@ TABLES: tuple[Table, ...] = (
     Table(
         "kommunen_status", "kennzahl_kommunen_status", "Kommunen nach Status",
         "Kommunen nach Status am Stichtag", "Communes by status on the cut-off date",
-        "Alle Kommunen des Registers mit ihrem Status am Stichtag (Regeln unten).",
-        "All registered communes with their status on the cut-off date.",
+        "Alle Kommunen des Registers mit ihrem Status am Stichtag (Regeln unten); „noch nicht "
+        "im Programm“: bis zum Stichtag ist kein Status durch ein Datum belegt.",
+        "All registered communes with their status on the cut-off date; “noch nicht im "
+        "Programm”: no status proved by a date yet.",
         (
-            Column("status", "text", "Status", "Status", "Status am Stichtag.",
-                   "Status on the cut-off date."),
+            Column("status", "text", "Status", "Status",
+                   "Status am Stichtag; letzte Zeile: alle Kommunen.",
+                   "Status on the cut-off date; last row: all communes."),
             _n("kommunen", "Kommunen", "Communes", "Anzahl der Kommunen mit diesem Status.",
                "Number of communes with this status."),
             _n("einwohner", "Einwohner", "Inhabitants",
@@ -228,8 +247,7 @@ TABLES: tuple[Table, ...] = (
                    "Value of the attribute."),
             _n("teilnehmend", "Teilnehmend", "Participating",
                f"Kommunen mit {_TEILNEHMEND_DE}.", f"Communes with {_TEILNEHMEND_EN}."),
-            _n("aktiv", "davon aktiv", "of which active", "Status aktiv am Stichtag.",
-               "Status active on the cut-off date."),
+            _n("aktiv", "davon aktiv", "of which active", f"{_AKTIV_DE}.", f"{_AKTIV_EN}."),
             _n("abgeschlossen", "davon abgeschlossen", "of which finished",
                "Status abgeschlossen am Stichtag.", "Status finished on the cut-off date."),
             _n("einwohner_erreicht", "Erreichte Einwohner", "Inhabitants reached",
@@ -237,17 +255,21 @@ TABLES: tuple[Table, ...] = (
                "Sum of the population of active and finished communes.",
                ("aktiv", "abgeschlossen")),
             _n("gestartet_im_zeitraum", "Gestartet im Zeitraum", "Started in the period",
-               "Kommunen, deren Prozessbegleitung im Berichtszeitraum begann (Erstgespräch), "
-               "gleich welchen Status sie heute haben.",
-               "Communes whose track started in the period, whatever their status."),
+               f"Kommunen, deren Beginn im Berichtszeitraum liegt ({_BEGINN_DE}), gleich "
+               f"welchen Status sie am Stichtag haben. Über ein Merkmal summiert: Zeile "
+               f"„Beginn“ im Blatt Selbstcheck-Schritte.",
+               f"Communes whose start lies in the period ({_BEGINN_EN}), whatever their "
+               f"status."),
         ),
         groups=("merkmal",),
     ),
     Table(
         "selbstcheck_schritte", "kennzahl_selbstcheck_schritte", "Selbstcheck-Schritte",
         "Selbstcheck: erreichte Schritte", "Self-check: steps reached",
-        "Modul 1: Erstgespräch → Fragebogen → Auswertung → Workshop.",
-        "Module 1: first meeting → questionnaire → evaluation → workshop.",
+        f"Modul 1: Erstgespräch → Fragebogen → Auswertung → Workshop. Erste Zeile „Beginn“: "
+        f"{_BEGINN_DE}.",
+        f"Module 1: first meeting → questionnaire → evaluation → workshop. First row: "
+        f"{_BEGINN_EN}.",
         (
             Column("schritt", "text", "Schritt", "Step", "Meilenstein des Selbstchecks.",
                    "Self-check milestone."),
@@ -257,19 +279,19 @@ TABLES: tuple[Table, ...] = (
             _n("bis_stichtag", "Erreicht bis Stichtag", "Reached by cut-off",
                "Kommunen, die den Schritt bis zum Stichtag erreicht haben (kumuliert, auch "
                "ausgeschiedene).", "Communes that reached the step by the cut-off date."),
-            Column("median_tage_seit_erstgespraech", "decimal", "Median Tage seit Erstgespräch",
-                   "Median days since first meeting",
-                   "Median der Tage vom Erstgespräch bis zu diesem Schritt, über die Kommunen, "
-                   "die beide bis zum Stichtag erreicht haben.",
-                   "Median days from first meeting to this step.", ("bis_stichtag",)),
+            Column("median_tage_seit_beginn", "decimal", "Median Tage seit Beginn",
+                   "Median days since start",
+                   "Median der Tage vom Beginn bis zu diesem Schritt, über die Kommunen, die "
+                   "beide bis zum Stichtag erreicht haben.",
+                   "Median days from start to this step.", ("bis_stichtag",)),
         ),
     ),
     Table(
         "prozessdauer", "kennzahl_prozessdauer", "Prozessdauer",
         f"Dauer der Prozessbegleitung (Ziel {_LO}–{_HI} Monate)",
         f"Track duration (target {_LO}–{_HI} months)",
-        f"Dauer von Beginn (Erstgespräch) bis Abschluss in {_MONAT_DE}.",
-        f"Duration from start (first meeting) to finish in {_MONAT_EN}.",
+        f"Dauer von Beginn bis Abschluss in {_MONAT_DE}; {_BEGINN_DE}.",
+        f"Duration from start to finish in {_MONAT_EN}; {_BEGINN_EN}.",
         (
             Column("gruppe", "text", "Gruppe", "Group",
                    "abgeschlossen bis Stichtag; abgeschlossen im Zeitraum (Abschluss im "
@@ -278,6 +300,15 @@ TABLES: tuple[Table, ...] = (
                    "(duration so far)."),
             _n("kommunen", "Kommunen", "Communes", "Anzahl der Prozessbegleitungen der Gruppe.",
                "Number of tracks in the group."),
+            _n("unter_ziel", f"unter {_LO} Monaten", f"under {_LO} months",
+               f"Dauer unter {_LO} Monaten (laufende: bisherige Dauer).",
+               f"Duration under {_LO} months (running: so far)."),
+            _n("im_zielband", f"{_LO}–{_HI} Monate", f"{_LO}–{_HI} months",
+               f"Dauer von {_LO} bis {_HI} Monaten (einschließlich).",
+               f"Duration of {_LO} to {_HI} months (inclusive)."),
+            _n("ueber_ziel", f"über {_HI} Monate", f"over {_HI} months",
+               f"Dauer über {_HI} Monaten; bei laufenden: schon länger als {_HI} Monate.",
+               f"Duration over {_HI} months; running: already longer than {_HI} months."),
             Column("median_monate", "decimal", "Median (Monate)", "Median (months)",
                    "Median der Dauer, eine Nachkommastelle.", "Median duration.",
                    ("kommunen",)),
@@ -295,8 +326,9 @@ TABLES: tuple[Table, ...] = (
         "Je Quartal insgesamt sowie nach Modul, Format und Thema; Teilnehmende nach Sektor.",
         "Per quarter in total and by module, format and topic; participants by sector.",
         (
-            Column("quartal", "text", "Quartal", "Quarter", "Kalenderquartal des Termins.",
-                   "Calendar quarter of the event date."),
+            Column("quartal", "text", "Quartal", "Quarter",
+                   "Kalenderquartal des Termins; „Zeitraum“: ganzer Berichtszeitraum.",
+                   "Calendar quarter of the event date; “Zeitraum”: the whole period."),
             Column("merkmal", "text", "Merkmal", "Attribute",
                    "Insgesamt, Modul, Format oder Thema.", "Total, module, format or topic."),
             Column("auspraegung", "text", "Ausprägung", "Value", "Wert des Merkmals.",
@@ -363,29 +395,39 @@ RULES_DE: tuple[tuple[str, str], ...] = (
      "„Im Zeitraum“ heißt: Datum zwischen Beginn und Ende des Berichtszeitraums (jeweils "
      "einschließlich). Liegt das Ende nach dem Stichtag, endet der Zeitraum am Stichtag."),
     ("Status am Stichtag",
-     "Ein Status gilt ab dem Datum des Meilensteins, der ihn belegt: abgeschlossen ab Abschluss, "
-     "aktiv ab Beginn (Erstgespräch; fehlt es, der früheste weitere Selbstcheck-Schritt), "
-     "aufgenommen ab Aufnahme, beworben ab Bewerbung oder Ratsbeschluss. Liegt dieses Datum nach "
-     "dem Stichtag, zählt die Kommune mit dem Status, den ihre bis zum Stichtag erreichten "
-     "Meilensteine belegen, oder gar nicht, wenn sie bis dahin keinen erreicht hat. Ein Status "
-     "ohne belegendes Datum in den Daten (z. B. interessiert) gilt unverändert."),
+     "Ein Status gilt ab dem Datum, das ihn belegt: abgeschlossen ab Abschluss, aktiv ab Beginn, "
+     "aufgenommen ab Aufnahme, beworben ab Bewerbung oder Ratsbeschluss, ausgeschieden ab dem "
+     "Austrittsdatum. Liegt dieses Datum nach dem Stichtag oder fehlt es in den Daten (z. B. "
+     "Status abgeschlossen, aber Abschluss nur geplant), zählt die Kommune mit dem Status, den "
+     "ihre bis zum Stichtag erreichten Meilensteine belegen, sonst als „noch nicht im Programm“. "
+     "Nur „interessiert“ braucht keinen Beleg. Die Datenprüfung meldet Registerzeilen ohne "
+     "belegendes Datum als Warnung."),
+    ("Beginn", f"{_BEGINN_DE}. Derselbe Beginn gilt für Dauer, „Gestartet im Zeitraum“ und die "
+     "Zeile „Beginn“ der Selbstcheck-Schritte."),
     ("Ausgeschieden",
-     "Die Eingabedaten enthalten kein Austrittsdatum. Es wird geschätzt als geplantes Datum des "
-     "ersten Meilensteins, den die Kommune nicht mehr erreicht hat (sonst ihr zuletzt erreichter "
-     "Meilenstein), höchstens der Datenstand. Bis dahin zählt sie mit ihrem vorherigen Status."),
+     "Das Austrittsdatum ist die Spalte ausgeschieden_am des Registers. Ist sie leer, wird es "
+     "geschätzt als geplantes Datum des ersten Meilensteins, den die Kommune nicht mehr erreicht "
+     "hat (sonst ihr zuletzt erreichter Meilenstein), höchstens der Datenstand. Bis dahin zählt "
+     "sie mit dem Status, den ihre Meilensteine belegen."),
     ("Teilnehmende Kommunen",
      "Kommunen mit Status aufgenommen, aktiv oder abgeschlossen am Stichtag."),
     ("Erreichte Einwohner",
      "Summe der Einwohnerzahlen (laut Register) der am Stichtag aktiven und abgeschlossenen "
      "Kommunen."),
     ("Dauer",
-     f"Beginn (Erstgespräch) bis Abschluss; ein Monat = 30,44 Tage. Ziel des Programms: "
-     f"{_LO} bis {_HI} Monate; „im Ziel“ heißt höchstens {_HI} Monate."),
+     f"Beginn bis Abschluss; ein Monat = 30,44 Tage. Ziel des Programms: {_LO} bis {_HI} "
+     f"Monate. Gezählt wird unter {_LO}, {_LO}–{_HI} (einschließlich) und über {_HI} Monate; "
+     f"laufende Prozessbegleitungen mit ihrer bisherigen Dauer bis zum Stichtag. Der Anteil "
+     f"„≤ {_HI} Monate“ zählt alle Dauern von höchstens {_HI} Monaten. Abgeschlossene ohne "
+     f"erreichten Beginn haben keine Dauer und fehlen hier."),
     ("Veranstaltungen",
-     "Eine Veranstaltungskennung ist eine Veranstaltung, auch wenn mehrere Kommunen teilnehmen; "
-     "sie zählt einmal, mit Datum, Modul, Format und Thema ihrer ersten Zeile (frühestes Datum, "
-     "dann kleinster Kommunenschlüssel), Teilnehmende aller teilnehmenden Kommunen. Quartal = "
-     "Kalenderquartal dieses Datums."),
+     "Eine Veranstaltungskennung ist eine Veranstaltung, auch wenn mehrere Kommunen teilnehmen. "
+     "Bekannt sind nur Zeilen, deren Datum bis zum Ende des (am Stichtag endenden) "
+     "Berichtszeitraums reicht; spätere Zeilen ändern keine Veranstaltung des Zeitraums. Eine "
+     "Veranstaltung zählt einmal, im Zeitraum und Quartal ihrer ersten bekannten Zeile "
+     "(frühestes Datum, dann kleinster Kommunenschlüssel), mit deren Modul, Format und Thema; "
+     "„kommunenübergreifend“ ist sie, wenn mindestens zwei Kommunen eine bekannte Zeile haben. "
+     "Teilnehmende: Summe über alle bekannten Zeilen."),
     ("Kleine Fallzahlen",
      f"In der öffentlichen Fassung steht „{SMALL_CELL_TEXT}“ statt eines Wertes, der auf 1 oder 2 "
      f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Steht in einer Gruppe, deren Summe "
@@ -404,12 +446,20 @@ RULES_EN: tuple[tuple[str, str], ...] = (
     ("Period", "“In the period”: date between start and end of the period (inclusive), ending "
      "at the cut-off date at the latest."),
     ("Status on the cut-off date",
-     "A status holds from the date of the milestone that proves it (finished: Abschluss; active: "
-     "first meeting; accepted: Aufnahme; applied: Bewerbung or Ratsbeschluss). If that date is "
-     "after the cut-off, the commune counts with the status its milestones prove by then, or not "
-     "at all. A status without such a date in the data is taken as it is."),
-    ("Left", "The input has no exit date; it is estimated as the planned date of the first "
-     "milestone the commune did not reach any more, at most the data date."),
+     "A status holds from the date that proves it (finished: Abschluss; active: start; "
+     "accepted: Aufnahme; applied: Bewerbung or Ratsbeschluss; left: exit date). If that date is "
+     "after the cut-off or missing, the commune counts with the status its reached milestones "
+     "prove by then, else as “not yet in the programme”. Only “interessiert” needs no proof."),
+    ("Start", f"{_BEGINN_EN}; the same start for duration, “started in the period” and the "
+     "row “Beginn” of the self-check steps."),
+    ("Left", "The exit date is the column ausgeschieden_am; when empty it is estimated as the "
+     "planned date of the first milestone the commune did not reach any more, at most the data "
+     "date."),
+    ("Duration", f"Start to finish; under {_LO}, {_LO}–{_HI} and over {_HI} months; running "
+     "tracks with their duration so far."),
+    ("Events", "Only rows dated up to the end of the period (cut at the cut-off date) are known; "
+     "an event counts once, in the period and quarter of its first known row; shared if at "
+     "least two communes have a known row."),
     ("Small cells",
      f"The public version shows “{SMALL_CELL_TEXT}” instead of any figure resting on 1 or 2 "
      f"communes, plus one more cell in a group whose total is published."),

@@ -88,8 +88,9 @@ def test_cohort_known_answers(cohort_db):
     """Hand-checked values of the small cohort (data date 15.12.2021)."""
     t = sql_tables(cohort_db, D(2019, 11, 5), D(2021, 12, 15), D(2021, 12, 15))
     status = {r["status"]: r["kommunen"] for r in t["kommunen_status"]}
-    assert status == {"interessiert": 0, "beworben": 0, "aufgenommen": 0, "aktiv": 2,
-                      "abgeschlossen": 1, "ausgeschieden": 1}
+    assert status == {"noch nicht im Programm": 0, "interessiert": 0, "beworben": 0,
+                      "aufgenommen": 0, "aktiv": 2, "abgeschlossen": 1, "ausgeschieden": 1,
+                      "Insgesamt": 4}
     head = {r["kennzahl"]: r for r in t["ueberblick"]}
     # Lemgo 40.696 + München 1.488.202 (aktiv) + Flensburg 89.934 (abgeschlossen)
     assert head["einwohner_erreicht"]["anzahl"] == 1_618_832
@@ -102,7 +103,7 @@ def test_cohort_known_answers(cohort_db):
     assert dialog["Webinar"]["kommunenuebergreifend"] == 1
     assert dialog["Webinar"]["kommunen"] == 2
     schritte = {r["schritt"]: r for r in t["selbstcheck_schritte"]}
-    assert schritte["Fragebogen"]["median_tage_seit_erstgespraech"] == (34 + 39) / 2
+    assert schritte["Fragebogen"]["median_tage_seit_beginn"] == (34 + 39) / 2
 
 
 @pytest.mark.parametrize(("von", "bis", "stichtag"), [
