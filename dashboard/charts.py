@@ -11,7 +11,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from dashboard import fmt
-from dashboard.report_defs import SMALL_CELL_TEXT
+from dashboard.report.definitions import SMALL_CELL_TEXT
 from etl.schema import STATUS
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -263,8 +263,8 @@ def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.
 
 
 # ---- report (NAP-I) ------------------------------------------------------------------------------
-# One builder per chart in dashboard/report_defs.CHARTS. Input is the chart's slice of a report
-# table (`report_defs.chart_data`); in the public version hidden cells are null and labelled "<3".
+# One builder per chart in dashboard/definitions.CHARTS. Input is the chart's slice of a report
+# table (`definitions.chart_data`); in the public version hidden cells are null and labelled "<3".
 
 SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[1], "#BBBBBB")
 
@@ -296,7 +296,7 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
 
 
 def report_chart(key: str, data, lang: str) -> go.Figure:
-    """The report chart `key` from its data slice (`report_defs.chart_data(key, report)`)."""
+    """The report chart `key` from its data slice (`definitions.chart_data(key, report)`)."""
     frame = data.frame
     labels = {c.name: c.label(lang).removeprefix("davon ").removeprefix("of which ")
               for c in data.table.columns}

@@ -226,7 +226,7 @@ def public_small_cells(frame: pl.DataFrame, viewer: Viewer, basis: dict[str, lis
     rule as the public report exports (`report_defs.suppress_small_cells`)."""
     if viewer.role != "public" or frame.is_empty():
         return frame
-    from dashboard import report_defs
+    from dashboard.report import definitions as report_defs
 
     shown, _hidden = report_defs.suppress_small_cells(frame, basis, groups=())
     return shown
@@ -688,12 +688,12 @@ def peer_groups(viewer: Viewer, filters: Filters = NO_FILTERS, *, topic: str | N
 # ---- report --------------------------------------------------------------------------------------
 # NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/10_kennzahlen.sql)
 # called with (von, bis, stichtag). Figures are aggregates without names or contact data; viewers
-# other than staff get small cells hidden (dashboard/report_defs.py: suppress_small_cells).
+# other than staff get small cells hidden (dashboard/report/definitions.py: suppress_small_cells).
 
 
 def report_table(viewer: Viewer, key: str, von: dt.date, bis: dt.date, stichtag: dt.date):
     """One report table as the viewer may see it (`report_defs.ReportTable`)."""
-    from dashboard import report_defs
+    from dashboard.report import definitions as report_defs
 
     table = report_defs.TABLE_BY_KEY[key]  # macro names come from the definitions, never input
     report_defs.validate_period(von, bis, stichtag)
@@ -710,7 +710,7 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date):
 
     The public version (every viewer but staff) hides figures resting on fewer than 3 communes.
     """
-    from dashboard import report_defs
+    from dashboard.report import definitions as report_defs
 
     return report_defs.Report(
         von=von, bis=bis, stichtag=stichtag, public=not viewer.is_staff, build=build_info(),

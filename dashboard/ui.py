@@ -209,7 +209,7 @@ def column_config(frame: pl.DataFrame) -> dict:
 
 def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
     """Public tables: a count hidden by the small-cell rule (null) reads "<3"."""
-    from dashboard.report_defs import SMALL_CELL_TEXT
+    from dashboard.report.definitions import SMALL_CELL_TEXT
 
     numeric = [n for n, d in frame.schema.items() if d.is_numeric()]
     return frame.with_columns(

@@ -2,8 +2,12 @@
 
 import streamlit as st
 
-from dashboard import data, exports, fmt, ui
-from dashboard import report_defs as rd
+from dashboard import data, fmt, ui
+from dashboard.report import charts as report_charts
+from dashboard.report import csv as report_csv
+from dashboard.report import definitions as rd
+from dashboard.report import pdf as report_pdf
+from dashboard.report import xlsx as report_xlsx
 
 lang, viewer = ui.lang(), ui.viewer()
 info = data.build_info()
@@ -50,13 +54,13 @@ st.subheader(ui.t("report.downloads"))
 stamp = (info.build_id, von, bis, stichtag, report.public)
 d_xlsx, d_csv, d_render = st.columns(3)
 d_xlsx.download_button(
-    ui.t("report.xlsx"), exports.xlsx_bytes(report),
+    ui.t("report.xlsx"), report_xlsx.xlsx_bytes(report),
     file_name=rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export,
     args=(rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),))
 d_csv.download_button(
-    ui.t("report.csv_zip"), exports.csv_zip(report),
+    ui.t("report.csv_zip"), report_csv.csv_zip(report),
     file_name=rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),
     mime="application/zip", icon=":material/folder_zip:", key="report_csv",
     on_click=ui.log_export,
@@ -68,15 +72,15 @@ if rendered is None or rendered["stamp"] != stamp:
                        icon=":material/picture_as_pdf:", key="report_render"):
         with st.status(ui.t("report.rendering"), expanded=True) as status:
             try:
-                files = exports.ChartFiles()
+                files = report_charts.ChartFiles()
                 for n, chart in enumerate(rd.CHARTS, 1):
                     status.write(ui.t("report.rendering_chart", n=n, total=len(rd.CHARTS),
                                       title=chart.title(lang)))
-                    part = exports.chart_files(report, [chart.key])
+                    part = report_charts.chart_files(report, [chart.key])
                     files.png.update(part.png)
                     files.files.update(part.files)
                 status.write(ui.t("report.rendering_pdf"))
-                pdf = exports.pdf_bytes(report, files.png)
+                pdf = report_pdf.pdf_bytes(report, files.png)
             except RuntimeError as exc:
                 status.update(label=ui.t("report.render_failed", error=exc), state="error")
             else:
@@ -107,7 +111,7 @@ if rendered is not None:
 def show_chart(key: str) -> None:
     chart = rd.CHART_BY_KEY[key]
     st.markdown(f"**{chart.title(lang)}**")
-    ui.chart_and_table(exports.chart_figure(key, report, lang),
+    ui.chart_and_table(report_charts.chart_figure(key, report, lang),
                        rd.chart_data(key, report).as_text(lang),
                        rd.file_name(key, stichtag, report.public, "csv")[:-4],
                        key=f"report_{key}")

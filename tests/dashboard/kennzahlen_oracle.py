@@ -2,7 +2,7 @@
 
 Plain polars and Python, no DuckDB and no code from the ETL or the dashboard except the domain
 lists of etl.schema: the tests compare this with the SQL macros and with the exported files,
-value by value. The rules are the ones written down in dashboard/report_defs.py (RULES_DE).
+value by value. The rules are the ones written down in dashboard/report/definitions.py (RULES_DE).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import report_defs as rd
+from dashboard.report import definitions as rd
 from etl.build import build
 from tests import cohort
 from tests.dashboard import kennzahlen_oracle as oracle

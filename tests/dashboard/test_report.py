@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-from dashboard import report_defs as rd
+from dashboard.report import definitions as rd
 from tests.conftest import DEMO_DIR
 from tests.dashboard import kennzahlen_oracle as oracle
 
