@@ -24,8 +24,12 @@ bis = c_bis.date_input(ui.t("report.bis"), value=info.datenstand, format=date_fo
 stichtag = c_stichtag.date_input(ui.t("report.stichtag"), value=info.datenstand,
                                  format=date_format, key="report_stichtag",
                                  help=ui.t("report.stichtag_help"))
+public = not viewer.is_staff or st.segmented_control(
+    ui.t("report_edition.label"), ("internal", "public"), default="internal",
+    format_func=lambda e: ui.t(f"report_edition.{e}"), key="report_edition",
+    help=ui.t("report_edition.help")) == "public"
 try:
-    report = data.load_report(viewer, von, bis, stichtag)
+    report = data.load_report(data.PUBLIC if public else viewer, von, bis, stichtag)
 except ValueError as exc:
     st.error(str(exc), icon=":material/event_busy:")
     st.stop()
@@ -37,17 +41,16 @@ if stichtag > info.datenstand:
     st.warning(ui.t("report.after_datenstand", datenstand=fmt.date(info.datenstand, lang)),
                icon=":material/update:")
 st.caption(ui.t("report.edition_public" if report.public else "report.edition_internal"))
+if report.protection is not None:
+    st.caption(report.protection.text(lang))
 
 # ---- headline figures ----
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "einwohner_erreicht",
          "veranstaltungen", "teilnehmende", "median_dauer_monate", "anteil_im_ziel_prozent")
 cols = [*st.columns(4), *st.columns(4)]
 for col, key in zip(cols, shown, strict=True):
-    value, hidden = report.figure(key)
-    decimals = 1 if key in ("median_dauer_monate", "anteil_im_ziel_prozent") else 0
-    text = rd.SMALL_CELL_TEXT if hidden else fmt.number(value, decimals, lang)
     figure = rd.FIGURE_BY_KEY[key]
-    col.metric(figure.label(lang), text, help=figure.definition(lang))
+    col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
 
 # ---- downloads ----
 st.subheader(ui.t("report.downloads"))
@@ -55,16 +58,16 @@ stamp = (info.build_id, von, bis, stichtag, report.public)
 d_xlsx, d_csv, d_render = st.columns(3)
 d_xlsx.download_button(
     ui.t("report.xlsx"), report_xlsx.xlsx_bytes(report),
-    file_name=rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),
+    file_name=report.file_name("kennzahlen", "xlsx"),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export,
-    args=(rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),))
+    args=(report.file_name("kennzahlen", "xlsx"),))
 d_csv.download_button(
     ui.t("report.csv_zip"), report_csv.csv_zip(report),
-    file_name=rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),
+    file_name=report.file_name("kennzahlen_csv", "zip"),
     mime="application/zip", icon=":material/folder_zip:", key="report_csv",
     on_click=ui.log_export,
-    args=(rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),))
+    args=(report.file_name("kennzahlen_csv", "zip"),))
 rendered = st.session_state.get("report_rendered")
 if rendered is None or rendered["stamp"] != stamp:
     rendered = None
@@ -90,17 +93,17 @@ if rendered is None or rendered["stamp"] != stamp:
 if rendered is not None:
     d_render.download_button(
         ui.t("report.pdf"), rendered["pdf"],
-        file_name=rd.file_name("kurzbericht", stichtag, report.public, "pdf"),
+        file_name=report.file_name("kurzbericht", "pdf"),
         mime="application/pdf", icon=":material/picture_as_pdf:", key="report_pdf",
         on_click=ui.log_export,
-        args=(rd.file_name("kurzbericht", stichtag, report.public, "pdf"),))
+        args=(report.file_name("kurzbericht", "pdf"),))
     with st.expander(ui.t("report.images"), icon=":material/image:"):
         for chart in rd.CHARTS:
             c_title, c_png, c_svg = st.columns([3, 1, 1], vertical_alignment="center")
             c_title.write(chart.title(lang))
             for column, suffix, mime in ((c_png, "png", "image/png"),
                                          (c_svg, "svg", "image/svg+xml")):
-                name = rd.file_name(chart.key, stichtag, report.public, suffix)
+                name = report.file_name(chart.key, suffix)
                 column.download_button(ui.t(f"report.{suffix}"), rendered["files"][name],
                                        file_name=name, mime=mime, icon=":material/download:",
                                        key=f"report_{chart.key}_{suffix}",
@@ -113,13 +116,13 @@ def show_chart(key: str) -> None:
     st.markdown(f"**{chart.title(lang)}**")
     ui.chart_and_table(report_charts.chart_figure(key, report, lang),
                        rd.chart_data(key, report).as_text(lang),
-                       rd.file_name(key, stichtag, report.public, "csv")[:-4],
+                       report.file_name(key, "csv")[:-4],
                        key=f"report_{key}")
 
 
 def show_table(key: str, expanded: bool | None = None) -> None:
     rt = report[key]
-    stem = rd.file_name(key, stichtag, report.public, "csv")[:-4]
+    stem = report.file_name(key, "csv")[:-4]
     if expanded is None:
         st.markdown(f"**{rt.table.title(lang)}**")
         st.caption(rt.table.description(lang))
@@ -134,7 +137,7 @@ overview = report["ueberblick"]
 st.markdown(f"**{overview.table.title(lang)}**")
 st.caption(overview.table.description(lang))
 ui.table_with_download(rd.headline_text(report, lang),
-                       rd.file_name("ueberblick", stichtag, report.public, "csv")[:-4],
+                       report.file_name("ueberblick", "csv")[:-4],
                        key="report_table_ueberblick")
 
 st.subheader(ui.t("report.section_kommunen"))

@@ -19,7 +19,6 @@ from dashboard.report.definitions import (
     SMALL_CELL_TEXT,
     Report,
     chart_data,
-    file_name,
 )
 from dashboard.report.notes import (
     version_text,
@@ -141,6 +140,6 @@ def chart_files(report: Report, keys: Iterable[str] | None = None,
         fig = export_figure(key, report)
         png = png_bytes(fig)
         result.png[key] = png
-        result.files[file_name(key, report.stichtag, report.public, "png")] = png
-        result.files[file_name(key, report.stichtag, report.public, "svg")] = svg_bytes(fig)
+        result.files[report.file_name(key, "png")] = png
+        result.files[report.file_name(key, "svg")] = svg_bytes(fig)
     return result

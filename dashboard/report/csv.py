@@ -8,10 +8,8 @@ import zipfile
 from collections.abc import Mapping
 
 from dashboard.report.definitions import (
-    SMALL_CELL_TEXT,
     Report,
     ReportTable,
-    file_name,
 )
 from dashboard.report.notes import (
     hinweise_text,
@@ -22,16 +20,17 @@ from etl.excel_csv import to_excel_csv_bytes
 
 
 def csv_bytes(rt: ReportTable) -> bytes:
-    """One report table as German Excel CSV (labels as header; hidden cells as `<3`)."""
+    """One report table as German Excel CSV (labels as header; hidden cells as `<3` or `x`)."""
     labels = {c.name: c.label_de for c in rt.table.columns}
-    hidden = rt.hidden.rename(labels, strict=False) if rt.hidden is not None else None
-    return to_excel_csv_bytes(rt.labelled("de"), hidden, SMALL_CELL_TEXT)
+    markers = rt.markers()
+    hidden = markers.rename(labels, strict=False) if markers is not None else None
+    return to_excel_csv_bytes(rt.labelled("de"), hidden)
 
 
 
 def csv_files(report: Report) -> dict[str, bytes]:
     """File name → CSV bytes, one per report table."""
-    return {file_name(key, report.stichtag, report.public, "csv"): csv_bytes(rt)
+    return {report.file_name(key, "csv"): csv_bytes(rt)
             for key, rt in report.tables.items()}
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of the period
 SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
 SMALL_CELL_TEXT = "<3"
+SECONDARY_TEXT = "x"  # hidden so that no "<3" value can be recomputed (any value, also 0)
 FILE_PREFIX = "weltoffene-kommune"
 
 Kind = Literal["text", "int", "decimal"]
@@ -71,6 +72,10 @@ class Table:
     description_en: str
     columns: tuple[Column, ...]
     groups: tuple[str, ...] | None = None
+    # rows of the public edition (None: all). Fine tables (quarter × topic) are almost all small
+    # cells for about 40 communes; like statistical offices, the public edition publishes the
+    # coarser table instead of a table of hidden cells.
+    public_rows: pl.Expr | None = None
 
     def title(self, lang: str) -> str:
         return self.title_de if lang == "de" else self.title_en
@@ -356,6 +361,7 @@ TABLES: tuple[Table, ...] = (
                "Participants minus the sum of the sectors.", ("kommunen",)),
         ),
         groups=("quartal", "merkmal"),
+        public_rows=(pl.col("quartal") == "Zeitraum") & (pl.col("merkmal") != "Thema"),
     ),
     Table(
         "dialog_vernetzung", "kennzahl_dialog_vernetzung", "Vernetzung und Dialog",
@@ -562,6 +568,16 @@ class ReportTable:
     table: Table
     frame: pl.DataFrame
     hidden: pl.DataFrame | None = None
+    secondary: pl.DataFrame | None = None  # hidden cells that are not small themselves
+
+    def marker(self, column: str, i: int) -> str | None:
+        """What a hidden cell shows (`<3` or `x`), None for a shown cell."""
+        if not bool(self.is_hidden(column)[i]):
+            return None
+        if self.secondary is not None and column in self.secondary.columns \
+                and bool(self.secondary[column][i]):
+            return SECONDARY_TEXT
+        return SMALL_CELL_TEXT
 
     def is_hidden(self, column: str) -> pl.Series:
         """Boolean per row: True where the cell shows `SMALL_CELL_TEXT`."""
@@ -569,16 +585,22 @@ class ReportTable:
             return pl.Series(column, [False] * self.frame.height, dtype=pl.Boolean)
         return self.hidden.get_column(column)
 
+    def markers(self) -> pl.DataFrame | None:
+        """Per figure column the marker of each hidden cell (`<3`, `x`), null where shown."""
+        if self.hidden is None:
+            return None
+        return pl.DataFrame({c: pl.Series([self.marker(c, i) for i in range(self.frame.height)],
+                                          dtype=pl.String) for c in self.hidden.columns})
+
     def subset(self, columns: Sequence[str], rows: pl.Expr | None = None) -> ReportTable:
         """Some rows and columns of the table (for a chart), hidden cells kept."""
         keep = pl.Series("keep", [True] * self.frame.height) if rows is None \
             else self.frame.select(rows.fill_null(False)).to_series()
         frame = self.frame.filter(keep).select(columns)
-        hidden = None
-        if self.hidden is not None:
-            hidden = self.hidden.filter(keep).select(c for c in columns
-                                                     if c in self.hidden.columns)
-        return ReportTable(self.table, frame, hidden)
+        masks = [None if m is None else m.filter(keep).select(c for c in columns
+                                                               if c in m.columns)
+                 for m in (self.hidden, self.secondary)]
+        return ReportTable(self.table, frame, *masks)
 
     def spelled(self, lang: str = "de") -> pl.DataFrame:
         """The frame with headline figure keys replaced by their labels (column names kept)."""
@@ -609,9 +631,36 @@ class ReportTable:
             decimals = 1 if c.kind == "decimal" else 0
             text = frame.get_column(label).map_elements(
                 lambda v, d=decimals: fmt.number(v, d, lang), return_dtype=pl.String)
-            exprs.append(pl.when(self.hidden.get_column(c.name)).then(pl.lit(SMALL_CELL_TEXT))
-                         .otherwise(text).alias(label))
+            marks = pl.Series([self.marker(c.name, i) for i in range(self.frame.height)],
+                              dtype=pl.String)
+            exprs.append(pl.when(marks.is_not_null()).then(marks).otherwise(text).alias(label))
         return frame.with_columns(exprs) if exprs else frame
+
+
+@dataclass(frozen=True)
+class ProtectionNote:
+    """What every public export says about its small-cell protection."""
+
+    primary: int  # cells hidden because they rest on 1 or 2 communes
+    secondary: int  # further cells hidden so that none can be recomputed
+    audit_passed: bool
+    attackers: int  # communes audited as attackers knowing their own contribution
+
+    def text(self, lang: str = "de") -> str:
+        if lang != "de":
+            verdict = "passed" if self.audit_passed else "NOT passed: do not publish"
+            return (f"Small-cell protection: no published value rests on 1 or 2 communes "
+                    f"(minimum {SMALL_CELL_LIMIT}); {self.primary} cells shown as "
+                    f"“{SMALL_CELL_TEXT}”, {self.secondary} more hidden as “{SECONDARY_TEXT}”. "
+                    f"Interval audit (linear programming) over all tables, also for each of "
+                    f"{self.attackers} communes knowing their own contribution: {verdict}.")
+        verdict = "bestanden" if self.audit_passed else "NICHT bestanden: nicht veröffentlichen"
+        return (f"Schutz kleiner Fallzahlen: Kein veröffentlichter Wert beruht auf 1 oder 2 "
+                f"Kommunen (Mindestfallzahl {SMALL_CELL_LIMIT}); {self.primary} Zellen stehen als "
+                f"„{SMALL_CELL_TEXT}“, {self.secondary} weitere sind als „{SECONDARY_TEXT}“ "
+                f"verdeckt, damit sich kein kleiner Wert zurückrechnen lässt. Intervall-Prüfung "
+                f"(lineare Optimierung) über alle Tabellen, auch für jede der {self.attackers} "
+                f"Kommunen, die ihren eigenen Beitrag kennt: {verdict}.")
 
 
 @dataclass(frozen=True)
@@ -626,6 +675,14 @@ class Report:
     tables: dict[str, ReportTable] = field(default_factory=dict)
     erstellt_am: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(
         microsecond=0))
+    protection: ProtectionNote | None = None  # public edition only
+
+    def file_name(self, kind: str, suffix: str) -> str:
+        """`weltoffene-kommune_kennzahlen_2021-01-01_2021-12-31_stichtag-2022-01-15.xlsx`:
+        period and Stichtag, so files of two periods never collide (public: `_oeffentlich`)."""
+        tail = "_oeffentlich" if self.public else ""
+        return (f"{FILE_PREFIX}_{kind}_{self.von.isoformat()}_{self.bis_effektiv.isoformat()}"
+                f"_stichtag-{self.stichtag.isoformat()}{tail}.{suffix}")
 
     def __getitem__(self, key: str) -> ReportTable:
         return self.tables[key]
@@ -635,16 +692,27 @@ class Report:
         """The period ends at the Stichtag at the latest."""
         return min(self.bis, self.stichtag)
 
-    def figure(self, key: str) -> tuple[float | int | None, bool]:
-        """A headline figure's value (count or value) and whether it is hidden."""
+    def figure(self, key: str) -> tuple[float | int | None, str | None]:
+        """A headline figure's value (count or value) and its marker if hidden (`<3`, `x`)."""
         table = self.tables["ueberblick"]
         rows = table.frame.with_row_index("_i").filter(pl.col("kennzahl") == key)
         if rows.is_empty():
-            return None, False
+            return None, None
         row = rows.row(0, named=True)
-        value = row["anzahl"] if row["anzahl"] is not None else row["wert"]
-        hidden = bool(table.is_hidden("anzahl")[row["_i"]])
-        return value, hidden
+        column = "anzahl" if row["anzahl"] is not None or table.marker("anzahl", row["_i"]) \
+            else "wert"
+        return row[column], table.marker(column, row["_i"])
+
+    def figure_text(self, key: str, lang: str = "de") -> str:
+        """A headline figure as the pages show it: number, `<3`, `x` or `–` when empty."""
+        from dashboard import fmt
+
+        value, marker = self.figure(key)
+        if marker is not None:
+            return marker
+        if value is None:
+            return "–"
+        return fmt.number(value, 0 if isinstance(value, int) else 1, lang)
 
 
 def headline_text(report: Report, lang: str = "de") -> pl.DataFrame:
@@ -656,22 +724,12 @@ def headline_text(report: Report, lang: str = "de") -> pl.DataFrame:
     for i, row in enumerate(table.frame.iter_rows(named=True)):
         figure = FIGURE_BY_KEY.get(row["kennzahl"])
         counted = row["anzahl"] is not None or bool(table.is_hidden("anzahl")[i])
-        if bool(table.is_hidden("anzahl" if counted else "wert")[i]):
-            value = SMALL_CELL_TEXT
-        else:
-            value = fmt.number(row["anzahl"], 0, lang) if counted \
-                else fmt.number(row["wert"], 1, lang)
-        basis = SMALL_CELL_TEXT if bool(table.is_hidden("basis_kommunen")[i]) \
-            else fmt.number(row["basis_kommunen"], 0, lang)
+        value = table.marker("anzahl" if counted else "wert", i) or (
+            fmt.number(row["anzahl"], 0, lang) if counted else fmt.number(row["wert"], 1, lang))
+        basis = table.marker("basis_kommunen", i) or fmt.number(row["basis_kommunen"], 0, lang)
         rows.append((figure.label(lang) if figure else row["kennzahl"], value, basis))
     labels = [table.table.column(c).label(lang) for c in ("kennzahl", "wert", "basis_kommunen")]
     return pl.DataFrame(rows, schema=labels, orient="row")
-
-
-def file_name(kind: str, stichtag: dt.date, public: bool, suffix: str) -> str:
-    """`weltoffene-kommune_kennzahlen_2021-12-31.xlsx` (public: `…_oeffentlich.xlsx`)."""
-    tail = "_oeffentlich" if public else ""
-    return f"{FILE_PREFIX}_{kind}_{stichtag.isoformat()}{tail}.{suffix}"
 
 
 def validate_period(von: dt.date, bis: dt.date, stichtag: dt.date) -> None:

@@ -11,7 +11,6 @@ from dashboard.report.charts import Progress, chart_files
 from dashboard.report.csv import csv_files, csv_zip
 from dashboard.report.definitions import (
     Report,
-    file_name,
 )
 from dashboard.report.pdf import pdf_bytes
 from dashboard.report.xlsx import xlsx_bytes
@@ -44,7 +43,7 @@ def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: No
     started = time.perf_counter()
 
     t = time.perf_counter()
-    name = file_name("kennzahlen", report.stichtag, report.public, "xlsx")
+    name = report.file_name("kennzahlen", "xlsx")
     files.append(_write(out_dir / name, xlsx_bytes(report)))
     seconds["xlsx"] = time.perf_counter() - t
     progress(f"XLSX: {name} ({seconds['xlsx']:.1f} s)")
@@ -52,7 +51,7 @@ def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: No
     t = time.perf_counter()
     csvs = csv_files(report)
     files += [_write(out_dir / n, content) for n, content in csvs.items()]
-    name = file_name("kennzahlen_csv", report.stichtag, report.public, "zip")
+    name = report.file_name("kennzahlen_csv", "zip")
     files.append(_write(out_dir / name, csv_zip(report, csvs)))
     seconds["csv"] = time.perf_counter() - t
     progress(f"CSV: {len(csvs)} Tabellen und {name} ({seconds['csv']:.1f} s)")
@@ -64,7 +63,7 @@ def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: No
     progress(f"Diagramme: {len(rendered.files)} Dateien PNG/SVG ({seconds['charts']:.1f} s)")
 
     t = time.perf_counter()
-    name = file_name("kurzbericht", report.stichtag, report.public, "pdf")
+    name = report.file_name("kurzbericht", "pdf")
     files.append(_write(out_dir / name, pdf_bytes(report, rendered.png)))
     seconds["pdf"] = time.perf_counter() - t
     progress(f"PDF: {name} ({seconds['pdf']:.1f} s)")

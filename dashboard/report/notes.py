@@ -10,6 +10,7 @@ from dashboard import fmt
 from dashboard.report.definitions import (
     FIGURES,
     RULES_DE,
+    SECONDARY_TEXT,
     SMALL_CELL_TEXT,
     TABLES,
     Report,
@@ -38,7 +39,8 @@ def version_text(report: Report) -> str:
 def edition_text(report: Report) -> str:
     if report.public:
         return (f"öffentliche Fassung: Werte, die auf weniger als 3 Kommunen beruhen, "
-                f"stehen als „{SMALL_CELL_TEXT}“")
+                f"stehen als „{SMALL_CELL_TEXT}“, zu ihrem Schutz verdeckte als "
+                f"„{SECONDARY_TEXT}“")
     return "interne Fassung (alle Werte, nur für das Programmteam)"
 
 
@@ -55,6 +57,8 @@ def hinweise(report: Report) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Bericht erstellt am", report.erstellt_am.strftime("%d.%m.%Y %H:%M")),
         ("Fassung", edition_text(report)),
     ]
+    if report.protection is not None:
+        meta.append(("Schutz kleiner Fallzahlen", report.protection.text("de")))
     if build.beispieldaten:
         meta.append(("Beispieldaten", "ja – synthetische Daten, nicht für die Berichterstattung"))
     sections = [("Bericht", meta), ("Regeln", list(RULES_DE)),

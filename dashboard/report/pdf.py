@@ -9,7 +9,6 @@ from pathlib import Path
 
 from dashboard.report.definitions import (
     RULES_DE,
-    SMALL_CELL_TEXT,
     Report,
     ReportTable,
     headline_text,
@@ -123,7 +122,7 @@ def pdf_bytes(report: Report, pngs: Mapping[str, bytes]) -> bytes:
 
     def value(rt: ReportTable, column: str, i: int, kind: str) -> str:
         if bool(rt.is_hidden(column)[i]):
-            return SMALL_CELL_TEXT
+            return rt.marker(column, i)
         return cell_text(rt.frame[column][i], kind) or "–"
 
     # page 1: key figures
@@ -136,6 +135,8 @@ def pdf_bytes(report: Report, pngs: Mapping[str, bytes]) -> bytes:
     pdf.ln(2)
     text(version_text(report), 9.5, 40, "B")
     text(f"Build {report.build.build_id} · {edition_text(report)}", 8, 90)
+    if report.protection is not None:
+        text(report.protection.text("de"), 8, 90)
     if report.build.beispieldaten:
         text("Beispieldaten (synthetisch): nicht für die Berichterstattung.", 8.5,
              (170, 80, 0), "B")

@@ -11,7 +11,6 @@ import io
 import xlsxwriter
 
 from dashboard.report.definitions import (
-    SMALL_CELL_TEXT,
     Report,
     ReportTable,
 )
@@ -65,7 +64,7 @@ def _xlsx_table(wb: xlsxwriter.Workbook, st: _Styles, rt: ReportTable, report: R
         width = min(len(col.label_de), 16)  # longer headers wrap onto a second line
         for i, (value, is_hidden) in enumerate(zip(values, hidden, strict=True), start=1):
             if is_hidden:
-                ws.write_string(i, j, SMALL_CELL_TEXT, st.hidden)
+                ws.write_string(i, j, rt.marker(col.name, i - 1), st.hidden)
             elif value is None:
                 ws.write_blank(i, j, None, number_format or st.text)
             elif number_format is not None:

@@ -152,9 +152,14 @@ def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
     rows = _sheet_rows(wb["Kommunen nach Status"])
     aktiv = next(r for r in rows if r["Status"] == "aktiv")
     assert aktiv["Kommunen"] == rd.SMALL_CELL_TEXT and aktiv["Einwohner"] == rd.SMALL_CELL_TEXT
-    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] == 0
-    fassung = next(r for r in wb["Hinweise"].iter_rows(values_only=True) if r[0] == "Fassung")
-    assert "öffentliche Fassung" in fassung[1]
+    # with 4 communes, zeros next to "<3" cells are hidden too ("x": any value), else the
+    # total minus the shown zeros would pin the "<3" cells
+    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] in (
+        0, rd.SECONDARY_TEXT)
+    notes = {r[0]: r[1] for r in wb["Hinweise"].iter_rows(values_only=True) if r[0]}
+    assert "öffentliche Fassung" in notes["Fassung"]
+    assert "Mindestfallzahl 3" in notes["Schutz kleiner Fallzahlen"]
+    assert "bestanden" in notes["Schutz kleiner Fallzahlen"]
     staff = _sheet_rows(_workbook(report_xlsx.xlsx_bytes(_report(monkeypatch, cohort_db)))[
         "Kommunen nach Status"])
     assert next(r for r in staff if r["Status"] == "aktiv")["Kommunen"] == 2
@@ -339,18 +344,27 @@ def test_pdf_brief_has_four_pages_with_figures_and_umlauts(demo_report, rendered
 # ---- everything at once: file names and the command line -----------------------------------------
 
 
-def test_export_all_names_files_with_the_stichtag(cohort_export):
+def test_export_all_names_files_with_period_and_stichtag(cohort_export):
     names = sorted(p.name for p in cohort_export.files)
-    assert "weltoffene-kommune_kennzahlen_2021-12-31.xlsx" in names
-    assert "weltoffene-kommune_kennzahlen_csv_2021-12-31.zip" in names
-    assert "weltoffene-kommune_kurzbericht_2021-12-31.pdf" in names
-    assert all(n.startswith("weltoffene-kommune_") and "_2021-12-31." in n for n in names)
+    stem = "2021-01-01_2021-12-31_stichtag-2021-12-31"
+    assert f"weltoffene-kommune_kennzahlen_{stem}.xlsx" in names
+    assert f"weltoffene-kommune_kennzahlen_csv_{stem}.zip" in names
+    assert f"weltoffene-kommune_kurzbericht_{stem}.pdf" in names
+    assert all(n.startswith("weltoffene-kommune_") and f"_{stem}." in n for n in names)
     assert len(names) == 1 + len(rd.TABLES) + 1 + 2 * len(rd.CHARTS) + 1
     assert all(p.is_file() and p.stat().st_size > 0 for p in cohort_export.files)
     assert set(cohort_export.seconds) == {"xlsx", "csv", "charts", "pdf", "total"}
     assert not list(cohort_export.files[0].parent.glob(".*.tmp"))
-    assert rd.file_name("kennzahlen", D(2021, 6, 30), True, "xlsx") == (
-        "weltoffene-kommune_kennzahlen_2021-06-30_oeffentlich.xlsx")
+
+
+def test_two_periods_with_one_stichtag_never_collide(monkeypatch, cohort_db):
+    import dataclasses
+
+    report = _report(monkeypatch, cohort_db)
+    other = dataclasses.replace(report, von=D(2021, 7, 1))
+    assert report.file_name("kennzahlen", "xlsx") != other.file_name("kennzahlen", "xlsx")
+    public = dataclasses.replace(report, public=True)
+    assert public.file_name("kennzahlen", "xlsx").endswith("_oeffentlich.xlsx")
 
 
 def test_command_line_writes_the_files(cohort_db, tmp_path, capsys, monkeypatch, rendered):

@@ -6,7 +6,7 @@ with
 params as (
     select von::date as von, least(bis::date, stichtag::date) as bis
 ),
-k as (
+k as materialized (
     select * from kz_kommune(stichtag, auswahl := auswahl)
 ),
 auspraegungen as (

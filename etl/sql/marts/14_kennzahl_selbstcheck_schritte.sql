@@ -5,7 +5,7 @@ with
 params as (
     select von::date as von, least(bis::date, stichtag::date) as bis, stichtag::date as stichtag
 ),
-k as (
+k as materialized (
     select kommune_id, start_am from kz_kommune(stichtag, auswahl := auswahl)
 ),
 schritte as (

@@ -7,7 +7,7 @@ params as (
         z.ziel_monate_min, z.ziel_monate_max
     from ref_programm as z
 ),
-k as (
+k as materialized (
     select * from kz_kommune(stichtag, auswahl := auswahl)
 ),
 tracks as (

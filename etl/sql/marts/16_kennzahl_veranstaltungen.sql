@@ -3,7 +3,7 @@
 -- date (see kz_teilnahme); participants by sector, the rest as "ohne Sektor".
 create or replace macro kennzahl_veranstaltungen(von, bis, stichtag, auswahl := null) as table
 with
-t as (
+t as materialized (
     select * from kz_teilnahme(von, bis, stichtag, auswahl := auswahl)
 ),
 zuordnung as (

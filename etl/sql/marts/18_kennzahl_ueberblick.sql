@@ -3,7 +3,7 @@
 -- both read this macro.
 create or replace macro kennzahl_ueberblick(von, bis, stichtag, auswahl := null) as table
 with
-k as (
+k as materialized (
     select * from kz_kommune(stichtag, auswahl := auswahl)
 ),
 status as (
@@ -19,7 +19,7 @@ status as (
             where status in ('aufgenommen', 'aktiv', 'abgeschlossen')) as bundeslaender
     from k
 ),
-schritte as (
+schritte as materialized (
     select * from kennzahl_selbstcheck_schritte(von, bis, stichtag, auswahl := auswahl)
 ),
 beginn as (
@@ -28,7 +28,7 @@ beginn as (
 workshop as (
     select bis_stichtag from schritte where schritt = 'Workshop'
 ),
-dauer as (
+dauer as materialized (
     select * from kennzahl_prozessdauer(von, bis, stichtag, auswahl := auswahl)
 ),
 fertig as (
@@ -37,7 +37,7 @@ fertig as (
 laufend as (
     select * from dauer where gruppe = 'laufend am Stichtag'
 ),
-nutzung as (
+nutzung as materialized (
     select
         count(distinct veranstaltung_id) as veranstaltungen,
         count(distinct kommune_id) as kommunen,
