@@ -29,8 +29,11 @@ lo, hi = ZIEL_MONATE
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "tracks_gestartet",
          "median_dauer_monate", "anteil_im_ziel_prozent", "tracks_laufend_ueber_ziel",
          "veranstaltungen")
-cols = [*st.columns(4), *st.columns(4)]
-for col, key in zip(cols, shown, strict=True):
+cols = [*st.columns(3), *st.columns(3), *st.columns(3)]
+total = status.frame.with_row_index("_i").filter(pl.col("status") == "Insgesamt").row(0, named=True)
+cols[0].metric(ui.t("overview.kommunen"), status.marker("kommunen", total["_i"])
+               or fmt.number(total["kommunen"], lang=lang), help=ui.t("overview_stichtag.kommunen"))
+for col, key in zip(cols[1:], shown, strict=True):
     figure = rd.FIGURE_BY_KEY[key]
     col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
 kf = data.key_figures(viewer, filters)

@@ -12,7 +12,7 @@ APP = "../../dashboard/app.py"
 
 def _run(use_db, db, **params) -> AppTest:
     use_db(db)
-    at = AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(APP, default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = value
     at.session_state["viewer"] = STAFF
@@ -28,11 +28,11 @@ def test_overview_shows_key_figures_of_the_database(use_db, cohort_db):
     assert not at.exception
     m = _metrics(at)
     assert m["Kommunen"] == "4"
-    assert m["Gestartet"] == "4"
-    assert m["Abgeschlossen"] == "1"
-    assert m["Abschluss in ≤ 6 Monaten"] == "100 %"
+    assert m["Gestartete Prozessbegleitungen im Zeitraum"] == "4"
+    assert m["davon abgeschlossen"] == "1"
+    assert m["Abschluss in ≤ 6 Monaten (%)"] == "100,0"
     # Flensburg: Erstgespräch 15.02.2020 → Abschluss 30.07.2020 = 166 days = 5,5 months
-    assert m["Mittlere Dauer (Median)"] == "5,5 Monate"
+    assert m["Mittlere Prozessdauer (Median, Monate)"] == "5,5"
     con = duckdb.connect(str(cohort_db), read_only=True)
     overdue = con.execute("select count(*) from meilenstein m join kommune k using (kommune_id) "
                           "where erreicht_am is null and geplant_am < date '2021-12-15' "
