@@ -69,7 +69,7 @@ def _shown_small(frames, protection) -> list:
     return [c for c in pr.primary_cells(frames) if c not in protection.hidden]
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cohorts())
 def test_audit_finds_no_recomputable_cell_for_outsiders_and_attackers(cohort):
     inp = _inputs(cohort)
