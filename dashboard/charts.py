@@ -270,9 +270,8 @@ SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_
 
 
 def _report_texts(data, column: str, lang: str) -> list[str]:
-    hidden = data.is_hidden(column).to_list()
-    return [SMALL_CELL_TEXT if h else fmt.number(v, 0, lang)
-            for v, h in zip(data.frame[column].to_list(), hidden, strict=True)]
+    return [data.marker(column, i) or fmt.number(v, 0, lang)
+            for i, v in enumerate(data.frame[column].to_list())]
 
 
 def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] | str,
@@ -283,10 +282,11 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
         text=_report_texts(data, value, lang), textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{text}<extra></extra>", name=label,
     ))
-    hidden = [c for c, h in zip(data.frame[category].to_list(), data.is_hidden(value).to_list(),
-                                strict=True) if h]
-    if hidden:  # hidden figures have no bar: say so where the bar would be
-        fig.add_scatter(x=[0] * len(hidden), y=hidden, mode="text", text=SMALL_CELL_TEXT,
+    hidden = [(c, data.marker(value, i)) for i, c in enumerate(data.frame[category].to_list())
+              if data.marker(value, i)]
+    if hidden:  # hidden figures have no bar: say so where the bar would be ("<3" or "x")
+        fig.add_scatter(x=[0] * len(hidden), y=[c for c, _ in hidden], mode="text",
+                        text=[m for _, m in hidden],
                         textposition="middle right", showlegend=False, hoverinfo="skip",
                         cliponaxis=False)
     fig.update_yaxes(autorange="reversed")

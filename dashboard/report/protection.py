@@ -409,8 +409,8 @@ def protect(frames: Frames, attackers: Callable[[], Iterable[tuple[str, Frames]]
             tied = {c for rel in rels if cell in {t for t, _ in rel.terms}
                     for c, _ in rel.terms if c in result.primary}
             widened = (tied | {cell}) - result.secondary
-            if not widened:
-                result.secondary |= set(figure_cells(frames)) - result.primary
+            if not widened:  # last resort: every figure "x", nothing can be pinned
+                result.secondary |= set(figure_cells(frames))
                 break
             result.secondary |= widened
             for cells in safe.values():  # bounds got wider, but re-check them to be sure

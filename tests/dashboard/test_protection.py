@@ -126,3 +126,19 @@ def test_attacker_who_knows_its_own_cell_cannot_compute_the_other():
     hidden_counts = {c for c in result.hidden if c[2] == "kommunen"}
     assert len(hidden_counts) >= 3, hidden_counts  # the two "<3" cells plus at least one more
     assert TABLE_BY_KEY["kommunen_status"].basis["kommunen"] == ("kommunen",)
+
+
+def test_public_report_of_the_cohort_passes_its_audit(use_db, cohort_db):
+    """Four communes: almost everything is small, yet the published pattern passes the audit
+    and no shown figure rests on 1 or 2 communes."""
+    from dashboard import data
+
+    use_db(cohort_db)
+    report = data.load_report(data.PUBLIC, D(2019, 11, 5), D(2021, 12, 15), D(2021, 12, 15))
+    assert report.protection is not None and report.protection.audit_passed
+    for rt in report.tables.values():
+        for column, basis in rt.table.basis.items():
+            for i in range(rt.frame.height):
+                size = sum(rt.frame[c][i] or 0 for c in basis)
+                assert rt.marker(column, i) is not None or not 0 < size < 3, (
+                    rt.table.key, column, i)
