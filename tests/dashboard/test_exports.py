@@ -59,6 +59,8 @@ def rendered(demo_report) -> report_charts.ChartFiles:
     """All charts rendered once (starts kaleido's Chromium once for this process)."""
     return report_charts.chart_files(demo_report)
 
+DEMO_STEM = "2019-11-05_2021-12-31_stichtag-2021-12-31"  # period and Stichtag in file names
+CLI_STEM = "2021-01-01_2021-12-31_stichtag-2021-12-31"
 
 def _report(monkeypatch, db: Path, viewer=data.STAFF, stichtag: D = STICHTAG) -> rd.Report:
     monkeypatch.setenv("WK_DB", str(db))
@@ -151,7 +153,8 @@ def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
     wb = _workbook(report_xlsx.xlsx_bytes(public))
     rows = _sheet_rows(wb["Kommunen nach Status"])
     aktiv = next(r for r in rows if r["Status"] == "aktiv")
-    assert aktiv["Kommunen"] == rd.SMALL_CELL_TEXT and aktiv["Einwohner"] == rd.SMALL_CELL_TEXT
+    markers = (rd.SMALL_CELL_TEXT, rd.SECONDARY_TEXT)
+    assert aktiv["Kommunen"] in markers and aktiv["Einwohner"] in markers
     # with 4 communes, zeros next to "<3" cells are hidden too ("x": any value), else the
     # total minus the shown zeros would pin the "<3" cells
     assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] in (
@@ -175,8 +178,9 @@ def _read_csv(content: bytes) -> pl.DataFrame:
 
 def test_csv_german_excel_dialect_read_back(demo_report):
     files = report_csv.csv_files(demo_report)
-    assert set(files) == {f"weltoffene-kommune_{t.key}_2021-12-31.csv" for t in rd.TABLES}
-    overview = _read_csv(files["weltoffene-kommune_ueberblick_2021-12-31.csv"])
+    stem = "2019-11-05_2021-12-31_stichtag-2021-12-31"
+    assert set(files) == {f"weltoffene-kommune_{t.key}_{stem}.csv" for t in rd.TABLES}
+    overview = _read_csv(files[f"weltoffene-kommune_ueberblick_{stem}.csv"])
     assert overview.columns == ["Kennzahl", "Anzahl", "Wert", "Grundlage (Kommunen)"]
     values = dict(zip(overview["Kennzahl"], overview["Anzahl"], strict=True))
     expected = {r["kennzahl"]: r for r in oracle.compute(
@@ -187,7 +191,7 @@ def test_csv_german_excel_dialect_read_back(demo_report):
         "Mittlere Prozessdauer (Median, Monate)"]
     assert median == f"{expected['median_dauer_monate']['wert']}".replace(".", ",")
     for table in rd.TABLES:
-        frame = _read_csv(files[f"weltoffene-kommune_{table.key}_2021-12-31.csv"])
+        frame = _read_csv(files[f"weltoffene-kommune_{table.key}_{DEMO_STEM}.csv"])
         assert frame.columns == [c.label_de for c in table.columns]
         assert frame.height == demo_report[table.key].frame.height
 
@@ -204,7 +208,7 @@ def test_public_csv_shows_small_cells(monkeypatch, cohort_db):
     public = _report(monkeypatch, cohort_db, data.PUBLIC)
     frame = _read_csv(report_csv.csv_bytes(public["kommunen_status"]))
     row = frame.filter(pl.col("Status") == "aktiv").row(0, named=True)
-    assert row["Kommunen"] == rd.SMALL_CELL_TEXT
+    assert row["Kommunen"] in (rd.SMALL_CELL_TEXT, rd.SECONDARY_TEXT)
 
 
 # ---- formula injection and personal data ---------------------------------------------------------
@@ -299,12 +303,12 @@ def test_png_and_svg_for_every_chart(demo_report, rendered):
     assert set(rendered.png) == {c.key for c in rd.CHARTS}
     assert len(rendered.files) == 2 * len(rd.CHARTS)
     for chart in rd.CHARTS:
-        png = rendered.files[f"weltoffene-kommune_{chart.key}_2021-12-31.png"]
+        png = rendered.files[f"weltoffene-kommune_{chart.key}_{DEMO_STEM}.png"]
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         with Image.open(io.BytesIO(png)) as img:
             img.verify()
             assert img.width == 2 * report_charts.IMAGE_WIDTH
-        svg = rendered.files[f"weltoffene-kommune_{chart.key}_2021-12-31.svg"]
+        svg = rendered.files[f"weltoffene-kommune_{chart.key}_{DEMO_STEM}.svg"]
         root = ElementTree.fromstring(svg)
         assert root.tag.endswith("svg")
         assert chart.title_de.encode() in svg  # title and data version are on the picture
@@ -346,7 +350,7 @@ def test_pdf_brief_has_four_pages_with_figures_and_umlauts(demo_report, rendered
 
 def test_export_all_names_files_with_period_and_stichtag(cohort_export):
     names = sorted(p.name for p in cohort_export.files)
-    stem = "2021-01-01_2021-12-31_stichtag-2021-12-31"
+    stem = "2019-11-05_2021-12-31_stichtag-2021-12-31"
     assert f"weltoffene-kommune_kennzahlen_{stem}.xlsx" in names
     assert f"weltoffene-kommune_kennzahlen_csv_{stem}.zip" in names
     assert f"weltoffene-kommune_kurzbericht_{stem}.pdf" in names
@@ -375,10 +379,10 @@ def test_command_line_writes_the_files(cohort_db, tmp_path, capsys, monkeypatch,
     out = capsys.readouterr().out
     assert "XLSX:" in out and "PDF:" in out and "Fertig:" in out
     assert "Stichtag 31.12.2021 liegt nach dem Datenstand" in out
-    wb = _workbook((tmp_path / "weltoffene-kommune_kennzahlen_2021-12-31.xlsx").read_bytes())
+    wb = _workbook((tmp_path / f"weltoffene-kommune_kennzahlen_{CLI_STEM}.xlsx").read_bytes())
     row = next(r for r in wb["Hinweise"].iter_rows(values_only=True) if r[0] == "Berichtszeitraum")
     assert row[3] == dt.datetime(2021, 1, 1)
-    assert (tmp_path / "weltoffene-kommune_kurzbericht_2021-12-31.pdf").is_file()
+    assert (tmp_path / f"weltoffene-kommune_kurzbericht_{CLI_STEM}.pdf").is_file()
 
 
 def test_command_line_explains_errors(cohort_db, tmp_path, capsys, monkeypatch):

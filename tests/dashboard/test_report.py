@@ -216,12 +216,15 @@ def test_public_viewer_gets_small_cells_hidden_staff_sees_numbers(use_db, cohort
     aktiv = status.frame["status"].to_list().index("aktiv")
     assert bool(status.is_hidden("kommunen")[aktiv]) and status.frame["kommunen"][aktiv] is None
     assert staff["kommunen_status"].frame["kommunen"][aktiv] == 2
-    assert public.figure("kommunen_teilnehmend") == (3, False)
-    assert public.figure("kommunen_aktiv") == (None, True)
-    assert staff.figure("kommunen_aktiv") == (2, False)
+    # four communes: the "<3" bounds next to the published total would pin the cells, so the
+    # audit turns them into "x" (any value); no value of 1 or 2 communes is readable
+    markers = (rd.SMALL_CELL_TEXT, rd.SECONDARY_TEXT)
+    assert public.figure("kommunen_aktiv")[0] is None
+    assert public.figure("kommunen_aktiv")[1] in markers
+    assert staff.figure("kommunen_aktiv") == (2, None)
     text = public["kommunen_status"].as_text("de")
-    assert text["Kommunen"][aktiv] == rd.SMALL_CELL_TEXT
-    assert text["Kommunen"][status.frame["status"].to_list().index("beworben")] == "0"
+    assert text["Kommunen"][aktiv] in markers
+    assert public.protection is not None and public.protection.audit_passed
 
 
 def test_period_must_not_be_reversed(use_db, cohort_db):
