@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboard import data, fmt
-from dashboard.exports import FONT_DIR
-from dashboard.report_defs import SMALL_CELL_LIMIT, SMALL_CELL_TEXT
+from dashboard.report.definitions import SMALL_CELL_LIMIT, SMALL_CELL_TEXT
+from dashboard.report.pdf import FONT_DIR
 from dashboard.store import austausch, handlungsplan
 
 STAND = {"geplant": "geplant", "begonnen": "begonnen", "umgesetzt": "umgesetzt",

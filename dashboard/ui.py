@@ -21,7 +21,7 @@ import streamlit as st
 from dashboard import audit, auth, data, fmt, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
-from dashboard.report_defs import SMALL_CELL_TEXT
+from dashboard.report.definitions import SMALL_CELL_TEXT
 from etl.excel_csv import to_excel_csv_bytes
 
 _log = logging.getLogger(__name__)

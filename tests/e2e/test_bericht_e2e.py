@@ -9,7 +9,7 @@ import openpyxl
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from dashboard import report_defs as rd
+from dashboard.report import definitions as rd
 from tests.e2e.conftest import login, open_page, screenshot
 
 LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:")

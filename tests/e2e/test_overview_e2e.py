@@ -26,6 +26,6 @@ def test_overview_shows_key_figures_and_stays_offline(page: Page, app_url: str, 
         "select count(*), count(*) filter (where ende_ist is not null) from mart_kommune"
     ).fetchone()
     assert _metric(page, "Kommunen") == str(total)
-    assert _metric(page, "Abgeschlossen") == str(finished)
+    assert _metric(page, "davon abgeschlossen") == str(finished)
     screenshot(page, "ueberblick")
     assert outside == []

@@ -18,8 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-from dashboard import data, exports
-from dashboard.report_defs import PROGRAMMSTART
+from dashboard import data
+from dashboard.report import export as report_export
+from dashboard.report.definitions import PROGRAMMSTART
 
 
 def _date(text: str) -> dt.date:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
           "Fassung) …", flush=True)
     try:
         report = data.load_report(viewer, args.von, bis, stichtag)
-        result = exports.export_all(report, args.out,
+        result = report_export.export_all(report, args.out,
                                     progress=lambda msg: print(msg, flush=True))
     except (ValueError, RuntimeError) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)
