@@ -17,7 +17,6 @@ import streamlit as st
 
 from dashboard import data, fmt, notify, ui
 from dashboard import watch as w
-from dashboard.peer_cards import md_escape
 from dashboard.store import handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.db import StoreError
@@ -448,11 +447,11 @@ def delivery_section(viewer: data.Viewer) -> None:
         st.caption(ui.t("watch.deliveries_empty"))
     for row in rows.iter_rows(named=True):
         with st.container(border=True):
-            st.markdown(f"**{md_escape(row['name'])}** · "
+            st.markdown(f"**{ui.md_escape(row['name'])}** · "
                         f"{ui.t('watch.ausgabe_' + row['ausgabe'])} · "
                         f"{ui.t('watch.regel_' + row['stichtag_regel'])} · "
-                        f"{md_escape(row['formate'])}")
-            st.caption(md_escape(row["empfaenger"]))
+                        f"{ui.md_escape(row['formate'])}")
+            st.caption(ui.md_escape(row["empfaenger"]))
             c = st.columns(2)
             if c[0].button(ui.t("watch.delivery_test"), key=f"test_{row['id']}",
                            icon=":material/send:"):
@@ -462,7 +461,7 @@ def delivery_section(viewer: data.Viewer) -> None:
                 except (OSError, StoreError) as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
-                    st.success(ui.t("watch.delivery_test_done", ziel=md_escape(ziel)))
+                    st.success(ui.t("watch.delivery_test_done", ziel=ui.md_escape(ziel)))
             if c[1].button(ui.t("watch.delivery_delete"), key=f"del_{row['id']}",
                            icon=":material/delete:"):
                 wstore.delete_delivery(viewer, _user(), row["id"])

@@ -21,7 +21,7 @@ import streamlit as st
 import xlsxwriter
 
 from dashboard import data, fmt, ui
-from dashboard.i18n import translate
+from dashboard.i18n import translate, translate_values
 from dashboard.maps import boundaries
 from etl.excel_csv import neutralise_formula
 
@@ -39,6 +39,7 @@ def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = 
 
     No score column, not even for staff: the order and the reasons explain the match."""
     cols = ["name", "typ", "bundesland", "einwohner", "distanz_km", "gruende"]
+    suggestions = _places(suggestions, lang)
     if with_contact:
         cols += [c for c in ("ansprechperson", "email", "telefon") if c in suggestions.columns]
     frame = (suggestions
@@ -50,9 +51,16 @@ def suggestion_table(suggestions: pl.DataFrame, lang: str, with_contact: bool = 
     return frame.rename({c: translate(lang, f"vernetzung.col.{c}") for c in frame.columns})
 
 
+def _places(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Commune type and Land in `lang` (the data stay German)."""
+    return translate_values(frame, lang, typ="typ", bundesland="bundesland")
+
+
 def map_table(own: dict, suggestions: pl.DataFrame, lang: str) -> pl.DataFrame:
     """Exactly the points on the peer map: the chosen commune first, then the suggestions."""
     tr = translate
+    own, suggestions = _places(pl.DataFrame([own]), lang).row(0, named=True), _places(
+        suggestions, lang)
     rows = pl.concat([
         pl.DataFrame({"markierung": [tr(lang, "vernetzung.map_own")], "name": [own["name"]],
                       "typ": [own["typ"]], "bundesland": [own["bundesland"]],
@@ -88,6 +96,8 @@ def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figur
     Markers only (text labels would make MapLibre fetch glyphs from the internet); no tiles.
     """
     tr = translate
+    own, suggestions = _places(pl.DataFrame([own]), lang).row(0, named=True), _places(
+        suggestions, lang)
     hover = "<b>%{customdata[0]}</b><br>%{customdata[1]} · %{customdata[2]}<br>%{customdata[3]}"
     fig = go.Figure()
     for name, frame, colour, size in (
@@ -197,7 +207,7 @@ def render_suggestion_cards(suggestions: pl.DataFrame, viewer: data.Viewer,
         for col, row in zip(st.columns(columns), rows[start:start + columns], strict=False):
             with col.container(border=True):
                 st.markdown(f"**{ui.md_escape(row['name'])}**")
-                meta = [row["typ"], row["bundesland"],
+                meta = [ui.value("typ", row["typ"]), ui.value("bundesland", row["bundesland"]),
                         ui.t("vernetzung.einwohner",
                              einwohner=fmt.number(row["einwohner"], lang=lang)),
                         ui.t("vernetzung.distance",
