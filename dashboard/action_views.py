@@ -4,7 +4,7 @@ deadline watch, digest and report delivery.
 
 Thin Streamlit helpers: the role checks live in the store modules and `dashboard.data`; pages call
 these functions (the profile only `profile_sections`). Data reach Markdown only through
-`peer_cards.md_escape`; everything else goes into tables.
+`ui.md_escape`; everything else goes into tables.
 """
 
 from __future__ import annotations
@@ -30,7 +30,12 @@ def _user() -> str:
 
 
 def _state(value: str) -> str:
-    return ui.t(f"plan.stand.{value}")
+    return ui.t(f"handlungsplan.stand.{value}")
+
+
+def _state_labels(measures: pl.DataFrame) -> pl.DataFrame:
+    """Measures with their state (geplant, begonnen, …) in the UI language."""
+    return measures.with_columns(pl.col("zustand").map_elements(_state, return_dtype=pl.String))
 
 
 # ---- pure builders (tested without Streamlit) ----------------------------------------------------
@@ -93,19 +98,20 @@ def measures_past_due(measures: pl.DataFrame, names: dict[str, str], datenstand:
 
 def plan_path(viewer: data.Viewer, kommune_id: str, profile: data.KommuneProfile) -> None:
     """Profile section: the path per Handlungsfeld (commune itself and staff)."""
-    st.subheader(ui.t("plan.path"))
-    st.caption(ui.t("plan.path_hint"))
+    st.subheader(ui.t("handlungsplan.path"))
+    st.caption(ui.t("handlungsplan.path_hint"))
     measures = handlungsplan.measures(viewer, kommune_id)
     prios = data.priorities(viewer, kommune_id)["handlungsfeld"].to_list()
-    labels = {"yes": ui.t("kommune.yes"), "none_yet": ui.t("plan.none_yet"),
-              "no_events": ui.t("plan.no_events"),
+    labels = {"yes": ui.t("kommune.yes"), "none_yet": ui.t("handlungsplan.none_yet"),
+              "no_events": ui.t("handlungsplan.no_events"),
               **{z: _state(z) for z in handlungsplan.ZUSTAENDE}}
     table = path_table(measures, prios, profile.uptake, labels)
     if table.is_empty():
-        st.caption(ui.t("plan.empty"))
+        st.caption(ui.t("handlungsplan.empty"))
         return
     ui.table_with_download(
-        ui.labelled(table, "plan", "handlungsfeld", "prioritaet", "titel", "module", "zustand",
+        ui.labelled(table, "handlungsplan", "handlungsfeld", "prioritaet", "titel", "module",
+                    "zustand",
                     module="module_use"),
         f"handlungsplan_{kommune_id}", key="dl_plan_path")
 
@@ -114,29 +120,34 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
                   current: dict | None) -> None:
     key = f"measure_{current['id'] if current else 'neu'}"
     with st.form(key, clear_on_submit=current is None):
-        field = st.selectbox(ui.t("plan.handlungsfeld"), HANDLUNGSFELDER,
+        field = st.selectbox(ui.t("handlungsplan.handlungsfeld"), HANDLUNGSFELDER,
                              index=HANDLUNGSFELDER.index(current["handlungsfeld"])
                              if current else 0)
-        titel = st.text_input(ui.t("plan.titel"), value=current["titel"] if current else "",
+        titel = st.text_input(ui.t("handlungsplan.titel"),
+                                   value=current["titel"] if current else "",
                               max_chars=handlungsplan.MAX_TITLE)
         c = st.columns(2)
-        unit = c[0].text_input(ui.t("plan.zustaendig"),
+        unit = c[0].text_input(ui.t("handlungsplan.zustaendig"),
                                value=current["zustaendig"] if current else "")
-        partners = c[1].text_input(ui.t("plan.partner"),
+        partners = c[1].text_input(ui.t("handlungsplan.partner"),
                                    value=current["partner"] if current else "")
         c = st.columns(3)
         fmt_date = "DD.MM.YYYY" if ui.lang() == "de" else "YYYY-MM-DD"
-        start = c[0].date_input(ui.t("plan.beginn"), value=current["beginn"] if current else None,
+        start = c[0].date_input(ui.t("handlungsplan.beginn"),
+                                     value=current["beginn"] if current else None,
                                 format=fmt_date)
-        due = c[1].date_input(ui.t("plan.faellig"), value=current["faellig"] if current else None,
+        due = c[1].date_input(ui.t("handlungsplan.faellig"),
+                                   value=current["faellig"] if current else None,
                               format=fmt_date)
-        state = c[2].selectbox(ui.t("plan.zustand"), handlungsplan.ZUSTAENDE, format_func=_state,
+        state = c[2].selectbox(ui.t("handlungsplan.zustand"), handlungsplan.ZUSTAENDE,
+                                    format_func=ui.label_for("handlungsplan.stand."),
                                index=handlungsplan.ZUSTAENDE.index(current["zustand"])
                                if current else 0)
         chosen = [e for e in (current["veranstaltungen"].split("; ") if current else []) if e]
-        used = st.multiselect(ui.t("plan.veranstaltungen"), sorted(set(events) | set(chosen)),
+        used = st.multiselect(ui.t("handlungsplan.veranstaltungen"),
+                                   sorted(set(events) | set(chosen)),
                               default=chosen, format_func=lambda e: events.get(e, e))
-        if st.form_submit_button(ui.t("plan.save"), type="primary"):
+        if st.form_submit_button(ui.t("handlungsplan.save"), type="primary"):
             try:
                 handlungsplan.save_measure(viewer, _user(), kommune_id, field, titel, unit,
                                            partners, start, due, state, used,
@@ -144,7 +155,7 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
             except StoreError as exc:
                 st.error(str(exc), icon=":material/error:")
             else:
-                st.success(ui.t("plan.saved"), icon=":material/check_circle:")
+                st.success(ui.t("handlungsplan.saved"), icon=":material/check_circle:")
 
 
 def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
@@ -155,78 +166,80 @@ def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
         for r in profile.uptake.iter_rows(named=True)}
     measures = handlungsplan.measures(viewer, kommune_id)
     if measures.is_empty():
-        st.caption(ui.t("plan.empty"))
+        st.caption(ui.t("handlungsplan.empty"))
     else:
-        shown = measures.with_columns(pl.col("zustand").map_elements(_state,
-                                                                     return_dtype=pl.String))
+        shown = _state_labels(measures)
         ui.table_with_download(
-            ui.labelled(shown, "plan", "handlungsfeld", "titel", "zustaendig", "partner",
+            ui.labelled(shown, "handlungsplan", "handlungsfeld", "titel", "zustaendig", "partner",
                         "beginn", "faellig", "zustand", "veranstaltungen"),
             f"massnahmen_{kommune_id}", key="dl_plan")
-    with st.expander(ui.t("plan.new"), icon=":material/add:"):
+    with st.expander(ui.t("handlungsplan.new"), icon=":material/add:"):
         _measure_form(viewer, kommune_id, events, None)
     if not measures.is_empty():
-        with st.expander(ui.t("plan.edit"), icon=":material/edit:"):
+        with st.expander(ui.t("handlungsplan.edit"), icon=":material/edit:"):
             rows = {r["id"]: r for r in measures.iter_rows(named=True)}
-            chosen = st.selectbox(ui.t("plan.titel"), list(rows), key="plan_edit_choice",
+            chosen = st.selectbox(ui.t("handlungsplan.titel"), list(rows), key="plan_edit_choice",
                                   format_func=lambda i: f"{rows[i]['handlungsfeld']}: "
                                                         f"{rows[i]['titel']}")
             _measure_form(viewer, kommune_id, events, rows[chosen])
-            c = st.columns([1, 2, 2], vertical_alignment="center")
-            if c[0].button(ui.t("plan.delete"), key="plan_delete", icon=":material/delete:"):
+            c = st.columns([1, 2, 2],
+                           vertical_alignment="center")
+            if c[0].button(ui.t("handlungsplan.delete"), key="plan_delete",
+                                icon=":material/delete:"):
                 handlungsplan.delete_measure(viewer, _user(), chosen)
                 st.rerun()
-            public = c[2].checkbox(ui.t("plan.share_public"), key="plan_share_public")
-            if c[1].button(ui.t("plan.share"), key="plan_share", icon=":material/share:"):
+            public = c[2].checkbox(ui.t("handlungsplan.share_public"), key="plan_share_public")
+            if c[1].button(ui.t("handlungsplan.share"), key="plan_share", icon=":material/share:"):
                 try:
                     handlungsplan.share_as_practice(viewer, _user(), chosen, public)
                 except StoreError as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
-                    st.success(ui.t("plan.shared"), icon=":material/check_circle:")
+                    st.success(ui.t("handlungsplan.shared"), icon=":material/check_circle:")
 
 
 def cohort_view(viewer: data.Viewer) -> None:
     """Staff: counts per Handlungsfeld, priorities without a measure, measures past due."""
     measures = handlungsplan.all_measures(viewer)
     info = data.build_info()
-    st.subheader(ui.t("plan.cohort"))
-    st.caption(ui.t("plan.cohort_hint"))
+    st.subheader(ui.t("handlungsplan.cohort"))
+    st.caption(ui.t("handlungsplan.cohort_hint"))
     ui.table_with_download(
-        ui.labelled(cohort_counts(measures), "plan", "handlungsfeld", "geplant", "umgesetzt",
+        ui.labelled(cohort_counts(measures), "handlungsplan", "handlungsfeld", "geplant",
+                                  "umgesetzt",
                     "verworfen", "kommunen", geplant="cohort_geplant",
                     umgesetzt="cohort_umgesetzt", verworfen="cohort_verworfen",
                     kommunen="cohort_kommunen"),
         "handlungsplan_kohorte", key="dl_plan_cohort")
     left, right = st.columns(2)
     with left:
-        st.subheader(ui.t("plan.without_measure"))
+        st.subheader(ui.t("handlungsplan.without_measure"))
         missing = priorities_without_measure(data.priorities(viewer), measures)
         if missing.is_empty():
-            st.caption(ui.t("plan.without_measure_empty"))
+            st.caption(ui.t("handlungsplan.without_measure_empty"))
         else:
             ui.table_with_download(
-                missing.select(pl.col("name").alias(ui.t("plan.kommune")),
+                missing.select(pl.col("name").alias(ui.t("handlungsplan.kommune")),
                                pl.col("kommune_id").alias("AGS"),
-                               pl.col("handlungsfeld").alias(ui.t("plan.handlungsfeld"))),
+                               pl.col("handlungsfeld").alias(ui.t("handlungsplan.handlungsfeld"))),
                 "prioritaeten_ohne_massnahme", key="dl_plan_missing", link_profiles=True)
     with right:
-        st.subheader(ui.t("plan.past_due"))
-        st.caption(ui.t("plan.past_due_hint", datenstand=fmt.date(info.datenstand, ui.lang())))
+        st.subheader(ui.t("handlungsplan.past_due"))
+        st.caption(ui.t("handlungsplan.past_due_hint", datenstand=fmt.date(info.datenstand,
+                                                                           ui.lang())))
         late = measures_past_due(measures, data.kommune_names(), info.datenstand)
         if late.is_empty():
-            st.caption(ui.t("plan.past_due_empty"))
+            st.caption(ui.t("handlungsplan.past_due_empty"))
         else:
-            late = late.with_columns(pl.col("zustand").map_elements(_state,
-                                                                    return_dtype=pl.String))
+            late = _state_labels(late)
             ui.table_with_download(
-                late.select(pl.col("name").alias(ui.t("plan.kommune")),
+                late.select(pl.col("name").alias(ui.t("handlungsplan.kommune")),
                             pl.col("kommune_id").alias("AGS"),
-                            pl.col("handlungsfeld").alias(ui.t("plan.handlungsfeld")),
-                            pl.col("titel").alias(ui.t("plan.titel")),
-                            pl.col("faellig").alias(ui.t("plan.faellig")),
-                            pl.col("zustand").alias(ui.t("plan.zustand")),
-                            pl.col("tage").alias(ui.t("plan.tage"))),
+                            pl.col("handlungsfeld").alias(ui.t("handlungsplan.handlungsfeld")),
+                            pl.col("titel").alias(ui.t("handlungsplan.titel")),
+                            pl.col("faellig").alias(ui.t("handlungsplan.faellig")),
+                            pl.col("zustand").alias(ui.t("handlungsplan.zustand")),
+                            pl.col("tage").alias(ui.t("handlungsplan.tage"))),
                 "massnahmen_ueberfaellig", key="dl_plan_late", link_profiles=True)
 
 
@@ -266,7 +279,7 @@ def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
         text = st.text_input(ui.t("notes.text"), max_chars=notizen.MAX_NOTE)
         options = notizen.SICHTBARKEIT if viewer.is_staff else ("kommune",)
         vis = st.radio(ui.t("notes.sichtbarkeit"), options, horizontal=True,
-                       format_func=lambda s: ui.t(f"notes.sicht_{s}"))
+                       format_func=ui.label_for("notes.sicht_"))
         if st.form_submit_button(ui.t("notes.add"), type="primary"):
             try:
                 notizen.add_note(viewer, _user(), kommune_id, von, bis, text, vis)
@@ -319,21 +332,21 @@ def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date, kommune_ids: l
 
 def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
     """Profile section: the .ics download and, if the feed folder is published, the private link."""
-    st.subheader(ui.t("watch.calendar"))
+    st.subheader(ui.t("fristen.calendar"))
     ics = w.calendar_ics(viewer, kommune_id)
-    st.download_button(ui.t("watch.ics_download"), ics, file_name=f"kalender_{kommune_id}.ics",
+    st.download_button(ui.t("fristen.ics_download"), ics, file_name=f"kalender_{kommune_id}.ics",
                        mime="text/calendar", icon=":material/calendar_month:",
                        key="dl_ics", on_click=ui.log_export, args=(f"kalender_{kommune_id}.ics",))
     base = _calendar_base_url()
     if not base:
-        st.caption(ui.t("watch.ics_private_none"))
+        st.caption(ui.t("fristen.ics_private_none"))
         return
-    renew = st.button(ui.t("watch.ics_renew"), key="ics_renew", icon=":material/autorenew:")
+    renew = st.button(ui.t("fristen.ics_renew"), key="ics_renew", icon=":material/autorenew:")
     token = wstore.calendar_token(viewer, _user(), kommune_id, renew=renew)
     if renew or not (w.FEED_DIR / f"{token}.ics").exists():
         w.write_feeds(w.FEED_DIR, kommune_id, _user())  # the link works at once
-    st.text_input(ui.t("watch.ics_private"), f"{base.rstrip('/')}/{token}.ics", disabled=True)
-    st.caption(ui.t("watch.ics_private_hint"))
+    st.text_input(ui.t("fristen.ics_private"), f"{base.rstrip('/')}/{token}.ics", disabled=True)
+    st.caption(ui.t("fristen.ics_private_hint"))
 
 
 def _calendar_base_url() -> str:
@@ -389,71 +402,71 @@ def watch_section(viewer: data.Viewer) -> None:
     data.require_staff(viewer, "die Fristenwache sehen")
     lang = ui.lang()
     info = data.build_info()
-    st.subheader(ui.t("watch.list"))
+    st.subheader(ui.t("fristen.list"))
     st.caption(w.rule_text(lang))
     found = w.items(viewer)
     if found.is_empty():
-        st.caption(ui.t("watch.list_empty"))
+        st.caption(ui.t("fristen.list_empty"))
     else:
-        shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"watch.art_{a}"),
+        shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"fristen.art_{a}"),
                                                               return_dtype=pl.String),
                                    pl.col("meilenstein").fill_null("–"))
         ui.table_with_download(
-            ui.labelled(shown, "watch", "art", "name").with_columns(AGS=shown["kommune_id"])
-            .hstack(ui.labelled(shown, "watch", "meilenstein", "datum", "tage", "dauer_monate")),
+            ui.labelled(shown, "fristen", "art", "name").with_columns(AGS=shown["kommune_id"])
+            .hstack(ui.labelled(shown, "fristen", "meilenstein", "datum", "tage", "dauer_monate")),
             f"fristenwache_{info.datenstand}", key="dl_watch", link_profiles=True)
-    with st.expander(ui.t("watch.thresholds"), icon=":material/tune:"), st.form("thresholds"):
+    with st.expander(ui.t("fristen.thresholds"), icon=":material/tune:"), st.form("thresholds"):
         t = wstore.thresholds()
         c = st.columns(2)
-        days = c[0].number_input(ui.t("watch.ueberfaellig_ab_tage"), 1, 365,
+        days = c[0].number_input(ui.t("fristen.ueberfaellig_ab_tage"), 1, 365,
                                  t.ueberfaellig_ab_tage)
-        months = c[1].number_input(ui.t("watch.dauer_warnung_monate"), 1.0, 24.0,
+        months = c[1].number_input(ui.t("fristen.dauer_warnung_monate"), 1.0, 24.0,
                                    t.dauer_warnung_monate, step=0.5)
-        if st.form_submit_button(ui.t("watch.save_thresholds")):
+        if st.form_submit_button(ui.t("fristen.save_thresholds")):
             wstore.set_thresholds(viewer, _user(), ueberfaellig_ab_tage=days,
                                   dauer_warnung_monate=months)
             st.rerun()
 
 
 def digest_section(viewer: data.Viewer) -> None:
-    st.subheader(ui.t("watch.digest"))
-    st.caption(ui.t("watch.digest_hint"))
-    if st.button(ui.t("watch.digest_run"), key="digest_run", icon=":material/notifications:"):
+    st.subheader(ui.t("fristen.digest"))
+    st.caption(ui.t("fristen.digest_hint"))
+    if st.button(ui.t("fristen.digest_run"), key="digest_run", icon=":material/notifications:"):
         try:
             result = w.run_digest(_user())
         except OSError as exc:
             st.error(str(exc), icon=":material/error:")
         else:
             if result:
-                st.success(ui.t("watch.digest_done", n=result["anzahl"]),
+                st.success(ui.t("fristen.digest_done", n=result["anzahl"]),
                            icon=":material/check_circle:")
             else:
-                st.info(ui.t("watch.digest_none"), icon=":material/info:")
+                st.info(ui.t("fristen.digest_none"), icon=":material/info:")
     history = wstore.digests(viewer)
     if history.is_empty():
-        st.caption(ui.t("watch.digests_empty"))
+        st.caption(ui.t("fristen.digests_empty"))
     for row in history.head(5).iter_rows(named=True):
         with st.expander(f"{row['erstellt_am'][:16].replace('T', ' ')} · "
-                         f"{ui.t('watch.anzahl')}: {row['anzahl']}"):
+                         f"{ui.t('fristen.anzahl')}: {row['anzahl']}"):
             st.text(row["text"])
 
 
 def delivery_section(viewer: data.Viewer) -> None:
-    st.subheader(ui.t("watch.deliveries"))
-    st.caption(ui.t("watch.deliveries_hint"))
+    st.subheader(ui.t("fristen.deliveries"))
+    st.caption(ui.t("fristen.deliveries_hint"))
     rows = wstore.deliveries(viewer)
     config = notify.smtp_config()
     if rows.is_empty():
-        st.caption(ui.t("watch.deliveries_empty"))
+        st.caption(ui.t("fristen.deliveries_empty"))
     for row in rows.iter_rows(named=True):
         with st.container(border=True):
             st.markdown(f"**{ui.md_escape(row['name'])}** · "
-                        f"{ui.t('watch.ausgabe_' + row['ausgabe'])} · "
-                        f"{ui.t('watch.regel_' + row['stichtag_regel'])} · "
+                        f"{ui.t('fristen.ausgabe_' + row['ausgabe'])} · "
+                        f"{ui.t('fristen.regel_' + row['stichtag_regel'])} · "
                         f"{ui.md_escape(row['formate'])}")
             st.caption(ui.md_escape(row["empfaenger"]))
             c = st.columns(2)
-            if c[0].button(ui.t("watch.delivery_test"), key=f"test_{row['id']}",
+            if c[0].button(ui.t("fristen.delivery_test"), key=f"test_{row['id']}",
                            icon=":material/send:"):
                 try:
                     ziel = w.send_delivery(row, _user(), config, OUTBOX, dt.date.today(),
@@ -461,24 +474,24 @@ def delivery_section(viewer: data.Viewer) -> None:
                 except (OSError, StoreError) as exc:
                     st.error(str(exc), icon=":material/error:")
                 else:
-                    st.success(ui.t("watch.delivery_test_done", ziel=ui.md_escape(ziel)))
-            if c[1].button(ui.t("watch.delivery_delete"), key=f"del_{row['id']}",
+                    st.success(ui.t("fristen.delivery_test_done", ziel=ui.md_escape(ziel)))
+            if c[1].button(ui.t("fristen.delivery_delete"), key=f"del_{row['id']}",
                            icon=":material/delete:"):
                 wstore.delete_delivery(viewer, _user(), row["id"])
                 st.rerun()
     if not config:
-        st.caption(ui.t("watch.no_outbox"))
-    with st.expander(ui.t("watch.delivery_new"), icon=":material/add:"), \
+        st.caption(ui.t("fristen.no_outbox"))
+    with st.expander(ui.t("fristen.delivery_new"), icon=":material/add:"), \
             st.form("delivery_new", clear_on_submit=True):
-        name = st.text_input(ui.t("watch.delivery_name"))
-        to = st.text_input(ui.t("watch.empfaenger"))
+        name = st.text_input(ui.t("fristen.delivery_name"))
+        to = st.text_input(ui.t("fristen.empfaenger"))
         c = st.columns(3)
-        edition = c[0].radio(ui.t("watch.ausgabe"), wstore.AUSGABEN,
-                             format_func=lambda a: ui.t(f"watch.ausgabe_{a}"))
-        rule = c[1].selectbox(ui.t("watch.stichtag_regel"), wstore.STICHTAG_REGELN,
-                              format_func=lambda r: ui.t(f"watch.regel_{r}"))
-        formats = c[2].multiselect(ui.t("watch.formate"), wstore.FORMATE, default=["xlsx"])
-        if st.form_submit_button(ui.t("watch.delivery_save"), type="primary"):
+        edition = c[0].radio(ui.t("fristen.ausgabe"), wstore.AUSGABEN,
+                             format_func=ui.label_for("fristen.ausgabe_"))
+        rule = c[1].selectbox(ui.t("fristen.stichtag_regel"), wstore.STICHTAG_REGELN,
+                              format_func=ui.label_for("fristen.regel_"))
+        formats = c[2].multiselect(ui.t("fristen.formate"), wstore.FORMATE, default=["xlsx"])
+        if st.form_submit_button(ui.t("fristen.delivery_save"), type="primary"):
             try:
                 wstore.save_delivery(viewer, _user(), name, to, edition, rule, formats)
             except StoreError as exc:
@@ -487,6 +500,6 @@ def delivery_section(viewer: data.Viewer) -> None:
                 st.rerun()
     log = wstore.delivery_log(viewer)
     if not log.is_empty():
-        st.subheader(ui.t("watch.delivery_log"))
-        st.dataframe(ui.labelled(log, "watch", "gesendet_am", "name", "stichtag", "ziel", "test",
+        st.subheader(ui.t("fristen.delivery_log"))
+        st.dataframe(ui.labelled(log, "fristen", "gesendet_am", "name", "stichtag", "ziel", "test",
                                  name="delivery_name"), hide_index=True)

@@ -97,7 +97,10 @@ def main() -> None:
     hidden += [st.Page(functools.partial(ui.locked_page, stem), title=ui.t(f"nav.{stem}"),
                        icon=icon, url_path=stem, visibility="hidden")
                for stem, icon, _roles, _section in PAGES if stem not in allowed]
-    nav = st.navigation(pages)
+    # One flat menu: Streamlit draws section headers inside the menu's <ul>, which axe reports as
+    # a serious WCAG violation ("<ul> must only directly contain <li>"); the sections still give
+    # the order (Programm, Kommunen, Programmteam, Konto).
+    nav = st.navigation([page for entries in pages.values() for page in entries])
     ui.account_box(viewer)
     st.session_state["filters"] = ui.shared_filters()
     ui.close_sidebar_on_phone(nav.url_path)

@@ -553,6 +553,16 @@ def load_kommune_profile(viewer: Viewer, kommune_id: str) -> KommuneProfile | No
     return KommuneProfile(facts.row(0, named=True), milestones, uptake, selbstcheck)
 
 
+def own_profile(viewer: Viewer, kommune_id: str, refused: str) -> KommuneProfile:
+    """The commune's profile with its details, for what only the commune itself and staff may
+    make (council brief, calendar feed); `refused` is the German message for anyone else."""
+    profile = load_kommune_profile(viewer, kommune_id) if may_see_details(viewer, kommune_id) \
+        else None
+    if profile is None or profile.milestones is None:
+        raise PermissionError(refused)
+    return profile
+
+
 def kommune_choices(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
     """(kommune_id, name) of the communes a viewer can open, sorted by name."""
     where, params = filters.where()
@@ -716,7 +726,7 @@ def peer_groups(viewer: Viewer, filters: Filters = NO_FILTERS, *, topic: str | N
 
 
 # ---- report --------------------------------------------------------------------------------------
-# NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/10_kennzahlen.sql)
+# NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/kennzahl_*.sql)
 # called with (von, bis, stichtag). Figures are aggregates without names or contact data; viewers
 # other than staff get small cells hidden (dashboard/report/definitions.py: suppress_small_cells).
 

@@ -181,10 +181,11 @@ def _send_request(viewer: data.Viewer, peer_id: str, peer_name: str) -> None:
                                                st.session_state[f"{key}_message"])
     except StoreError as exc:
         st.session_state["exchange_flash"] = ("error", ui.t("austausch.error_prefix",
-                                                            message=str(exc)))
+                                                            message=ui.md_escape(str(exc))))
         return
     notify.request_sent(request_id)
-    st.session_state["exchange_flash"] = ("success", ui.t("austausch.ask_sent", name=peer_name))
+    st.session_state["exchange_flash"] = ("success", ui.t("austausch.ask_sent",
+                                                          name=ui.md_escape(peer_name)))
 
 
 def request_form(viewer: data.Viewer, kommune_id: str, topic: str | None):
@@ -250,11 +251,11 @@ def _answer(viewer: data.Viewer, request_id: str, zustand: str, name: str) -> No
         austausch.answer_request(viewer, _user(), request_id, zustand)
     except StoreError as exc:
         st.session_state["exchange_flash"] = ("error", ui.t("austausch.error_prefix",
-                                                            message=str(exc)))
+                                                            message=ui.md_escape(str(exc))))
         return
     if zustand == "angenommen":
         notify.request_accepted(request_id)
-    message = {"angenommen": ui.t("austausch.accepted_msg", name=name),
+    message = {"angenommen": ui.t("austausch.accepted_msg", name=ui.md_escape(name)),
                "abgelehnt": ui.t("austausch.declined_msg"),
                "zurueckgezogen": ui.t("austausch.withdrawn_msg")}[zustand]
     st.session_state["exchange_flash"] = ("success", message)
@@ -348,7 +349,7 @@ def _save_log(viewer: data.Viewer, request_id: str) -> None:
                                st.session_state.get(f"{key}_note", ""))
     except StoreError as exc:
         st.session_state["exchange_flash"] = ("error", ui.t("austausch.error_prefix",
-                                                            message=str(exc)))
+                                                            message=ui.md_escape(str(exc))))
         return
     st.session_state["exchange_flash"] = ("success", ui.t("austausch.log_saved"))
 
@@ -369,7 +370,7 @@ def _exchange_log_form(viewer: data.Viewer, req: dict, exchanges: pl.DataFrame,
                       max_value=dt.date.today(), format="DD.MM.YYYY")
         st.selectbox(ui.t("austausch.log_format"), austausch.FORMATE, key=f"{key}_format")
         st.radio(ui.t("austausch.log_helped"), austausch.GEHOLFEN, key=f"{key}_helped",
-                 horizontal=True, format_func=lambda g: ui.t(f"austausch.geholfen.{g}"))
+                 horizontal=True, format_func=ui.label_for("austausch.geholfen."))
         st.text_input(ui.t("austausch.log_note"), key=f"{key}_note",
                       max_chars=austausch.MAX_TEXT)
         st.button(ui.t("austausch.log_save"), key=f"{key}_save", on_click=_save_log,
@@ -393,7 +394,7 @@ def _save_field(viewer: data.Viewer, kommune_id: str, field: str) -> None:
                 sichtbarkeit=st.session_state.get(f"{key}_vis", "modellkommunen"))
     except StoreError as exc:
         st.session_state["exchange_flash"] = ("error", ui.t("austausch.error_prefix",
-                                                            message=str(exc)))
+                                                            message=ui.md_escape(str(exc))))
         return
     st.session_state["exchange_flash"] = ("success", ui.t("austausch.saved"))
 
@@ -446,7 +447,7 @@ def render_profile_entries(viewer: data.Viewer, kommune_id: str) -> None:
                 c2.text_input(ui.t("austausch.tags"), key=f"{key}_tags")
                 c2.radio(ui.t("austausch.visibility"), austausch.SICHTBARKEIT,
                          key=f"{key}_vis", horizontal=True,
-                         format_func=lambda v: ui.t(f"austausch.sicht.{v}"))
+                         format_func=ui.label_for("austausch.sicht."))
             st.button(ui.t("austausch.save"), key=f"save_{kommune_id}_{field}",
                       icon=":material/save:", on_click=_save_field,
                       args=(viewer, kommune_id, field))
@@ -478,7 +479,7 @@ def _save_practice(viewer: data.Viewer, kommune_id: str) -> None:
             datei=(upload.name, upload.getvalue()) if upload is not None else None)
     except StoreError as exc:
         st.session_state["exchange_flash"] = ("error", ui.t("austausch.error_prefix",
-                                                            message=str(exc)))
+                                                            message=ui.md_escape(str(exc))))
         return
     for suffix in ("title", "what", "with", "result", "public"):
         st.session_state.pop(f"{key}_{suffix}", None)

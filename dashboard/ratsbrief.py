@@ -57,11 +57,9 @@ def _protected(value: int | None) -> str:
 
 def collect(viewer: data.Viewer, kommune_id: str) -> Brief:
     """The brief's content for one commune (staff for any, a commune only for itself)."""
-    handlungsplan.check_access(viewer, kommune_id)
-    profile = data.load_kommune_profile(viewer, kommune_id)
-    if profile is None or profile.milestones is None:
-        raise PermissionError("Den Sachstand erstellen nur die Kommune selbst und das "
-                              "Programmteam.")
+    profile = data.own_profile(
+        viewer, kommune_id,
+        "Den Sachstand erstellen nur die Kommune selbst und das Programmteam.")
     info = data.build_info()
     f = profile.facts
     zeitplan = [(m["meilenstein"], _d(m["geplant_am"]), _d(m["erreicht_am"]), m["zustand"])

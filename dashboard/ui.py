@@ -71,6 +71,13 @@ def value(domain: str, german: str | None) -> str | None:
     return _value(lang(), domain, german)
 
 
+def label_for(prefix: str):
+    """A `format_func` for widgets whose options are keys: option `v` shows `t(prefix + v)` in
+    the language of this run (bound now: Streamlit may call it outside the script run)."""
+    lang_ = lang()
+    return lambda v: translate(lang_, f"{prefix}{v}")
+
+
 def value_label(domain: str):
     """A `format_func` for widgets whose options are German data values (URLs keep German)."""
     names = value_names(lang(), domain)
@@ -122,8 +129,9 @@ def sign_in(account_viewer: data.Viewer, user: str, method: str, demo: bool = Fa
     HttpOnly cookie that lets a reload or a new tab continue it (dashboard/sessions.py); the
     browser then loads `next_path` (default: the start page). True when the browser is being
     sent there (only when served by dashboard/server.py, which has that route)."""
-    _start_session(user, demo, account_viewer)
+    # audited first: a login the audit log cannot record does not take effect (OSError up)
     audit.log_event(user, "login_ok", {"role": account_viewer.role, "methode": method})
+    _start_session(user, demo, account_viewer)
     if method == "passwort":
         sid, ticket = sessions.create(user, method, _client_ip())
         st.session_state["sid"] = sid
@@ -264,8 +272,14 @@ def login_form(next_path: str | None) -> None:
                         {"grund": str(exc)[:120]})
         st.error(str(exc), icon=":material/lock:")
         return
-    if sign_in(account.viewer, account.username, "passwort", demo=account.demo,
-               next_path=next_path):
+    try:
+        redirected = sign_in(account.viewer, account.username, "passwort", demo=account.demo,
+                             next_path=next_path)
+    except OSError:
+        _log.exception("Anmeldung nicht protokollierbar")
+        st.error(t("auth.audit_unwritable"), icon=":material/error:")
+        return
+    if redirected:
         st.success(t("sessions.signing_in"), icon=":material/login:")
         st.stop()  # the browser reloads at /sitzung/start
     st.rerun()

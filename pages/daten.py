@@ -72,7 +72,8 @@ with tab_import:
         ui.t("daten.datenstand"), value=current.datenstand if demo_base else dt.date.today(),
         format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD", key="daten_datenstand",
         help=ui.t("daten.datenstand_help"))
-    beispieldaten = c_flag.checkbox(ui.t("daten.beispieldaten"), value=False,
+    beispieldaten = c_flag.checkbox(ui.t("daten.beispieldaten"),
+                                    value=bool(current and current.beispieldaten),
                                     key="daten_beispiel", help=ui.t("daten.beispieldaten_help"))
     if not files:
         st.info(ui.t("daten.upload_hint"), icon=":material/upload_file:")

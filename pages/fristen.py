@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import action_views, ui
 
 viewer = ui.viewer()
-st.title(ui.t("watch.title"))
+st.title(ui.t("fristen.title"))
 action_views.watch_section(viewer)
 st.divider()
 action_views.digest_section(viewer)

@@ -6,8 +6,8 @@ import streamlit as st
 from dashboard import action_views, data, ui
 
 viewer = ui.viewer()
-st.title(ui.t("plan.title"))
-st.caption(ui.t("plan.intro"))
+st.title(ui.t("handlungsplan.title"))
+st.caption(ui.t("handlungsplan.intro"))
 
 if viewer.is_staff:
     action_views.cohort_view(viewer)
@@ -17,7 +17,7 @@ names = dict(choices.select("kommune_id", "name").rows())
 if viewer.role == "kommune":
     kommune_id = viewer.kommune_id
 else:
-    kommune_id = st.selectbox(ui.t("plan.choose"), list(names), key="plan_kommune",
+    kommune_id = st.selectbox(ui.t("handlungsplan.choose"), list(names), key="plan_kommune",
                               format_func=lambda k: f"{names[k]} ({k})")
-st.header(names.get(kommune_id, kommune_id))
+st.header(ui.md_escape(names.get(kommune_id, kommune_id)))
 action_views.plan_editor(viewer, kommune_id)

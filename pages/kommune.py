@@ -24,8 +24,12 @@ own = viewer.kommune_id if viewer.kommune_id in names else None
 if wanted in names and wanted != st.session_state.get("_profile_url_applied"):
     st.session_state["profile_kommune"] = wanted
     st.session_state["_profile_url_applied"] = wanted
-elif st.session_state.get("profile_kommune") not in names:
-    st.session_state["profile_kommune"] = own or ids[0]
+else:
+    # written back every run: a widget's value does not carry over to another page using the
+    # same script (the landing page is registered twice, see dashboard/app.py), a value set
+    # here does
+    current = st.session_state.get("profile_kommune")
+    st.session_state["profile_kommune"] = current if current in names else (own or ids[0])
 kommune_id = st.selectbox(
     ui.t("kommune.choose"), ids, key="profile_kommune", format_func=lambda k: f"{names[k]} ({k})"
 )

@@ -18,13 +18,12 @@ from dashboard.imports.uploads import (
     Upload,
     UploadCheck,
     UploadLike,
-    UploadLimits,
     UploadProblem,
     check_uploads,
 )
 from dashboard.imports.versions import ImportFailed, Progress, Version, _quiet
 from etl.build import read_settings, staged_tables, validate_inputs
-from etl.read import InputError, RawTable, find_input_file, read_table
+from etl.read import InputError, InputLimits, RawTable, find_input_file, read_table
 from etl.schema import ENTITIES
 from etl.validate import REJECT_SCHEMA
 
@@ -152,7 +151,7 @@ def preview(
     uploads: Iterable[UploadLike] | UploadCheck,
     datenstand: dt.date,
     beispieldaten: bool = False,
-    limits: UploadLimits = UploadLimits(),
+    limits: InputLimits = InputLimits(),
     progress: Progress = _quiet,
 ) -> Preview:
     """Check the uploads, combine them with the current version's other input files, validate

@@ -17,9 +17,6 @@ from typing import Protocol
 
 from etl.read import (
     MAX_INPUT_BYTES,
-    MAX_XLSX_MEMBERS,
-    MAX_XLSX_RATIO,
-    MAX_XLSX_UNZIPPED,
     MB,
     InputError,
     InputLimits,
@@ -46,14 +43,8 @@ class UploadLike(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class UploadLimits:
-    """Limits for one uploaded file; parameters so tests can use small ones."""
-
-    max_bytes: int = MAX_UPLOAD_BYTES
-    max_unzipped: int = MAX_XLSX_UNZIPPED
-    max_ratio: float = MAX_XLSX_RATIO
-    max_members: int = MAX_XLSX_MEMBERS
+# An upload has the same limits as an input file of the CLI build (one set, in etl/read.py).
+UploadLimits = InputLimits
 
 
 @dataclass(frozen=True)
@@ -135,7 +126,7 @@ def _check_xlsx(data: bytes, name: str, limits: UploadLimits) -> str | None:
                                                 limits.max_ratio, limits.max_members))
 
 
-def check_upload(upload: UploadLike, limits: UploadLimits = UploadLimits()
+def check_upload(upload: UploadLike, limits: InputLimits = InputLimits()
                  ) -> Upload | UploadProblem:
     """Check one uploaded file on the server: name, size, real content type, zip bomb,
     encoding. The browser's file filter is no protection, so every check runs here."""
@@ -171,7 +162,7 @@ def check_upload(upload: UploadLike, limits: UploadLimits = UploadLimits()
                   encoding or "")
 
 
-def check_uploads(uploads: Iterable[UploadLike], limits: UploadLimits = UploadLimits()
+def check_uploads(uploads: Iterable[UploadLike], limits: InputLimits = InputLimits()
                   ) -> UploadCheck:
     """Check every upload; at most one file per input kind is taken."""
     accepted: dict[str, list[Upload]] = {}

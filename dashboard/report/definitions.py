@@ -1,6 +1,6 @@
 """NAP-I report: the one place that defines every report table, figure and rule.
 
-The figures themselves are computed by the table macros in `etl/sql/marts/10_kennzahlen.sql`;
+The figures themselves are computed by the table macros in `etl/sql/marts/kennzahl_*.sql`;
 this module says what they mean (German for the exports, English for the switched UI), how they
 are labelled and formatted, and which published cells are too small for the public. The Bericht
 page, the XLSX sheet "Hinweise", the CSV files and the PDF brief all read from here.

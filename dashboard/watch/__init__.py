@@ -49,24 +49,24 @@ def items(viewer: data.Viewer) -> pl.DataFrame:
 def rule_text(lang: str = "de") -> str:
     """The rule of the watch in words, with the thresholds in force."""
     t = store.thresholds()
-    return translate(lang, "watch.rule", tage=t.ueberfaellig_ab_tage,
+    return translate(lang, "fristen.rule", tage=t.ueberfaellig_ab_tage,
                      monate=fmt.number(t.dauer_warnung_monate, 1, lang))
 
 
 def item_line(row: Mapping[str, Any], lang: str = "de") -> str:
     """One watch item as a sentence (plain text: mail, digest; Markdown-escaped by callers)."""
     if row["art"] == "ueberfaellig":
-        return translate(lang, "watch.line_overdue", name=row["name"], ags=row["kommune_id"],
+        return translate(lang, "fristen.line_overdue", name=row["name"], ags=row["kommune_id"],
                          meilenstein=row["meilenstein"], datum=fmt.date(row["datum"], lang),
                          tage=row["tage"])
-    return translate(lang, "watch.line_duration", name=row["name"], ags=row["kommune_id"],
+    return translate(lang, "fristen.line_duration", name=row["name"], ags=row["kommune_id"],
                      start=fmt.date(row["datum"], lang),
                      monate=fmt.number(row["dauer_monate"], 1, lang))
 
 
 def digest_head(new: pl.DataFrame, datenstand: dt.date) -> str:
     """The digest's heading and rule (names no commune)."""
-    return "\n".join([translate("de", "watch.digest_head", n=new.height,
+    return "\n".join([translate("de", "fristen.digest_head", n=new.height,
                                 datenstand=fmt.date(datenstand)), rule_text()])
 
 
@@ -81,7 +81,7 @@ def run_digest(user: str = "watch", config: Mapping[str, Any] | None = None) -> 
     def deliver(text: str) -> str:
         if not (config and recipients):
             return ""
-        subject = translate("de", "watch.digest_subject", datenstand=fmt.date(info.datenstand))
+        subject = translate("de", "fristen.digest_subject", datenstand=fmt.date(info.datenstand))
         notify.send(config, ", ".join(recipients), subject, text)
         return "; ".join(recipients)
 
@@ -95,17 +95,15 @@ def run_digest(user: str = "watch", config: Mapping[str, Any] | None = None) -> 
 def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
     """The commune's own calendar (.ics): planned milestones not yet reached, its module and
     dialogue events, due dates of its open measures. The commune itself or staff."""
-    handlungsplan.check_access(viewer, kommune_id)
-    profile = data.load_kommune_profile(viewer, kommune_id)
-    if profile is None or profile.milestones is None:
-        raise PermissionError("Diesen Kalender sehen nur die Kommune selbst und das "
-                              "Programmteam.")
+    profile = data.own_profile(
+        viewer, kommune_id,
+        "Diesen Kalender sehen nur die Kommune selbst und das Programmteam.")
     info = data.build_info()
     name = profile.facts["name"]
     cal = Calendar()
     cal.add("prodid", "-//Weltoffene Kommune//Programm-Monitor//DE")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", translate("de", "watch.ics_name", name=name))
+    cal.add("x-wr-calname", translate("de", "fristen.ics_name", name=name))
     stamp = info.erstellt_am.replace(tzinfo=dt.UTC) if info.erstellt_am.tzinfo is None \
         else info.erstellt_am
 
@@ -123,8 +121,8 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
     for m in profile.milestones.filter(pl.col("erreicht_am").is_null()
                                        & pl.col("geplant_am").is_not_null()).iter_rows(named=True):
         add(f"meilenstein-{m['reihenfolge']}", m["geplant_am"],
-            translate("de", "watch.ics_milestone", meilenstein=m["meilenstein"]),
-            translate("de", "watch.ics_state", zustand=m["zustand"]))
+            translate("de", "fristen.ics_milestone", meilenstein=m["meilenstein"]),
+            translate("de", "fristen.ics_state", zustand=m["zustand"]))
     for e in profile.uptake.unique("veranstaltung_id").iter_rows(named=True):
         add(f"veranstaltung-{e['veranstaltung_id']}", e["datum"],
             f"{e['format']}: {e['thema']}", f"Modul {e['modul']}")
@@ -132,7 +130,7 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
         pl.col("faellig").is_not_null() & pl.col("zustand").is_in(["geplant", "begonnen"]))
     for m in plan.iter_rows(named=True):
         add(f"massnahme-{m['id']}", m["faellig"],
-            translate("de", "watch.ics_measure", titel=m["titel"]), m["handlungsfeld"])
+            translate("de", "fristen.ics_measure", titel=m["titel"]), m["handlungsfeld"])
     return cal.to_ical()
 
 
@@ -208,10 +206,10 @@ def send_delivery(row: Mapping[str, Any], user: str, config: Mapping[str, Any] |
     key = build_key(row, stichtag)
     files = report_files(row["ausgabe"] == "oeffentlich", stichtag,
                          [f.strip() for f in row["formate"].split(";")])
-    subject = translate("de", "watch.delivery_subject", name=row["name"],
+    subject = translate("de", "fristen.delivery_subject", name=row["name"],
                         stichtag=fmt.date(stichtag)) + (" (Test)" if test else "")
-    body = translate("de", "watch.delivery_body", stichtag=fmt.date(stichtag),
-                     ausgabe=translate("de", f"watch.ausgabe_{row['ausgabe']}"),
+    body = translate("de", "fristen.delivery_body", stichtag=fmt.date(stichtag),
+                     ausgabe=translate("de", f"fristen.ausgabe_{row['ausgabe']}"),
                      dateien=", ".join(files))
     if config:
         ziel = "smtp"

@@ -181,3 +181,17 @@ def test_unwritable_audit_log_is_explained_and_nothing_switches(live: Path, tmp_
     assert ui.md_escape("Die neue Version wurde deshalb nicht ausgeführt; die bisherige Version "
                         "bleibt aktiv.") in box
     assert build_id(live) == old
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_beispieldaten_setting_defaults_to_the_current_version(tmp_path: Path, demo_db: Path,
+                                                              cohort_db: Path, demo: bool,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    """Staff who upload into demo data keep the demo flag unless they untick it, and real data
+    stay real: the checkbox starts from what the live version is."""
+    db = tmp_path / "live" / "monitor.duckdb"
+    db.parent.mkdir()
+    shutil.copyfile(demo_db if demo else cohort_db, db)
+    monkeypatch.setenv("WK_DB", str(db))
+    monkeypatch.setenv("WK_AUDIT", str(tmp_path / "live" / "audit.jsonl"))
+    assert open_page().checkbox(key="daten_beispiel").value is demo

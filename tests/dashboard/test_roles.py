@@ -213,3 +213,17 @@ def test_public_pages_with_a_tiny_selection_show_hidden_cells(use_db, demo_db, s
         at.radio(key="map_view").set_value("laender").run()
         assert_ok(at)
     assert any("<3" in t.to_csv() for t in frames(at))
+
+
+def test_a_login_the_audit_log_cannot_record_does_not_take_effect(use_db, demo_db, accounts,
+                                                                  monkeypatch, tmp_path):
+    blocker = tmp_path / "keine_mappe"
+    blocker.write_text("eine Datei, kein Ordner")
+    monkeypatch.setenv("WK_AUDIT", str(blocker / "audit.jsonl"))  # cannot be created
+    at = run_page(use_db, demo_db, viewer=None)
+    at.switch_page("../pages/anmelden.py").run()
+    at.text_input[0].input("team")
+    at.text_input[1].input(PASSWORD)
+    at.get("form_submit_button")[0].click().run()
+    assert "viewer" not in at.session_state or at.session_state["viewer"] == data.PUBLIC
+    assert any("Prüfprotokoll kann nicht geschrieben werden" in e.value for e in at.error)

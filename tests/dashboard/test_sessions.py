@@ -235,6 +235,8 @@ def test_applying_real_data_warns_first_then_ends_the_open_demo_session(
     at.file_uploader[0].set_value([("kommunen.csv", (DEMO_DIR / "kommunen.csv").read_bytes(),
                                     "text/csv")])
     at.run()
+    assert at.checkbox(key="daten_beispiel").value  # starts from the live (demo) version
+    at.checkbox(key="daten_beispiel").uncheck().run()  # staff mark the upload as real data
     assert_ok(at)
     (warning,) = [w.value for w in at.warning if "Demo-Zugänge" in w.value]
     assert "(kommune1, kommune2, team)" in warning and "auch Sie" in warning

@@ -36,6 +36,8 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
         expect(page.get_by_text("Notizen im gezeigten Zeitraum")).to_be_visible()
         screenshot(page, "action_fortschritt")
         page.get_by_role("button", name="Abmelden").click()
+        # logout sends the browser through /sitzung/ende: let that navigation finish first
+        expect(page.get_by_role("link", name="Anmelden")).to_be_visible(timeout=60_000)
         login(page, url, "kommune")
         expect(page.get_by_text("Vom Befund zur Maßnahme")).to_be_visible()
         page.get_by_role("heading", name="Zeitplan").first.scroll_into_view_if_needed()

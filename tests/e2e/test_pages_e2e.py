@@ -159,15 +159,18 @@ def test_public_sees_only_public_pages_and_no_personal_data(page: Page, app_url:
         page.wait_for_timeout(2000)
         html = page.content()
         assert [p for p in personal if p in html] == [], title
-    # a restricted page by URL falls back to the default page
+    # a restricted page by URL leads to the sign-in with a German hint, not "Page not found"
     page.goto(f"{app_url}/daten")
-    expect(page.get_by_text("Page not found")).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("heading", name="Überblick")).to_be_visible()
+    expect(page.get_by_text("Die Seite „Daten“ ist nur nach der Anmeldung sichtbar")
+           ).to_be_visible(timeout=30_000)
+    expect(page.get_by_label("Benutzername")).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
 def test_staff_login_shows_all_pages(page: Page, app_url: str):
     login(page, app_url)
     nav = page.locator('[data-testid="stSidebarNav"]')
     assert _nav_titles(nav) == ["Überblick", "Karte", "Fortschritt", "Module", "Kommune",
-                                "Vernetzung", "Bericht", "Daten"]
+                                "Vernetzung", "Handlungsplan", "Fristen & Versand", "Bericht",
+                                "Daten"]
     screenshot(page, "angemeldet_programmteam")
