@@ -46,7 +46,7 @@ def _count_axis(fig: go.Figure, max_value: float, axis: str = "x", **where: int)
 
 def _bar_values(values: list) -> tuple[list, list, float]:
     """Bar lengths, labels and the largest shown value; a count hidden by the public small-cell
-    rule (None) gets no bar and the label "<3"."""
+    rule (None) gets no bar and the label "x"."""
     shown = [v for v in values if v is not None]
     return ([v or 0 for v in values], [SMALL_CELL_TEXT if v is None else v for v in values],
             max(shown, default=0))
@@ -72,7 +72,7 @@ def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
 
 def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Figure:
     """Horizontal bars: communes per status (`status`, `anzahl`), in track order. A count hidden
-    by the public small-cell rule (null) is labelled "<3" instead of drawn."""
+    by the public small-cell rule (null) is labelled "x" instead of drawn."""
     order = {s: i for i, s in enumerate(STATUS)}
     counts = counts.sort(pl.col("status").replace_strict(order, default=99))
     x, text, top = _bar_values(counts.get_column("anzahl").to_list())
@@ -290,7 +290,7 @@ def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.
 
 # ---- report (NAP-I) ------------------------------------------------------------------------------
 # One builder per chart in dashboard/definitions.CHARTS. Input is the chart's slice of a report
-# table (`definitions.chart_data`); in the public version hidden cells are null and labelled "<3".
+# table (`definitions.chart_data`); in the public version hidden cells are null and labelled "x".
 
 SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[1], "#BBBBBB")
 
@@ -326,7 +326,7 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
     ))
     hidden = [(c, data.marker(value, i)) for i, c in enumerate(categories)
               if data.marker(value, i)]
-    if hidden:  # hidden figures have no bar: say so where the bar would be ("<3" or "x")
+    if hidden:  # hidden figures have no bar: say so where the bar would be ("x" or "x")
         fig.add_scatter(x=[0] * len(hidden), y=[c for c, _ in hidden], mode="text",
                         text=[m for _, m in hidden],
                         textposition="middle right", showlegend=False, hoverinfo="skip",

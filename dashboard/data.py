@@ -222,7 +222,7 @@ def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
 
 def public_small_cells(frame: pl.DataFrame, viewer: Viewer, basis: dict[str, list[str]]
                        ) -> pl.DataFrame:
-    """For the public, figures resting on 1 or 2 communes become null (shown as "<3"); the same
+    """For the public, figures resting on 1 or 2 communes become null (shown as "x"); the same
     rule as the public report exports (`report_defs.suppress_small_cells`)."""
     if viewer.role != "public" or frame.is_empty():
         return frame
@@ -793,7 +793,7 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
     with the build; every macro gets the filtered communes (`auswahl`).
 
     Every viewer but staff gets the public edition: figures resting on 1 or 2 communes hidden
-    ("<3"), further cells hidden ("x") until the interval audit finds none recomputable, also
+    ("x"), further cells hidden ("x") until the interval audit finds none recomputable, also
     by a commune that knows its own contribution (`dashboard/report/protection.py`).
     """
     from dashboard.report import definitions

@@ -492,7 +492,7 @@ def table_view(frame: pl.DataFrame, hidden: str | None = None) -> tuple[pl.DataF
 
 
 def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Public CSV downloads: a count hidden by the small-cell rule (null) reads "<3"."""
+    """Public CSV downloads: a count hidden by the small-cell rule (null) reads "x"."""
     numeric = [n for n, d in frame.schema.items() if d.is_numeric()]
     return frame.with_columns(
         pl.col(n).cast(pl.String).fill_null(SMALL_CELL_TEXT) for n in numeric

@@ -29,7 +29,7 @@ def neutralise_expr(col: pl.Expr) -> pl.Expr:
 
 
 def to_excel_frame(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
-                   hidden_text: str = "<3") -> pl.DataFrame:
+                   hidden_text: str = "x") -> pl.DataFrame:
     """All columns as German-formatted text: decimal comma, dd.mm.yyyy, ja/nein, inert text.
 
     `hidden` (boolean frame, same height, some of the columns) marks cells that show
@@ -67,7 +67,7 @@ def to_excel_frame(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
 
 
 def to_excel_csv_bytes(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
-                       hidden_text: str = "<3") -> bytes:
+                       hidden_text: str = "x") -> bytes:
     """The frame as CSV bytes that German Excel opens correctly by double-click."""
     text = to_excel_frame(frame, hidden, hidden_text).write_csv(
         separator=";", quote_style="necessary")

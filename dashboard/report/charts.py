@@ -110,7 +110,7 @@ def export_figure(key: str, report: Report) -> go.Figure:
     fig = go.Figure(chart_figure(key, report, "de"))
     subtitle = version_text(report)
     if report.public:
-        subtitle += f" · „{SMALL_CELL_TEXT}“: weniger als 3 Kommunen, nicht dargestellt"
+        subtitle += f" · „{SMALL_CELL_TEXT}“: verdeckt (Schutz kleiner Fallzahlen)"
     fig.update_layout(
         title={"text": chart.title_de, "x": 0.01, "xanchor": "left", "font": {"size": 19},
                "subtitle": {"text": subtitle, "font": {"size": 12, "color": "#555555"}}},

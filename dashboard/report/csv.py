@@ -20,7 +20,7 @@ from etl.excel_csv import to_excel_csv_bytes
 
 
 def csv_bytes(rt: ReportTable) -> bytes:
-    """One report table as German Excel CSV (labels as header; hidden cells as `<3` or `x`)."""
+    """One report table as German Excel CSV (labels as header; hidden cells as `x`)."""
     labels = {c.name: c.label_de for c in rt.table.columns}
     markers = rt.markers()
     hidden = markers.rename(labels, strict=False) if markers is not None else None

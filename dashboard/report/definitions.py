@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of the period
 SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
-SMALL_CELL_TEXT = "<3"
-SECONDARY_TEXT = "x"  # hidden so that no "<3" value can be recomputed (any value, also 0)
+# Every hidden public value shows the same mark, as in official statistics: a reader cannot tell a
+# value resting on 1 or 2 communes from one hidden to protect it (protection.py's reader model).
+SMALL_CELL_TEXT = "x"
 FILE_PREFIX = "weltoffene-kommune"
 
 Kind = Literal["text", "int", "decimal"]
@@ -436,10 +437,11 @@ RULES_DE: tuple[tuple[str, str], ...] = (
      "Teilnehmende: Summe über alle bekannten Zeilen."),
     ("Kleine Fallzahlen",
      f"In der öffentlichen Fassung steht „{SMALL_CELL_TEXT}“ statt eines Wertes, der auf 1 oder 2 "
-     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Steht in einer Gruppe, deren Summe "
-     f"veröffentlicht wird, nur ein solcher Wert, wird zusätzlich der nächstkleinere verdeckt, "
-     f"damit er sich nicht zurückrechnen lässt. Die interne Fassung zeigt alle Werte. Null wird "
-     f"als 0 gezeigt."),
+     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Weitere Werte werden ebenso als "
+     f"„{SMALL_CELL_TEXT}“ verdeckt, bis eine Intervall-Prüfung (lineare Optimierung über alle "
+     f"Summen, Gesamtzeilen, Merkmale, Quartale und Tabellen der Ausgabe) keinen verdeckten Wert "
+     f"mehr eindeutig zurückrechnen kann, auch nicht für eine Kommune, die ihren eigenen Beitrag "
+     f"kennt. Null wird als 0 gezeigt. Die interne Fassung zeigt alle Werte."),
     ("Datenschutz",
      "Die Berichte enthalten nur Summen und Anzahlen, keine Namen, Kontaktdaten, Notizen oder "
      "Selbstcheck-Einschätzungen einzelner Kommunen."),
@@ -468,7 +470,9 @@ RULES_EN: tuple[tuple[str, str], ...] = (
      "least two communes have a known row."),
     ("Small cells",
      f"The public version shows “{SMALL_CELL_TEXT}” instead of any figure resting on 1 or 2 "
-     f"communes, plus one more cell in a group whose total is published."),
+     f"communes; further cells are hidden the same way until an interval audit (linear "
+     f"programming over all totals, characteristics, quarters and tables of the edition) can "
+     f"pin no hidden value, also for a commune knowing its own contribution. Zero shows as 0."),
 )
 
 
@@ -571,22 +575,17 @@ class ReportTable:
     secondary: pl.DataFrame | None = None  # hidden cells that are not small themselves
 
     def marker(self, column: str, i: int) -> str | None:
-        """What a hidden cell shows (`<3` or `x`), None for a shown cell."""
-        if not bool(self.is_hidden(column)[i]):
-            return None
-        if self.secondary is not None and column in self.secondary.columns \
-                and bool(self.secondary[column][i]):
-            return SECONDARY_TEXT
-        return SMALL_CELL_TEXT
+        """What a hidden cell shows (`SMALL_CELL_TEXT`), None for a shown cell."""
+        return SMALL_CELL_TEXT if bool(self.is_hidden(column)[i]) else None
 
     def is_hidden(self, column: str) -> pl.Series:
-        """Boolean per row: True where the cell shows `SMALL_CELL_TEXT`."""
+        """Boolean per row: True where the cell is hidden."""
         if self.hidden is None or column not in self.hidden.columns:
             return pl.Series(column, [False] * self.frame.height, dtype=pl.Boolean)
         return self.hidden.get_column(column)
 
     def markers(self) -> pl.DataFrame | None:
-        """Per figure column the marker of each hidden cell (`<3`, `x`), null where shown."""
+        """Per figure column the marker of each hidden cell (`x`), null where shown."""
         if self.hidden is None:
             return None
         return pl.DataFrame({c: pl.Series([self.marker(c, i) for i in range(self.frame.height)],
@@ -615,7 +614,7 @@ class ReportTable:
                                          strict=False)
 
     def as_text(self, lang: str = "de") -> pl.DataFrame:
-        """Like `labelled`, but figure columns with hidden cells become text with `<3`."""
+        """Like `labelled`, but figure columns with hidden cells become text with `x`."""
         frame = self.labelled(lang)
         if self.hidden is None:
             return frame
@@ -650,15 +649,16 @@ class ProtectionNote:
         if lang != "de":
             verdict = "passed" if self.audit_passed else "NOT passed: do not publish"
             return (f"Small-cell protection: no published value rests on 1 or 2 communes "
-                    f"(minimum {SMALL_CELL_LIMIT}); {self.primary} cells shown as "
-                    f"“{SMALL_CELL_TEXT}”, {self.secondary} more hidden as “{SECONDARY_TEXT}”. "
+                    f"(minimum {SMALL_CELL_LIMIT}); {self.primary + self.secondary} cells hidden "
+                    f"as “{SMALL_CELL_TEXT}” ({self.primary} small, {self.secondary} to protect "
+                    f"them). "
                     f"Interval audit (linear programming) over all tables, also for each of "
                     f"{self.attackers} communes knowing their own contribution: {verdict}.")
         verdict = "bestanden" if self.audit_passed else "NICHT bestanden: nicht veröffentlichen"
         return (f"Schutz kleiner Fallzahlen: Kein veröffentlichter Wert beruht auf 1 oder 2 "
-                f"Kommunen (Mindestfallzahl {SMALL_CELL_LIMIT}); {self.primary} Zellen stehen als "
-                f"„{SMALL_CELL_TEXT}“, {self.secondary} weitere sind als „{SECONDARY_TEXT}“ "
-                f"verdeckt, damit sich kein kleiner Wert zurückrechnen lässt. Intervall-Prüfung "
+                f"Kommunen (Mindestfallzahl {SMALL_CELL_LIMIT}); {self.primary + self.secondary} "
+                f"Zellen sind als „{SMALL_CELL_TEXT}“ verdeckt ({self.primary} kleine Werte, "
+                f"{self.secondary} zu deren Schutz). Intervall-Prüfung "
                 f"(lineare Optimierung) über alle Tabellen, auch für jede der {self.attackers} "
                 f"Kommunen, die ihren eigenen Beitrag kennt: {verdict}.")
 
@@ -693,7 +693,7 @@ class Report:
         return min(self.bis, self.stichtag)
 
     def figure(self, key: str) -> tuple[float | int | None, str | None]:
-        """A headline figure's value (count or value) and its marker if hidden (`<3`, `x`)."""
+        """A headline figure's value (count or value) and its marker if hidden (`x`)."""
         table = self.tables["ueberblick"]
         rows = table.frame.with_row_index("_i").filter(pl.col("kennzahl") == key)
         if rows.is_empty():
@@ -704,7 +704,7 @@ class Report:
         return row[column], table.marker(column, row["_i"])
 
     def figure_text(self, key: str, lang: str = "de") -> str:
-        """A headline figure as the pages show it: number, `<3`, `x` or `–` when empty."""
+        """A headline figure as the pages show it: number, `x` or `–` when empty."""
         from dashboard import fmt
 
         value, marker = self.figure(key)

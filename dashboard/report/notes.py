@@ -10,7 +10,6 @@ from dashboard import fmt
 from dashboard.report.definitions import (
     FIGURES,
     RULES_DE,
-    SECONDARY_TEXT,
     SMALL_CELL_TEXT,
     TABLES,
     Report,
@@ -38,9 +37,8 @@ def version_text(report: Report) -> str:
 
 def edition_text(report: Report) -> str:
     if report.public:
-        return (f"öffentliche Fassung: Werte, die auf weniger als 3 Kommunen beruhen, "
-                f"stehen als „{SMALL_CELL_TEXT}“, zu ihrem Schutz verdeckte als "
-                f"„{SECONDARY_TEXT}“")
+        return (f"öffentliche Fassung: Werte, die auf weniger als 3 Kommunen beruhen oder sich "
+                f"aus anderen zurückrechnen ließen, stehen als „{SMALL_CELL_TEXT}“")
     return "interne Fassung (alle Werte, nur für das Programmteam)"
 
 

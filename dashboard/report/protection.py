@@ -2,19 +2,22 @@
 
 What statistical offices do for small-area count tables (cell suppression with an audit):
 1. Primary rule: a figure resting on 1 or 2 communes (its basis, `definitions.Column.basis`) is
-   hidden; zeros are shown.
+   hidden; zeros are shown. Every hidden cell shows the same mark ("x"), so a reader cannot tell
+   a small value from one hidden to protect it.
 2. The published cells of one table set are bound by linear relations that a reader can use:
    totals, sums over a Merkmal, the same figure on two sheets, quarters and the period total,
    sectors and participants (`relations`). For every hidden cell the audit solves two linear
    programmes (HiGHS): the smallest and the largest value the cell can take given everything
-   published, the relations and what the reader knows about hidden cells (a "<3" count is 1 or 2,
-   every figure is at least 0). A cell whose feasible interval holds a single integer is
-   disclosed.
-3. The same audit runs for every commune as the attacker: it knows its own contribution to each
-   cell, so it solves the same programme for the other communes' part (the figures of the report
-   without itself). Only communes that contribute to a hidden cell can learn more than an outsider.
+   published, the relations and what the reader knows about hidden cells. The reader is granted
+   more than the mark tells: every hidden cell that is not 0 is taken as known to be at least 1
+   ("zeros are shown"). A cell whose feasible interval holds a single integer is disclosed.
+3. The same audit runs for every commune as the attacker: it knows its own part of each cell, so
+   each hidden cell is at least that part. This is more than an outsider knows only where the
+   part exceeds 1 (inhabitants, participants, events); for counts the outsider audit covers it.
 4. While the audit finds a disclosed cell, one more cell is hidden (secondary suppression): from a
    relation that pins the disclosed cell, the published cell with the smallest positive value.
+   Hiding a cell only widens intervals, so the loop ends; if a disclosed cell has no published
+   cell tied to it, the audit fails and the note says "do not publish".
 
 Pure module: frames in, masks out. The data layer supplies the frames (the report of all communes
 and, per attacker, the report without that commune).
@@ -252,29 +255,21 @@ def primary_cells(frames: Frames, limit: int = SMALL_CELL_LIMIT) -> set[Cell]:
             if 0 < _basis(frames, cell) < limit and _value(frames, cell) is not None}
 
 
-def _is_count(cell: Cell) -> bool:
-    """A pure count of communes (its basis is the cell itself): a "<3" count is 1 or 2."""
-    key, _i, column = cell
-    return TABLE_BY_KEY[key].basis.get(column) == (column,)
+def _bounds(frames: Frames, cell: Cell) -> tuple[float, float]:
+    """What a reader is assumed to know about a hidden cell ("x"): zeros are published, so a
+    hidden cell that is not 0 is at least 1. Nothing bounds it from above but the relations.
+    (Generous to the reader: a hidden 0 is not known to be 0, but a hidden positive cell is
+    treated as known to be positive.)"""
+    return (1.0 if (_value(frames, cell) or 0.0) >= 1 else 0.0), math.inf
 
 
-# ---- interval audit ------------------------------------------------------------------------------
-
-
-def _bounds(cell: Cell, primary: set[Cell], limit: int) -> tuple[float, float]:
-    """What a reader knows about a hidden cell: a "<3" count is 1 or 2, anything else >= 0."""
-    if cell in primary and _is_count(cell):
-        return 1.0, float(limit - 1)
-    return 0.0, math.inf
-
-
-def intervals(frames: Frames, rels: list[Relation], hidden: set[Cell], primary: set[Cell],
-              own: Mapping[Cell, float] | None = None, limit: int = SMALL_CELL_LIMIT,
-              check: set[Cell] | None = None) -> dict[Cell, tuple[float, float]]:
+def intervals(frames: Frames, rels: list[Relation], hidden: set[Cell],
+              own: Mapping[Cell, float] | None = None, check: set[Cell] | None = None,
+              full: Frames | None = None) -> dict[Cell, tuple[float, float]]:
     """Feasible interval of every hidden cell given the published cells and the relations.
 
     With `own` (an attacker's own contribution per cell), `frames` are the figures without the
-    attacker and the intervals are those of the other communes' part.
+    attacker, `full` those with it, and the intervals are those of the other communes' part.
     """
     own = own or {}
     cols = sorted(hidden)
@@ -283,7 +278,7 @@ def intervals(frames: Frames, rels: list[Relation], hidden: set[Cell], primary: 
     col_of = {c: j for j, c in enumerate(cols)}
     lower, upper = [], []
     for c in cols:
-        lo, hi = _bounds(c, primary, limit)
+        lo, hi = _bounds(full if full is not None else frames, c)
         lower.append(max(0.0, lo - own.get(c, 0.0)))
         upper.append(hi - own.get(c, 0.0))
     starts, index, values, row_lo, row_hi = [0], [], [], [], []
@@ -319,6 +314,10 @@ def intervals(frames: Frames, rels: list[Relation], hidden: set[Cell], primary: 
                              [1.0 if k == j else 0.0 for k in range(len(cols))])
             h.run()
             status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kUnknown:  # a warm start gone wrong: cold
+                h.clearSolver()
+                h.run()
+                status = h.getModelStatus()
             if status == highspy.HighsModelStatus.kOptimal:
                 bounds.append(h.getInfo().objective_function_value)
             elif status in (highspy.HighsModelStatus.kUnbounded,
@@ -326,7 +325,7 @@ def intervals(frames: Frames, rels: list[Relation], hidden: set[Cell], primary: 
                 bounds.append(-math.inf if sense == highspy.ObjSense.kMinimize else math.inf)
             else:  # infeasible: published figures contradict the bounds; treat as exposed
                 bounds.append(_value(frames, cell) or 0.0)
-            true = (_value(frames, cell) or 0.0) - own.get(cell, 0.0)
+            true = _value(frames, cell) or 0.0  # with `own`: the others' part already
             if sense == highspy.ObjSense.kMaximize and bounds[0] >= true + 1 - 1e-6:
                 bounds.append(-math.inf)  # already more than one value: no need for the minimum
                 break
@@ -362,12 +361,14 @@ def components(rels: list[Relation], hidden: set[Cell]) -> list[set[Cell]]:
     return list(groups.values())
 
 
-def _pick_secondary(frames: Frames, rels: list[Relation], cell: Cell, hidden: set[Cell]
-                    ) -> Cell | None:
-    """The published cell with the smallest positive value in an equation holding `cell`."""
+def _pick_secondary(frames: Frames, rels: list[Relation], cell: Cell, hidden: set[Cell],
+                    near: set[Cell] | None = None) -> Cell | None:
+    """The published cell with the smallest positive value in an equation holding `cell` (or,
+    with `near`, any of those cells)."""
+    near = near or {cell}
     best: tuple[float, Cell] | None = None
     for rel in rels:
-        if not rel.equal or cell not in {c for c, _ in rel.terms}:
+        if not rel.equal or not near & {c for c, _ in rel.terms}:
             continue
         for other, _coef in rel.terms:
             if other in hidden:
@@ -395,27 +396,25 @@ def protect(frames: Frames, attackers: Callable[[], Iterable[tuple[str, Frames]]
     safe: dict[str | None, set[Cell]] = {}
     for _ in range(max_rounds):
         _hide_singletons(frames, rels, result)
-        disclosed = _disclosed(frames, rels, result, others, limit, safe)
+        disclosed = _disclosed(frames, rels, result, others, safe)
         if not disclosed:
             result.audit_passed = True
             return result
         for cell in disclosed:
-            extra = _pick_secondary(frames, rels, cell, result.hidden)
-            if extra is not None:
-                result.secondary.add(extra)
-                continue
-            # every neighbour is hidden: the "<3" bounds themselves give it away, so the cell and
-            # the "<3" cells tied to it become "x" (any value, also 0)
-            tied = {c for rel in rels if cell in {t for t, _ in rel.terms}
-                    for c, _ in rel.terms if c in result.primary}
-            widened = (tied | {cell}) - result.secondary
-            if not widened:  # last resort: every figure "x", nothing can be pinned
-                result.secondary |= set(figure_cells(frames))
-                break
-            result.secondary |= widened
-            for cells in safe.values():  # bounds got wider, but re-check them to be sure
-                cells -= widened
+            extra = _pick_secondary(frames, rels, cell, result.hidden) or _pick_secondary(
+                frames, rels, cell, result.hidden, _tied(rels, cell, result.hidden))
+            if extra is None:  # nothing published is tied to it: cannot be protected by hiding
+                return result  # audit_passed stays False; the note says "do not publish"
+            result.secondary.add(extra)
     return result
+
+
+def _tied(rels: list[Relation], cell: Cell, hidden: set[Cell]) -> set[Cell]:
+    """The hidden cells tied to `cell` through relations (its component)."""
+    for group in components(rels, hidden):
+        if cell in group:
+            return group
+    return {cell}
 
 
 def _hide_singletons(frames: Frames, rels: list[Relation], result: Protection) -> None:
@@ -437,17 +436,19 @@ def _hide_singletons(frames: Frames, rels: list[Relation], result: Protection) -
 
 
 def _disclosed(frames: Frames, rels: list[Relation], result: Protection,
-               others: list[tuple[str, Frames]], limit: int,
-               safe: dict[str | None, set[Cell]]) -> list[Cell]:
-    """Hidden cells with a single-valued interval: for outsiders first, else for one attacker."""
+               others: list[tuple[str, Frames]], safe: dict[str | None, set[Cell]]
+               ) -> list[Cell]:
+    """Hidden cells with a single-valued interval: for outsiders first, else for one attacker.
+
+    An attacker (a commune) knows its own part of every cell, so its feasible set is the
+    outsider's with each hidden cell at least that part: it can learn more only where its part
+    exceeds the outsider's lower bound (never for a count, where both are 1)."""
     hidden = result.hidden
-    shown_small = result.primary - result.secondary  # "<3" cells: 1 or 2
     groups = components(rels, hidden)
     known = safe.setdefault(None, set())
     found = []
     for group in groups:
-        for cell, interval in intervals(frames, rels, group, shown_small, limit=limit,
-                                        check=group - known).items():
+        for cell, interval in intervals(frames, rels, group, check=group - known).items():
             (found.append if single_valued(interval) else known.add)(cell)
     if found:
         return found
@@ -457,15 +458,14 @@ def _disclosed(frames: Frames, rels: list[Relation], result: Protection,
         if not any(own.values()):
             continue
         result.attackers += 1
-        # only a lower bound above the outsider's changes what the attacker can learn
-        raised = {c for c in hidden if own[c] > _bounds(c, shown_small, limit)[0]}
+        raised = {c for c in hidden if own[c] > _bounds(frames, c)[0]}
         touched = [g for g in groups if g & raised]
         if not touched:
             continue
         cells = set().union(*touched)
         known = safe.setdefault(kommune, set())
-        for cell, interval in intervals(without, rels, cells, shown_small, own, limit,
-                                        check=cells - known).items():
+        for cell, interval in intervals(without, rels, cells, own, check=cells - known,
+                                        full=frames).items():
             (found.append if single_valued(interval) else known.add)(cell)
         if found:
             return found
@@ -488,27 +488,6 @@ def align(without: Frames, frames: Frames) -> dict[str, pl.DataFrame]:
         out[key] = joined.with_columns(pl.col(c).fill_null(0) for c in figures
                                        if joined[c].dtype.is_integer())
     return out
-
-
-def _first_disclosed(frames: Frames, rels: list[Relation], result: Protection,
-                     others: list[tuple[str, Frames]], limit: int) -> Cell | None:
-    hidden = result.hidden
-    for cell, interval in intervals(frames, rels, hidden, result.primary,
-                                    limit=limit).items():
-        if single_valued(interval):
-            return cell
-    result.attackers = 0
-    for _kommune, without in others:
-        own = {c: (_value(frames, c) or 0.0) - (_value(without, c) or 0.0)
-               for c in figure_cells(frames) if c[0] in without}
-        if not any(own.get(c, 0.0) for c in hidden):
-            continue  # contributes to no hidden cell: learns nothing an outsider does not
-        result.attackers += 1
-        for cell, interval in intervals(without, rels, hidden, result.primary, own,
-                                        limit).items():
-            if single_valued(interval):
-                return cell
-    return None
 
 
 def masks(frames: Frames, protection: Protection) -> dict[str, tuple[pl.DataFrame,

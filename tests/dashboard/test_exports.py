@@ -153,12 +153,9 @@ def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
     wb = _workbook(report_xlsx.xlsx_bytes(public))
     rows = _sheet_rows(wb["Kommunen nach Status"])
     aktiv = next(r for r in rows if r["Status"] == "aktiv")
-    markers = (rd.SMALL_CELL_TEXT, rd.SECONDARY_TEXT)
-    assert aktiv["Kommunen"] in markers and aktiv["Einwohner"] in markers
-    # with 4 communes, zeros next to "<3" cells are hidden too ("x": any value), else the
-    # total minus the shown zeros would pin the "<3" cells
-    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] in (
-        0, rd.SECONDARY_TEXT)
+    assert aktiv["Kommunen"] == aktiv["Einwohner"] == rd.SMALL_CELL_TEXT == "x"
+    # a zero is published as 0 unless the audit needs it hidden
+    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] in (0, "x")
     notes = {r[0]: r[1] for r in wb["Hinweise"].iter_rows(values_only=True) if r[0]}
     assert "öffentliche Fassung" in notes["Fassung"]
     assert "Mindestfallzahl 3" in notes["Schutz kleiner Fallzahlen"]
@@ -208,7 +205,7 @@ def test_public_csv_shows_small_cells(monkeypatch, cohort_db):
     public = _report(monkeypatch, cohort_db, data.PUBLIC)
     frame = _read_csv(report_csv.csv_bytes(public["kommunen_status"]))
     row = frame.filter(pl.col("Status") == "aktiv").row(0, named=True)
-    assert row["Kommunen"] in (rd.SMALL_CELL_TEXT, rd.SECONDARY_TEXT)
+    assert row["Kommunen"] == "x"
 
 
 # ---- formula injection and personal data ---------------------------------------------------------

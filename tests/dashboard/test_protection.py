@@ -86,7 +86,7 @@ def test_audit_finds_no_recomputable_cell_for_outsiders_and_attackers(cohort):
     # a fresh audit of the final pattern: no hidden cell is pinned, also not for any attacker
     others = [(k, pr.align(w, frames)) for k, w in attackers()]
     fresh = pr.Protection(primary=result.primary, secondary=result.secondary)
-    assert pr._disclosed(frames, pr.relations(frames), fresh, others, 3, {}) == []
+    assert pr._disclosed(frames, pr.relations(frames), fresh, others, {}) == []
 
 
 def test_single_hidden_status_cell_next_to_a_total_gets_a_partner():
@@ -103,7 +103,7 @@ def test_single_hidden_status_cell_next_to_a_total_gets_a_partner():
     # hiding only the "aktiv" cell would have let an outsider compute it
     alone = pr.Protection(primary=result.primary)
     rels = pr.relations(frames)
-    found = pr._disclosed(frames, rels, alone, [], 3, {})
+    found = pr._disclosed(frames, rels, alone, [], {})
     assert ("kommunen_status", 4, "kommunen") in found
 
 
