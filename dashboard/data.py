@@ -761,9 +761,8 @@ def _protected(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str]
     with _lock:
         if key in _report_cache:
             return _report_cache[key]
-    frames = {t.key: _report_frames(von, bis, stichtag, auswahl)[t.key].filter(t.public_rows)
-              if t.public_rows is not None else _report_frames(von, bis, stichtag, auswahl)[t.key]
-              for t in definitions.TABLES}
+    full = _report_frames(von, bis, stichtag, auswahl)
+    frames = {t.key: t.public_frame(full[t.key]) for t in definitions.TABLES}
     ids = auswahl if auswahl is not None else query(
         "select kommune_id from kommune order by kommune_id").get_column("kommune_id").to_list()
 
@@ -775,8 +774,9 @@ def _protected(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str]
             "list_filter(?::varchar[], lambda v: v <> o.kommune_id))) as x",
             [ids, von, bis, stichtag, ids]) for t in definitions.TABLES}
         for kommune_id in ids:
-            yield kommune_id, {key: frame.filter(pl.col("_ohne") == kommune_id).drop("_ohne")
-                               for key, frame in without.items()}
+            yield kommune_id, {key: definitions.TABLE_BY_KEY[key].public_frame(
+                frame.filter(pl.col("_ohne") == kommune_id).drop("_ohne"))
+                for key, frame in without.items()}
 
     result = protection.protect(frames, attackers)
     value = (frames, protection.masks(frames, result), result)

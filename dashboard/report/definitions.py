@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of the period
 SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
+# statuses before admission: not in the public edition (neither rows nor totals)
+NICHT_AUFGENOMMEN = ("noch nicht im Programm", "interessiert", "beworben")
 # Every hidden public value shows the same mark, as in official statistics: a reader cannot tell a
 # value resting on 1 or 2 communes from one hidden to protect it (protection.py's reader model).
 SMALL_CELL_TEXT = "x"
@@ -75,8 +77,22 @@ class Table:
     groups: tuple[str, ...] | None = None
     # rows of the public edition (None: all). Fine tables (quarter × topic) are almost all small
     # cells for about 40 communes; like statistical offices, the public edition publishes the
-    # coarser table instead of a table of hidden cells.
+    # coarser table instead of a table of hidden cells. A row "Insgesamt" is recomputed from the
+    # rows kept (`public_frame`).
     public_rows: pl.Expr | None = None
+
+    def public_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of the public edition, with "Insgesamt" as the sum of the rows kept."""
+        if self.public_rows is None:
+            return frame
+        kept = frame.filter(self.public_rows)
+        label = self.columns[0].name
+        if "Insgesamt" not in kept[label].to_list():
+            return kept
+        parts = kept.filter(pl.col(label) != "Insgesamt")
+        total = parts.select(pl.lit("Insgesamt").alias(label),
+                             *(pl.col(c).sum() for c in kept.columns if c != label))
+        return pl.concat([parts, total.cast(kept.schema)])
 
     def title(self, lang: str) -> str:
         return self.title_de if lang == "de" else self.title_en
@@ -238,6 +254,10 @@ TABLES: tuple[Table, ...] = (
                "Sum of these communes' population.", ("kommunen",)),
         ),
         groups=(),
+        # communes not admitted (yet) are not published, not even as a count (as on the map):
+        # their rows are 1 or 2 communes most of the time, and "Insgesamt" minus the published
+        # rows would give them away; the public total counts the rows shown
+        public_rows=~pl.col("status").is_in(NICHT_AUFGENOMMEN),
     ),
     Table(
         "kommunen_merkmale", "kennzahl_kommunen_merkmale", "Kommunen nach Merkmalen",
@@ -441,7 +461,9 @@ RULES_DE: tuple[tuple[str, str], ...] = (
      f"„{SMALL_CELL_TEXT}“ verdeckt, bis eine Intervall-Prüfung (lineare Optimierung über alle "
      f"Summen, Gesamtzeilen, Merkmale, Quartale und Tabellen der Ausgabe) keinen verdeckten Wert "
      f"mehr eindeutig zurückrechnen kann, auch nicht für eine Kommune, die ihren eigenen Beitrag "
-     f"kennt. Null wird als 0 gezeigt. Die interne Fassung zeigt alle Werte."),
+     f"kennt. Null wird als 0 gezeigt. Kommunen, die am Stichtag noch nicht aufgenommen sind "
+     f"(noch nicht im Programm, interessiert, beworben), erscheinen öffentlich weder einzeln noch "
+     f"in „Insgesamt“. Die interne Fassung zeigt alle Werte."),
     ("Datenschutz",
      "Die Berichte enthalten nur Summen und Anzahlen, keine Namen, Kontaktdaten, Notizen oder "
      "Selbstcheck-Einschätzungen einzelner Kommunen."),
@@ -472,7 +494,9 @@ RULES_EN: tuple[tuple[str, str], ...] = (
      f"The public version shows “{SMALL_CELL_TEXT}” instead of any figure resting on 1 or 2 "
      f"communes; further cells are hidden the same way until an interval audit (linear "
      f"programming over all totals, characteristics, quarters and tables of the edition) can "
-     f"pin no hidden value, also for a commune knowing its own contribution. Zero shows as 0."),
+     f"pin no hidden value, also for a commune knowing its own contribution. Zero shows as 0. "
+     f"Communes not admitted by the cut-off date are not in the public version, not even in "
+     f"the total."),
 )
 
 

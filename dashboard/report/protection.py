@@ -361,23 +361,33 @@ def components(rels: list[Relation], hidden: set[Cell]) -> list[set[Cell]]:
     return list(groups.values())
 
 
+def _totals(rels: list[Relation]) -> set[Cell]:
+    """Cells that are the sum of several others (totals, headline figures): hidden last, as
+    statistical offices keep marginal totals published where they can."""
+    return {rel.terms[0][0] for rel in rels
+            if rel.equal and len(rel.terms) > 2 and rel.terms[0][1] > 0} | {
+        c for rel in rels for c, _ in rel.terms if c[0] == "ueberblick"}
+
+
 def _pick_secondary(frames: Frames, rels: list[Relation], cell: Cell, hidden: set[Cell],
-                    near: set[Cell] | None = None) -> Cell | None:
-    """The published cell with the smallest positive value in an equation holding `cell` (or,
-    with `near`, any of those cells)."""
+                    near: set[Cell] | None = None, avoid: set[Cell] | None = None
+                    ) -> Cell | None:
+    """The published cell with the smallest positive value in a relation holding `cell` (or,
+    with `near`, any of those cells); a cell in `avoid` (a total) only if nothing else fits."""
     near = near or {cell}
-    best: tuple[float, Cell] | None = None
-    for rel in rels:
-        if not rel.equal or not near & {c for c, _ in rel.terms}:
+    avoid = avoid or set()
+    best: tuple[bool, float, Cell] | None = None
+    for rel in rels:  # an inequality can pin a cell too (a row's parts within its total)
+        if not near & {c for c, _ in rel.terms}:
             continue
         for other, _coef in rel.terms:
             if other in hidden:
                 continue
             value = _value(frames, other) or 0.0
-            rank = (value if value > 0 else 1e18)
-            if best is None or (rank, other) < best:
-                best = (rank, other)
-    return None if best is None else best[1]
+            rank = (other in avoid, value if value > 0 else 1e18, other)
+            if best is None or rank < best:
+                best = rank
+    return None if best is None else best[2]
 
 
 def protect(frames: Frames, attackers: Callable[[], Iterable[tuple[str, Frames]]] | None = None,
@@ -391,21 +401,26 @@ def protect(frames: Frames, attackers: Callable[[], Iterable[tuple[str, Frames]]
     not solved again.
     """
     rels = relations(frames)
+    avoid = _totals(rels)
     result = Protection(primary=primary_cells(frames, limit))
     others = [(k, align(without, frames)) for k, without in (attackers() if attackers else [])]
     safe: dict[str | None, set[Cell]] = {}
     for _ in range(max_rounds):
-        _hide_singletons(frames, rels, result)
+        _hide_singletons(frames, rels, result, avoid)
         disclosed = _disclosed(frames, rels, result, others, safe)
         if not disclosed:
             result.audit_passed = True
             return result
-        for cell in disclosed:
-            extra = _pick_secondary(frames, rels, cell, result.hidden) or _pick_secondary(
-                frames, rels, cell, result.hidden, _tied(rels, cell, result.hidden))
-            if extra is None:  # nothing published is tied to it: cannot be protected by hiding
-                return result  # audit_passed stays False; the note says "do not publish"
-            result.secondary.add(extra)
+        added = False
+        for cell in disclosed:  # cells found together: an earlier pick may already free one
+            extra = _pick_secondary(frames, rels, cell, result.hidden, avoid=avoid) or \
+                _pick_secondary(frames, rels, cell, result.hidden,
+                                _tied(rels, cell, result.hidden), avoid)
+            if extra is not None:
+                result.secondary.add(extra)
+                added = True
+        if not added:  # nothing published is tied to them: hiding more cannot help
+            return result  # audit_passed stays False; the note says "do not publish"
     return result
 
 
@@ -417,7 +432,8 @@ def _tied(rels: list[Relation], cell: Cell, hidden: set[Cell]) -> set[Cell]:
     return {cell}
 
 
-def _hide_singletons(frames: Frames, rels: list[Relation], result: Protection) -> None:
+def _hide_singletons(frames: Frames, rels: list[Relation], result: Protection,
+                     avoid: set[Cell]) -> None:
     """The obvious cases without an LP: an equation with a single hidden cell gives it away."""
     hidden_now = result.hidden
     changed = True
@@ -428,7 +444,7 @@ def _hide_singletons(frames: Frames, rels: list[Relation], result: Protection) -
                 continue
             hidden = [c for c, _ in rel.terms if c in hidden_now]
             if len(hidden) == 1:
-                extra = _pick_secondary(frames, [rel], hidden[0], hidden_now)
+                extra = _pick_secondary(frames, [rel], hidden[0], hidden_now, avoid=avoid)
                 if extra is not None:
                     result.secondary.add(extra)
                     hidden_now.add(extra)

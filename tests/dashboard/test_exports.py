@@ -154,8 +154,8 @@ def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
     rows = _sheet_rows(wb["Kommunen nach Status"])
     aktiv = next(r for r in rows if r["Status"] == "aktiv")
     assert aktiv["Kommunen"] == aktiv["Einwohner"] == rd.SMALL_CELL_TEXT == "x"
-    # a zero is published as 0 unless the audit needs it hidden
-    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] in (0, "x")
+    # communes not admitted yet are not published, not even as a row
+    assert not {"noch nicht im Programm", "interessiert", "beworben"} & {r["Status"] for r in rows}
     notes = {r[0]: r[1] for r in wb["Hinweise"].iter_rows(values_only=True) if r[0]}
     assert "öffentliche Fassung" in notes["Fassung"]
     assert "Mindestfallzahl 3" in notes["Schutz kleiner Fallzahlen"]
