@@ -16,7 +16,7 @@ VENV := .venv
 DB ?= data/monitor.duckdb
 DEMO := data/demo
 CHROMIUM ?= /usr/bin/chromium
-# Unicode font of the PDF brief (dashboard/exports.py), from Debian's fonts-dejavu-core
+# Unicode font of the PDF brief (dashboard/report/pdf.py), from Debian's fonts-dejavu-core
 DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)

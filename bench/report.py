@@ -33,14 +33,15 @@ STEPS = ("query", "xlsx", "csv", "charts", "pdf", "total", "baseline")
 def _child(db: Path, out: Path) -> dict[str, float]:
     """One measured run (in a fresh process): query, exports, baseline."""
     os.environ["WK_DB"] = str(db)
-    from dashboard import data, exports
-    from dashboard.report_defs import PROGRAMMSTART
+    from dashboard import data
+    from dashboard.report import export as report_export
+    from dashboard.report.definitions import PROGRAMMSTART
 
     started = time.perf_counter()
     info = data.build_info()
     report = data.load_report(data.STAFF, PROGRAMMSTART, info.datenstand, info.datenstand)
     seconds = {"query": time.perf_counter() - started}
-    result = exports.export_all(report, out / "export")
+    result = report_export.export_all(report, out / "export")
     seconds.update(result.seconds)
     seconds["total"] += seconds["query"]
     baseline = out / "baseline"

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from dashboard import fmt
 from dashboard.i18n import value, value_names
-from dashboard.report_defs import SMALL_CELL_TEXT
+from dashboard.report.definitions import SMALL_CELL_TEXT
 from etl.schema import STATUS
 
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -46,7 +46,7 @@ def _count_axis(fig: go.Figure, max_value: float, axis: str = "x", **where: int)
 
 def _bar_values(values: list) -> tuple[list, list, float]:
     """Bar lengths, labels and the largest shown value; a count hidden by the public small-cell
-    rule (None) gets no bar and the label "<3"."""
+    rule (None) gets no bar and the label "x"."""
     shown = [v for v in values if v is not None]
     return ([v or 0 for v in values], [SMALL_CELL_TEXT if v is None else v for v in values],
             max(shown, default=0))
@@ -72,7 +72,7 @@ def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
 
 def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Figure:
     """Horizontal bars: communes per status (`status`, `anzahl`), in track order. A count hidden
-    by the public small-cell rule (null) is labelled "<3" instead of drawn."""
+    by the public small-cell rule (null) is labelled "x" instead of drawn."""
     order = {s: i for i, s in enumerate(STATUS)}
     counts = counts.sort(pl.col("status").replace_strict(order, default=99))
     x, text, top = _bar_values(counts.get_column("anzahl").to_list())
@@ -289,8 +289,8 @@ def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.
 
 
 # ---- report (NAP-I) ------------------------------------------------------------------------------
-# One builder per chart in dashboard/report_defs.CHARTS. Input is the chart's slice of a report
-# table (`report_defs.chart_data`); in the public version hidden cells are null and labelled "<3".
+# One builder per chart in dashboard/definitions.CHARTS. Input is the chart's slice of a report
+# table (`definitions.chart_data`); in the public version hidden cells are null and labelled "x".
 
 SECTOR_COLOURS = (OKABE_ITO[4], OKABE_ITO[0], OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[1], "#BBBBBB")
 
@@ -311,9 +311,8 @@ def _report_module(name: str, lang: str) -> tuple[int, str]:
 
 
 def _report_texts(data, column: str, lang: str) -> list[str]:
-    hidden = data.is_hidden(column).to_list()
-    return [SMALL_CELL_TEXT if h else fmt.number(v, 0, lang)
-            for v, h in zip(data.frame[column].to_list(), hidden, strict=True)]
+    return [data.marker(column, i) or fmt.number(v, 0, lang)
+            for i, v in enumerate(data.frame[column].to_list())]
 
 
 def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] | str,
@@ -325,9 +324,11 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
         text=_report_texts(data, value, lang), textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{text}<extra></extra>", name=label,
     ))
-    hidden = [c for c, h in zip(categories, data.is_hidden(value).to_list(), strict=True) if h]
-    if hidden:  # hidden figures have no bar: say so where the bar would be
-        fig.add_scatter(x=[0] * len(hidden), y=hidden, mode="text", text=SMALL_CELL_TEXT,
+    hidden = [(c, data.marker(value, i)) for i, c in enumerate(categories)
+              if data.marker(value, i)]
+    if hidden:  # hidden figures have no bar: say so where the bar would be ("x" or "x")
+        fig.add_scatter(x=[0] * len(hidden), y=[c for c, _ in hidden], mode="text",
+                        text=[m for _, m in hidden],
                         textposition="middle right", showlegend=False, hoverinfo="skip",
                         cliponaxis=False)
     fig.update_yaxes(autorange="reversed")
@@ -342,7 +343,7 @@ _LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
 
 
 def report_chart(key: str, data, lang: str) -> go.Figure:
-    """The report chart `key` from its data slice (`report_defs.chart_data(key, report)`)."""
+    """The report chart `key` from its data slice (`definitions.chart_data(key, report)`)."""
     frame = data.frame
     labels = {c.name: c.label(lang).removeprefix("davon ").removeprefix("of which ")
               for c in data.table.columns}

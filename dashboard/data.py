@@ -222,11 +222,11 @@ def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
 
 def public_small_cells(frame: pl.DataFrame, viewer: Viewer, basis: dict[str, list[str]]
                        ) -> pl.DataFrame:
-    """For the public, figures resting on 1 or 2 communes become null (shown as "<3"); the same
+    """For the public, figures resting on 1 or 2 communes become null (shown as "x"); the same
     rule as the public report exports (`report_defs.suppress_small_cells`)."""
     if viewer.role != "public" or frame.is_empty():
         return frame
-    from dashboard import report_defs
+    from dashboard.report import definitions as report_defs
 
     shown, _hidden = report_defs.suppress_small_cells(frame, basis, groups=())
     return shown
@@ -343,52 +343,21 @@ def load_recent_changes(viewer: Viewer, filters: Filters = NO_FILTERS, days: int
 
 @dataclass(frozen=True)
 class KeyFigures:
-    """Key figures of the filtered cohort (role-independent aggregates)."""
+    """Monitoring figures of the filtered cohort that are not NAP-I report figures. The Überblick
+    page reads its key figures from `load_report` (the same macros as the Bericht)."""
 
-    kommunen: int
-    nach_status: dict[str, int]
-    gestartet: int
-    abgeschlossen: int
-    anteil_im_ziel: float | None  # share of finished tracks within the 6-month target
-    median_dauer_monate: float | None
-    verspaetet: int | None  # None: internal monitoring, not for the public
-    ueberfaellige_meilensteine: int | None
-    nutzung_nach_modul: pl.DataFrame  # modul, bezeichnung, kommunen, veranstaltungen, teilnehmende
+    kommunen: int  # communes in the register that match the filters (staff monitoring)
+    ueberfaellige_meilensteine: int | None  # None: internal monitoring, not for the public
 
 
 def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
-    """Headline numbers for the Überblick page; for the public small cells are hidden (None)."""
+    """Counts for internal monitoring; the public gets nothing from here."""
     where, params = filters.where()
-    k = query(f"select * from mart_kommune where {where}", params)
-    by_status = public_small_cells(k.group_by("status").len("anzahl"), viewer,
-                                   {"anzahl": ["anzahl"]})
-    status = dict(by_status.iter_rows())
-    finished = k.filter(pl.col("beendet"))
+    row = query(f"select count(*) as kommunen, coalesce(sum(ueberfaellig_anzahl), 0) as ueber "
+                f"from mart_kommune where {where}", params).row(0, named=True)
     internal = viewer.role != "public"
-    uptake = query(
-        "with sel as (select kommune_id from mart_kommune where " + where + ") "
-        "select r.modul, r.bezeichnung, count(distinct m.kommune_id) as kommunen, "
-        "count(distinct m.veranstaltung_id) as veranstaltungen, "
-        "coalesce(sum(m.teilnehmende), 0) as teilnehmende "
-        "from ref_modul r left join modulnutzung m on m.modul = r.modul "
-        "and m.kommune_id in (select kommune_id from sel) "
-        "group by all order by r.modul",
-        params,
-    )
-    return KeyFigures(
-        kommunen=k.height,
-        nach_status=status,
-        gestartet=k.filter(pl.col("start_ist").is_not_null()).height,
-        abgeschlossen=finished.height,
-        anteil_im_ziel=(finished.get_column("im_ziel").mean() if finished.height else None),
-        median_dauer_monate=(finished.get_column("dauer_monate").median()
-                             if finished.height else None),
-        verspaetet=k.filter(pl.col("verspaetet")).height if internal else None,
-        ueberfaellige_meilensteine=(int(k.get_column("ueberfaellig_anzahl").sum())
-                                    if internal else None),
-        nutzung_nach_modul=public_small_cells(
-            uptake, viewer, {"veranstaltungen": ["kommunen"], "teilnehmende": ["kommunen"]}),
-    )
+    return KeyFigures(kommunen=row["kommunen"] if internal else 0,
+                      ueberfaellige_meilensteine=int(row["ueber"]) if internal else None)
 
 
 # ---- cohort monitoring: map, progress, modules, commune profile ------------------------------
@@ -759,35 +728,94 @@ def peer_groups(viewer: Viewer, filters: Filters = NO_FILTERS, *, topic: str | N
 # ---- report --------------------------------------------------------------------------------------
 # NAP-I key figures: each report table is a DuckDB table macro (etl/sql/marts/kennzahl_*.sql)
 # called with (von, bis, stichtag). Figures are aggregates without names or contact data; viewers
-# other than staff get small cells hidden (dashboard/report_defs.py: suppress_small_cells).
+# other than staff get small cells hidden (dashboard/report/definitions.py: suppress_small_cells).
 
 
-def report_table(viewer: Viewer, key: str, von: dt.date, bis: dt.date, stichtag: dt.date):
-    """One report table as the viewer may see it (`report_defs.ReportTable`)."""
-    from dashboard import report_defs
-
-    table = report_defs.TABLE_BY_KEY[key]  # macro names come from the definitions, never input
-    report_defs.validate_period(von, bis, stichtag)
-    frame = query(f"select * from {table.macro}(?::date, ?::date, ?::date)",
-                  [von, bis, stichtag])
-    if viewer.is_staff:
-        return report_defs.ReportTable(table, frame)
-    shown, hidden = report_defs.suppress_small_cells(frame, table.basis, table.groups)
-    return report_defs.ReportTable(table, shown, hidden)
+def _auswahl(filters: Filters) -> list[str] | None:
+    """The kommune_ids of a filtered selection (None: no filter, every commune)."""
+    if not filters.active:
+        return None
+    where, params = filters.where()
+    return query(f"select kommune_id from mart_kommune where {where} order by kommune_id",
+                 params).get_column("kommune_id").to_list()
 
 
-def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date):
-    """All report tables for a period and Stichtag (`report_defs.Report`), stamped with the build.
+def _report_frames(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str] | None
+                   ) -> dict[str, pl.DataFrame]:
+    from dashboard.report import definitions
 
-    The public version (every viewer but staff) hides figures resting on fewer than 3 communes.
+    # macro names come from the definitions, never from input
+    return {t.key: query(f"select * from {t.macro}(?::date, ?::date, ?::date, "
+                         "auswahl := ?::varchar[])", [von, bis, stichtag, auswahl])
+            for t in definitions.TABLES}
+
+
+_report_cache: OrderedDict = OrderedDict()
+
+
+def _protected(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str] | None):
+    """Frames, primary/secondary masks and the audit of the public edition (cached per build)."""
+    from dashboard.report import definitions, protection
+
+    key = (_connection().build_id, von, bis, stichtag, None if auswahl is None else tuple(auswahl))
+    with _lock:
+        if key in _report_cache:
+            return _report_cache[key]
+    full = _report_frames(von, bis, stichtag, auswahl)
+    frames = {t.key: t.public_frame(full[t.key]) for t in definitions.TABLES}
+    ids = auswahl if auswahl is not None else query(
+        "select kommune_id from kommune order by kommune_id").get_column("kommune_id").to_list()
+
+    def attackers():
+        # every commune's view "the report without me" in one query per table (lateral join)
+        without = {t.key: query(
+            "select o.kommune_id as _ohne, x.* from unnest(?::varchar[]) as o(kommune_id), "
+            f"lateral (select * from {t.macro}(?::date, ?::date, ?::date, auswahl := "
+            "list_filter(?::varchar[], lambda v: v <> o.kommune_id))) as x",
+            [ids, von, bis, stichtag, ids]) for t in definitions.TABLES}
+        for kommune_id in ids:
+            yield kommune_id, {key: definitions.TABLE_BY_KEY[key].public_frame(
+                frame.filter(pl.col("_ohne") == kommune_id).drop("_ohne"))
+                for key, frame in without.items()}
+
+    result = protection.protect(frames, attackers)
+    value = (frames, protection.masks(frames, result), result)
+    with _lock:
+        _report_cache[key] = value
+        while len(_report_cache) > 32:
+            _report_cache.popitem(last=False)
+    return value
+
+
+def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
+                filters: Filters = NO_FILTERS):
+    """All report tables for a period, Stichtag and selection (`definitions.Report`), stamped
+    with the build; every macro gets the filtered communes (`auswahl`).
+
+    Every viewer but staff gets the public edition: figures resting on 1 or 2 communes hidden
+    ("x"), further cells hidden ("x") until the interval audit finds none recomputable, also
+    by a commune that knows its own contribution (`dashboard/report/protection.py`).
     """
-    from dashboard import report_defs
+    from dashboard.report import definitions
 
-    return report_defs.Report(
-        von=von, bis=bis, stichtag=stichtag, public=not viewer.is_staff, build=build_info(),
-        tables={t.key: report_table(viewer, t.key, von, bis, stichtag)
-                for t in report_defs.TABLES},
-    )
+    definitions.validate_period(von, bis, stichtag)
+    auswahl = _auswahl(filters)
+    if viewer.is_staff:
+        frames = _report_frames(von, bis, stichtag, auswahl)
+        return definitions.Report(
+            von=von, bis=bis, stichtag=stichtag, public=False, build=build_info(),
+            tables={t.key: definitions.ReportTable(t, frames[t.key]) for t in definitions.TABLES})
+    frames, masks, result = _protected(von, bis, stichtag, auswahl)
+    tables = {}
+    for t in definitions.TABLES:
+        hidden, secondary = masks[t.key]
+        shown = frames[t.key].with_columns(
+            pl.when(~hidden.get_column(c)).then(pl.col(c)).alias(c) for c in hidden.columns)
+        tables[t.key] = definitions.ReportTable(t, shown, hidden, secondary)
+    note = definitions.ProtectionNote(len(result.primary - result.secondary), len(result.secondary),
+                                      result.audit_passed, result.attackers)
+    return definitions.Report(von=von, bis=bis, stichtag=stichtag, public=True,
+                              build=build_info(), tables=tables, protection=note)
 
 
 def audit_events(viewer: Viewer, limit: int = 500) -> pl.DataFrame:

@@ -4,7 +4,7 @@ PPTX (python-pptx) and a PDF (fpdf2).
 Content: the commune's timeline against its plan, its Selbstcheck priorities and measures,
 modules used, exchanges (counted; partner communes are not named), next steps, and cohort
 context only as protected aggregates over all communes (a count resting on fewer than 3
-communes is shown as "<3"), never a position against other communes.
+communes is shown as "x"), never a position against other communes.
 
 `collect` does the role check (staff for any commune, a commune only for itself) and gathers
 everything; the writers only lay out a `Brief`, so nothing else can slip in.
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboard import data, fmt
-from dashboard.exports import FONT_DIR
-from dashboard.report_defs import SMALL_CELL_LIMIT, SMALL_CELL_TEXT
+from dashboard.report.definitions import SMALL_CELL_LIMIT, SMALL_CELL_TEXT
+from dashboard.report.pdf import FONT_DIR
 from dashboard.store import austausch, handlungsplan
 
 STAND = {"geplant": "geplant", "begonnen": "begonnen", "umgesetzt": "umgesetzt",

@@ -21,7 +21,7 @@ import streamlit as st
 from dashboard import audit, auth, data, fmt, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
-from dashboard.report_defs import SMALL_CELL_TEXT
+from dashboard.report.definitions import SMALL_CELL_TEXT
 from etl.excel_csv import to_excel_csv_bytes
 
 _log = logging.getLogger(__name__)
@@ -492,7 +492,7 @@ def table_view(frame: pl.DataFrame, hidden: str | None = None) -> tuple[pl.DataF
 
 
 def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
-    """Public CSV downloads: a count hidden by the small-cell rule (null) reads "<3"."""
+    """Public CSV downloads: a count hidden by the small-cell rule (null) reads "x"."""
     numeric = [n for n, d in frame.schema.items() if d.is_numeric()]
     return frame.with_columns(
         pl.col(n).cast(pl.String).fill_null(SMALL_CELL_TEXT) for n in numeric

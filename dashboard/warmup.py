@@ -22,13 +22,16 @@ POLL_SECONDS = 2.0
 
 def _default_views() -> list[tuple[str, object]]:
     """(name, call) of every page's first view with no filters, for the public and staff."""
-    from dashboard import maps, report_defs
+    from dashboard import maps
+    from dashboard.report import definitions as report_defs
 
     views: list[tuple[str, object]] = []
     for viewer in (data.PUBLIC, data.STAFF):
         role = viewer.role
         views += [
-            (f"{role}: Überblick", lambda v=viewer: data.key_figures(v)),
+            (f"{role}: Überblick", lambda v=viewer: (data.key_figures(v), data.load_report(
+                v, report_defs.PROGRAMMSTART, data.build_info().datenstand,
+                data.build_info().datenstand))),
             (f"{role}: Karte", lambda v=viewer: maps.cached_points_map(
                 v, data.NO_FILTERS, "none" if v.role == "public" else "status")),
             (f"{role}: Bundesländer", lambda v=viewer: data.counts_by_land(v)),

@@ -29,11 +29,12 @@ def neutralise_expr(col: pl.Expr) -> pl.Expr:
 
 
 def to_excel_frame(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
-                   hidden_text: str = "<3") -> pl.DataFrame:
+                   hidden_text: str = "x") -> pl.DataFrame:
     """All columns as German-formatted text: decimal comma, dd.mm.yyyy, ja/nein, inert text.
 
     `hidden` (boolean frame, same height, some of the columns) marks cells that show
-    `hidden_text` instead of their value (small cells in public reports).
+    `hidden_text` instead of their value (small cells in public reports); a text column in
+    `hidden` gives each hidden cell its own marker (null = shown).
     """
     exprs = []
     for name, dtype in frame.schema.items():
@@ -56,14 +57,17 @@ def to_excel_frame(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
     if hidden is None:
         return text
     return text.with_columns(
-        pl.when(pl.lit(hidden.get_column(c))).then(pl.lit(hidden_text)).otherwise(pl.col(c))
+        (pl.when(pl.lit(hidden.get_column(c)).is_not_null())
+         .then(pl.lit(hidden.get_column(c))).otherwise(pl.col(c))
+         if hidden.schema[c] == pl.String else
+         pl.when(pl.lit(hidden.get_column(c))).then(pl.lit(hidden_text)).otherwise(pl.col(c)))
         .alias(c)
         for c in hidden.columns if c in text.columns
     )
 
 
 def to_excel_csv_bytes(frame: pl.DataFrame, hidden: pl.DataFrame | None = None,
-                       hidden_text: str = "<3") -> bytes:
+                       hidden_text: str = "x") -> bytes:
     """The frame as CSV bytes that German Excel opens correctly by double-click."""
     text = to_excel_frame(frame, hidden, hidden_text).write_csv(
         separator=";", quote_style="necessary")

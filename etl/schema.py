@@ -213,6 +213,16 @@ KOMMUNEN = Entity(
             example="01.03.2021",
         ),
         Column(
+            "ausgeschieden_am",
+            "date",
+            False,
+            "Datum des Ausscheidens (nur bei Status ausgeschieden; leer = wird aus dem Zeitplan"
+            " geschätzt)",
+            "date the commune left (status ausgeschieden only; empty = estimated from the"
+            " timeline)",
+            example="",
+        ),
+        Column(
             "ansprechperson",
             "text",
             False,

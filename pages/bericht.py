@@ -2,8 +2,12 @@
 
 import streamlit as st
 
-from dashboard import data, exports, fmt, ui
-from dashboard import report_defs as rd
+from dashboard import data, fmt, ui
+from dashboard.report import charts as report_charts
+from dashboard.report import csv as report_csv
+from dashboard.report import definitions as rd
+from dashboard.report import pdf as report_pdf
+from dashboard.report import xlsx as report_xlsx
 
 lang, viewer, _filters = ui.page("bericht.title")
 info = data.build_info()
@@ -19,8 +23,12 @@ bis = c_bis.date_input(ui.t("bericht.bis"), value=info.datenstand, format=date_f
 stichtag = c_stichtag.date_input(ui.t("bericht.stichtag"), value=info.datenstand,
                                  format=date_format, key="report_stichtag",
                                  help=ui.t("bericht.stichtag_help"))
+public = not viewer.is_staff or st.segmented_control(
+    ui.t("report_edition.label"), ("internal", "public"), default="internal",
+    format_func=lambda e: ui.t(f"report_edition.{e}"), key="report_edition",
+    help=ui.t("report_edition.help")) == "public"
 try:
-    report = data.load_report(viewer, von, bis, stichtag)
+    report = data.load_report(data.PUBLIC if public else viewer, von, bis, stichtag)
 except ValueError as exc:
     st.error(str(exc), icon=":material/event_busy:")
     st.stop()
@@ -32,34 +40,33 @@ if stichtag > info.datenstand:
     st.warning(ui.t("bericht.after_datenstand", datenstand=fmt.date(info.datenstand, lang)),
                icon=":material/update:")
 st.caption(ui.t("bericht.edition_public" if report.public else "bericht.edition_internal"))
+if report.protection is not None:
+    st.caption(report.protection.text(lang))
 
 # ---- headline figures ----
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "einwohner_erreicht",
          "veranstaltungen", "teilnehmende", "median_dauer_monate", "anteil_im_ziel_prozent")
-cols = [*st.columns(3), *st.columns(3), *st.columns(3)]  # four a row cut the longer labels
-for col, key in zip(cols, shown, strict=False):
-    value, hidden = report.figure(key)
-    decimals = 1 if key in ("median_dauer_monate", "anteil_im_ziel_prozent") else 0
-    text = rd.SMALL_CELL_TEXT if hidden else fmt.number(value, decimals, lang)
+cols = [*st.columns(4), *st.columns(4)]
+for col, key in zip(cols, shown, strict=True):
     figure = rd.FIGURE_BY_KEY[key]
-    col.metric(figure.label(lang), text, help=figure.definition(lang))
+    col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
 
 # ---- downloads ----
 st.subheader(ui.t("bericht.downloads"))
 stamp = (info.build_id, von, bis, stichtag, report.public)
 d_xlsx, d_csv, d_render = st.columns(3)
 d_xlsx.download_button(
-    ui.t("bericht.xlsx"), exports.xlsx_bytes(report),
-    file_name=rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),
+    ui.t("bericht.xlsx"), report_xlsx.xlsx_bytes(report),
+    file_name=report.file_name("kennzahlen", "xlsx"),
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export,
-    args=(rd.file_name("kennzahlen", stichtag, report.public, "xlsx"),))
+    args=(report.file_name("kennzahlen", "xlsx"),))
 d_csv.download_button(
-    ui.t("bericht.csv_zip"), exports.csv_zip(report),
-    file_name=rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),
+    ui.t("bericht.csv_zip"), report_csv.csv_zip(report),
+    file_name=report.file_name("kennzahlen_csv", "zip"),
     mime="application/zip", icon=":material/folder_zip:", key="report_csv",
     on_click=ui.log_export,
-    args=(rd.file_name("kennzahlen_csv", stichtag, report.public, "zip"),))
+    args=(report.file_name("kennzahlen_csv", "zip"),))
 rendered = st.session_state.get("report_rendered")
 if rendered is None or rendered["stamp"] != stamp:
     rendered = None
@@ -67,15 +74,15 @@ if rendered is None or rendered["stamp"] != stamp:
                        icon=":material/picture_as_pdf:", key="report_render"):
         with st.status(ui.t("bericht.rendering"), expanded=True) as status:
             try:
-                files = exports.ChartFiles()
+                files = report_charts.ChartFiles()
                 for n, chart in enumerate(rd.CHARTS, 1):
                     status.write(ui.t("bericht.rendering_chart", n=n, total=len(rd.CHARTS),
                                       title=chart.title(lang)))
-                    part = exports.chart_files(report, [chart.key])
+                    part = report_charts.chart_files(report, [chart.key])
                     files.png.update(part.png)
                     files.files.update(part.files)
                 status.write(ui.t("bericht.rendering_pdf"))
-                pdf = exports.pdf_bytes(report, files.png)
+                pdf = report_pdf.pdf_bytes(report, files.png)
             except RuntimeError as exc:
                 status.update(label=ui.t("bericht.render_failed", error=exc), state="error")
             else:
@@ -85,17 +92,17 @@ if rendered is None or rendered["stamp"] != stamp:
 if rendered is not None:
     d_render.download_button(
         ui.t("bericht.pdf"), rendered["pdf"],
-        file_name=rd.file_name("kurzbericht", stichtag, report.public, "pdf"),
+        file_name=report.file_name("kurzbericht", "pdf"),
         mime="application/pdf", icon=":material/picture_as_pdf:", key="report_pdf",
         on_click=ui.log_export,
-        args=(rd.file_name("kurzbericht", stichtag, report.public, "pdf"),))
+        args=(report.file_name("kurzbericht", "pdf"),))
     with st.expander(ui.t("bericht.images"), icon=":material/image:"):
         for chart in rd.CHARTS:
             c_title, c_png, c_svg = st.columns([3, 1, 1], vertical_alignment="center")
             c_title.write(chart.title(lang))
             for column, suffix, mime in ((c_png, "png", "image/png"),
                                          (c_svg, "svg", "image/svg+xml")):
-                name = rd.file_name(chart.key, stichtag, report.public, suffix)
+                name = report.file_name(chart.key, suffix)
                 column.download_button(ui.t(f"bericht.{suffix}"), rendered["files"][name],
                                        file_name=name, mime=mime, icon=":material/download:",
                                        key=f"report_{chart.key}_{suffix}",
@@ -106,15 +113,15 @@ if rendered is not None:
 def show_chart(key: str) -> None:
     chart = rd.CHART_BY_KEY[key]
     st.markdown(f"**{chart.title(lang)}**")
-    ui.chart_and_table(exports.chart_figure(key, report, lang),
+    ui.chart_and_table(report_charts.chart_figure(key, report, lang),
                        rd.chart_data(key, report).as_text(lang),
-                       rd.file_name(key, stichtag, report.public, "csv")[:-4],
+                       report.file_name(key, "csv")[:-4],
                        key=f"report_{key}")
 
 
 def show_table(key: str, expanded: bool | None = None) -> None:
     rt = report[key]
-    stem = rd.file_name(key, stichtag, report.public, "csv")[:-4]
+    stem = report.file_name(key, "csv")[:-4]
     if expanded is None:
         st.markdown(f"**{rt.table.title(lang)}**")
         st.caption(rt.table.description(lang))
@@ -129,7 +136,7 @@ overview = report["ueberblick"]
 st.markdown(f"**{overview.table.title(lang)}**")
 st.caption(overview.table.description(lang))
 ui.table_with_download(rd.headline_text(report, lang),
-                       rd.file_name("ueberblick", stichtag, report.public, "csv")[:-4],
+                       report.file_name("ueberblick", "csv")[:-4],
                        key="report_table_ueberblick")
 
 st.subheader(ui.t("bericht.section_kommunen"))

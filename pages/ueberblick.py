@@ -1,70 +1,65 @@
-"""Überblick: key figures of the (filtered) cohort, recent changes and overdue milestones."""
+"""Überblick: key figures of the (filtered) cohort at a Stichtag, from the same table macros and
+the same small-cell protection as the Bericht; recent changes and overdue milestones for staff."""
 
 import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, fmt, ui
+from dashboard.report import charts as report_charts
+from dashboard.report import definitions as rd
 
 lang, viewer, filters = ui.page("ueberblick.title")
+info = data.build_info()
 
-kf = data.key_figures(viewer, filters)
-if kf.kommunen == 0:
+stichtag = st.date_input(ui.t("overview_stichtag.stichtag"), value=info.datenstand,
+                         min_value=rd.PROGRAMMSTART,
+                         format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD",
+                         key="overview_stichtag", help=ui.t("overview_stichtag.help"))
+report = data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag, filters)
+status = report["kommunen_status"]
+if status.frame.filter(pl.col("status") == "Insgesamt")["kommunen"].fill_null(1).item() == 0:
     ui.empty_state()
     st.stop()
+st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(stichtag, lang),
+                von=fmt.date(rd.PROGRAMMSTART, lang)))
 
-lo, hi = data.programme_rules().ziel_monate
-cols = [*st.columns(3), *st.columns(3)]
-cols[0].metric(ui.t("ueberblick.kommunen"), fmt.number(kf.kommunen, lang=lang))
-cols[1].metric(ui.t("ueberblick.gestartet"), fmt.number(kf.gestartet, lang=lang))
-cols[2].metric(ui.t("ueberblick.abgeschlossen"), fmt.number(kf.abgeschlossen, lang=lang))
-cols[3].metric(ui.t("ueberblick.im_ziel", max=hi), fmt.percent(kf.anteil_im_ziel, lang=lang))
-median = (
-    ui.t("ueberblick.median_dauer_value", value=fmt.number(kf.median_dauer_monate, 1, lang))
-    if kf.median_dauer_monate is not None
-    else "–"
-)
-cols[4].metric(
-    ui.t("ueberblick.median_dauer"), median, help=ui.t("ueberblick.ziel_hint", min=lo, max=hi)
-)
+shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "tracks_gestartet",
+         "median_dauer_monate", "anteil_im_ziel_prozent", "tracks_laufend_ueber_ziel",
+         "veranstaltungen")
+cols = [*st.columns(3), *st.columns(3), *st.columns(3)]
+total = status.frame.with_row_index("_i").filter(pl.col("status") == "Insgesamt").row(0, named=True)
+cols[0].metric(ui.t("ueberblick.kommunen"), status.marker("kommunen", total["_i"])
+               or fmt.number(total["kommunen"], lang=lang), help=ui.t("overview_stichtag.kommunen"))
+for col, key in zip(cols[1:], shown, strict=True):
+    figure = rd.FIGURE_BY_KEY[key]
+    col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
+kf = data.key_figures(viewer, filters)
 if kf.ueberfaellige_meilensteine is not None:  # internal monitoring: not for the public
-    cols[5].metric(ui.t("ueberblick.ueberfaellig"),
-                   fmt.number(kf.ueberfaellige_meilensteine, lang=lang))
-if viewer.role == "public":
-    st.caption(ui.t("auth.suppressed"))
+    st.metric(ui.t("ueberblick.ueberfaellig"), fmt.number(kf.ueberfaellige_meilensteine,
+                                                            lang=lang))
+if report.public:
+    st.caption(report.protection.text(lang) if report.protection else ui.t("auth.suppressed"))
 
 left, right = st.columns(2)
 with left:
     st.subheader(ui.t("ueberblick.status_header"))
-    counts = pl.DataFrame(
-        {"status": list(kf.nach_status), "anzahl": list(kf.nach_status.values())},
-        schema={"status": pl.String, "anzahl": pl.Int64},
-    )
-    ui.chart_and_table(
-        charts.status_bar(counts, lang),
-        ui.values(counts, status="status").rename(
-            {"status": ui.t("filters.status"), "anzahl": ui.t("ueberblick.anzahl")}
-        ),
-        "kommunen_nach_status",
-        key="status",
-    )
+    status_text = rd.chart_data("kommunen_status", report).as_text(lang)
+    ui.chart_and_table(report_charts.chart_figure("kommunen_status", report, lang),
+                       ui.values(status_text, **{status_text.columns[0]: "status"}),
+                       report.file_name("kommunen_status", "csv")[:-4], key="status")
 with right:
     st.subheader(ui.t("ueberblick.modul_header"))
-    uptake = kf.nutzung_nach_modul
+    module = report["veranstaltungen"].subset(
+        ["auspraegung", "veranstaltungen", "teilnehmende"],
+        (pl.col("merkmal") == "Modul") & (pl.col("quartal") == "Zeitraum"))
+    uptake = module.frame.select(
+        pl.col("auspraegung").str.split(" ").list.first().cast(pl.Int64).alias("modul"),
+        pl.col("auspraegung").str.splitn(" ", 2).struct.field("field_1").alias("bezeichnung"),
+        "veranstaltungen", "teilnehmende")
     ui.chart_and_table(
-        charts.module_bars(
-            uptake, lang, ui.t("ueberblick.veranstaltungen"), ui.t("ueberblick.teilnehmende")
-        ),
-        ui.values(uptake, bezeichnung="modul").rename(
-            {
-                "modul": ui.t("ueberblick.modul"),
-                "bezeichnung": ui.t("ueberblick.bezeichnung"),
-                "veranstaltungen": ui.t("ueberblick.veranstaltungen"),
-                "teilnehmende": ui.t("ueberblick.teilnehmende"),
-            }
-        ),
-        "nutzung_nach_modul",
-        key="module",
-    )
+        charts.module_bars(uptake, lang, ui.t("ueberblick.veranstaltungen"),
+                           ui.t("ueberblick.teilnehmende")),
+        module.as_text(lang), report.file_name("nutzung_nach_modul", "csv")[:-4], key="module")
 
 if viewer.role != "public":  # names of communes with their milestones: signed-in only
     left, right = st.columns(2)
@@ -86,7 +81,6 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
                 "erreicht_letzte_30_tage",
                 key="dl_changes",
                 link_profiles=True,
-                hide=("AGS",),  # half a page wide: the name suffices, the CSV keeps the key
             )
     with right:
         st.subheader(ui.t("ueberblick.overdue_header"))
@@ -107,5 +101,4 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
                 "ueberfaellige_meilensteine",
                 key="dl_overdue",
                 link_profiles=True,
-                hide=("AGS",),
             )

@@ -117,7 +117,7 @@ def revision() -> int:
 def cohort_context(viewer: Viewer, limit: int = 3) -> pl.DataFrame:
     """Per Handlungsfeld: how many communes have measures and how many measures are implemented,
     over the whole cohort, for any signed-in viewer. A count resting on fewer than `limit`
-    communes is null (shown "<3"), so no commune's own plan can be read out of it."""
+    communes is null (shown "x"), so no commune's own plan can be read out of it."""
     if viewer.role == "public":
         raise PermissionError("Der Handlungsplan ist nur nach Anmeldung sichtbar.")
     frame = pl.DataFrame(db.read("handlungsplan.cohort_field_counts"),

@@ -174,17 +174,17 @@ def stichtag_for(rule: str, reference: dt.date) -> dt.date:
 def report_files(public: bool, stichtag: dt.date, formats: list[str]) -> dict[str, bytes]:
     """The adapter to the report export API (the one place to re-point when the exports move
     to dashboard/report/): file name -> bytes of the NAP-I report."""
-    from dashboard import exports, report_defs
+    from dashboard.report import csv as report_csv
+    from dashboard.report import definitions
+    from dashboard.report import xlsx as report_xlsx
 
     viewer = data.PUBLIC if public else data.STAFF
-    report = data.load_report(viewer, report_defs.PROGRAMMSTART, stichtag, stichtag)
+    report = data.load_report(viewer, definitions.PROGRAMMSTART, stichtag, stichtag)
     files = {}
     if "xlsx" in formats:
-        files[report_defs.file_name("kennzahlen", stichtag, public, "xlsx")] = \
-            exports.xlsx_bytes(report)
+        files[report.file_name("kennzahlen", "xlsx")] = report_xlsx.xlsx_bytes(report)
     if "csv" in formats:
-        files[report_defs.file_name("kennzahlen_csv", stichtag, public, "zip")] = \
-            exports.csv_zip(report)
+        files[report.file_name("kennzahlen_csv", "zip")] = report_csv.csv_zip(report)
     return files
 
 

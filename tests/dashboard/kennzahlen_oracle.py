@@ -2,7 +2,7 @@
 
 Plain polars and Python, no DuckDB and no code from the ETL or the dashboard except the domain
 lists of etl.schema: the tests compare this with the SQL macros and with the exported files,
-value by value. The rules are the ones written down in dashboard/report_defs.py (RULES_DE).
+value by value. The rules are the ones written down in dashboard/report/definitions.py (RULES_DE).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from etl.schema import BUNDESLAENDER, GROESSENKLASSEN, KOMMUNE_TYPEN, MEILENSTEI
 ORDER = {m: i for i, m in enumerate(MEILENSTEINE, 1)}
 SECTORS = ("verwaltung", "politik", "zivilgesellschaft", "wirtschaft", "einwohnerschaft")
 STEPS = ("Erstgespräch", "Fragebogen", "Auswertung", "Workshop")
+TARGET_MIN = 4
 TARGET_MONTHS = 6
 MONTH = 30.44
 
@@ -56,9 +57,13 @@ class Inputs:
 
 
 def read_inputs(folder: Path) -> Inputs:
-    kommunen = _read(folder / "kommunen.csv").select(
+    kommunen = _read(folder / "kommunen.csv")
+    if "ausgeschieden_am" not in kommunen.columns:
+        kommunen = kommunen.with_columns(ausgeschieden_am=pl.lit(""))
+    kommunen = kommunen.select(
         pl.col("kommune_id").str.strip_chars(), "typ", "bundesland", _int("einwohner"),
-        "status", "name", "ansprechperson", "email", "telefon", "notiz")
+        "status", "name", "ansprechperson", "email", "telefon", "notiz",
+        pl.col("ausgeschieden_am").replace("", None).str.to_date("%d.%m.%Y"))
     meilensteine = _read(folder / "meilensteine.csv").select(
         pl.col("kommune_id").str.strip_chars(), "meilenstein", _date("geplant_am"),
         _date("erreicht_am"))
@@ -105,10 +110,10 @@ def communes_at(inp: Inputs, stichtag: dt.date) -> list[dict]:
             estimate = open_planned[0][1] if open_planned else (last or inp.datenstand)
             if last is not None:
                 estimate = max(estimate, last)
-            austritt = min(inp.datenstand, estimate)
+            austritt = k["ausgeschieden_am"] or min(inp.datenstand, estimate)
         proof = {"abgeschlossen": abschluss, "aktiv": start, "aufgenommen": aufnahme,
                  "beworben": bewerbung, "ausgeschieden": austritt}.get(k["status"])
-        if proof is None or proof <= stichtag:
+        if k["status"] == "interessiert" or (proof is not None and proof <= stichtag):
             status = k["status"]
         elif abschluss is not None and abschluss <= stichtag:
             status = "abgeschlossen"
@@ -137,10 +142,12 @@ PARTICIPATING = ("aufgenommen", "aktiv", "abgeschlossen")
 
 def kommunen_status(inp: Inputs, von, bis, stichtag) -> list[dict]:
     ks = communes_at(inp, stichtag)
-    return [{"status": s,
+    rows = [{"status": s or "noch nicht im Programm",
              "kommunen": sum(1 for k in ks if k["status_stichtag"] == s),
              "einwohner": sum(k["einwohner"] for k in ks if k["status_stichtag"] == s)}
-            for s in STATUS]
+            for s in (None, *STATUS)]
+    return [*rows, {"status": "Insgesamt", "kommunen": len(ks),
+                    "einwohner": sum(k["einwohner"] for k in ks)}]
 
 
 def kommunen_merkmale(inp: Inputs, von, bis, stichtag) -> list[dict]:
@@ -169,19 +176,19 @@ def kommunen_merkmale(inp: Inputs, von, bis, stichtag) -> list[dict]:
 def selbstcheck_schritte(inp: Inputs, von, bis, stichtag) -> list[dict]:
     lo, hi = _window(von, bis, stichtag)
     reached = inp.meilensteine.filter(pl.col("erreicht_am").is_not_null())
-    first_meeting = dict(reached.filter(pl.col("meilenstein") == "Erstgespräch")
-                         .select("kommune_id", "erreicht_am").iter_rows())
-    rows = []
+    start = {k["kommune_id"]: k["start"] for k in communes_at(inp, stichtag) if k["start"]}
+    starts = list(start.values())
+    rows = [{"schritt": "Beginn", "im_zeitraum": sum(1 for d in starts if lo <= d <= hi),
+             "bis_stichtag": len(starts), "median_tage_seit_beginn": None}]
     for step in STEPS:
         dates = reached.filter(pl.col("meilenstein") == step).select("kommune_id", "erreicht_am")
-        days = [(d - first_meeting[k]).days for k, d in dates.iter_rows()
-                if d <= stichtag and k in first_meeting and first_meeting[k] <= stichtag]
+        days = [(d - start[k]).days for k, d in dates.iter_rows()
+                if d <= stichtag and k in start]
         rows.append({
             "schritt": step,
             "im_zeitraum": sum(1 for _, d in dates.iter_rows() if lo <= d <= hi),
             "bis_stichtag": sum(1 for _, d in dates.iter_rows() if d <= stichtag),
-            "median_tage_seit_erstgespraech":
-                float(statistics.median(days)) if days and step != "Erstgespräch" else None,
+            "median_tage_seit_beginn": float(statistics.median(days)) if days else None,
         })
     return rows
 
@@ -201,6 +208,9 @@ def prozessdauer(inp: Inputs, von, bis, stichtag) -> list[dict]:
     }
     return [{
         "gruppe": name, "kommunen": len(days),
+        "unter_ziel": sum(d / MONTH < TARGET_MIN for d in days),
+        "im_zielband": sum(TARGET_MIN <= d / MONTH <= TARGET_MONTHS for d in days),
+        "ueber_ziel": sum(d / MONTH > TARGET_MONTHS for d in days),
         "median_monate": round1(statistics.median(days) / MONTH) if days else None,
         "anteil_im_ziel_prozent": round1(100 * sum(d / MONTH <= TARGET_MONTHS for d in days)
                                          / len(days)) if days else None,
@@ -210,7 +220,7 @@ def prozessdauer(inp: Inputs, von, bis, stichtag) -> list[dict]:
 def _participation(inp: Inputs, von, bis, stichtag) -> pl.DataFrame:
     """Uptake rows of the events in the period, with the event's attributes."""
     lo, hi = _window(von, bis, stichtag)
-    known = inp.modulnutzung.filter(pl.col("datum") <= stichtag)
+    known = inp.modulnutzung.filter(pl.col("datum") <= hi)
     events = (known.sort("datum", "kommune_id").group_by("veranstaltung_id", maintain_order=True)
               .agg(pl.col("datum").first().alias("e_datum"),
                    pl.col("modul").first().alias("e_modul"),
@@ -231,6 +241,7 @@ def veranstaltungen(inp: Inputs, von, bis, stichtag) -> list[dict]:
         + pl.col("e_modul").replace_strict(MODULE, return_dtype=pl.String),
         Format=pl.col("e_format"), Thema=pl.col("e_thema"))
     out = []
+    rows = pl.concat([rows, rows.with_columns(quartal=pl.lit("Zeitraum"))])
     for merkmal in ("Insgesamt", "Modul", "Format", "Thema"):
         agg = rows.group_by("quartal", merkmal).agg(
             veranstaltungen=pl.col("veranstaltung_id").n_unique(), teilnahmen=pl.len(),
@@ -261,9 +272,10 @@ def ueberblick(inp: Inputs, von, bis, stichtag) -> list[dict]:
     status = [k["status_stichtag"] for k in ks]
     participating = [k for k in ks if k["status_stichtag"] in PARTICIPATING]
     aktiv, fertig = status.count("aktiv"), status.count("abgeschlossen")
-    workshop = next(r for r in selbstcheck_schritte(inp, von, bis, stichtag)
-                    if r["schritt"] == "Workshop")["bis_stichtag"]
-    dauer = prozessdauer(inp, von, bis, stichtag)[0]
+    schritte = {r["schritt"]: r for r in selbstcheck_schritte(inp, von, bis, stichtag)}
+    workshop = schritte["Workshop"]["bis_stichtag"]
+    beginn = schritte["Beginn"]["im_zeitraum"]
+    dauer, laufend = (prozessdauer(inp, von, bis, stichtag)[i] for i in (0, 2))
     part = _participation(inp, von, bis, stichtag)
 
     def events(modul: int | None) -> tuple[int, int]:
@@ -282,10 +294,12 @@ def ueberblick(inp: Inputs, von, bis, stichtag) -> list[dict]:
          None, aktiv + fertig),
         ("bundeslaender", len({k["bundesland"] for k in participating}), None,
          len(participating)),
+        ("tracks_gestartet", beginn, None, beginn),
         ("selbstcheck_workshop", workshop, None, workshop),
         ("tracks_abgeschlossen", dauer["kommunen"], None, dauer["kommunen"]),
         ("median_dauer_monate", None, dauer["median_monate"], dauer["kommunen"]),
         ("anteil_im_ziel_prozent", None, dauer["anteil_im_ziel_prozent"], dauer["kommunen"]),
+        ("tracks_laufend_ueber_ziel", laufend["ueber_ziel"], None, laufend["ueber_ziel"]),
         ("veranstaltungen", n_events, None, n_communes),
         ("teilnehmende", int(part["teilnehmende"].sum()), None, n_communes),
         ("vernetzungsformate", *events(2)[:1], None, events(2)[1]),

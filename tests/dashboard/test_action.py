@@ -5,6 +5,8 @@ the attacker (another commune, the public, hostile text)."""
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import io
 import json
 import os
@@ -451,8 +453,9 @@ def test_delivery_to_outbox_skips_unchanged_builds_and_audits_every_send(demo, t
     sent = w.deliver_due("watch", None, outbox, today=dt.date(2026, 1, 10))
     assert len(sent) == 1
     files = sorted(p.name for p in Path(sent[0]).iterdir())
-    assert files == ["nachricht.txt", "weltoffene-kommune_kennzahlen_2021-12-31_oeffentlich.xlsx",
-                     "weltoffene-kommune_kennzahlen_csv_2021-12-31_oeffentlich.zip"]
+    name = "2019-11-05_2021-12-31_stichtag-2021-12-31_oeffentlich"  # period and Stichtag
+    assert files == ["nachricht.txt", f"weltoffene-kommune_kennzahlen_{name}.xlsx",
+                     f"weltoffene-kommune_kennzahlen_csv_{name}.zip"]
     assert w.deliver_due("watch", None, outbox, today=dt.date(2026, 1, 11)) == []  # unchanged
     sends = [e for e in _events() if e["aktion"].startswith("versand")]
     assert [e["aktion"] for e in sends] == ["versand_gespeichert", "versand"]
@@ -460,8 +463,9 @@ def test_delivery_to_outbox_skips_unchanged_builds_and_audits_every_send(demo, t
     sink, config = smtp_sink
     row = wstore.deliveries(data.STAFF).row(0, named=True)
     assert w.send_delivery(row, "anna", config, None, dt.date(2026, 1, 12), test=True) == "smtp"
-    message = sink.messages[-1].content.decode()
-    assert "kennzahlen_2021-12-31_oeffentlich.xlsx" in message and "(Test)" in message
+    message = email.message_from_bytes(sink.messages[-1].content, policy=email.policy.default)
+    names = [part.get_filename() for part in message.iter_attachments()]
+    assert f"weltoffene-kommune_kennzahlen_{name}.xlsx" in names and "(Test)" in message["Subject"]
     assert _events()[-1]["aktion"] == "versand_test"
     assert wstore.deliveries(data.STAFF)["letzter_hash"][0] == row["letzter_hash"]
     assert sorted(wstore.delivery_log(data.STAFF)["test"].to_list()) == [0, 1]  # one of each

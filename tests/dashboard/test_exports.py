@@ -17,8 +17,14 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from dashboard import data, exports, report
-from dashboard import report_defs as rd
+from dashboard import data
+from dashboard.report import __main__ as report
+from dashboard.report import charts as report_charts
+from dashboard.report import csv as report_csv
+from dashboard.report import definitions as rd
+from dashboard.report import export as report_export
+from dashboard.report import pdf as report_pdf
+from dashboard.report import xlsx as report_xlsx
 from etl.build import build
 from tests.cohort import KOMMUNEN, MODULNUTZUNG, write_cohort
 from tests.conftest import DEMO_DIR
@@ -49,10 +55,12 @@ def demo_report(demo_db) -> rd.Report:
 
 
 @pytest.fixture(scope="module")
-def rendered(demo_report) -> exports.ChartFiles:
+def rendered(demo_report) -> report_charts.ChartFiles:
     """All charts rendered once (starts kaleido's Chromium once for this process)."""
-    return exports.chart_files(demo_report)
+    return report_charts.chart_files(demo_report)
 
+DEMO_STEM = "2019-11-05_2021-12-31_stichtag-2021-12-31"  # period and Stichtag in file names
+CLI_STEM = "2021-01-01_2021-12-31_stichtag-2021-12-31"
 
 def _report(monkeypatch, db: Path, viewer=data.STAFF, stichtag: D = STICHTAG) -> rd.Report:
     monkeypatch.setenv("WK_DB", str(db))
@@ -72,7 +80,7 @@ def _sheet_rows(ws) -> list[dict]:
 
 
 def test_xlsx_sheets_headers_and_number_formats(demo_report):
-    wb = _workbook(exports.xlsx_bytes(demo_report))
+    wb = _workbook(report_xlsx.xlsx_bytes(demo_report))
     assert wb.sheetnames == [t.sheet for t in rd.TABLES] + ["Hinweise"]
     for table in rd.TABLES:
         ws = wb[table.sheet]
@@ -93,7 +101,7 @@ def test_xlsx_sheets_headers_and_number_formats(demo_report):
 
 def test_xlsx_values_equal_independent_computation(demo_report):
     """The exported workbook, read back, holds the figures computed from the input CSVs."""
-    wb = _workbook(exports.xlsx_bytes(demo_report))
+    wb = _workbook(report_xlsx.xlsx_bytes(demo_report))
     expected = oracle.compute(DEMO_DIR, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
     labels_to_key = {f.label_de: f.key for f in rd.FIGURES}
     for table in rd.TABLES:
@@ -113,7 +121,7 @@ def test_xlsx_values_equal_independent_computation(demo_report):
 
 
 def test_xlsx_hinweise_has_definitions_stichtag_build_and_checksums(demo_report):
-    wb = _workbook(exports.xlsx_bytes(demo_report))
+    wb = _workbook(report_xlsx.xlsx_bytes(demo_report))
     ws = wb["Hinweise"]
     cells = {}
     texts = []
@@ -142,14 +150,17 @@ def test_xlsx_hinweise_has_definitions_stichtag_build_and_checksums(demo_report)
 
 def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
     public = _report(monkeypatch, cohort_db, data.PUBLIC)
-    wb = _workbook(exports.xlsx_bytes(public))
+    wb = _workbook(report_xlsx.xlsx_bytes(public))
     rows = _sheet_rows(wb["Kommunen nach Status"])
     aktiv = next(r for r in rows if r["Status"] == "aktiv")
-    assert aktiv["Kommunen"] == rd.SMALL_CELL_TEXT and aktiv["Einwohner"] == rd.SMALL_CELL_TEXT
-    assert next(r for r in rows if r["Status"] == "beworben")["Kommunen"] == 0
-    fassung = next(r for r in wb["Hinweise"].iter_rows(values_only=True) if r[0] == "Fassung")
-    assert "öffentliche Fassung" in fassung[1]
-    staff = _sheet_rows(_workbook(exports.xlsx_bytes(_report(monkeypatch, cohort_db)))[
+    assert aktiv["Kommunen"] == aktiv["Einwohner"] == rd.SMALL_CELL_TEXT == "x"
+    # communes not admitted yet are not published, not even as a row
+    assert not {"noch nicht im Programm", "interessiert", "beworben"} & {r["Status"] for r in rows}
+    notes = {r[0]: r[1] for r in wb["Hinweise"].iter_rows(values_only=True) if r[0]}
+    assert "öffentliche Fassung" in notes["Fassung"]
+    assert "Mindestfallzahl 3" in notes["Schutz kleiner Fallzahlen"]
+    assert "bestanden" in notes["Schutz kleiner Fallzahlen"]
+    staff = _sheet_rows(_workbook(report_xlsx.xlsx_bytes(_report(monkeypatch, cohort_db)))[
         "Kommunen nach Status"])
     assert next(r for r in staff if r["Status"] == "aktiv")["Kommunen"] == 2
 
@@ -163,9 +174,10 @@ def _read_csv(content: bytes) -> pl.DataFrame:
 
 
 def test_csv_german_excel_dialect_read_back(demo_report):
-    files = exports.csv_files(demo_report)
-    assert set(files) == {f"weltoffene-kommune_{t.key}_2021-12-31.csv" for t in rd.TABLES}
-    overview = _read_csv(files["weltoffene-kommune_ueberblick_2021-12-31.csv"])
+    files = report_csv.csv_files(demo_report)
+    stem = "2019-11-05_2021-12-31_stichtag-2021-12-31"
+    assert set(files) == {f"weltoffene-kommune_{t.key}_{stem}.csv" for t in rd.TABLES}
+    overview = _read_csv(files[f"weltoffene-kommune_ueberblick_{stem}.csv"])
     assert overview.columns == ["Kennzahl", "Anzahl", "Wert", "Grundlage (Kommunen)"]
     values = dict(zip(overview["Kennzahl"], overview["Anzahl"], strict=True))
     expected = {r["kennzahl"]: r for r in oracle.compute(
@@ -176,24 +188,24 @@ def test_csv_german_excel_dialect_read_back(demo_report):
         "Mittlere Prozessdauer (Median, Monate)"]
     assert median == f"{expected['median_dauer_monate']['wert']}".replace(".", ",")
     for table in rd.TABLES:
-        frame = _read_csv(files[f"weltoffene-kommune_{table.key}_2021-12-31.csv"])
+        frame = _read_csv(files[f"weltoffene-kommune_{table.key}_{DEMO_STEM}.csv"])
         assert frame.columns == [c.label_de for c in table.columns]
         assert frame.height == demo_report[table.key].frame.height
 
 
 def test_csv_zip_holds_every_table_and_the_notes(demo_report):
-    archive = zipfile.ZipFile(io.BytesIO(exports.csv_zip(demo_report)))
+    archive = zipfile.ZipFile(io.BytesIO(report_csv.csv_zip(demo_report)))
     names = set(archive.namelist())
-    assert names == set(exports.csv_files(demo_report)) | {"hinweise.txt"}
+    assert names == set(report_csv.csv_files(demo_report)) | {"hinweise.txt"}
     notes = archive.read("hinweise.txt").decode("utf-8-sig")
     assert "Stichtag: 31.12.2021" in notes and demo_report.build.build_id in notes
 
 
 def test_public_csv_shows_small_cells(monkeypatch, cohort_db):
     public = _report(monkeypatch, cohort_db, data.PUBLIC)
-    frame = _read_csv(exports.csv_bytes(public["kommunen_status"]))
+    frame = _read_csv(report_csv.csv_bytes(public["kommunen_status"]))
     row = frame.filter(pl.col("Status") == "aktiv").row(0, named=True)
-    assert row["Kommunen"] == rd.SMALL_CELL_TEXT
+    assert row["Kommunen"] == "x"
 
 
 # ---- formula injection and personal data ---------------------------------------------------------
@@ -215,7 +227,7 @@ def _injection_table() -> rd.ReportTable:
 
 def test_formula_injection_neutralised_numbers_stay_numbers():
     rt = _injection_table()
-    frame = _read_csv(exports.csv_bytes(rt))
+    frame = _read_csv(report_csv.csv_bytes(rt))
     assert frame["Text"].to_list()[:6] == ["'" + v for v in rt.frame["text"].to_list()[:6]]
     assert frame["Text"][6] == "Köln"
     assert frame["Anzahl"][0] == "-5" and frame["Wert"][0] == "-2,5"
@@ -225,7 +237,7 @@ def test_formula_injection_neutralised_numbers_stay_numbers():
                                  "zeilen_geladen": pl.Int64, "zeilen_abgelehnt": pl.Int64})
     build = data.BuildInfo("b1", dt.datetime(2022, 1, 1), D(2021, 12, 31), False, "", files)
     probe = rd.Report(D(2021, 1, 1), STICHTAG, STICHTAG, False, build, {"probe": rt})
-    content = exports.xlsx_bytes(probe)
+    content = report_xlsx.xlsx_bytes(probe)
     ws = openpyxl.load_workbook(io.BytesIO(content))["Probe"]
     texts = [ws.cell(row=i, column=1) for i in range(2, 9)]
     assert all(c.data_type == "s" for c in texts)
@@ -242,11 +254,11 @@ def test_hostile_topic_comes_out_inert_in_csv_and_xlsx(monkeypatch, hostile_db):
     rep = _report(monkeypatch, hostile_db)
     topics = rep["veranstaltungen"].frame.filter(pl.col("merkmal") == "Thema")["auspraegung"]
     assert HOSTILE in topics.to_list()
-    csv = _read_csv(exports.csv_bytes(rep["veranstaltungen"]))
+    csv = _read_csv(report_csv.csv_bytes(rep["veranstaltungen"]))
     assert "'" + HOSTILE in csv["Ausprägung"].to_list()
     assert "'@SUMME(A1)" in csv["Ausprägung"].to_list()
     assert HOSTILE not in csv["Ausprägung"].to_list()
-    ws = _workbook(exports.xlsx_bytes(rep))["Veranstaltungen"]
+    ws = _workbook(report_xlsx.xlsx_bytes(rep))["Veranstaltungen"]
     values = [r["Ausprägung"] for r in _sheet_rows(ws)]
     assert "'" + HOSTILE in values and HOSTILE not in values
 
@@ -255,11 +267,11 @@ CONTACTS = re.compile(r"[\w.]+@example\.org|Frida|Lars Erfunden|Mia Muster|Notiz
 
 
 @pytest.fixture(scope="module")
-def cohort_export(cohort_db, rendered, tmp_path_factory) -> exports.ExportResult:
+def cohort_export(cohort_db, rendered, tmp_path_factory) -> report_export.ExportResult:
     """The full internal export set of the hand-made cohort (written once per module)."""
     with pytest.MonkeyPatch.context() as mp:
         rep = _report(mp, cohort_db)
-        return exports.export_all(rep, tmp_path_factory.mktemp("cohort_export"))
+        return report_export.export_all(rep, tmp_path_factory.mktemp("cohort_export"))
 
 
 def test_no_personal_or_commune_data_in_any_export(cohort_export):
@@ -288,12 +300,12 @@ def test_png_and_svg_for_every_chart(demo_report, rendered):
     assert set(rendered.png) == {c.key for c in rd.CHARTS}
     assert len(rendered.files) == 2 * len(rd.CHARTS)
     for chart in rd.CHARTS:
-        png = rendered.files[f"weltoffene-kommune_{chart.key}_2021-12-31.png"]
+        png = rendered.files[f"weltoffene-kommune_{chart.key}_{DEMO_STEM}.png"]
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         with Image.open(io.BytesIO(png)) as img:
             img.verify()
-            assert img.width == 2 * exports.IMAGE_WIDTH
-        svg = rendered.files[f"weltoffene-kommune_{chart.key}_2021-12-31.svg"]
+            assert img.width == 2 * report_charts.IMAGE_WIDTH
+        svg = rendered.files[f"weltoffene-kommune_{chart.key}_{DEMO_STEM}.svg"]
         root = ElementTree.fromstring(svg)
         assert root.tag.endswith("svg")
         assert chart.title_de.encode() in svg  # title and data version are on the picture
@@ -305,16 +317,16 @@ def test_renderer_is_offline(monkeypatch):
     import kaleido
 
     seen = {}
-    monkeypatch.setattr(exports, "_renderer_ready", False)
+    monkeypatch.setattr(report_charts, "_renderer_ready", False)
     monkeypatch.setattr(kaleido, "start_sync_server", lambda **kw: seen.update(kw))
-    exports.start_renderer()
+    report_charts.start_renderer()
     assert seen["mathjax"] is False and Path(seen["plotlyjs"]).is_file()
     page = kaleido.PageGenerator(plotly=seen["plotlyjs"], mathjax=False).generate_index()
     assert "http://" not in page and "https://" not in page
 
 
 def test_pdf_brief_has_four_pages_with_figures_and_umlauts(demo_report, rendered):
-    pdf = exports.pdf_bytes(demo_report, rendered.png)
+    pdf = report_pdf.pdf_bytes(demo_report, rendered.png)
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) == 4
@@ -333,18 +345,27 @@ def test_pdf_brief_has_four_pages_with_figures_and_umlauts(demo_report, rendered
 # ---- everything at once: file names and the command line -----------------------------------------
 
 
-def test_export_all_names_files_with_the_stichtag(cohort_export):
+def test_export_all_names_files_with_period_and_stichtag(cohort_export):
     names = sorted(p.name for p in cohort_export.files)
-    assert "weltoffene-kommune_kennzahlen_2021-12-31.xlsx" in names
-    assert "weltoffene-kommune_kennzahlen_csv_2021-12-31.zip" in names
-    assert "weltoffene-kommune_kurzbericht_2021-12-31.pdf" in names
-    assert all(n.startswith("weltoffene-kommune_") and "_2021-12-31." in n for n in names)
+    stem = "2019-11-05_2021-12-31_stichtag-2021-12-31"
+    assert f"weltoffene-kommune_kennzahlen_{stem}.xlsx" in names
+    assert f"weltoffene-kommune_kennzahlen_csv_{stem}.zip" in names
+    assert f"weltoffene-kommune_kurzbericht_{stem}.pdf" in names
+    assert all(n.startswith("weltoffene-kommune_") and f"_{stem}." in n for n in names)
     assert len(names) == 1 + len(rd.TABLES) + 1 + 2 * len(rd.CHARTS) + 1
     assert all(p.is_file() and p.stat().st_size > 0 for p in cohort_export.files)
     assert set(cohort_export.seconds) == {"xlsx", "csv", "charts", "pdf", "total"}
     assert not list(cohort_export.files[0].parent.glob(".*.tmp"))
-    assert rd.file_name("kennzahlen", D(2021, 6, 30), True, "xlsx") == (
-        "weltoffene-kommune_kennzahlen_2021-06-30_oeffentlich.xlsx")
+
+
+def test_two_periods_with_one_stichtag_never_collide(monkeypatch, cohort_db):
+    import dataclasses
+
+    report = _report(monkeypatch, cohort_db)
+    other = dataclasses.replace(report, von=D(2021, 7, 1))
+    assert report.file_name("kennzahlen", "xlsx") != other.file_name("kennzahlen", "xlsx")
+    public = dataclasses.replace(report, public=True)
+    assert public.file_name("kennzahlen", "xlsx").endswith("_oeffentlich.xlsx")
 
 
 def test_command_line_writes_the_files(cohort_db, tmp_path, capsys, monkeypatch, rendered):
@@ -355,10 +376,10 @@ def test_command_line_writes_the_files(cohort_db, tmp_path, capsys, monkeypatch,
     out = capsys.readouterr().out
     assert "XLSX:" in out and "PDF:" in out and "Fertig:" in out
     assert "Stichtag 31.12.2021 liegt nach dem Datenstand" in out
-    wb = _workbook((tmp_path / "weltoffene-kommune_kennzahlen_2021-12-31.xlsx").read_bytes())
+    wb = _workbook((tmp_path / f"weltoffene-kommune_kennzahlen_{CLI_STEM}.xlsx").read_bytes())
     row = next(r for r in wb["Hinweise"].iter_rows(values_only=True) if r[0] == "Berichtszeitraum")
     assert row[3] == dt.datetime(2021, 1, 1)
-    assert (tmp_path / "weltoffene-kommune_kurzbericht_2021-12-31.pdf").is_file()
+    assert (tmp_path / f"weltoffene-kommune_kurzbericht_{CLI_STEM}.pdf").is_file()
 
 
 def test_command_line_explains_errors(cohort_db, tmp_path, capsys, monkeypatch):

@@ -13,7 +13,7 @@ from dashboard.i18n import LANGUAGES, strings, translate, translate_values, valu
 from etl import schema
 
 DOMAINS = {
-    "status": schema.STATUS,
+    "status": (*schema.STATUS, "noch nicht im Programm", "Insgesamt"),  # + report rows
     "meilenstein": schema.MEILENSTEINE,
     "phase": (*schema.MEILENSTEINE, "noch nicht begonnen"),
     "zustand": tuple(charts.TIMELINE_STYLE),

@@ -23,7 +23,7 @@ def test_overview_figures_equal_independent_sql(use_db, demo_db, sql):
     m = metrics(at)
     assert m["Kommunen"] == str(sql("select count(*) from kommune")[0][0])
     assert m["Überfällige Meilensteine"] == str(_overdue_sql(sql))
-    assert m["Abgeschlossen"] == str(
+    assert m["davon abgeschlossen"] == str(
         sql(
             "select count(*) from meilenstein where meilenstein = 'Abschluss' "
             "and erreicht_am is not null"

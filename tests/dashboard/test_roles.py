@@ -95,14 +95,27 @@ def test_data_layer_refuses_what_a_role_may_not_see(use_db, demo_db, kommunen):
 def test_public_sees_aggregates_with_small_cells_hidden(use_db, demo_db, sql):
     at = run_page(use_db, demo_db, viewer=None)
     m = metrics(at)
-    assert m["Kommunen"] == str(sql("select count(*) from kommune")[0][0])
+    # the public count is of admitted communes (the others are not published at all)
+    assert m["Kommunen"] != str(sql("select count(*) from kommune")[0][0])
     assert "Überfällige Meilensteine" not in m
     status = frames(at)[0]
-    counts = dict(sql("select status, count(*) from kommune group by 1"))
-    shown = dict(zip(status["Status"], status["Anzahl"], strict=True))
-    for s, n in counts.items():
-        assert shown[s] == ("<3" if n < 3 else str(n))
-    assert any("<3" in c.value for c in at.caption)
+    shown = dict(zip(status["Status"], status["Kommunen"], strict=True))
+    # the staff edition of the same report is the truth: every count of 1 or 2 shows "x"
+    from dashboard.report import definitions as rd
+
+    day = data.build_info().datenstand
+    truth = data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day)["kommunen_status"].frame
+    admitted = {s: n for s, n in zip(truth["status"], truth["kommunen"], strict=True)
+                if s not in rd.NICHT_AUFGENOMMEN and s != "Insgesamt"}
+    # communes not admitted yet appear neither as rows nor in the total
+    assert set(shown) == {*admitted, "Insgesamt"}
+    assert shown["Insgesamt"] == m["Kommunen"] == str(sum(admitted.values()))
+    for s, n in admitted.items():
+        if 0 < n < 3:
+            assert shown[s] == "x", (s, n)
+        else:
+            assert shown[s] in (str(n), "x"), (s, n)
+    assert any("„x“" in c.value or "Schutz kleiner Fallzahlen" in c.value for c in at.caption)
 
 
 def test_public_pages_show_no_personal_data(use_db, demo_db, sql):
@@ -212,7 +225,7 @@ def test_public_pages_with_a_tiny_selection_show_hidden_cells(use_db, demo_db, s
     if page == "karte":
         at.radio(key="map_view").set_value("laender").run()
         assert_ok(at)
-    assert any("<3" in t.to_csv() for t in frames(at))
+    assert any((t.astype(str) == "x").any(axis=None) for t in frames(at))
 
 
 def test_a_login_the_audit_log_cannot_record_does_not_take_effect(use_db, demo_db, accounts,

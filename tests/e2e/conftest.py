@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from playwright.sync_api import expect
 
@@ -139,3 +140,18 @@ def screenshot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def public_kommunen(db, bundesland: str | None = None) -> str:
+    """The public "Kommunen" figure at the Datenstand: admitted communes of the selection, by the
+    report macro (communes not admitted yet are not published), "x" when it rests on 1 or 2."""
+    from dashboard.report.definitions import NICHT_AUFGENOMMEN, PROGRAMMSTART
+
+    con = duckdb.connect(str(db), read_only=True)
+    day = con.execute("select datenstand from meta_build").fetchone()[0]
+    ids = None if bundesland is None else [r[0] for r in con.execute(
+        "select kommune_id from kommune where bundesland = ?", [bundesland]).fetchall()]
+    rows = con.execute("select status, kommunen from kennzahl_kommunen_status(?, ?, ?, "
+                       "auswahl := ?::varchar[])", [PROGRAMMSTART, day, day, ids]).fetchall()
+    n = sum(k for s, k in rows if s not in (*NICHT_AUFGENOMMEN, "Insgesamt"))
+    return "x" if 0 < n < 3 else str(n)

@@ -9,7 +9,7 @@ import openpyxl
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from dashboard import report_defs as rd
+from dashboard.report import definitions as rd
 from tests.e2e.conftest import login, open_page, screenshot
 
 LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
@@ -34,7 +34,8 @@ def test_bericht_downloads_the_xlsx_offline(page: Page, app_url: str, tmp_path):
     with page.expect_download(timeout=30_000) as info:
         page.get_by_role("button", name="Excel (XLSX)").click()
     download = info.value
-    assert download.suggested_filename == "weltoffene-kommune_kennzahlen_2022-03-15.xlsx"
+    assert download.suggested_filename == (
+        "weltoffene-kommune_kennzahlen_2019-11-05_2022-03-15_stichtag-2022-03-15.xlsx")
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()))

@@ -14,6 +14,7 @@ create table kommune (
     lon double not null,
     -- dates
     start_geplant date,
+    ausgeschieden_am date,
     -- contact person (personal data)
     ansprechperson varchar,
     email varchar,

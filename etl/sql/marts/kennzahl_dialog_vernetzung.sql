@@ -1,7 +1,5 @@
--- Part of the NAP-I report figures; the shared rules are in kz_kommune.sql.
-
--- ---- report: networking formats (module 2) and dialogue events (module 3) --------------------
-create or replace macro kennzahl_dialog_vernetzung(von, bis, stichtag) as table
+-- Report: networking formats (module 2) and dialogue events (module 3) in the period.
+create or replace macro kennzahl_dialog_vernetzung(von, bis, stichtag, auswahl := null) as table
 select
     t.modul,
     r.bezeichnung as modul_bezeichnung,
@@ -11,7 +9,7 @@ select
         as kommunenuebergreifend,
     count(distinct t.kommune_id) as kommunen,
     sum(t.teilnehmende)::bigint as teilnehmende
-from kz_teilnahme(von, bis, stichtag) as t
+from kz_teilnahme(von, bis, stichtag, auswahl := auswahl) as t
 join ref_modul as r using (modul)
 left join ref_format as f using (format)
 where t.modul in (2, 3)

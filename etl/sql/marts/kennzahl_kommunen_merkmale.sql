@@ -1,13 +1,13 @@
--- Part of the NAP-I report figures; the shared rules are in kz_kommune.sql.
-
--- ---- report: participating communes by type, size class and Bundesland --------------------------
-create or replace macro kennzahl_kommunen_merkmale(von, bis, stichtag) as table
+-- Report: participating communes by type, size class and Bundesland (every value of each
+-- attribute, also without communes). Each commune has exactly one value per attribute, so every
+-- column summed over one Merkmal equals the figure of the whole selection.
+create or replace macro kennzahl_kommunen_merkmale(von, bis, stichtag, auswahl := null) as table
 with
 params as (
     select von::date as von, least(bis::date, stichtag::date) as bis
 ),
-k as (
-    select * from kz_kommune(stichtag)
+k as materialized (
+    select * from kz_kommune(stichtag, auswahl := auswahl)
 ),
 auspraegungen as (
     select 1 as merkmal_nr, 'Art' as merkmal, typ as auspraegung, reihenfolge

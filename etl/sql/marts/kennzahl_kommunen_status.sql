@@ -1,12 +1,24 @@
--- Part of the NAP-I report figures; the shared rules are in kz_kommune.sql.
-
--- ---- report: communes by status as of the Stichtag ---------------------------------------------
-create or replace macro kennzahl_kommunen_status(von, bis, stichtag) as table
+-- Report: every commune of the register (or of `auswahl`) by its status as of the Stichtag, with a
+-- row for communes not yet in the programme (no status proved by then) and a total row.
+create or replace macro kennzahl_kommunen_status(von, bis, stichtag, auswahl := null) as table
+with
+k as (
+    select * from kz_kommune(stichtag, auswahl := auswahl)
+),
+zeilen as (
+    select r.reihenfolge, r.status from ref_status as r
+    union all
+    select 0, 'noch nicht im Programm'
+    union all
+    select 99, 'Insgesamt'
+)
 select
-    r.status,
+    z.status,
     count(k.kommune_id) as kommunen,
     coalesce(sum(k.einwohner), 0)::bigint as einwohner
-from ref_status as r
-left join kz_kommune(stichtag) as k on k.status = r.status
-group by r.status, r.reihenfolge
-order by r.reihenfolge;
+from zeilen as z
+left join k
+    on z.status = 'Insgesamt'
+    or z.status = coalesce(k.status, 'noch nicht im Programm')
+group by z.reihenfolge, z.status
+order by z.reihenfolge;

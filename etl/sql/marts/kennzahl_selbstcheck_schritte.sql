@@ -1,29 +1,41 @@
--- Part of the NAP-I report figures; the shared rules are in kz_kommune.sql.
-
--- ---- report: Selbstcheck steps reached ---------------------------------------------------------
-create or replace macro kennzahl_selbstcheck_schritte(von, bis, stichtag) as table
+-- Report: Selbstcheck steps reached. The first row "Beginn" counts tracks by their Beginn (the
+-- same date as "Dauer" and "Gestartet im Zeitraum"); the step rows count the milestones.
+create or replace macro kennzahl_selbstcheck_schritte(von, bis, stichtag, auswahl := null) as table
 with
 params as (
     select von::date as von, least(bis::date, stichtag::date) as bis, stichtag::date as stichtag
 ),
-erstgespraech as (
-    select kommune_id, erreicht_am as erstgespraech_am
-    from meilenstein
-    where meilenstein = 'Erstgespräch'
+k as materialized (
+    select kommune_id, start_am from kz_kommune(stichtag, auswahl := auswahl)
+),
+schritte as (
+    select 0 as reihenfolge, 'Beginn' as schritt, kommune_id, start_am as erreicht_am
+    from k
+    where start_am is not null
+    union all
+    select r.reihenfolge, m.meilenstein, m.kommune_id, m.erreicht_am
+    from meilenstein as m
+    join ref_meilenstein as r using (meilenstein)
+    where m.meilenstein in ('Erstgespräch', 'Fragebogen', 'Auswertung', 'Workshop')
+        and m.erreicht_am is not null
+        and (auswahl is null or list_contains(auswahl, m.kommune_id))
+),
+zeilen as (
+    select 0 as reihenfolge, 'Beginn' as schritt
+    union all
+    select reihenfolge, meilenstein from ref_meilenstein
+    where meilenstein in ('Erstgespräch', 'Fragebogen', 'Auswertung', 'Workshop')
 )
 select
-    r.meilenstein as schritt,
-    count(m.kommune_id) filter (where m.erreicht_am between p.von and p.bis) as im_zeitraum,
-    count(m.kommune_id) filter (where m.erreicht_am <= p.stichtag) as bis_stichtag,
-    median(date_diff('day', e.erstgespraech_am, m.erreicht_am)) filter (
-        where m.erreicht_am <= p.stichtag
-            and e.erstgespraech_am <= p.stichtag
-            and r.meilenstein <> 'Erstgespräch'
-    ) as median_tage_seit_erstgespraech
-from ref_meilenstein as r
+    z.schritt,
+    count(s.kommune_id) filter (where s.erreicht_am between p.von and p.bis) as im_zeitraum,
+    count(s.kommune_id) filter (where s.erreicht_am <= p.stichtag) as bis_stichtag,
+    median(date_diff('day', k.start_am, s.erreicht_am)) filter (
+        where s.erreicht_am <= p.stichtag and z.schritt <> 'Beginn'
+    ) as median_tage_seit_beginn
+from zeilen as z
 cross join params as p
-left join meilenstein as m using (meilenstein)
-left join erstgespraech as e using (kommune_id)
-where r.meilenstein in ('Erstgespräch', 'Fragebogen', 'Auswertung', 'Workshop')
-group by r.reihenfolge, r.meilenstein
-order by r.reihenfolge;
+left join schritte as s using (schritt)
+left join k using (kommune_id)
+group by z.reihenfolge, z.schritt
+order by z.reihenfolge;

@@ -1,10 +1,10 @@
--- Part of the NAP-I report figures; the shared rules are in kz_kommune.sql.
-
--- ---- report: events and participants per quarter by module, format and topic ------------------
-create or replace macro kennzahl_veranstaltungen(von, bis, stichtag) as table
+-- Report: events and participants per quarter, in total and by module, format and topic, plus one
+-- row per value for the whole period (quartal = 'Zeitraum'). An event counts in the quarter of its
+-- date (see kz_teilnahme); participants by sector, the rest as "ohne Sektor".
+create or replace macro kennzahl_veranstaltungen(von, bis, stichtag, auswahl := null) as table
 with
-t as (
-    select * from kz_teilnahme(von, bis, stichtag)
+t as materialized (
+    select * from kz_teilnahme(von, bis, stichtag, auswahl := auswahl)
 ),
 zuordnung as (
     select 1 as merkmal_nr, 'Insgesamt' as merkmal, 'alle Veranstaltungen' as auspraegung,
@@ -19,7 +19,7 @@ zuordnung as (
     select 4, 'Thema', t.thema, 0, t.* from t
 )
 select
-    quartal,
+    coalesce(quartal, 'Zeitraum') as quartal,
     merkmal,
     auspraegung,
     count(distinct veranstaltung_id) as veranstaltungen,
@@ -34,5 +34,8 @@ select
     sum(teilnehmende - verwaltung - politik - zivilgesellschaft - wirtschaft - einwohnerschaft)
         ::bigint as ohne_sektor
 from zuordnung
-group by merkmal_nr, merkmal, reihenfolge, auspraegung, quartal
-order by merkmal_nr, reihenfolge, auspraegung, quartal;
+group by grouping sets (
+    (merkmal_nr, merkmal, reihenfolge, auspraegung, quartal),
+    (merkmal_nr, merkmal, reihenfolge, auspraegung)
+)
+order by merkmal_nr, reihenfolge, auspraegung, quartal nulls last;

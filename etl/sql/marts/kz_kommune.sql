@@ -1,24 +1,19 @@
--- Report key figures (NAP-I): one table macro per report table (one file each, named after the
--- macro), evaluated as of a cut-off date.
---
--- Every `kennzahl_*` macro takes the same three parameters:
+-- Report key figures (NAP-I), helper: one row per commune of the register with its status as of a
+-- cut-off date. The NAP-I figures are table macros `kennzahl_*` (files 12–18); they all take
 --   von, bis   reporting period (inclusive); a period end after the Stichtag is cut at the Stichtag
 --   stichtag   cut-off date: the data are read as they stood on that day
--- The figures' definitions for users (XLSX "Hinweise", PDF, page) live in dashboard/report_defs.py;
--- keep both in step. Rules in short:
---   * a milestone counts as reached only if erreicht_am <= stichtag;
---   * a status holds from the date of the milestone that proves it (abgeschlossen: Abschluss;
---     aktiv: Beginn = Erstgespräch, else the earliest later Selbstcheck step; aufgenommen:
---     Aufnahme; beworben: Bewerbung or Ratsbeschluss; ausgeschieden: estimated exit date). If that
---     date lies after the Stichtag, the commune counts with the status its milestones prove by the
---     Stichtag, or not at all if none. A status without such a date in the data is taken as is;
---   * events (one veranstaltung_id = one event, shared by its communes) count once, in the group
---     of their first row (earliest date, then smallest kommune_id), if that date is in the period;
---     rows dated after the Stichtag are not known yet.
--- Helper macros are prefixed `kz_`; pages and exports read only the `kennzahl_*` macros.
-
--- ---- helper: one row per commune with its status as of the Stichtag --------------------------
-create or replace macro kz_kommune(stichtag) as table
+--   auswahl    optional list of kommune_id (the page filters); null = every commune
+-- The definitions for users (XLSX "Hinweise", PDF, pages) live in dashboard/report_defs.py
+-- (RULES_DE); keep both in step. Helper macros are prefixed `kz_`.
+--
+-- Status at the Stichtag is proved by dates: a status holds from the date of the milestone that
+-- proves it (abgeschlossen: Abschluss; aktiv: Beginn; aufgenommen: Aufnahme; beworben: Bewerbung
+-- or Ratsbeschluss; ausgeschieden: ausgeschieden_am, else an estimated exit date). If that date
+-- lies after the Stichtag or is missing, the commune counts with the status its reached milestones
+-- prove by the Stichtag, or as "not yet in the programme" (status null) if none. Only
+-- `interessiert` needs no proof. Beginn of a track = Erstgespräch reached, else the earliest
+-- reached later Selbstcheck step (Fragebogen, Auswertung, Workshop).
+create or replace macro kz_kommune(stichtag, auswahl := null) as table
 with
 params as (
     select stichtag::date as stichtag, datenstand from meta_build
@@ -66,18 +61,21 @@ basis as (
         d.start_am,
         d.aufnahme_am,
         d.bewerbung_am,
-        -- the input has no exit date: estimated as the planned date of the first milestone the
-        -- commune did not reach any more (else its last reached milestone), at most the data date
+        -- without ausgeschieden_am the exit is estimated as the planned date of the first
+        -- milestone the commune did not reach any more (else its last reached milestone), at most
+        -- the data date
         case when k.status = 'ausgeschieden' then
-            least(p.datenstand,
-                  greatest(coalesce(n.naechster_geplant_am, d.letzter_am, p.datenstand),
-                           d.letzter_am))
+            coalesce(k.ausgeschieden_am,
+                     least(p.datenstand,
+                           greatest(coalesce(n.naechster_geplant_am, d.letzter_am, p.datenstand),
+                                    d.letzter_am)))
         end as austritt_am,
         p.stichtag
     from kommune as k
     left join datiert as d using (kommune_id)
     left join naechster as n using (kommune_id)
     cross join params as p
+    where auswahl is null or list_contains(auswahl, k.kommune_id)
 ),
 belegt as (
     select
@@ -99,7 +97,8 @@ select
     g.groessenklasse,
     b.status_register,
     case
-        when b.status_belegt_am is null or b.status_belegt_am <= b.stichtag then b.status_register
+        when b.status_register = 'interessiert' then 'interessiert'
+        when b.status_belegt_am <= b.stichtag then b.status_register
         when b.abschluss_am <= b.stichtag then 'abgeschlossen'
         when b.start_am <= b.stichtag then 'aktiv'
         when b.aufnahme_am <= b.stichtag then 'aufgenommen'

@@ -1,15 +1,21 @@
--- Part of the NAP-I report figures; the shared rules are in kz_kommune.sql.
-
--- ---- helper: module uptake rows of the events in the period -----------------------------------
-create or replace macro kz_teilnahme(von, bis, stichtag) as table
+-- Report helper: module uptake rows of the events in the period (one row per commune and event).
+--
+-- Shared events: one veranstaltung_id is one event, shared by its communes. Only rows dated within
+-- the evaluated period end (the period end, at most the Stichtag) are known. The event counts in
+-- the period of its first known row (earliest date, then smallest kommune_id), with that row's
+-- module, format and topic; it is "kommunenübergreifend" if at least two communes have a known
+-- row. Rows dated after the period end never change an event of the period, so the figures of a
+-- period do not depend on a Stichtag after it. `auswahl` restricts the participation rows, not
+-- the events: a shared event stays shared in a filtered view.
+create or replace macro kz_teilnahme(von, bis, stichtag, auswahl := null) as table
 with
 params as (
-    select von::date as von, least(bis::date, stichtag::date) as bis, stichtag::date as stichtag
+    select von::date as von, least(bis::date, stichtag::date) as bis
 ),
 bekannt as (
     select m.*
     from modulnutzung as m, params as p
-    where m.datum <= p.stichtag
+    where m.datum <= p.bis
 ),
 veranstaltung as (
     select
@@ -40,4 +46,5 @@ select
 from bekannt as t
 join veranstaltung as v using (veranstaltung_id)
 cross join params as p
-where v.datum between p.von and p.bis;
+where v.datum between p.von and p.bis
+    and (auswahl is null or list_contains(auswahl, t.kommune_id));

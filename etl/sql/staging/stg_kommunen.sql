@@ -19,6 +19,7 @@ renamed as (
         round(lon, 5) as lon,
         -- dates
         start_geplant,
+        ausgeschieden_am,
         -- contact person (personal data: only staff and, with consent, peers may see it)
         nullif(trim(ansprechperson), '') as ansprechperson,
         lower(email) as email,

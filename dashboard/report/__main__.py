@@ -6,7 +6,8 @@
 
 Writes the XLSX, one CSV per table plus a ZIP, PNG and SVG of every chart and the PDF brief,
 with the Stichtag in every file name. Without `--public` the files are the internal version for
-the programme team (all values); with it, figures resting on fewer than 3 communes show "<3".
+the programme team (all values); with it, figures resting on fewer than 3 communes (and cells
+that would give them away) show "x".
 The database is `$WK_DB` or data/monitor.duckdb, or `--db`.
 """
 
@@ -18,8 +19,9 @@ import os
 import sys
 from pathlib import Path
 
-from dashboard import data, exports
-from dashboard.report_defs import PROGRAMMSTART
+from dashboard import data
+from dashboard.report import export as report_export
+from dashboard.report.definitions import PROGRAMMSTART
 
 
 def _date(text: str) -> dt.date:
@@ -43,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bis", type=_date, help="Ende des Berichtszeitraums (Standard: Stichtag)")
     parser.add_argument("--out", required=True, type=Path, help="Zielordner")
     parser.add_argument("--public", action="store_true",
-                        help="öffentliche Fassung: Werte aus weniger als 3 Kommunen als „<3“")
+                        help="öffentliche Fassung: Werte aus weniger als 3 Kommunen "
+                        "(und was sie verriete) als „x“")
     parser.add_argument("--db", type=Path, help="Datenbank (Standard: $WK_DB oder "
                         "data/monitor.duckdb)")
     return parser.parse_args(argv)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
           "Fassung) …", flush=True)
     try:
         report = data.load_report(viewer, args.von, bis, stichtag)
-        result = exports.export_all(report, args.out,
+        result = report_export.export_all(report, args.out,
                                     progress=lambda msg: print(msg, flush=True))
     except (ValueError, RuntimeError) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)

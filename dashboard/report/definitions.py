@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of the period
 SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
-SMALL_CELL_TEXT = "<3"
+# statuses before admission: not in the public edition (neither rows nor totals)
+NICHT_AUFGENOMMEN = ("noch nicht im Programm", "interessiert", "beworben")
+# Every hidden public value shows the same mark, as in official statistics: a reader cannot tell a
+# value resting on 1 or 2 communes from one hidden to protect it (protection.py's reader model).
+SMALL_CELL_TEXT = "x"
 FILE_PREFIX = "weltoffene-kommune"
 
 Kind = Literal["text", "int", "decimal"]
@@ -71,6 +75,24 @@ class Table:
     description_en: str
     columns: tuple[Column, ...]
     groups: tuple[str, ...] | None = None
+    # rows of the public edition (None: all). Fine tables (quarter × topic) are almost all small
+    # cells for about 40 communes; like statistical offices, the public edition publishes the
+    # coarser table instead of a table of hidden cells. A row "Insgesamt" is recomputed from the
+    # rows kept (`public_frame`).
+    public_rows: pl.Expr | None = None
+
+    def public_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows of the public edition, with "Insgesamt" as the sum of the rows kept."""
+        if self.public_rows is None:
+            return frame
+        kept = frame.filter(self.public_rows)
+        label = self.columns[0].name
+        if "Insgesamt" not in kept[label].to_list():
+            return kept
+        parts = kept.filter(pl.col(label) != "Insgesamt")
+        total = parts.select(pl.lit("Insgesamt").alias(label),
+                             *(pl.col(c).sum() for c in kept.columns if c != label))
+        return pl.concat([parts, total.cast(kept.schema)])
 
     def title(self, lang: str) -> str:
         return self.title_de if lang == "de" else self.title_en
@@ -106,6 +128,13 @@ class Figure:
 _LO, _HI = ZIEL_MONATE
 _TEILNEHMEND_DE = "Status aufgenommen, aktiv oder abgeschlossen am Stichtag"
 _TEILNEHMEND_EN = "status accepted, active or finished on the cut-off date"
+_AKTIV_DE = ("Status aktiv am Stichtag: Beginn der Prozessbegleitung bis zum Stichtag belegt, "
+             "Abschluss noch nicht")
+_AKTIV_EN = "status active on the cut-off date: track begun by then, not yet finished"
+_BEGINN_DE = ("Beginn = Erstgespräch erreicht, sonst der früheste erreichte weitere "
+              "Selbstcheck-Schritt (Fragebogen, Auswertung, Workshop)")
+_BEGINN_EN = ("start = first meeting reached, else the earliest later self-check step "
+              "reached")
 _MONAT_DE = "Monate zu 30,44 Tagen"
 _MONAT_EN = "months of 30.44 days"
 
@@ -121,20 +150,25 @@ FIGURES: tuple[Figure, ...] = (
     Figure("kommunen_teilnehmend", "Teilnehmende Modellkommunen", "Participating communes",
            f"Kommunen mit {_TEILNEHMEND_DE}.", f"Communes with {_TEILNEHMEND_EN}."),
     Figure("kommunen_aktiv", "davon aktiv", "of which active",
-           "Prozessbegleitung begonnen (Erstgespräch erreicht), aber noch nicht abgeschlossen.",
-           "Track started (first meeting reached), not yet finished."),
+           f"{_AKTIV_DE}.", f"{_AKTIV_EN}."),
     Figure("kommunen_abgeschlossen", "davon abgeschlossen", "of which finished",
-           "Meilenstein Abschluss bis zum Stichtag erreicht.",
-           "Milestone Abschluss reached by the cut-off date."),
+           "Status abgeschlossen am Stichtag: Meilenstein Abschluss bis zum Stichtag erreicht.",
+           "Status finished on the cut-off date: milestone Abschluss reached by then."),
     Figure("kommunen_ausgeschieden", "Ausgeschiedene Kommunen", "Communes that left",
-           "Registerstatus ausgeschieden und geschätztes Austrittsdatum bis zum Stichtag "
-           "(siehe Regeln).", "Register status left and estimated exit by the cut-off date."),
+           "Registerstatus ausgeschieden und Austrittsdatum (ausgeschieden_am, sonst "
+           "geschätzt, siehe Regeln) bis zum Stichtag.",
+           "Register status left and exit date (ausgeschieden_am, else estimated) by the "
+           "cut-off date."),
     Figure("einwohner_erreicht", "Erreichte Einwohnerinnen und Einwohner", "Inhabitants reached",
            "Summe der Einwohnerzahlen der am Stichtag aktiven und abgeschlossenen Kommunen.",
            "Sum of the population of communes active or finished on the cut-off date."),
     Figure("bundeslaender", "Bundesländer mit Modellkommunen", "Federal states covered",
            "Anzahl der Bundesländer mit mindestens einer teilnehmenden Kommune.",
            "Number of states with at least one participating commune."),
+    Figure("tracks_gestartet", "Gestartete Prozessbegleitungen im Zeitraum",
+           "Tracks started in the period",
+           f"Kommunen, deren Beginn im Berichtszeitraum liegt ({_BEGINN_DE}).",
+           f"Communes whose start lies in the period ({_BEGINN_EN})."),
     Figure("selbstcheck_workshop", "Selbstcheck abgeschlossen (Workshop)",
            "Self-check completed (workshop)",
            "Kommunen, die den akteursübergreifenden Workshop bis zum Stichtag erreicht haben.",
@@ -153,6 +187,10 @@ FIGURES: tuple[Figure, ...] = (
            f"Anteil der abgeschlossenen Prozessbegleitungen mit einer Dauer von höchstens "
            f"{_HI} Monaten, in Prozent.",
            f"Share of finished tracks that took at most {_HI} months, in per cent."),
+    Figure("tracks_laufend_ueber_ziel", f"Laufend seit mehr als {_HI} Monaten",
+           f"Running for more than {_HI} months",
+           f"Am Stichtag aktive Kommunen, deren Beginn mehr als {_HI} Monate zurückliegt.",
+           f"Communes active on the cut-off date that began more than {_HI} months before."),
     Figure("veranstaltungen", "Veranstaltungen im Zeitraum", "Events in the period",
            "Veranstaltungen aller Module im Berichtszeitraum; eine gemeinsame Veranstaltung "
            "mehrerer Kommunen zählt einmal.",
@@ -201,11 +239,14 @@ TABLES: tuple[Table, ...] = (
     Table(
         "kommunen_status", "kennzahl_kommunen_status", "Kommunen nach Status",
         "Kommunen nach Status am Stichtag", "Communes by status on the cut-off date",
-        "Alle Kommunen des Registers mit ihrem Status am Stichtag (Regeln unten).",
-        "All registered communes with their status on the cut-off date.",
+        "Alle Kommunen des Registers mit ihrem Status am Stichtag (Regeln unten); „noch nicht "
+        "im Programm“: bis zum Stichtag ist kein Status durch ein Datum belegt.",
+        "All registered communes with their status on the cut-off date; “noch nicht im "
+        "Programm”: no status proved by a date yet.",
         (
-            Column("status", "text", "Status", "Status", "Status am Stichtag.",
-                   "Status on the cut-off date."),
+            Column("status", "text", "Status", "Status",
+                   "Status am Stichtag; letzte Zeile: alle Kommunen.",
+                   "Status on the cut-off date; last row: all communes."),
             _n("kommunen", "Kommunen", "Communes", "Anzahl der Kommunen mit diesem Status.",
                "Number of communes with this status."),
             _n("einwohner", "Einwohner", "Inhabitants",
@@ -213,6 +254,10 @@ TABLES: tuple[Table, ...] = (
                "Sum of these communes' population.", ("kommunen",)),
         ),
         groups=(),
+        # communes not admitted (yet) are not published, not even as a count (as on the map):
+        # their rows are 1 or 2 communes most of the time, and "Insgesamt" minus the published
+        # rows would give them away; the public total counts the rows shown
+        public_rows=~pl.col("status").is_in(NICHT_AUFGENOMMEN),
     ),
     Table(
         "kommunen_merkmale", "kennzahl_kommunen_merkmale", "Kommunen nach Merkmalen",
@@ -228,8 +273,7 @@ TABLES: tuple[Table, ...] = (
                    "Value of the attribute."),
             _n("teilnehmend", "Teilnehmend", "Participating",
                f"Kommunen mit {_TEILNEHMEND_DE}.", f"Communes with {_TEILNEHMEND_EN}."),
-            _n("aktiv", "davon aktiv", "of which active", "Status aktiv am Stichtag.",
-               "Status active on the cut-off date."),
+            _n("aktiv", "davon aktiv", "of which active", f"{_AKTIV_DE}.", f"{_AKTIV_EN}."),
             _n("abgeschlossen", "davon abgeschlossen", "of which finished",
                "Status abgeschlossen am Stichtag.", "Status finished on the cut-off date."),
             _n("einwohner_erreicht", "Erreichte Einwohner", "Inhabitants reached",
@@ -237,17 +281,21 @@ TABLES: tuple[Table, ...] = (
                "Sum of the population of active and finished communes.",
                ("aktiv", "abgeschlossen")),
             _n("gestartet_im_zeitraum", "Gestartet im Zeitraum", "Started in the period",
-               "Kommunen, deren Prozessbegleitung im Berichtszeitraum begann (Erstgespräch), "
-               "gleich welchen Status sie heute haben.",
-               "Communes whose track started in the period, whatever their status."),
+               f"Kommunen, deren Beginn im Berichtszeitraum liegt ({_BEGINN_DE}), gleich "
+               f"welchen Status sie am Stichtag haben. Über ein Merkmal summiert: Zeile "
+               f"„Beginn“ im Blatt Selbstcheck-Schritte.",
+               f"Communes whose start lies in the period ({_BEGINN_EN}), whatever their "
+               f"status."),
         ),
         groups=("merkmal",),
     ),
     Table(
         "selbstcheck_schritte", "kennzahl_selbstcheck_schritte", "Selbstcheck-Schritte",
         "Selbstcheck: erreichte Schritte", "Self-check: steps reached",
-        "Modul 1: Erstgespräch → Fragebogen → Auswertung → Workshop.",
-        "Module 1: first meeting → questionnaire → evaluation → workshop.",
+        f"Modul 1: Erstgespräch → Fragebogen → Auswertung → Workshop. Erste Zeile „Beginn“: "
+        f"{_BEGINN_DE}.",
+        f"Module 1: first meeting → questionnaire → evaluation → workshop. First row: "
+        f"{_BEGINN_EN}.",
         (
             Column("schritt", "text", "Schritt", "Step", "Meilenstein des Selbstchecks.",
                    "Self-check milestone."),
@@ -257,19 +305,19 @@ TABLES: tuple[Table, ...] = (
             _n("bis_stichtag", "Erreicht bis Stichtag", "Reached by cut-off",
                "Kommunen, die den Schritt bis zum Stichtag erreicht haben (kumuliert, auch "
                "ausgeschiedene).", "Communes that reached the step by the cut-off date."),
-            Column("median_tage_seit_erstgespraech", "decimal", "Median Tage seit Erstgespräch",
-                   "Median days since first meeting",
-                   "Median der Tage vom Erstgespräch bis zu diesem Schritt, über die Kommunen, "
-                   "die beide bis zum Stichtag erreicht haben.",
-                   "Median days from first meeting to this step.", ("bis_stichtag",)),
+            Column("median_tage_seit_beginn", "decimal", "Median Tage seit Beginn",
+                   "Median days since start",
+                   "Median der Tage vom Beginn bis zu diesem Schritt, über die Kommunen, die "
+                   "beide bis zum Stichtag erreicht haben.",
+                   "Median days from start to this step.", ("bis_stichtag",)),
         ),
     ),
     Table(
         "prozessdauer", "kennzahl_prozessdauer", "Prozessdauer",
         f"Dauer der Prozessbegleitung (Ziel {_LO}–{_HI} Monate)",
         f"Track duration (target {_LO}–{_HI} months)",
-        f"Dauer von Beginn (Erstgespräch) bis Abschluss in {_MONAT_DE}.",
-        f"Duration from start (first meeting) to finish in {_MONAT_EN}.",
+        f"Dauer von Beginn bis Abschluss in {_MONAT_DE}; {_BEGINN_DE}.",
+        f"Duration from start to finish in {_MONAT_EN}; {_BEGINN_EN}.",
         (
             Column("gruppe", "text", "Gruppe", "Group",
                    "abgeschlossen bis Stichtag; abgeschlossen im Zeitraum (Abschluss im "
@@ -278,6 +326,15 @@ TABLES: tuple[Table, ...] = (
                    "(duration so far)."),
             _n("kommunen", "Kommunen", "Communes", "Anzahl der Prozessbegleitungen der Gruppe.",
                "Number of tracks in the group."),
+            _n("unter_ziel", f"unter {_LO} Monaten", f"under {_LO} months",
+               f"Dauer unter {_LO} Monaten (laufende: bisherige Dauer).",
+               f"Duration under {_LO} months (running: so far)."),
+            _n("im_zielband", f"{_LO}–{_HI} Monate", f"{_LO}–{_HI} months",
+               f"Dauer von {_LO} bis {_HI} Monaten (einschließlich).",
+               f"Duration of {_LO} to {_HI} months (inclusive)."),
+            _n("ueber_ziel", f"über {_HI} Monate", f"over {_HI} months",
+               f"Dauer über {_HI} Monaten; bei laufenden: schon länger als {_HI} Monate.",
+               f"Duration over {_HI} months; running: already longer than {_HI} months."),
             Column("median_monate", "decimal", "Median (Monate)", "Median (months)",
                    "Median der Dauer, eine Nachkommastelle.", "Median duration.",
                    ("kommunen",)),
@@ -295,8 +352,9 @@ TABLES: tuple[Table, ...] = (
         "Je Quartal insgesamt sowie nach Modul, Format und Thema; Teilnehmende nach Sektor.",
         "Per quarter in total and by module, format and topic; participants by sector.",
         (
-            Column("quartal", "text", "Quartal", "Quarter", "Kalenderquartal des Termins.",
-                   "Calendar quarter of the event date."),
+            Column("quartal", "text", "Quartal", "Quarter",
+                   "Kalenderquartal des Termins; „Zeitraum“: ganzer Berichtszeitraum.",
+                   "Calendar quarter of the event date; “Zeitraum”: the whole period."),
             Column("merkmal", "text", "Merkmal", "Attribute",
                    "Insgesamt, Modul, Format oder Thema.", "Total, module, format or topic."),
             Column("auspraegung", "text", "Ausprägung", "Value", "Wert des Merkmals.",
@@ -324,6 +382,7 @@ TABLES: tuple[Table, ...] = (
                "Participants minus the sum of the sectors.", ("kommunen",)),
         ),
         groups=("quartal", "merkmal"),
+        public_rows=(pl.col("quartal") == "Zeitraum") & (pl.col("merkmal") != "Thema"),
     ),
     Table(
         "dialog_vernetzung", "kennzahl_dialog_vernetzung", "Vernetzung und Dialog",
@@ -363,35 +422,48 @@ RULES_DE: tuple[tuple[str, str], ...] = (
      "„Im Zeitraum“ heißt: Datum zwischen Beginn und Ende des Berichtszeitraums (jeweils "
      "einschließlich). Liegt das Ende nach dem Stichtag, endet der Zeitraum am Stichtag."),
     ("Status am Stichtag",
-     "Ein Status gilt ab dem Datum des Meilensteins, der ihn belegt: abgeschlossen ab Abschluss, "
-     "aktiv ab Beginn (Erstgespräch; fehlt es, der früheste weitere Selbstcheck-Schritt), "
-     "aufgenommen ab Aufnahme, beworben ab Bewerbung oder Ratsbeschluss. Liegt dieses Datum nach "
-     "dem Stichtag, zählt die Kommune mit dem Status, den ihre bis zum Stichtag erreichten "
-     "Meilensteine belegen, oder gar nicht, wenn sie bis dahin keinen erreicht hat. Ein Status "
-     "ohne belegendes Datum in den Daten (z. B. interessiert) gilt unverändert."),
+     "Ein Status gilt ab dem Datum, das ihn belegt: abgeschlossen ab Abschluss, aktiv ab Beginn, "
+     "aufgenommen ab Aufnahme, beworben ab Bewerbung oder Ratsbeschluss, ausgeschieden ab dem "
+     "Austrittsdatum. Liegt dieses Datum nach dem Stichtag oder fehlt es in den Daten (z. B. "
+     "Status abgeschlossen, aber Abschluss nur geplant), zählt die Kommune mit dem Status, den "
+     "ihre bis zum Stichtag erreichten Meilensteine belegen, sonst als „noch nicht im Programm“. "
+     "Nur „interessiert“ braucht keinen Beleg. Die Datenprüfung meldet Registerzeilen ohne "
+     "belegendes Datum als Warnung."),
+    ("Beginn", f"{_BEGINN_DE}. Derselbe Beginn gilt für Dauer, „Gestartet im Zeitraum“ und die "
+     "Zeile „Beginn“ der Selbstcheck-Schritte."),
     ("Ausgeschieden",
-     "Die Eingabedaten enthalten kein Austrittsdatum. Es wird geschätzt als geplantes Datum des "
-     "ersten Meilensteins, den die Kommune nicht mehr erreicht hat (sonst ihr zuletzt erreichter "
-     "Meilenstein), höchstens der Datenstand. Bis dahin zählt sie mit ihrem vorherigen Status."),
+     "Das Austrittsdatum ist die Spalte ausgeschieden_am des Registers. Ist sie leer, wird es "
+     "geschätzt als geplantes Datum des ersten Meilensteins, den die Kommune nicht mehr erreicht "
+     "hat (sonst ihr zuletzt erreichter Meilenstein), höchstens der Datenstand. Bis dahin zählt "
+     "sie mit dem Status, den ihre Meilensteine belegen."),
     ("Teilnehmende Kommunen",
      "Kommunen mit Status aufgenommen, aktiv oder abgeschlossen am Stichtag."),
     ("Erreichte Einwohner",
      "Summe der Einwohnerzahlen (laut Register) der am Stichtag aktiven und abgeschlossenen "
      "Kommunen."),
     ("Dauer",
-     f"Beginn (Erstgespräch) bis Abschluss; ein Monat = 30,44 Tage. Ziel des Programms: "
-     f"{_LO} bis {_HI} Monate; „im Ziel“ heißt höchstens {_HI} Monate."),
+     f"Beginn bis Abschluss; ein Monat = 30,44 Tage. Ziel des Programms: {_LO} bis {_HI} "
+     f"Monate. Gezählt wird unter {_LO}, {_LO}–{_HI} (einschließlich) und über {_HI} Monate; "
+     f"laufende Prozessbegleitungen mit ihrer bisherigen Dauer bis zum Stichtag. Der Anteil "
+     f"„≤ {_HI} Monate“ zählt alle Dauern von höchstens {_HI} Monaten. Abgeschlossene ohne "
+     f"erreichten Beginn haben keine Dauer und fehlen hier."),
     ("Veranstaltungen",
-     "Eine Veranstaltungskennung ist eine Veranstaltung, auch wenn mehrere Kommunen teilnehmen; "
-     "sie zählt einmal, mit Datum, Modul, Format und Thema ihrer ersten Zeile (frühestes Datum, "
-     "dann kleinster Kommunenschlüssel), Teilnehmende aller teilnehmenden Kommunen. Quartal = "
-     "Kalenderquartal dieses Datums."),
+     "Eine Veranstaltungskennung ist eine Veranstaltung, auch wenn mehrere Kommunen teilnehmen. "
+     "Bekannt sind nur Zeilen, deren Datum bis zum Ende des (am Stichtag endenden) "
+     "Berichtszeitraums reicht; spätere Zeilen ändern keine Veranstaltung des Zeitraums. Eine "
+     "Veranstaltung zählt einmal, im Zeitraum und Quartal ihrer ersten bekannten Zeile "
+     "(frühestes Datum, dann kleinster Kommunenschlüssel), mit deren Modul, Format und Thema; "
+     "„kommunenübergreifend“ ist sie, wenn mindestens zwei Kommunen eine bekannte Zeile haben. "
+     "Teilnehmende: Summe über alle bekannten Zeilen."),
     ("Kleine Fallzahlen",
      f"In der öffentlichen Fassung steht „{SMALL_CELL_TEXT}“ statt eines Wertes, der auf 1 oder 2 "
-     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Steht in einer Gruppe, deren Summe "
-     f"veröffentlicht wird, nur ein solcher Wert, wird zusätzlich der nächstkleinere verdeckt, "
-     f"damit er sich nicht zurückrechnen lässt. Die interne Fassung zeigt alle Werte. Null wird "
-     f"als 0 gezeigt."),
+     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Weitere Werte werden ebenso als "
+     f"„{SMALL_CELL_TEXT}“ verdeckt, bis eine Intervall-Prüfung (lineare Optimierung über alle "
+     f"Summen, Gesamtzeilen, Merkmale, Quartale und Tabellen der Ausgabe) keinen verdeckten Wert "
+     f"mehr eindeutig zurückrechnen kann, auch nicht für eine Kommune, die ihren eigenen Beitrag "
+     f"kennt. Null wird als 0 gezeigt. Kommunen, die am Stichtag noch nicht aufgenommen sind "
+     f"(noch nicht im Programm, interessiert, beworben), erscheinen öffentlich weder einzeln noch "
+     f"in „Insgesamt“. Die interne Fassung zeigt alle Werte."),
     ("Datenschutz",
      "Die Berichte enthalten nur Summen und Anzahlen, keine Namen, Kontaktdaten, Notizen oder "
      "Selbstcheck-Einschätzungen einzelner Kommunen."),
@@ -404,15 +476,27 @@ RULES_EN: tuple[tuple[str, str], ...] = (
     ("Period", "“In the period”: date between start and end of the period (inclusive), ending "
      "at the cut-off date at the latest."),
     ("Status on the cut-off date",
-     "A status holds from the date of the milestone that proves it (finished: Abschluss; active: "
-     "first meeting; accepted: Aufnahme; applied: Bewerbung or Ratsbeschluss). If that date is "
-     "after the cut-off, the commune counts with the status its milestones prove by then, or not "
-     "at all. A status without such a date in the data is taken as it is."),
-    ("Left", "The input has no exit date; it is estimated as the planned date of the first "
-     "milestone the commune did not reach any more, at most the data date."),
+     "A status holds from the date that proves it (finished: Abschluss; active: start; "
+     "accepted: Aufnahme; applied: Bewerbung or Ratsbeschluss; left: exit date). If that date is "
+     "after the cut-off or missing, the commune counts with the status its reached milestones "
+     "prove by then, else as “not yet in the programme”. Only “interessiert” needs no proof."),
+    ("Start", f"{_BEGINN_EN}; the same start for duration, “started in the period” and the "
+     "row “Beginn” of the self-check steps."),
+    ("Left", "The exit date is the column ausgeschieden_am; when empty it is estimated as the "
+     "planned date of the first milestone the commune did not reach any more, at most the data "
+     "date."),
+    ("Duration", f"Start to finish; under {_LO}, {_LO}–{_HI} and over {_HI} months; running "
+     "tracks with their duration so far."),
+    ("Events", "Only rows dated up to the end of the period (cut at the cut-off date) are known; "
+     "an event counts once, in the period and quarter of its first known row; shared if at "
+     "least two communes have a known row."),
     ("Small cells",
      f"The public version shows “{SMALL_CELL_TEXT}” instead of any figure resting on 1 or 2 "
-     f"communes, plus one more cell in a group whose total is published."),
+     f"communes; further cells are hidden the same way until an interval audit (linear "
+     f"programming over all totals, characteristics, quarters and tables of the edition) can "
+     f"pin no hidden value, also for a commune knowing its own contribution. Zero shows as 0. "
+     f"Communes not admitted by the cut-off date are not in the public version, not even in "
+     f"the total."),
 )
 
 
@@ -512,23 +596,34 @@ class ReportTable:
     table: Table
     frame: pl.DataFrame
     hidden: pl.DataFrame | None = None
+    secondary: pl.DataFrame | None = None  # hidden cells that are not small themselves
+
+    def marker(self, column: str, i: int) -> str | None:
+        """What a hidden cell shows (`SMALL_CELL_TEXT`), None for a shown cell."""
+        return SMALL_CELL_TEXT if bool(self.is_hidden(column)[i]) else None
 
     def is_hidden(self, column: str) -> pl.Series:
-        """Boolean per row: True where the cell shows `SMALL_CELL_TEXT`."""
+        """Boolean per row: True where the cell is hidden."""
         if self.hidden is None or column not in self.hidden.columns:
             return pl.Series(column, [False] * self.frame.height, dtype=pl.Boolean)
         return self.hidden.get_column(column)
+
+    def markers(self) -> pl.DataFrame | None:
+        """Per figure column the marker of each hidden cell (`x`), null where shown."""
+        if self.hidden is None:
+            return None
+        return pl.DataFrame({c: pl.Series([self.marker(c, i) for i in range(self.frame.height)],
+                                          dtype=pl.String) for c in self.hidden.columns})
 
     def subset(self, columns: Sequence[str], rows: pl.Expr | None = None) -> ReportTable:
         """Some rows and columns of the table (for a chart), hidden cells kept."""
         keep = pl.Series("keep", [True] * self.frame.height) if rows is None \
             else self.frame.select(rows.fill_null(False)).to_series()
         frame = self.frame.filter(keep).select(columns)
-        hidden = None
-        if self.hidden is not None:
-            hidden = self.hidden.filter(keep).select(c for c in columns
-                                                     if c in self.hidden.columns)
-        return ReportTable(self.table, frame, hidden)
+        masks = [None if m is None else m.filter(keep).select(c for c in columns
+                                                               if c in m.columns)
+                 for m in (self.hidden, self.secondary)]
+        return ReportTable(self.table, frame, *masks)
 
     def spelled(self, lang: str = "de") -> pl.DataFrame:
         """The frame with headline figure keys replaced by their labels (column names kept)."""
@@ -543,7 +638,7 @@ class ReportTable:
                                          strict=False)
 
     def as_text(self, lang: str = "de") -> pl.DataFrame:
-        """Like `labelled`, but figure columns with hidden cells become text with `<3`."""
+        """Like `labelled`, but figure columns with hidden cells become text with `x`."""
         frame = self.labelled(lang)
         if self.hidden is None:
             return frame
@@ -559,9 +654,37 @@ class ReportTable:
             decimals = 1 if c.kind == "decimal" else 0
             text = frame.get_column(label).map_elements(
                 lambda v, d=decimals: fmt.number(v, d, lang), return_dtype=pl.String)
-            exprs.append(pl.when(self.hidden.get_column(c.name)).then(pl.lit(SMALL_CELL_TEXT))
-                         .otherwise(text).alias(label))
+            marks = pl.Series([self.marker(c.name, i) for i in range(self.frame.height)],
+                              dtype=pl.String)
+            exprs.append(pl.when(marks.is_not_null()).then(marks).otherwise(text).alias(label))
         return frame.with_columns(exprs) if exprs else frame
+
+
+@dataclass(frozen=True)
+class ProtectionNote:
+    """What every public export says about its small-cell protection."""
+
+    primary: int  # cells hidden because they rest on 1 or 2 communes
+    secondary: int  # further cells hidden so that none can be recomputed
+    audit_passed: bool
+    attackers: int  # communes audited as attackers knowing their own contribution
+
+    def text(self, lang: str = "de") -> str:
+        if lang != "de":
+            verdict = "passed" if self.audit_passed else "NOT passed: do not publish"
+            return (f"Small-cell protection: no published value rests on 1 or 2 communes "
+                    f"(minimum {SMALL_CELL_LIMIT}); {self.primary + self.secondary} cells hidden "
+                    f"as “{SMALL_CELL_TEXT}” ({self.primary} small, {self.secondary} to protect "
+                    f"them). "
+                    f"Interval audit (linear programming) over all tables, also for each of "
+                    f"{self.attackers} communes knowing their own contribution: {verdict}.")
+        verdict = "bestanden" if self.audit_passed else "NICHT bestanden: nicht veröffentlichen"
+        return (f"Schutz kleiner Fallzahlen: Kein veröffentlichter Wert beruht auf 1 oder 2 "
+                f"Kommunen (Mindestfallzahl {SMALL_CELL_LIMIT}); {self.primary + self.secondary} "
+                f"Zellen sind als „{SMALL_CELL_TEXT}“ verdeckt ({self.primary} kleine Werte, "
+                f"{self.secondary} zu deren Schutz). Intervall-Prüfung "
+                f"(lineare Optimierung) über alle Tabellen, auch für jede der {self.attackers} "
+                f"Kommunen, die ihren eigenen Beitrag kennt: {verdict}.")
 
 
 @dataclass(frozen=True)
@@ -576,6 +699,14 @@ class Report:
     tables: dict[str, ReportTable] = field(default_factory=dict)
     erstellt_am: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(
         microsecond=0))
+    protection: ProtectionNote | None = None  # public edition only
+
+    def file_name(self, kind: str, suffix: str) -> str:
+        """`weltoffene-kommune_kennzahlen_2021-01-01_2021-12-31_stichtag-2022-01-15.xlsx`:
+        period and Stichtag, so files of two periods never collide (public: `_oeffentlich`)."""
+        tail = "_oeffentlich" if self.public else ""
+        return (f"{FILE_PREFIX}_{kind}_{self.von.isoformat()}_{self.bis_effektiv.isoformat()}"
+                f"_stichtag-{self.stichtag.isoformat()}{tail}.{suffix}")
 
     def __getitem__(self, key: str) -> ReportTable:
         return self.tables[key]
@@ -585,16 +716,27 @@ class Report:
         """The period ends at the Stichtag at the latest."""
         return min(self.bis, self.stichtag)
 
-    def figure(self, key: str) -> tuple[float | int | None, bool]:
-        """A headline figure's value (count or value) and whether it is hidden."""
+    def figure(self, key: str) -> tuple[float | int | None, str | None]:
+        """A headline figure's value (count or value) and its marker if hidden (`x`)."""
         table = self.tables["ueberblick"]
         rows = table.frame.with_row_index("_i").filter(pl.col("kennzahl") == key)
         if rows.is_empty():
-            return None, False
+            return None, None
         row = rows.row(0, named=True)
-        value = row["anzahl"] if row["anzahl"] is not None else row["wert"]
-        hidden = bool(table.is_hidden("anzahl")[row["_i"]])
-        return value, hidden
+        column = "anzahl" if row["anzahl"] is not None or table.marker("anzahl", row["_i"]) \
+            else "wert"
+        return row[column], table.marker(column, row["_i"])
+
+    def figure_text(self, key: str, lang: str = "de") -> str:
+        """A headline figure as the pages show it: number, `x` or `–` when empty."""
+        from dashboard import fmt
+
+        value, marker = self.figure(key)
+        if marker is not None:
+            return marker
+        if value is None:
+            return "–"
+        return fmt.number(value, 0 if isinstance(value, int) else 1, lang)
 
 
 def headline_text(report: Report, lang: str = "de") -> pl.DataFrame:
@@ -606,22 +748,12 @@ def headline_text(report: Report, lang: str = "de") -> pl.DataFrame:
     for i, row in enumerate(table.frame.iter_rows(named=True)):
         figure = FIGURE_BY_KEY.get(row["kennzahl"])
         counted = row["anzahl"] is not None or bool(table.is_hidden("anzahl")[i])
-        if bool(table.is_hidden("anzahl" if counted else "wert")[i]):
-            value = SMALL_CELL_TEXT
-        else:
-            value = fmt.number(row["anzahl"], 0, lang) if counted \
-                else fmt.number(row["wert"], 1, lang)
-        basis = SMALL_CELL_TEXT if bool(table.is_hidden("basis_kommunen")[i]) \
-            else fmt.number(row["basis_kommunen"], 0, lang)
+        value = table.marker("anzahl" if counted else "wert", i) or (
+            fmt.number(row["anzahl"], 0, lang) if counted else fmt.number(row["wert"], 1, lang))
+        basis = table.marker("basis_kommunen", i) or fmt.number(row["basis_kommunen"], 0, lang)
         rows.append((figure.label(lang) if figure else row["kennzahl"], value, basis))
     labels = [table.table.column(c).label(lang) for c in ("kennzahl", "wert", "basis_kommunen")]
     return pl.DataFrame(rows, schema=labels, orient="row")
-
-
-def file_name(kind: str, stichtag: dt.date, public: bool, suffix: str) -> str:
-    """`weltoffene-kommune_kennzahlen_2021-12-31.xlsx` (public: `…_oeffentlich.xlsx`)."""
-    tail = "_oeffentlich" if public else ""
-    return f"{FILE_PREFIX}_{kind}_{stichtag.isoformat()}{tail}.{suffix}"
 
 
 def validate_period(von: dt.date, bis: dt.date, stichtag: dt.date) -> None:

@@ -1,0 +1,147 @@
+"""The XLSX workbook of a report (xlsxwriter): one sheet per table with real numbers in German
+display formats, frozen and filtered header, print header/footer, plus the sheet "Hinweise"
+(definitions, period, Stichtag, build id, input checksums). Text cells a spreadsheet would run as
+a formula are neutralised; figures are written as numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import xlsxwriter
+
+from dashboard.report.definitions import (
+    Report,
+    ReportTable,
+)
+from dashboard.report.notes import (
+    PROGRAMME,
+    SOURCE,
+    TITLE,
+    cell_text,
+    hinweise,
+    input_files,
+    version_text,
+)
+from etl.excel_csv import neutralise_formula
+
+XLSX_FORMATS = {"int": "#,##0", "decimal": "#,##0.0"}
+DATE_FORMAT = "DD.MM.YYYY"
+
+
+# ---- XLSX ----------------------------------------------------------------------------------------
+
+
+class _Styles:
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        base = {"font_name": "Arial", "font_size": 10, "valign": "top"}
+        self.header = wb.add_format({**base, "bold": True, "bg_color": "#E8EEF4", "text_wrap": True,
+                                     "bottom": 1, "valign": "bottom"})
+        self.text = wb.add_format(base)
+        self.number = {kind: wb.add_format({**base, "num_format": code})
+                       for kind, code in XLSX_FORMATS.items()}
+        self.hidden = wb.add_format({**base, "align": "right", "font_color": "#555555"})
+        self.title = wb.add_format({**base, "bold": True, "font_size": 14})
+        self.section = wb.add_format({**base, "bold": True, "font_size": 11, "bg_color": "#E8EEF4"})
+        self.term = wb.add_format({**base, "bold": True, "text_wrap": True})
+        self.wrap = wb.add_format({**base, "text_wrap": True})
+        self.date = wb.add_format({**base, "num_format": DATE_FORMAT, "align": "left"})
+        self.mono = wb.add_format({**base, "font_name": "Courier New", "font_size": 9})
+
+
+
+def _xlsx_table(wb: xlsxwriter.Workbook, st: _Styles, rt: ReportTable, report: Report) -> None:
+    table = rt.table
+    ws = wb.add_worksheet(table.sheet)
+    frame = rt.spelled("de")
+    columns = [c for c in table.columns if c.name in frame.columns]
+    height = frame.height
+    for j, col in enumerate(columns):
+        ws.write_string(0, j, col.label_de, st.header)
+        values = frame.get_column(col.name).to_list()
+        hidden = rt.is_hidden(col.name).to_list()
+        number_format = st.number.get(col.kind)
+        width = min(len(col.label_de), 16)  # longer headers wrap onto a second line
+        for i, (value, is_hidden) in enumerate(zip(values, hidden, strict=True), start=1):
+            if is_hidden:
+                ws.write_string(i, j, rt.marker(col.name, i - 1), st.hidden)
+            elif value is None:
+                ws.write_blank(i, j, None, number_format or st.text)
+            elif number_format is not None:
+                ws.write_number(i, j, value, number_format)
+            else:
+                ws.write_string(i, j, neutralise_formula(str(value)), st.text)
+            width = max(width, len(cell_text(value, col.kind)))
+        ws.set_column(j, j, min(max(width, 8) + 2, 60))
+    ws.set_row(0, 30)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(height, 1), len(columns) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_header(f"&L&B{table.title_de}&B&R{version_text(report)}")
+    ws.set_footer(f"&LBuild {report.build.build_id}&RSeite &P von &N")
+
+
+def _xlsx_hinweise(wb: xlsxwriter.Workbook, st: _Styles, report: Report) -> None:
+    ws = wb.add_worksheet("Hinweise")
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1, 100)
+    ws.set_column(2, 5, 14)
+    ws.write_string(0, 0, TITLE, st.title)
+    ws.write_string(1, 0, PROGRAMME, st.text)
+    row = 3
+    dates = {"Stichtag": report.stichtag, "Datenstand": report.build.datenstand}
+    for section, entries in hinweise(report):
+        ws.write_string(row, 0, section, st.section)
+        ws.write_blank(row, 1, None, st.section)
+        row += 1
+        for term, text in entries:
+            ws.write_string(row, 0, term, st.term)
+            if section == "Bericht" and term in dates:
+                ws.write_datetime(row, 1, dt.datetime.combine(dates[term], dt.time()), st.date)
+            elif section == "Bericht" and term == "Berichtszeitraum":
+                ws.write_string(row, 1, text, st.text)
+                ws.write_string(row, 2, "von", st.text)
+                ws.write_datetime(row, 3, dt.datetime.combine(report.von, dt.time()), st.date)
+                ws.write_string(row, 4, "bis", st.text)
+                ws.write_datetime(row, 5, dt.datetime.combine(report.bis_effektiv, dt.time()),
+                                  st.date)
+            else:
+                ws.write_string(row, 1, neutralise_formula(text), st.wrap)
+            row += 1
+        row += 1
+    ws.write_string(row, 0, "Eingabedateien (SHA-256)", st.section)
+    ws.write_blank(row, 1, None, st.section)
+    row += 1
+    headers = ("Datei-Art", "SHA-256", "Datei", "Zeilen gelesen", "übernommen", "abgelehnt")
+    for j, header in enumerate(headers):
+        ws.write_string(row, j, header, st.header)
+    for entry in input_files(report).iter_rows(named=True):
+        row += 1
+        ws.write_string(row, 0, entry["datei_art"], st.text)
+        ws.write_string(row, 1, entry["sha256"], st.mono)
+        ws.write_string(row, 2, neutralise_formula(entry["datei"]), st.text)
+        for j, key in enumerate(("zeilen_gelesen", "zeilen_geladen", "zeilen_abgelehnt"), 3):
+            ws.write_number(row, j, entry[key], st.number["int"])
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+def xlsx_bytes(report: Report) -> bytes:
+    """The workbook: one sheet per report table plus the sheet "Hinweise"."""
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {
+        "in_memory": True,
+        # never turn text into formulas, links or numbers: cells are typed explicitly
+        "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+    })
+    wb.set_properties({"title": TITLE, "subject": version_text(report), "author": SOURCE,
+                       "comments": f"Build {report.build.build_id}"})
+    st = _Styles(wb)
+    for rt in report.tables.values():
+        _xlsx_table(wb, st, rt, report)
+    _xlsx_hinweise(wb, st, report)
+    wb.close()
+    return buffer.getvalue()

@@ -1,0 +1,63 @@
+"""One number everywhere: for several Stichtage the Überblick page, the Bericht's report, the XLSX
+sheet and the CSV file show the same value for every headline figure, and it equals the
+independent computation from the input files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import polars as pl
+import pytest
+
+from dashboard import data
+from dashboard.report import csv as report_csv
+from dashboard.report import definitions as rd
+from dashboard.report import xlsx as report_xlsx
+from tests.dashboard import kennzahlen_oracle as oracle
+from tests.dashboard.pagetest import metrics, run_page
+
+D = dt.date
+SHOWN = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "tracks_gestartet",
+         "median_dauer_monate", "anteil_im_ziel_prozent", "tracks_laufend_ueber_ziel",
+         "veranstaltungen")
+
+
+@pytest.mark.parametrize("stichtag", [D(2020, 7, 29), D(2020, 7, 30), D(2021, 6, 1),
+                                      D(2021, 12, 15)])
+def test_overview_report_xlsx_csv_and_oracle_agree(use_db, cohort_db, stichtag):
+    at = run_page(use_db, cohort_db)
+    at.date_input(key="overview_stichtag").set_value(stichtag).run()
+    shown = metrics(at)
+    report = data.load_report(data.STAFF, rd.PROGRAMMSTART, stichtag, stichtag)
+    expected = {r["kennzahl"]: r for r in oracle.ueberblick(
+        oracle.read_inputs(cohort_db.parent / "input"), rd.PROGRAMMSTART, stichtag, stichtag)}
+    sheet = openpyxl.load_workbook(io.BytesIO(report_xlsx.xlsx_bytes(report)))["Überblick"]
+    xlsx = {r[0]: r[1] if r[1] is not None else r[2]
+            for r in sheet.iter_rows(min_row=2, values_only=True)}
+    text = report_csv.csv_bytes(report["ueberblick"]).decode("utf-8-sig")
+    csv = {r[0]: r[1] or r[2] for r in pl.read_csv(io.StringIO(text), separator=";",
+                                                     infer_schema=False).iter_rows()}
+    for key in SHOWN:
+        figure = rd.FIGURE_BY_KEY[key]
+        want = expected[key]["anzahl"] if expected[key]["anzahl"] is not None \
+            else expected[key]["wert"]
+        page = report.figure_text(key)
+        assert shown[figure.label_de] == page, (key, stichtag)
+        assert report.figure(key)[0] == want, (key, stichtag)
+        assert xlsx[figure.label_de] == want, (key, stichtag)
+        assert csv[figure.label_de] == (page if want is not None else None), (key, stichtag)
+
+
+def test_public_overview_and_public_report_agree_with_filters(use_db, cohort_db):
+    """The public Überblick of one Land shows what the public report of that selection shows."""
+    at = run_page(use_db, cohort_db, viewer=data.PUBLIC, bundesland="Bayern")
+    shown = metrics(at)
+    report = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, D(2021, 12, 15), D(2021, 12, 15),
+                              data.Filters(bundesland=("Bayern",)))
+    for key in SHOWN:
+        assert shown[rd.FIGURE_BY_KEY[key].label_de] == report.figure_text(key)
+    # München alone: nothing but zeros and markers may be visible
+    assert all(v in ("0", "–", rd.SMALL_CELL_TEXT) for v in shown.values()), \
+        shown
