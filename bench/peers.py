@@ -51,7 +51,8 @@ TOPIC = "Kommunikation und Konfliktmanagement"
 
 def _build(input_dir: Path, output: Path) -> Path:
     subprocess.run([sys.executable, "-m", "etl", "build", "--input", str(input_dir), "--output",
-                    str(output), "--max-mb", "2048"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+                    str(output), "--max-mb", "2048"], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
     return output
 
 
