@@ -44,7 +44,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         report = build(Path(args.input), output, args.datenstand, progress=_progress,
                        limits=limits)
     except InputError as exc:
-        hint = (f"\nWenn die Datei so groß sein soll: --max-mb {exc.size_mb + 1} angeben."
+        hint = (f"\nWenn die Datei so groß sein soll: --max-mb {exc.size_mb} angeben."
                 if isinstance(exc, InputTooLarge) else "")
         print(f"FEHLER: {exc}{hint}\n{kept}", file=sys.stderr)
         return 1

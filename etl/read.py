@@ -57,7 +57,7 @@ class InputTooLarge(InputError):
 
     def __init__(self, message: str, size_mb: int) -> None:
         super().__init__(message)
-        self.size_mb = size_mb
+        self.size_mb = size_mb  # the file's size in whole MB, rounded up
 
 
 @dataclass(frozen=True)
@@ -345,10 +345,10 @@ def read_table(
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise InputTooLarge(
-            f"„{path.name}“ ist zu groß ({size // MB} MB). Erlaubt sind höchstens "
-            f"{limits.max_bytes // MB} MB pro Datei. Bitte entfernen Sie nicht benötigte Spalten "
+            f"„{path.name}“ ist zu groß ({size_text(size)}). Erlaubt sind höchstens "
+            f"{size_text(limits.max_bytes)} pro Datei. Bitte entfernen Sie nicht benötigte Spalten "
             "oder Tabellenblätter, oder speichern Sie die Tabelle als CSV.",
-            size // MB,
+            -(-size // MB),  # whole MB, rounded up
         )
     data = path.read_bytes()
     if path.suffix.lower() in XLSX_SUFFIXES:

@@ -146,3 +146,26 @@ def test_a_running_build_keeps_its_temp_file(tmp_path):
     dead = tmp_path / ".monitor.duckdb.tot.tmp"
     dead.write_bytes(b"tot")
     assert remove_stale_temp(target) == [dead] and not dead.exists()
+
+
+def test_a_file_over_the_size_limit_names_the_option_and_the_option_raises_it(tmp_path, built):
+    """National-scale files are larger than an upload may be: the CLI refuses them with the
+    upload's limit, says how to raise it, and builds with `--max-mb`."""
+    folder = write_cohort(tmp_path / "gross")
+    usage = folder / "modulnutzung.csv"
+    text = usage.read_text(encoding="utf-8")
+    head, *rows = text.splitlines(keepends=True)
+    copies = 3 * 1024 * 1024 // len("".join(rows)) + 1  # the same rows again: over 3 MB
+    # duplicate rows are rejected row by row, the file itself is structurally fine
+    usage.write_text(head + "".join(rows) * copies, encoding="utf-8")
+    need = -(-usage.stat().st_size // (1024 * 1024))  # whole MB, rounded up
+    before = sha(built)
+    refused = cli("--input", folder, "--output", built, "--max-mb", "2")
+    assert refused.returncode == 1
+    assert "„modulnutzung.csv“ ist zu groß" in refused.stderr
+    assert f"--max-mb {need} angeben" in refused.stderr and "Traceback" not in refused.stderr
+    assert sha(built) == before
+    raised = cli("--input", folder, "--output", built, "--max-mb", str(need))
+    assert raised.returncode == 0, raised.stderr
+    assert sha(built) != before
+    assert cli("--input", folder, "--output", built, "--max-mb", "0").returncode == 2
