@@ -35,6 +35,7 @@ from dashboard.model import (  # noqa: F401  (re-exported: pages name them as da
     Role,
     Viewer,
 )
+from dashboard.report import definitions, protection
 from dashboard.store import austausch
 from dashboard.store import db as store_db
 
@@ -223,12 +224,11 @@ def own_rows_only(frame: pl.DataFrame, viewer: Viewer) -> pl.DataFrame:
 def public_small_cells(frame: pl.DataFrame, viewer: Viewer, basis: dict[str, list[str]]
                        ) -> pl.DataFrame:
     """For the public, figures resting on 1 or 2 communes become null (shown as "x"); the same
-    rule as the public report exports (`report_defs.suppress_small_cells`)."""
+    rule as the public report exports (`definitions.suppress_small_cells`)."""
     if viewer.role != "public" or frame.is_empty():
         return frame
-    from dashboard.report import definitions as report_defs
 
-    shown, _hidden = report_defs.suppress_small_cells(frame, basis, groups=())
+    shown, _hidden = definitions.suppress_small_cells(frame, basis, groups=())
     return shown
 
 
@@ -742,8 +742,6 @@ def _auswahl(filters: Filters) -> list[str] | None:
 
 def _report_frames(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str] | None
                    ) -> dict[str, pl.DataFrame]:
-    from dashboard.report import definitions
-
     # macro names come from the definitions, never from input
     return {t.key: query(f"select * from {t.macro}(?::date, ?::date, ?::date, "
                          "auswahl := ?::varchar[])", [von, bis, stichtag, auswahl])
@@ -755,8 +753,6 @@ _report_cache: OrderedDict = OrderedDict()
 
 def _protected(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str] | None):
     """Frames, primary/secondary masks and the audit of the public edition (cached per build)."""
-    from dashboard.report import definitions, protection
-
     key = (_connection().build_id, von, bis, stichtag, None if auswahl is None else tuple(auswahl))
     with _lock:
         if key in _report_cache:
@@ -796,8 +792,6 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
     ("x"), further cells hidden ("x") until the interval audit finds none recomputable, also
     by a commune that knows its own contribution (`dashboard/report/protection.py`).
     """
-    from dashboard.report import definitions
-
     definitions.validate_period(von, bis, stichtag)
     auswahl = _auswahl(filters)
     if viewer.is_staff:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import polars as pl
 
+from dashboard import fmt
+from dashboard.model import BuildInfo
 from etl.schema import ZIEL_MONATE
-
-if TYPE_CHECKING:
-    from dashboard.data import BuildInfo
 
 PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of the period
 SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
@@ -642,8 +641,6 @@ class ReportTable:
         frame = self.labelled(lang)
         if self.hidden is None:
             return frame
-        from dashboard import fmt
-
         exprs = []
         for c in self.table.columns:
             if c.name not in self.hidden.columns or c.name not in self.frame.columns:
@@ -729,8 +726,6 @@ class Report:
 
     def figure_text(self, key: str, lang: str = "de") -> str:
         """A headline figure as the pages show it: number, `x` or `–` when empty."""
-        from dashboard import fmt
-
         value, marker = self.figure(key)
         if marker is not None:
             return marker
@@ -741,8 +736,6 @@ class Report:
 
 def headline_text(report: Report, lang: str = "de") -> pl.DataFrame:
     """The headline figures as three text columns (figure, value, basis) for page and PDF."""
-    from dashboard import fmt
-
     table = report["ueberblick"]
     rows = []
     for i, row in enumerate(table.frame.iter_rows(named=True)):
