@@ -82,17 +82,6 @@ def priorities_without_measure(prios: pl.DataFrame, measures: pl.DataFrame) -> p
             .select("name", "kommune_id", "handlungsfeld"))
 
 
-def measures_past_due(measures: pl.DataFrame, names: dict[str, str], datenstand: dt.date
-                      ) -> pl.DataFrame:
-    """Open measures (geplant, begonnen) whose due date lies before the data date."""
-    return (measures.filter(pl.col("zustand").is_in(["geplant", "begonnen"])
-                            & (pl.col("faellig") < datenstand))
-            .with_columns(name=pl.col("kommune_id").replace_strict(names, default=None),
-                          tage=(pl.lit(datenstand) - pl.col("faellig")).dt.total_days())
-            .sort(["name", "faellig", "titel"])  # alphabetical: a list, not a ranking
-            .select("name", "kommune_id", "handlungsfeld", "titel", "faellig", "zustand", "tage"))
-
-
 # ---- Handlungsplan -------------------------------------------------------------------------------
 
 
@@ -227,7 +216,7 @@ def cohort_view(viewer: data.Viewer) -> None:
         st.subheader(ui.t("handlungsplan.past_due"))
         st.caption(ui.t("handlungsplan.past_due_hint", datenstand=fmt.date(info.datenstand,
                                                                            ui.lang())))
-        late = measures_past_due(measures, data.kommune_names(), info.datenstand)
+        late = handlungsplan.past_due(measures, data.kommune_names(), info.datenstand)
         if late.is_empty():
             st.caption(ui.t("handlungsplan.past_due_empty"))
         else:
@@ -408,12 +397,14 @@ def watch_section(viewer: data.Viewer) -> None:
     if found.is_empty():
         st.caption(ui.t("fristen.list_empty"))
     else:
-        shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"fristen.art_{a}"),
+        shown = found.with_columns(pl.col("art").map_elements(lambda a: w.art_label(a, lang),
                                                               return_dtype=pl.String),
-                                   pl.col("meilenstein").fill_null("–"))
+                                   pl.col("meilenstein", "massnahme").fill_null("–"))
         ui.table_with_download(
             ui.labelled(shown, "fristen", "art", "name").with_columns(AGS=shown["kommune_id"])
-            .hstack(ui.labelled(shown, "fristen", "meilenstein", "datum", "tage", "dauer_monate")),
+            .hstack(ui.labelled(shown, "fristen", "meilenstein"))
+            .hstack(ui.labelled(shown, "pdfua", "massnahme"))
+            .hstack(ui.labelled(shown, "fristen", "datum", "tage", "dauer_monate")),
             f"fristenwache_{info.datenstand}", key="dl_watch", link_profiles=True)
     with st.expander(ui.t("fristen.thresholds"), icon=":material/tune:"), st.form("thresholds"):
         t = wstore.thresholds()

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -26,9 +27,9 @@ from icalendar import Calendar
 from pptx import Presentation
 from pypdf import PdfReader
 
-from dashboard import data, ratsbrief
+from dashboard import data, fmt, ratsbrief
 from dashboard import watch as w
-from dashboard.action_views import cohort_counts, measures_past_due, priorities_without_measure
+from dashboard.action_views import cohort_counts, priorities_without_measure
 from dashboard.store import db, demo_handlungsplan, handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.__main__ import demo_handlungsplan_inputs
@@ -85,13 +86,78 @@ def _oracle(db_path: Path, tage: int, monate: float) -> dict[str, int | None]:
         return dict(con.execute(ORACLE, {"tage": tage, "monate": monate}).fetchall())
 
 
+MEASURE_ORACLE = """
+select 'massnahme|' || kommune_id || '|' || id || '|' || faellig,
+       cast(julianday(:datenstand) - julianday(faellig) as integer)
+from massnahme
+where zustand in ('geplant', 'begonnen') and faellig is not null
+  and julianday(:datenstand) - julianday(faellig) >= :tage
+"""
+
+
+def _watch_oracle(db_path: Path, tage: int, monate: float) -> dict[str, int | None]:
+    """Milestones and tracks from the monitor database, measures straight from the store file."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        datenstand = con.execute("select datenstand from meta_build").fetchone()[0]
+    with sqlite3.connect(os.environ["WK_STORE"]) as con:
+        measures = dict(con.execute(MEASURE_ORACLE, {"datenstand": datenstand.isoformat(),
+                                                     "tage": tage}).fetchall())
+    return {**_oracle(db_path, tage, monate), **measures}
+
+
 def test_watch_list_equals_sql_oracle_at_demo_datenstand(demo):
     found = w.items(data.STAFF)
-    expected = _oracle(demo, *wstore.DEFAULTS["ueberfaellig_ab_tage"][:1],
-                       wstore.DEFAULTS["dauer_warnung_monate"][0])
+    expected = _watch_oracle(demo, *wstore.DEFAULTS["ueberfaellig_ab_tage"][:1],
+                             wstore.DEFAULTS["dauer_warnung_monate"][0])
     assert dict(found.select("schluessel", "tage").rows()) == expected
     assert found.filter(pl.col("art") == "ueberfaellig").height >= 3  # demo has overdue items
     assert found.filter(pl.col("art") == "dauer").height >= 1
+    assert found.filter(pl.col("art") == "massnahme").height >= 1
+
+
+def test_overdue_measures_reach_the_digest_once(demo):
+    """An open measure past its due date is in the digest; a second run repeats nothing; a
+    finished or dropped measure never appears; postponed and overdue again, it is new again."""
+    own, other = _two_communes()
+    datenstand = data.build_info().datenstand
+    late = handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD,
+                                      "Spät " + HOSTILE, faellig=datenstand - dt.timedelta(10))
+    done = handlungsplan.save_measure(data.STAFF, "anna", other, FIELD, "Erledigt",
+                                      faellig=datenstand - dt.timedelta(10), zustand="umgesetzt")
+    dropped = handlungsplan.save_measure(data.STAFF, "anna", other, FIELD, "Verworfen",
+                                         faellig=datenstand - dt.timedelta(10),
+                                         zustand="verworfen")
+    future = handlungsplan.save_measure(data.STAFF, "anna", other, FIELD, "Später",
+                                        faellig=datenstand + dt.timedelta(1))
+    first = w.run_digest("watch", {})
+    key = f"massnahme|{own}|{late}|{datenstand - dt.timedelta(10)}"
+    assert key in wstore.reported_keys()
+    assert not any(m in k for k in wstore.reported_keys() for m in (done, dropped, future))
+    name = data.kommune_names()[own]
+    line = (f"- {name} ({own}): Maßnahme „Spät {HOSTILE}“ war am "
+            f"{fmt.date(datenstand - dt.timedelta(10))} fällig und ist seit 10 Tagen überfällig.")
+    assert line in first["text"].splitlines()
+    assert "Maßnahme des Handlungsplans gilt als überfällig" in first["text"]
+    assert w.run_digest("watch", {}) is None  # second run: nothing twice
+    # state changes do not make it new; a new due date that passes again does
+    handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Spät " + HOSTILE,
+                               faellig=datenstand - dt.timedelta(10), zustand="begonnen",
+                               measure_id=late)
+    assert w.run_digest("watch", {}) is None
+    handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Spät " + HOSTILE,
+                               faellig=datenstand - dt.timedelta(3), zustand="begonnen",
+                               measure_id=late)
+    again = w.run_digest("watch", {})
+    assert again["anzahl"] == 1 and "seit 3 Tagen überfällig" in again["text"]
+    # implemented: off the list, and nothing new to report
+    handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Spät " + HOSTILE,
+                               faellig=datenstand - dt.timedelta(3), zustand="umgesetzt",
+                               measure_id=late)
+    assert late not in "".join(w.items(data.STAFF)["schluessel"])
+    assert w.run_digest("watch", {}) is None
+    # the threshold in days applies to measures as to milestones
+    wstore.set_thresholds(data.STAFF, "anna", ueberfaellig_ab_tage=30)
+    assert all(t >= 30 for t in w.items(data.STAFF).filter(pl.col("art") == "massnahme")["tage"])
 
 
 @settings(max_examples=15, deadline=None,
@@ -113,7 +179,8 @@ def test_watch_and_thresholds_are_staff_only(demo):
     with pytest.raises(StoreError):
         wstore.set_thresholds(data.STAFF, "anna", ueberfaellig_ab_tage=0)
     wstore.set_thresholds(data.STAFF, "anna", ueberfaellig_ab_tage=30, dauer_warnung_monate=6)
-    assert dict(w.items(data.STAFF).select("schluessel", "tage").rows()) == _oracle(demo, 30, 6.0)
+    assert dict(w.items(data.STAFF).select("schluessel", "tage").rows()) == \
+        _watch_oracle(demo, 30, 6.0)
     assert "30 Tag" in w.rule_text()
 
 
@@ -314,7 +381,7 @@ def test_staff_cohort_view_counts_without_ranking(demo):
                                 "where prioritaet").fetchall())
     assert set(missing.select("kommune_id", "handlungsfeld").rows()) == \
         prios - set(measures.select("kommune_id", "handlungsfeld").rows())
-    late = measures_past_due(measures, data.kommune_names(), data.build_info().datenstand)
+    late = handlungsplan.past_due(measures, data.kommune_names(), data.build_info().datenstand)
     assert not late.is_empty() and (late["faellig"] < data.build_info().datenstand).all()
     assert set(late["zustand"]) <= {"geplant", "begonnen"}
 
