@@ -442,9 +442,46 @@ def digest_section(viewer: data.Viewer) -> None:
             st.text(row["text"])
 
 
+def _delivery_form(viewer: data.Viewer, current: dict | None) -> None:
+    """The form that creates a delivery (`current` None) or changes one; a German confirmation
+    is shown after the rerun."""
+    key = f"delivery_{current['id'] if current else 'new'}"
+    with st.form(key, clear_on_submit=current is None):
+        name = st.text_input(ui.t("fristen.delivery_name"),
+                             value=current["name"] if current else "", key=f"{key}_name")
+        to = st.text_input(ui.t("fristen.empfaenger"),
+                           value=current["empfaenger"] if current else "", key=f"{key}_to")
+        c = st.columns(3)
+        edition = c[0].radio(ui.t("fristen.ausgabe"), wstore.AUSGABEN,
+                             index=wstore.AUSGABEN.index(current["ausgabe"]) if current else 0,
+                             format_func=ui.label_for("fristen.ausgabe_"), key=f"{key}_edition")
+        rule = c[1].selectbox(ui.t("fristen.stichtag_regel"), wstore.STICHTAG_REGELN,
+                              index=wstore.STICHTAG_REGELN.index(current["stichtag_regel"])
+                              if current else 0,
+                              format_func=ui.label_for("fristen.regel_"), key=f"{key}_rule")
+        formats = c[2].multiselect(ui.t("fristen.formate"), wstore.FORMATE,
+                                   default=current["formate"].split("; ") if current
+                                   else ["xlsx"], key=f"{key}_formats")
+        active = st.checkbox(ui.t("fristen.aktiv"), value=bool(current["aktiv"]) if current
+                             else True, key=f"{key}_active")
+        if st.form_submit_button(ui.t("fristen.delivery_save"), type="primary"):
+            try:
+                wstore.save_delivery(viewer, _user(), name, to, edition, rule, formats,
+                                     aktiv=active,
+                                     delivery_id=current["id"] if current else None)
+            except StoreError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                done = "pdfua.delivery_updated" if current else "pdfua.delivery_created"
+                st.session_state["delivery_flash"] = ui.t(done, name=ui.md_escape(name.strip()))
+                st.rerun()
+
+
 def delivery_section(viewer: data.Viewer) -> None:
     st.subheader(ui.t("fristen.deliveries"))
     st.caption(ui.t("fristen.deliveries_hint"))
+    if flash := st.session_state.pop("delivery_flash", None):
+        st.success(flash, icon=":material/check_circle:")
     rows = wstore.deliveries(viewer)
     config = notify.smtp_config()
     if rows.is_empty():
@@ -454,7 +491,8 @@ def delivery_section(viewer: data.Viewer) -> None:
             st.markdown(f"**{ui.md_escape(row['name'])}** · "
                         f"{ui.t('fristen.ausgabe_' + row['ausgabe'])} · "
                         f"{ui.t('fristen.regel_' + row['stichtag_regel'])} · "
-                        f"{ui.md_escape(row['formate'])}")
+                        f"{ui.md_escape(row['formate'])}"
+                        + ("" if row["aktiv"] else f" · {ui.t('pdfua.delivery_paused')}"))
             st.caption(ui.md_escape(row["empfaenger"]))
             c = st.columns(2)
             if c[0].button(ui.t("fristen.delivery_test"), key=f"test_{row['id']}",
@@ -469,26 +507,15 @@ def delivery_section(viewer: data.Viewer) -> None:
             if c[1].button(ui.t("fristen.delivery_delete"), key=f"del_{row['id']}",
                            icon=":material/delete:"):
                 wstore.delete_delivery(viewer, _user(), row["id"])
+                st.session_state["delivery_flash"] = ui.t("pdfua.delivery_deleted",
+                                                          name=ui.md_escape(row["name"]))
                 st.rerun()
+            with st.expander(ui.t("pdfua.delivery_edit"), icon=":material/edit:"):
+                _delivery_form(viewer, row)
     if not config:
         st.caption(ui.t("fristen.no_outbox"))
-    with st.expander(ui.t("fristen.delivery_new"), icon=":material/add:"), \
-            st.form("delivery_new", clear_on_submit=True):
-        name = st.text_input(ui.t("fristen.delivery_name"))
-        to = st.text_input(ui.t("fristen.empfaenger"))
-        c = st.columns(3)
-        edition = c[0].radio(ui.t("fristen.ausgabe"), wstore.AUSGABEN,
-                             format_func=ui.label_for("fristen.ausgabe_"))
-        rule = c[1].selectbox(ui.t("fristen.stichtag_regel"), wstore.STICHTAG_REGELN,
-                              format_func=ui.label_for("fristen.regel_"))
-        formats = c[2].multiselect(ui.t("fristen.formate"), wstore.FORMATE, default=["xlsx"])
-        if st.form_submit_button(ui.t("fristen.delivery_save"), type="primary"):
-            try:
-                wstore.save_delivery(viewer, _user(), name, to, edition, rule, formats)
-            except StoreError as exc:
-                st.error(str(exc), icon=":material/error:")
-            else:
-                st.rerun()
+    with st.expander(ui.t("fristen.delivery_new"), icon=":material/add:"):
+        _delivery_form(viewer, None)
     log = wstore.delivery_log(viewer)
     if not log.is_empty():
         st.subheader(ui.t("fristen.delivery_log"))

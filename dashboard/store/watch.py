@@ -188,14 +188,20 @@ def _recipients(value: str | Iterable[str]) -> list[str]:
 def save_delivery(viewer: Viewer, user: str, name: str, empfaenger: str | Iterable[str],
                   ausgabe: str, stichtag_regel: str, formate: Iterable[str], aktiv: bool = True,
                   delivery_id: str | None = None) -> str:
-    """Create or change a scheduled report delivery (staff); its id."""
+    """Create or (with `delivery_id`) change a scheduled report delivery (staff); its id. Every
+    save is audited (`versand_gespeichert`, with `neu`); changing edition, rule or formats
+    changes the build key, so the next run sends again."""
     _staff(viewer, "Berichtsversand einrichten")
     formats = [f for f in FORMATE if f in set(formate)]
     if ausgabe not in AUSGABEN or stichtag_regel not in STICHTAG_REGELN or not formats:
         raise StoreError("Bitte Ausgabe, Stichtag-Regel und mindestens ein Format wählen.")
+    new = delivery_id is None
     delivery_id = delivery_id or db.new_id()
-    with db.write(user, "versand_gespeichert", {"versand_id": delivery_id, "ausgabe": ausgabe,
-                                                "regel": stichtag_regel}) as tx:
+    with db.write(user, "versand_gespeichert", {"versand_id": delivery_id, "neu": new,
+                                                "ausgabe": ausgabe, "regel": stichtag_regel,
+                                                "aktiv": bool(aktiv)}) as tx:
+        if not new and not tx.rows("watch.delivery_by_id", {"id": delivery_id}):
+            raise StoreError("Diesen Versand gibt es nicht (mehr). Bitte die Seite neu laden.")
         tx.run("watch.upsert_delivery", {
             "id": delivery_id, "name": _text(name, "Name", 120),
             "empfaenger": "; ".join(_recipients(empfaenger)), "ausgabe": ausgabe,

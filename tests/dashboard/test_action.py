@@ -538,6 +538,57 @@ def test_delivery_to_outbox_skips_unchanged_builds_and_audits_every_send(demo, t
     assert sorted(wstore.delivery_log(data.STAFF)["test"].to_list()) == [0, 1]  # one of each
 
 
+def test_staff_edit_a_delivery_on_the_page_audited_with_confirmation(demo, tmp_path):
+    """Fristen & Versand: change a delivery in its form (name, recipients, edition, rule,
+    formats, paused); the store holds the change, the audit log has it, a German confirmation
+    follows; a wrong address is refused with a German sentence and changes nothing."""
+    did = wstore.save_delivery(data.STAFF, "anna", "Quartal", "rat@example.org", "oeffentlich",
+                               "quartalsende", ["xlsx"])
+    w.deliver_due("watch", None, tmp_path / "out", today=dt.date(2026, 1, 10))
+    sent_hash = wstore.deliveries(data.STAFF)["letzter_hash"][0]
+    at = run_page(lambda p: p, demo, "fristen")
+    key = f"delivery_{did}"
+    at.text_input(key=f"{key}_name").set_value("Jahr " + HOSTILE)
+    at.text_input(key=f"{key}_to").set_value("rat@example.org; team@example.org")
+    at.radio(key=f"{key}_edition").set_value("intern")
+    at.selectbox(key=f"{key}_rule").set_value("jahresende")
+    at.multiselect(key=f"{key}_formats").set_value(["xlsx", "csv"])
+    at.checkbox(key=f"{key}_active").uncheck()
+    next(b for b in at.button if b.key == f"FormSubmitter:{key}-Versand speichern").click()
+    at.run()
+    assert_ok(at)
+    row = wstore.deliveries(data.STAFF).row(0, named=True)
+    assert wstore.deliveries(data.STAFF).height == 1  # changed, not added
+    assert (row["id"], row["name"], row["empfaenger"], row["ausgabe"], row["stichtag_regel"],
+            row["formate"], row["aktiv"]) == (did, "Jahr " + HOSTILE,
+                                             "rat@example.org; team@example.org", "intern",
+                                             "jahresende", "xlsx; csv", 0)
+    assert row["letzter_hash"] == sent_hash  # the send record is kept
+    confirmation = [s.value for s in at.success]
+    assert confirmation and confirmation[0].startswith("Änderungen am Versand „Jahr ")
+    assert "![x]" not in confirmation[0] and "\\!\\[x\\]" in confirmation[0]  # escaped
+    event = _events()[-1]
+    assert event["aktion"] == "versand_gespeichert" and event["details"]["versand_id"] == did
+    assert event["details"]["neu"] is False and event["details"]["aktiv"] is False
+    assert "rat@example.org" not in json.dumps(event)  # no addresses in the audit log
+    # paused: not sent by the scheduled run
+    assert w.deliver_due("watch", None, tmp_path / "out", today=dt.date(2026, 1, 11)) == []
+    # a wrong address: German error, nothing changed, no further audit event
+    events = len(_events())
+    at.text_input(key=f"{key}_to").set_value("kein-mail")
+    next(b for b in at.button if b.key == f"FormSubmitter:{key}-Versand speichern").click()
+    at.run()
+    assert [e.value for e in at.error] and "E-Mail-Adressen" in at.error[0].value
+    assert wstore.deliveries(data.STAFF)["empfaenger"][0] == "rat@example.org; team@example.org"
+    assert len(_events()) == events
+    # a delivery deleted meanwhile cannot be changed back into existence
+    wstore.delete_delivery(data.STAFF, "anna", did)
+    with pytest.raises(StoreError, match="gibt es nicht"):
+        wstore.save_delivery(data.STAFF, "anna", "x", "a@example.org", "intern", "datenstand",
+                             ["xlsx"], delivery_id=did)
+    assert wstore.deliveries(data.STAFF).is_empty()
+
+
 @given(day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)),
        rule=st.sampled_from(wstore.STICHTAG_REGELN))
 def test_stichtag_is_a_period_end_not_after_the_reference(day, rule):

@@ -68,3 +68,6 @@ values (:id, :versand_id, :jetzt, :stichtag, :hash, :ziel, :test);
 select p.id, p.versand_id, v.name, p.gesendet_am, p.stichtag, p.hash, p.ziel, p.test
 from versand_protokoll p join versand v on v.id = p.versand_id
 order by p.gesendet_am desc, p.id limit :limit;
+
+-- name: delivery_by_id
+select id from versand where id = :id;
