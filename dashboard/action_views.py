@@ -15,7 +15,7 @@ import html
 import polars as pl
 import streamlit as st
 
-from dashboard import data, fmt, notify, ui
+from dashboard import data, fmt, notify, sessions, ui
 from dashboard import watch as w
 from dashboard.store import handlungsplan, notizen
 from dashboard.store import watch as wstore
@@ -320,29 +320,58 @@ def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date, kommune_ids: l
 
 
 def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
-    """Profile section: the .ics download and, if the feed folder is published, the private link."""
+    """Profile section: the .ics download and the private link (`/kalender/<token>.ics`, served
+    by dashboard/server.py): made, renewed or revoked here by the commune or staff; shown once,
+    as only its hash is stored."""
     st.subheader(ui.t("fristen.calendar"))
     ics = w.calendar_ics(viewer, kommune_id)
     st.download_button(ui.t("fristen.ics_download"), ics, file_name=f"kalender_{kommune_id}.ics",
                        mime="text/calendar", icon=":material/calendar_month:",
                        key="dl_ics", on_click=ui.log_export, args=(f"kalender_{kommune_id}.ics",))
-    base = _calendar_base_url()
-    if not base:
-        st.caption(ui.t("fristen.ics_private_none"))
+    if not sessions.ROUTES_SERVED:
+        st.caption(ui.t("pdfua.ics_no_server"))
         return
-    renew = st.button(ui.t("fristen.ics_renew"), key="ics_renew", icon=":material/autorenew:")
-    token = wstore.calendar_token(viewer, _user(), kommune_id, renew=renew)
-    if renew or not (w.FEED_DIR / f"{token}.ics").exists():
-        w.write_feeds(w.FEED_DIR, kommune_id, _user())  # the link works at once
-    st.text_input(ui.t("fristen.ics_private"), f"{base.rstrip('/')}/{token}.ics", disabled=True)
-    st.caption(ui.t("fristen.ics_private_hint"))
+    if flash := st.session_state.pop("ics_flash", None):
+        st.success(flash, icon=":material/check_circle:")
+    made = wstore.calendar_link(viewer, kommune_id)
+    shown = st.session_state.get("ics_link")
+    if shown and shown[0] == kommune_id and made:
+        st.code(shown[1], language=None)
+        st.caption(ui.t("pdfua.ics_once"))
+    elif made:
+        st.caption(ui.t("pdfua.ics_active", datum=fmt.date(dt.date.fromisoformat(made[:10]),
+                                                           ui.lang())))
+    else:
+        st.caption(ui.t("pdfua.ics_none"))
+    c = st.columns(2)
+    if c[0].button(ui.t("fristen.ics_renew" if made else "pdfua.ics_make"), key="ics_renew",
+                   icon=":material/autorenew:" if made else ":material/link:"):
+        token = wstore.new_calendar_token(viewer, _user(), kommune_id)
+        st.session_state["ics_link"] = (kommune_id, _calendar_url(token))
+        if made:
+            st.session_state["ics_flash"] = ui.t("pdfua.ics_renewed")
+        st.rerun()
+    if made and c[1].button(ui.t("pdfua.ics_revoke"), key="ics_revoke",
+                            icon=":material/link_off:"):
+        wstore.revoke_calendar_token(viewer, _user(), kommune_id)
+        st.session_state.pop("ics_link", None)
+        st.session_state["ics_flash"] = ui.t("pdfua.ics_revoked")
+        st.rerun()
 
 
-def _calendar_base_url() -> str:
+def _calendar_url(token: str) -> str:
+    """The private link: `[kalender] url` from the secrets (the server's public address behind
+    a proxy) or the address this page was opened at, plus `/kalender/<token>.ics`."""
+    from urllib.parse import urlsplit
+
     try:
-        return str(st.secrets["kalender"]["url"]) if "kalender" in st.secrets else ""
+        base = str(st.secrets["kalender"]["url"]) if "kalender" in st.secrets else ""
     except (FileNotFoundError, KeyError):
-        return ""
+        base = ""
+    if not base:
+        parts = urlsplit(st.context.url or "http://localhost:8501")
+        base = f"{parts.scheme}://{parts.netloc}"
+    return base.rstrip("/") + w.FEED_PATH.replace("{token}", token)
 
 
 # ---- council brief -------------------------------------------------------------------------------

@@ -34,9 +34,7 @@ from dashboard.store import watch as store
 
 _log = logging.getLogger(__name__)
 DOMAIN = "weltoffene-kommune.monitor"
-# Private calendar links: with `server.enableStaticServing = true` Streamlit serves this folder at
-# /app/static/kalender/<token>.ics (as text/calendar, no directory listing).
-FEED_DIR = Path(__file__).resolve().parent.parent / "static" / "kalender"
+FEED_PATH = "/kalender/{token}.ics"  # the private link's route (dashboard/server.py)
 
 
 # ---- watch list and digest -----------------------------------------------------------------------
@@ -151,7 +149,7 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
         add(f"meilenstein-{m['reihenfolge']}", m["geplant_am"],
             translate("de", "fristen.ics_milestone", meilenstein=m["meilenstein"]),
             translate("de", "fristen.ics_state", zustand=m["zustand"]))
-    for e in profile.uptake.unique("veranstaltung_id").iter_rows(named=True):
+    for e in profile.uptake.unique("veranstaltung_id", maintain_order=True).iter_rows(named=True):
         add(f"veranstaltung-{e['veranstaltung_id']}", e["datum"],
             f"{e['format']}: {e['thema']}", f"Modul {e['modul']}")
     plan = handlungsplan.measures(viewer, kommune_id).filter(
@@ -162,24 +160,14 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
     return cal.to_ical()
 
 
-def write_feeds(folder: Path = FEED_DIR, kommune_id: str | None = None, user: str = "watch"
-                ) -> list[Path]:
-    """Write `<token>.ics` for one or every commune into `folder`, the folder a web server (or
-    Streamlit's static serving, `FEED_DIR`) publishes as private links. Files whose token is no
-    longer in the store (renewed, or the commune erased) are removed."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = [kommune_id] if kommune_id else sorted(data.kommune_names())
-    written = []
-    for k in ids:
-        token = store.calendar_token(data.STAFF, user, k)
-        path = folder / f"{token}.ics"
-        path.write_bytes(calendar_ics(data.Viewer("kommune", k), k))
-        written.append(path)
-    current = set(store.all_tokens().values())
-    for old in folder.glob("*.ics"):
-        if old.stem not in current:
-            old.unlink()
-    return written
+def feed_for_token(token: str) -> bytes | None:
+    """The calendar behind a private link (`/kalender/<token>.ics`, dashboard/server.py): the
+    commune's own .ics, or None for a malformed, unknown, renewed or revoked token, or a commune
+    no longer in the data, so the server answers all of them with the same 404."""
+    kommune_id = store.kommune_for_token(token)
+    if kommune_id is None or kommune_id not in data.kommune_names():
+        return None
+    return calendar_ics(data.Viewer("kommune", kommune_id), kommune_id)
 
 
 # ---- scheduled report delivery -------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import hashlib
 import io
 import json
 import os
@@ -275,10 +276,9 @@ def test_ics_parses_and_holds_only_the_communes_own_items(demo, tmp_path):
         w.calendar_ics(data.Viewer("kommune", other), own)
     with pytest.raises(PermissionError):
         w.calendar_ics(data.PUBLIC, own)
-    # the private-link writer: one file per commune, named by its token
-    paths = w.write_feeds(tmp_path / "ics", own)
-    assert paths[0].name == f"{wstore.calendar_token(data.STAFF, 'x', own)}.ics"
-    assert Calendar.from_ical(paths[0].read_bytes())
+    # the private link serves the same calendar
+    token = wstore.new_calendar_token(data.Viewer("kommune", own), "k", own)
+    assert w.feed_for_token(token) == raw
 
 
 # ---- council brief -------------------------------------------------------------------------------
@@ -476,17 +476,20 @@ def test_erasure_leaves_no_byte_of_plan_notes_watch_or_token(demo):
                                partner=marker)
     notizen.add_note(data.STAFF, "anna", own, dt.date(2022, 1, 1), None, f"Notiz {marker}",
                      "programmteam")
-    token = wstore.calendar_token(data.STAFF, "anna", own)
+    token = wstore.new_calendar_token(data.STAFF, "anna", own)
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
     w.run_digest("watch", {})
     notizen.add_note(data.STAFF, "anna", other, dt.date(2022, 1, 1), None, "bleibt", "kommune")
     before = _store_bytes()
-    assert marker.encode() in before and token.encode() in before
+    assert marker.encode() in before and token_hash.encode() in before
+    assert token.encode() not in before  # only the hash of the link is stored
     assert name.encode() in before and f"({own})".encode() in before
     deleted = db.erase_kommune(own, "anna")
-    assert {"massnahme", "zeitleisten_notiz", "kalender_token", "watch_gemeldet",
+    assert {"massnahme", "zeitleisten_notiz", "kalender_link", "watch_gemeldet",
             "watch_digest_zeile"} <= set(deleted)
     after = _store_bytes()
-    assert marker.encode() not in after and token.encode() not in after
+    assert marker.encode() not in after and token_hash.encode() not in after
+    assert w.feed_for_token(token) is None
     assert name.encode() not in after and f"({own})".encode() not in after
     assert wstore.digests(data.STAFF).height == 1  # the digest stays, without the commune
     assert f"|{own}|".encode() not in after and f"dauer|{own}".encode() not in after
@@ -678,9 +681,8 @@ def test_command_line_digest_twice_feeds_and_outbox(demo, tmp_path):
     n = w.items(data.STAFF).height
     assert cli() == f"Zusammenfassung: {n} neue Einträge\n"
     assert cli("digest") == "Zusammenfassung: nichts Neues.\n"
-    out = cli("alles", "--ordner", str(tmp_path / "ics"), "--outbox", str(tmp_path / "out"))
+    out = cli("alles", "--outbox", str(tmp_path / "out"))
     assert "nichts Neues" in out and "Berichtsversand: 1 versendet" in out
-    assert len(list((tmp_path / "ics").glob("*.ics"))) == len(data.kommune_names())
     assert "Berichtsversand: 0 versendet" in cli("versand", "--outbox", str(tmp_path / "out"))
 
 
@@ -697,18 +699,70 @@ def test_another_commune_sees_none_of_the_plan_or_notes_on_a_peer_profile(demo):
     assert not [b for b in at.button if b.key == "brief_make"]
 
 
-def test_feed_files_follow_the_tokens_renewal_and_erasure(demo, tmp_path):
+def test_private_calendar_links_are_hashed_renewable_and_revocable(demo):
     own, other = _two_communes()
-    folder = tmp_path / "kalender"
-    w.write_feeds(folder, own)
-    w.write_feeds(folder, other)
-    first = wstore.calendar_token(data.STAFF, "x", own)
-    assert {p.stem for p in folder.glob("*.ics")} == set(wstore.all_tokens().values())
-    renewed = wstore.calendar_token(data.Viewer("kommune", own), "k", own, renew=True)
-    w.write_feeds(folder, own)
-    assert not (folder / f"{first}.ics").exists() and (folder / f"{renewed}.ics").exists()
-    with pytest.raises(PermissionError):
-        wstore.calendar_token(data.Viewer("kommune", other), "o", own)
-    db.erase_kommune(own, "anna")
-    w.write_feeds(folder, other)
-    assert sorted(p.stem for p in folder.glob("*.ics")) == [wstore.all_tokens()[other]]
+    commune = data.Viewer("kommune", own)
+    assert wstore.calendar_link(commune, own) is None
+    first = wstore.new_calendar_token(commune, "k", own)
+    assert len(first) == 43 and wstore.kommune_for_token(first) == own
+    assert wstore.calendar_link(commune, own)[:4] == str(dt.date.today().year)
+    assert Calendar.from_ical(w.feed_for_token(first))
+    other_token = wstore.new_calendar_token(data.STAFF, "anna", other)
+    assert wstore.kommune_for_token(other_token) == other and other_token != first
+    # only hashes in the store file
+    store = _store_bytes()
+    assert first.encode() not in store and other_token.encode() not in store
+    # renewing ends the old link; revoking ends the new one; the other commune's link stays
+    renewed = wstore.new_calendar_token(data.STAFF, "anna", own)
+    assert wstore.kommune_for_token(first) is None and wstore.kommune_for_token(renewed) == own
+    wstore.revoke_calendar_token(commune, "k", own)
+    assert wstore.kommune_for_token(renewed) is None and w.feed_for_token(renewed) is None
+    assert wstore.calendar_link(commune, own) is None
+    assert wstore.kommune_for_token(other_token) == other
+    # wrong, malformed and hostile tokens: all simply unknown
+    for bad in ("", "x" * 43, first[:-1], first + "A", "../" + other_token, other_token.upper(),
+                HOSTILE, "' or 1=1 --" + "a" * 32):
+        assert w.feed_for_token(bad) is None
+    # only the commune itself and staff manage its link; every change is audited, no token
+    for viewer in (data.Viewer("kommune", other), data.PUBLIC):
+        with pytest.raises(PermissionError):
+            wstore.new_calendar_token(viewer, "o", own)
+        with pytest.raises(PermissionError):
+            wstore.revoke_calendar_token(viewer, "o", own)
+        with pytest.raises(PermissionError):
+            wstore.calendar_link(viewer, own)
+    actions = [e for e in _events() if e["aktion"].startswith("kalender_link")]
+    assert [(e["aktion"], e["details"].get("erneuert")) for e in actions] == [
+        ("kalender_link_neu", False), ("kalender_link_neu", False), ("kalender_link_neu", True),
+        ("kalender_link_widerrufen", None)]
+    log = json.dumps(_events())
+    assert first not in log and renewed not in log and other_token not in log
+    # erasure ends the link too
+    db.erase_kommune(other, "anna")
+    assert w.feed_for_token(other_token) is None
+
+
+def test_a_commune_makes_and_revokes_its_private_link_on_its_profile(demo, monkeypatch):
+    """Profile: the commune makes its link (shown once, with the /kalender route), renews it
+    (the old one stops) and revokes it, each with a German confirmation."""
+    from dashboard import sessions
+
+    monkeypatch.setattr(sessions, "ROUTES_SERVED", True)  # as under dashboard/server.py
+    own, _ = _two_communes()
+    me = data.Viewer("kommune", own)
+    at = run_page(lambda p: p, demo, "kommune", viewer=me, kommune=own)
+    assert "Noch kein privater Kalender-Link" in _texts(at)
+    at.button(key="ics_renew").click().run()
+    assert_ok(at)
+    link = at.code[0].value
+    match = re.fullmatch(r"http://localhost:8501/kalender/([A-Za-z0-9_-]{43})\.ics", link)
+    assert match and wstore.kommune_for_token(match[1]) == own
+    at.button(key="ics_renew").click().run()
+    renewed = re.search(r"/kalender/([A-Za-z0-9_-]{43})\.ics", at.code[0].value)[1]
+    assert renewed != match[1] and wstore.kommune_for_token(match[1]) is None
+    assert "Der alte Link funktioniert nicht mehr" in at.success[0].value
+    at.button(key="ics_revoke").click().run()
+    assert_ok(at)
+    assert wstore.kommune_for_token(renewed) is None and not at.code
+    assert "widerrufen" in at.success[0].value
+    assert "Noch kein privater Kalender-Link" in _texts(at)
