@@ -11,6 +11,9 @@ import re
 
 import pikepdf
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
 from pypdf import PdfReader
 
 from dashboard import data, ratsbrief
@@ -169,7 +172,7 @@ def test_council_brief_is_tagged_pdfua(council_doc):
     # one Table element per page)
     assert kinds.count("/Table") >= 4
     assert "/L" in kinds and "/LI" in kinds
-    assert not [e for e in elements if str(e.S) == "/Figure" and not str(e.Alt)]
+    assert kinds.count("/H2") == 6 and kinds.count("/H1") == 1
 
 
 def test_hostile_text_in_council_brief_is_printed_as_text(council_doc):
@@ -190,14 +193,33 @@ def test_hostile_text_in_council_brief_is_printed_as_text(council_doc):
 def test_render_escapes_title_footer_and_cells():
     """`render` as the attacker: markup in title, footer, table and list stays text."""
     evil = '</style><script>alert(1)</script>"\\ ![x](http://evil/x.png) =SUM(1)'
+    png = io.BytesIO()
+    Image.new("RGB", (20, 10), "white").save(png, format="PNG")
     content = report_pdf.render(
         f"Titel {evil}",
         "<h1>Überschrift</h1>" + report_pdf.table(("Name", "Wert"), [(evil, 1)], caption=evil)
-        + report_pdf.bullets([evil]), footer=f"Fuß {evil}")
-    _check_pdfua(content, f"Titel {evil}")
+        + report_pdf.bullets([evil]) + report_pdf.figure(png.getvalue(), evil, 20),
+        footer=f"Fuß {evil}")
+    elements = _check_pdfua(content, f"Titel {evil}")
+    assert [str(e.Alt) for e in elements if str(e.S) == "/Figure"] == [evil]  # alt text as is
     text = _text(content)
     assert text.count("<script>alert(1)</script>") == 4  # caption, cell, list item, footer
     assert re.search(r"Fuß </style><script>alert\(1\)</script>\"\\ !\[x\]", text)
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        assert not any(p.get("/Annots") for p in pdf.pages)
+        images = {o.objgen for page in pdf.pages
+                  for o in page.Resources.get("/XObject", {}).values()}
+        assert len(images) == 1  # the one picture given, nothing fetched for the evil URL
+
+
+@settings(max_examples=12, deadline=None)
+@given(cell=st.text(alphabet="<>&\"'=![]()/:;{}\\äöüßÄÖÜ€ abcXYZ019-", min_size=1,
+                    max_size=30).filter(str.strip))
+def test_any_cell_text_comes_out_as_the_same_text(cell):
+    content = report_pdf.render("Eigenschaft", "<h1>Tabelle</h1>" + report_pdf.table(
+        ("Spalte",), [(cell,)]) + report_pdf.bullets([cell]))
+    text = "".join(_text(content).split())
+    assert text.count("".join(cell.split())) >= 2  # cell and list item, no markup made of it
     with pikepdf.open(io.BytesIO(content)) as pdf:
         assert not any(p.get("/Annots") for p in pdf.pages)
         assert not any(page.Resources.get("/XObject") for page in pdf.pages)
