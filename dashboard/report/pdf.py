@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -158,8 +159,57 @@ def render(title: str, body: str, footer: str = "", author: str = SOURCE,
                 f"<title>{esc(title)}</title>{meta}"
                 f"<style>{_font_faces()}{_CSS % {'footer': _css_string(footer)}}</style>"
                 f"</head><body>{body}</body></html>")
-    return HTML(string=document, url_fetcher=OfflineFetcher(allowed_protocols={"data", "file"})
-                ).write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=False)
+    content = HTML(string=document, url_fetcher=OfflineFetcher(allowed_protocols={"data", "file"})
+                   ).write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=False)
+    return _margin_text_as_artifact(content)
+
+
+def _margin_text_as_artifact(content: bytes) -> bytes:
+    """Mark the running footer (CSS margin boxes) as pagination artifact.
+
+    WeasyPrint tags the text of margin boxes with marked-content ids whose structure elements it
+    leaves out of the tree (orphans); PDF/UA wants such text either in the tree or marked as
+    `/Artifact`. Here each marked-content sequence whose element is not reachable from the
+    structure tree becomes `/Artifact BMC`, and its parent-tree entry is cleared."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        tree = pdf.Root.StructTreeRoot
+        reachable, todo = set(), [tree]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, pikepdf.Dictionary):
+                if node.is_indirect:
+                    reachable.add(node.objgen)
+                kids = node.get("/K")
+                if isinstance(kids, pikepdf.Array):
+                    todo.extend(kids)
+                elif kids is not None:
+                    todo.append(kids)
+        nums = tree.ParentTree.Nums
+        for i in range(0, len(nums), 2):
+            refs = nums[i + 1]
+            if not isinstance(refs, pikepdf.Array):
+                continue  # an annotation's entry
+            orphans = {mcid for mcid, ref in enumerate(refs)
+                       if isinstance(ref, pikepdf.Dictionary) and ref.objgen not in reachable}
+            if not orphans:
+                continue
+            page = pdf.pages[int(nums[i])]
+            ops = []
+            for operands, operator in pikepdf.parse_content_stream(page):
+                props = operands[1] if len(operands) == 2 else None
+                if (str(operator) == "BDC" and isinstance(props, pikepdf.Dictionary)
+                        and int(props.get("/MCID", -1)) in orphans):
+                    ops.append(([pikepdf.Name.Artifact], pikepdf.Operator("BMC")))
+                else:
+                    ops.append((operands, operator))
+            page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(ops))
+            for mcid in orphans:
+                refs[mcid] = None
+        out = io.BytesIO()
+        pdf.save(out, compress_streams=True)
+    return out.getvalue()
 
 
 # ---- the report brief ----------------------------------------------------------------------------

@@ -104,6 +104,18 @@ def _check_pdfua(content: bytes, title: str) -> list[pikepdf.Dictionary]:
         for td in (e for e in elements if str(e.S) == "/TD"):
             headers = {str(h) for h in td.A.Headers}
             assert headers and headers <= header_ids
+        # every tagged content piece belongs to an element of the tree (the running footer is
+        # marked as artifact instead)
+        reachable = {e.objgen for e in elements}
+        nums = root.StructTreeRoot.ParentTree.Nums
+        for i in range(0, len(nums), 2):
+            refs = nums[i + 1]
+            if isinstance(refs, pikepdf.Array):
+                assert all(r.objgen in reachable for r in refs if r is not None)
+        artifacts = sum(
+            1 for page in pdf.pages for operands, op in pikepdf.parse_content_stream(page)
+            if str(op) == "BMC" and operands and operands[0] == pikepdf.Name.Artifact)
+        assert artifacts >= 2 * len(pdf.pages)  # at least footer text and page number
         for annots in (p.get("/Annots", []) for p in pdf.pages):
             assert list(annots) == []
         assert "/OpenAction" not in root and "/AA" not in root
