@@ -75,7 +75,7 @@ docs: setup
 	$(RUN) -m etl docs
 
 browser:
-	@if [ -x "$(CHROMIUM)" ] && [ -f "$(DEJAVU)" ] && ldconfig -p | grep -q libpangoft2-1.0; then echo "Chromium: $(CHROMIUM)"; \
+	@if [ -x "$(CHROMIUM)" ] && [ -f "$(DEJAVU)" ] && { /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } | grep -q libpangoft2-1.0; then echo "Chromium: $(CHROMIUM)"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "Installiere Chromium und Schriften (Debian) …"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation $(PANGO) >/dev/null; \
