@@ -18,6 +18,8 @@ DEMO := data/demo
 CHROMIUM ?= /usr/bin/chromium
 # Unicode font of the PDF brief (dashboard/report/pdf.py), from Debian's fonts-dejavu-core
 DEJAVU := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+# WeasyPrint (tagged PDFs, dashboard/report/pdf.py) lays out text with Pango
+PANGO := libpango-1.0-0 libpangoft2-1.0-0
 export UV_PYTHON := $(PYTHON)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Byte-compile at install time: with PYTHONDONTWRITEBYTECODE every new process (the app after a
@@ -73,11 +75,11 @@ docs: setup
 	$(RUN) -m etl docs
 
 browser:
-	@if [ -x "$(CHROMIUM)" ] && [ -f "$(DEJAVU)" ]; then echo "Chromium: $(CHROMIUM)"; \
+	@if [ -x "$(CHROMIUM)" ] && [ -f "$(DEJAVU)" ] && { /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } | grep -q libpangoft2-1.0; then echo "Chromium: $(CHROMIUM)"; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  echo "Installiere Chromium und Schriften (Debian) …"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation >/dev/null; \
-	elif [ -x "$(CHROMIUM)" ]; then echo "Hinweis: Schrift DejaVu fehlt (Paket fonts-dejavu-core); der PDF-Bericht nutzt eine Ersatzschrift."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core fonts-liberation $(PANGO) >/dev/null; \
+	elif [ -x "$(CHROMIUM)" ]; then echo "Hinweis: Schrift DejaVu oder Pango fehlt (Pakete fonts-dejavu-core $(PANGO)); bitte als Administrator installieren, sonst fehlen Schrift oder PDF-Bericht."; \
 	else echo "FEHLER: Chromium fehlt ($(CHROMIUM)). Bitte als Administrator 'apt-get install chromium' ausführen oder CHROMIUM=/pfad/zu/chromium setzen."; exit 1; fi
 
 test: setup browser

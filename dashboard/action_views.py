@@ -15,7 +15,7 @@ import html
 import polars as pl
 import streamlit as st
 
-from dashboard import data, fmt, notify, ui
+from dashboard import data, fmt, notify, sessions, ui
 from dashboard import watch as w
 from dashboard.store import handlungsplan, notizen
 from dashboard.store import watch as wstore
@@ -80,17 +80,6 @@ def priorities_without_measure(prios: pl.DataFrame, measures: pl.DataFrame) -> p
     return (prios.join(measures.select("kommune_id", "handlungsfeld").unique(),
                        on=["kommune_id", "handlungsfeld"], how="anti")
             .select("name", "kommune_id", "handlungsfeld"))
-
-
-def measures_past_due(measures: pl.DataFrame, names: dict[str, str], datenstand: dt.date
-                      ) -> pl.DataFrame:
-    """Open measures (geplant, begonnen) whose due date lies before the data date."""
-    return (measures.filter(pl.col("zustand").is_in(["geplant", "begonnen"])
-                            & (pl.col("faellig") < datenstand))
-            .with_columns(name=pl.col("kommune_id").replace_strict(names, default=None),
-                          tage=(pl.lit(datenstand) - pl.col("faellig")).dt.total_days())
-            .sort(["name", "faellig", "titel"])  # alphabetical: a list, not a ranking
-            .select("name", "kommune_id", "handlungsfeld", "titel", "faellig", "zustand", "tage"))
 
 
 # ---- Handlungsplan -------------------------------------------------------------------------------
@@ -227,7 +216,7 @@ def cohort_view(viewer: data.Viewer) -> None:
         st.subheader(ui.t("handlungsplan.past_due"))
         st.caption(ui.t("handlungsplan.past_due_hint", datenstand=fmt.date(info.datenstand,
                                                                            ui.lang())))
-        late = measures_past_due(measures, data.kommune_names(), info.datenstand)
+        late = handlungsplan.past_due(measures, data.kommune_names(), info.datenstand)
         if late.is_empty():
             st.caption(ui.t("handlungsplan.past_due_empty"))
         else:
@@ -331,29 +320,58 @@ def period_notes(viewer: data.Viewer, von: dt.date, bis: dt.date, kommune_ids: l
 
 
 def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
-    """Profile section: the .ics download and, if the feed folder is published, the private link."""
+    """Profile section: the .ics download and the private link (`/kalender/<token>.ics`, served
+    by dashboard/server.py): made, renewed or revoked here by the commune or staff; shown once,
+    as only its hash is stored."""
     st.subheader(ui.t("fristen.calendar"))
     ics = w.calendar_ics(viewer, kommune_id)
     st.download_button(ui.t("fristen.ics_download"), ics, file_name=f"kalender_{kommune_id}.ics",
                        mime="text/calendar", icon=":material/calendar_month:",
                        key="dl_ics", on_click=ui.log_export, args=(f"kalender_{kommune_id}.ics",))
-    base = _calendar_base_url()
-    if not base:
-        st.caption(ui.t("fristen.ics_private_none"))
+    if not sessions.ROUTES_SERVED:
+        st.caption(ui.t("pdfua.ics_no_server"))
         return
-    renew = st.button(ui.t("fristen.ics_renew"), key="ics_renew", icon=":material/autorenew:")
-    token = wstore.calendar_token(viewer, _user(), kommune_id, renew=renew)
-    if renew or not (w.FEED_DIR / f"{token}.ics").exists():
-        w.write_feeds(w.FEED_DIR, kommune_id, _user())  # the link works at once
-    st.text_input(ui.t("fristen.ics_private"), f"{base.rstrip('/')}/{token}.ics", disabled=True)
-    st.caption(ui.t("fristen.ics_private_hint"))
+    if flash := st.session_state.pop("ics_flash", None):
+        st.success(flash, icon=":material/check_circle:")
+    made = wstore.calendar_link(viewer, kommune_id)
+    shown = st.session_state.get("ics_link")
+    if shown and shown[0] == kommune_id and made:
+        st.code(shown[1], language=None)
+        st.caption(ui.t("pdfua.ics_once"))
+    elif made:
+        st.caption(ui.t("pdfua.ics_active", datum=fmt.date(dt.date.fromisoformat(made[:10]),
+                                                           ui.lang())))
+    else:
+        st.caption(ui.t("pdfua.ics_none"))
+    c = st.columns(2)
+    if c[0].button(ui.t("fristen.ics_renew" if made else "pdfua.ics_make"), key="ics_renew",
+                   icon=":material/autorenew:" if made else ":material/link:"):
+        token = wstore.new_calendar_token(viewer, _user(), kommune_id)
+        st.session_state["ics_link"] = (kommune_id, _calendar_url(token))
+        if made:
+            st.session_state["ics_flash"] = ui.t("pdfua.ics_renewed")
+        st.rerun()
+    if made and c[1].button(ui.t("pdfua.ics_revoke"), key="ics_revoke",
+                            icon=":material/link_off:"):
+        wstore.revoke_calendar_token(viewer, _user(), kommune_id)
+        st.session_state.pop("ics_link", None)
+        st.session_state["ics_flash"] = ui.t("pdfua.ics_revoked")
+        st.rerun()
 
 
-def _calendar_base_url() -> str:
+def _calendar_url(token: str) -> str:
+    """The private link: `[kalender] url` from the secrets (the server's public address behind
+    a proxy) or the address this page was opened at, plus `/kalender/<token>.ics`."""
+    from urllib.parse import urlsplit
+
     try:
-        return str(st.secrets["kalender"]["url"]) if "kalender" in st.secrets else ""
+        base = str(st.secrets["kalender"]["url"]) if "kalender" in st.secrets else ""
     except (FileNotFoundError, KeyError):
-        return ""
+        base = ""
+    if not base:
+        parts = urlsplit(st.context.url or "http://localhost:8501")
+        base = f"{parts.scheme}://{parts.netloc}"
+    return base.rstrip("/") + w.FEED_PATH.replace("{token}", token)
 
 
 # ---- council brief -------------------------------------------------------------------------------
@@ -408,12 +426,14 @@ def watch_section(viewer: data.Viewer) -> None:
     if found.is_empty():
         st.caption(ui.t("fristen.list_empty"))
     else:
-        shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"fristen.art_{a}"),
+        shown = found.with_columns(pl.col("art").map_elements(lambda a: w.art_label(a, lang),
                                                               return_dtype=pl.String),
-                                   pl.col("meilenstein").fill_null("–"))
+                                   pl.col("meilenstein", "massnahme").fill_null("–"))
         ui.table_with_download(
             ui.labelled(shown, "fristen", "art", "name").with_columns(AGS=shown["kommune_id"])
-            .hstack(ui.labelled(shown, "fristen", "meilenstein", "datum", "tage", "dauer_monate")),
+            .hstack(ui.labelled(shown, "fristen", "meilenstein"))
+            .hstack(ui.labelled(shown, "pdfua", "massnahme"))
+            .hstack(ui.labelled(shown, "fristen", "datum", "tage", "dauer_monate")),
             f"fristenwache_{info.datenstand}", key="dl_watch", link_profiles=True)
     with st.expander(ui.t("fristen.thresholds"), icon=":material/tune:"), st.form("thresholds"):
         t = wstore.thresholds()
@@ -451,9 +471,46 @@ def digest_section(viewer: data.Viewer) -> None:
             st.text(row["text"])
 
 
+def _delivery_form(viewer: data.Viewer, current: dict | None) -> None:
+    """The form that creates a delivery (`current` None) or changes one; a German confirmation
+    is shown after the rerun."""
+    key = f"delivery_{current['id'] if current else 'new'}"
+    with st.form(key, clear_on_submit=current is None):
+        name = st.text_input(ui.t("fristen.delivery_name"),
+                             value=current["name"] if current else "", key=f"{key}_name")
+        to = st.text_input(ui.t("fristen.empfaenger"),
+                           value=current["empfaenger"] if current else "", key=f"{key}_to")
+        c = st.columns(3)
+        edition = c[0].radio(ui.t("fristen.ausgabe"), wstore.AUSGABEN,
+                             index=wstore.AUSGABEN.index(current["ausgabe"]) if current else 0,
+                             format_func=ui.label_for("fristen.ausgabe_"), key=f"{key}_edition")
+        rule = c[1].selectbox(ui.t("fristen.stichtag_regel"), wstore.STICHTAG_REGELN,
+                              index=wstore.STICHTAG_REGELN.index(current["stichtag_regel"])
+                              if current else 0,
+                              format_func=ui.label_for("fristen.regel_"), key=f"{key}_rule")
+        formats = c[2].multiselect(ui.t("fristen.formate"), wstore.FORMATE,
+                                   default=current["formate"].split("; ") if current
+                                   else ["xlsx"], key=f"{key}_formats")
+        active = st.checkbox(ui.t("fristen.aktiv"), value=bool(current["aktiv"]) if current
+                             else True, key=f"{key}_active")
+        if st.form_submit_button(ui.t("fristen.delivery_save"), type="primary"):
+            try:
+                wstore.save_delivery(viewer, _user(), name, to, edition, rule, formats,
+                                     aktiv=active,
+                                     delivery_id=current["id"] if current else None)
+            except StoreError as exc:
+                st.error(str(exc), icon=":material/error:")
+            else:
+                done = "pdfua.delivery_updated" if current else "pdfua.delivery_created"
+                st.session_state["delivery_flash"] = ui.t(done, name=ui.md_escape(name.strip()))
+                st.rerun()
+
+
 def delivery_section(viewer: data.Viewer) -> None:
     st.subheader(ui.t("fristen.deliveries"))
     st.caption(ui.t("fristen.deliveries_hint"))
+    if flash := st.session_state.pop("delivery_flash", None):
+        st.success(flash, icon=":material/check_circle:")
     rows = wstore.deliveries(viewer)
     config = notify.smtp_config()
     if rows.is_empty():
@@ -463,7 +520,8 @@ def delivery_section(viewer: data.Viewer) -> None:
             st.markdown(f"**{ui.md_escape(row['name'])}** · "
                         f"{ui.t('fristen.ausgabe_' + row['ausgabe'])} · "
                         f"{ui.t('fristen.regel_' + row['stichtag_regel'])} · "
-                        f"{ui.md_escape(row['formate'])}")
+                        f"{ui.md_escape(row['formate'])}"
+                        + ("" if row["aktiv"] else f" · {ui.t('pdfua.delivery_paused')}"))
             st.caption(ui.md_escape(row["empfaenger"]))
             c = st.columns(2)
             if c[0].button(ui.t("fristen.delivery_test"), key=f"test_{row['id']}",
@@ -478,26 +536,15 @@ def delivery_section(viewer: data.Viewer) -> None:
             if c[1].button(ui.t("fristen.delivery_delete"), key=f"del_{row['id']}",
                            icon=":material/delete:"):
                 wstore.delete_delivery(viewer, _user(), row["id"])
+                st.session_state["delivery_flash"] = ui.t("pdfua.delivery_deleted",
+                                                          name=ui.md_escape(row["name"]))
                 st.rerun()
+            with st.expander(ui.t("pdfua.delivery_edit"), icon=":material/edit:"):
+                _delivery_form(viewer, row)
     if not config:
         st.caption(ui.t("fristen.no_outbox"))
-    with st.expander(ui.t("fristen.delivery_new"), icon=":material/add:"), \
-            st.form("delivery_new", clear_on_submit=True):
-        name = st.text_input(ui.t("fristen.delivery_name"))
-        to = st.text_input(ui.t("fristen.empfaenger"))
-        c = st.columns(3)
-        edition = c[0].radio(ui.t("fristen.ausgabe"), wstore.AUSGABEN,
-                             format_func=ui.label_for("fristen.ausgabe_"))
-        rule = c[1].selectbox(ui.t("fristen.stichtag_regel"), wstore.STICHTAG_REGELN,
-                              format_func=ui.label_for("fristen.regel_"))
-        formats = c[2].multiselect(ui.t("fristen.formate"), wstore.FORMATE, default=["xlsx"])
-        if st.form_submit_button(ui.t("fristen.delivery_save"), type="primary"):
-            try:
-                wstore.save_delivery(viewer, _user(), name, to, edition, rule, formats)
-            except StoreError as exc:
-                st.error(str(exc), icon=":material/error:")
-            else:
-                st.rerun()
+    with st.expander(ui.t("fristen.delivery_new"), icon=":material/add:"):
+        _delivery_form(viewer, None)
     log = wstore.delivery_log(viewer)
     if not log.is_empty():
         st.subheader(ui.t("fristen.delivery_log"))

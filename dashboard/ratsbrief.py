@@ -1,5 +1,5 @@
 """Council brief "Sachstand für den Rat" (issue #15): one commune's own state as an editable
-PPTX (python-pptx) and a PDF (fpdf2).
+PPTX (python-pptx) and a tagged, accessible PDF (PDF/UA-1, WeasyPrint).
 
 Content: the commune's timeline against its plan, its Selbstcheck priorities and measures,
 modules used, exchanges (counted; partner communes are not named), next steps, and cohort
@@ -9,8 +9,8 @@ communes is shown as "x"), never a position against other communes.
 `collect` does the role check (staff for any commune, a commune only for itself) and gathers
 everything; the writers only lay out a `Brief`, so nothing else can slip in.
 
-The PDF has a document title, language (de), real text and table headers, but it is not yet a
-tagged PDF/UA file (the tagged writer is being built in dashboard/report/pdf.py, issue #10).
+The PDF is written from semantic HTML by `dashboard.report.pdf.render`: structure tree, table
+headers, lists, document title and language; every text from data is HTML-escaped there.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import polars as pl
 
 from dashboard import data, fmt
 from dashboard.report.definitions import SMALL_CELL_LIMIT, SMALL_CELL_TEXT
-from dashboard.report.pdf import FONT_DIR
 from dashboard.store import austausch, handlungsplan
 
 STAND = {"geplant": "geplant", "begonnen": "begonnen", "umgesetzt": "umgesetzt",
@@ -182,60 +181,28 @@ def pptx_bytes(brief: Brief) -> bytes:
 
 
 def pdf_bytes(brief: Brief) -> bytes:
-    """The brief as a PDF (A4, DejaVu, title and language set; not yet tagged PDF/UA)."""
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
+    """The brief as a tagged, accessible PDF (PDF/UA-1, A4, German; see dashboard/report/pdf.py)."""
+    from dashboard.report import pdf
 
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_title(f"Sachstand für den Rat – {brief.name}")
-    pdf.set_lang("de-DE")
-    pdf.set_author(SOURCE)
-    family = "helvetica"
-    if (FONT_DIR / "DejaVuSans.ttf").exists():
-        pdf.add_font("dejavu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-        pdf.add_font("dejavu", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-        family = "dejavu"
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_page()
-    pdf.set_font(family, "B", 18)
-    pdf.multi_cell(0, 9, "Sachstand für den Rat", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "", 12)
-    pdf.multi_cell(0, 6, f"{brief.name} · Datenstand {_d(brief.datenstand)}",
-                   new_x="LMARGIN", new_y="NEXT")
-
-    def heading(text: str) -> None:
-        pdf.ln(4)
-        pdf.set_font(family, "B", 13)
-        pdf.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(family, "", 9)
-
-    def table(header: tuple[str, ...], rows: list[tuple]) -> None:
-        with pdf.table(headings_style=FontFace(emphasis="BOLD"), line_height=5,
-                       repeat_headings=1) as t:
-            t.row(header)
-            for row in rows or [tuple("–" for _ in header)]:
-                t.row([str(c) for c in row])
-
-    def bullets(lines: list[str]) -> None:
-        for line in lines:
-            pdf.multi_cell(0, 5, f"• {line}", new_x="LMARGIN", new_y="NEXT")
-
-    heading("Zeitplan: Plan und Stand")
-    table(("Meilenstein", "geplant", "erreicht", "Stand"), brief.zeitplan)
-    heading("Prioritäten und Maßnahmen")
-    table(("Handlungsfeld", "Priorität", "Maßnahme", "fällig", "Stand"), brief.massnahmen)
-    heading("Genutzte Module und Veranstaltungen")
-    table(("Datum", "Format", "Thema"), brief.module)
-    heading("Austausch mit anderen Modellkommunen")
-    bullets(brief.austausch)
-    heading("Nächste Schritte")
-    bullets(brief.naechste_schritte)
-    heading("Einordnung: alle Modellkommunen zusammen")
-    table(("Handlungsfeld", "Kommunen mit Maßnahmen", "Maßnahmen umgesetzt"), brief.kohorte)
-    bullets(brief.kohorte_gesamt)
-    pdf.ln(2)
-    pdf.multi_cell(0, 5, f"Summen über alle Modellkommunen; Werte unter {SMALL_CELL_LIMIT} "
-                         f"Kommunen als „{SMALL_CELL_TEXT}“. Keine Rangfolge und kein Vergleich "
-                         f"mit einzelnen Kommunen. Quelle: {SOURCE}.",
-                   new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    parts = ["<h1>Sachstand für den Rat</h1>",
+             f"<p>{pdf.esc(brief.name)} · Datenstand {_d(brief.datenstand)}</p>",
+             "<h2>Zeitplan: Plan und Stand</h2>",
+             pdf.table(("Meilenstein", "geplant", "erreicht", "Stand"), brief.zeitplan,
+                       row_headers=True),
+             "<h2>Prioritäten und Maßnahmen</h2>",
+             pdf.table(("Handlungsfeld", "Priorität", "Maßnahme", "fällig", "Stand"),
+                       brief.massnahmen),
+             "<h2>Genutzte Module und Veranstaltungen</h2>",
+             pdf.table(("Datum", "Format", "Thema"), brief.module),
+             "<h2>Austausch mit anderen Modellkommunen</h2>", pdf.bullets(brief.austausch),
+             "<h2>Nächste Schritte</h2>", pdf.bullets(brief.naechste_schritte),
+             "<h2>Einordnung: alle Modellkommunen zusammen</h2>",
+             pdf.table(("Handlungsfeld", "Kommunen mit Maßnahmen", "Maßnahmen umgesetzt"),
+                       brief.kohorte, numeric_from=1, row_headers=True),
+             pdf.bullets(brief.kohorte_gesamt),
+             f"<p>Summen über alle Modellkommunen; Werte unter {SMALL_CELL_LIMIT} Kommunen als "
+             f"„{SMALL_CELL_TEXT}“. Keine Rangfolge und kein Vergleich mit einzelnen Kommunen. "
+             f"Quelle: {pdf.esc(SOURCE)}.</p>"]
+    title = f"Sachstand für den Rat – {brief.name}"
+    return pdf.render(title, "".join(parts),
+                      f"{title} · Datenstand {_d(brief.datenstand)}", author=SOURCE)

@@ -9,6 +9,8 @@ server, because a Streamlit script cannot set an HttpOnly cookie itself (see
   requested page;
 - `GET /sitzung/ende?next=<path>`: clear the cookie (the session itself is already revoked).
 
+and the private calendar links of the communes, `GET /kalender/<token>.ics` (`calendar_feed`).
+
 It also tells the frontend where the server is (`BackendUrlMiddleware`): opened at a page URL
 such as `/karte`, Streamlit's frontend first tries `/karte/_stcore/health` and
 `/karte/_stcore/host-config` (404, two console errors on every direct page load) before `/`.
@@ -22,10 +24,10 @@ from __future__ import annotations
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from dashboard import sessions
+from dashboard import sessions, watch
 
 
 def _cookie_path() -> str:
@@ -58,6 +60,22 @@ def end(request: Request) -> RedirectResponse:
     response.delete_cookie(sessions.COOKIE, path=_cookie_path(), httponly=True, samesite="lax")
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# A private link must not linger in caches or travel on in a Referer header.
+_FEED_HEADERS = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer",
+                 "X-Content-Type-Options": "nosniff"}
+
+
+def calendar_feed(request: Request) -> Response:
+    """`GET /kalender/<token>.ics`: a commune's private calendar (its own planned milestones,
+    events and due measures; dashboard/watch). A wrong, renewed or revoked token gets the same
+    404, so the answer tells nothing about which."""
+    body = watch.feed_for_token(request.path_params["token"])
+    if body is None:
+        return PlainTextResponse("Nicht gefunden.", status_code=404, headers=_FEED_HEADERS)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        **_FEED_HEADERS, "Content-Disposition": 'inline; filename="kalender.ics"'})
 
 
 class BackendUrlMiddleware:
@@ -113,5 +131,6 @@ class BackendUrlMiddleware:
 
 sessions.ROUTES_SERVED = True
 app = st.App("app.py", routes=[Route(sessions.START_PATH, start),
-                               Route(sessions.END_PATH, end)],
+                               Route(sessions.END_PATH, end),
+                               Route(watch.FEED_PATH, calendar_feed, methods=["GET"])],
              middleware=[Middleware(BackendUrlMiddleware)])

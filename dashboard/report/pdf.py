@@ -1,16 +1,30 @@
-"""The PDF brief of a report (fpdf2, DejaVu font): key figures, charts, definitions, version."""
+"""Tagged, accessible PDFs (PDF/UA-1) from semantic HTML, and the PDF brief of a report.
+
+WeasyPrint lays out the HTML (headings, tables with `th scope`, lists, figures with alt text)
+and writes a tagged PDF: structure tree, document language de-DE, title shown by the viewer,
+XMP `pdfuaid:part = 1`, every font embedded (the DejaVu files of `FONT_DIR`, Debian's
+fonts-dejavu-core, installed by `make browser`). Nothing is fetched from the network: pictures
+come as `data:` URIs, fonts as files of `FONT_DIR`, every other URL is refused.
+
+Every text from data goes through `esc` (HTML escaping), so a name like `<script>` or
+`![x](http://evil/x.png)` is printed as text and never becomes markup, a link or a picture.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from dashboard.report.definitions import (
+    CHART_BY_KEY,
     RULES_DE,
     Report,
     ReportTable,
+    chart_data,
     headline_text,
 )
 from dashboard.report.notes import (
@@ -25,178 +39,264 @@ from dashboard.report.notes import (
 )
 
 FONT_DIR = Path(os.environ.get("WK_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
+_FONTS = (("DejaVu Sans", "normal", "DejaVuSans.ttf"),
+          ("DejaVu Sans", "bold", "DejaVuSans-Bold.ttf"),
+          ("DejaVu Sans Mono", "normal", "DejaVuSansMono.ttf"))
+
+_CSS = """
+@page { size: A4; margin: 15mm 18mm 17mm 18mm;
+  @bottom-left { content: "%(footer)s"; font-size: 7pt; color: #646464; }
+  @bottom-right { content: "Seite " counter(page) " von " counter(pages); font-size: 7pt;
+                  color: #646464; } }
+html { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9pt;
+       line-height: 1.35; color: #000; }
+h1 { font-size: 20pt; color: #142850; margin: 1mm 0 2mm; line-height: 1.15; }
+h2 { font-size: 13pt; color: #142850; margin: 4mm 0 1.5mm; break-after: avoid; }
+h3 { font-size: 11pt; color: #142850; margin: 3mm 0 1.5mm; break-after: avoid; }
+p { margin: 0 0 1.2mm; }
+.small { font-size: 8pt; } .muted { color: #5a5a5a; } .strong { font-weight: bold; }
+.warn { color: #aa5000; font-weight: bold; }
+.page { break-before: page; }
+table { border-collapse: collapse; width: 100%%; margin: 1mm 0 3mm; font-size: 8.5pt; }
+caption { text-align: left; font-weight: bold; font-size: 9pt; padding-bottom: 1mm;
+          caption-side: top; }
+thead { display: table-header-group; }
+tr { break-inside: avoid; }
+th, td { padding: 0.8mm 1.5mm; text-align: left; vertical-align: top;
+         border-bottom: 0.2mm solid #c8d0da; }
+thead th { background: #e8eef4; font-weight: bold; }
+tbody tr:nth-child(even) { background: #f7f9fb; }
+tbody th { font-weight: normal; }
+.num { text-align: right; }
+figure { margin: 0 0 3mm; text-align: center; }
+figure img { max-width: 100%%; height: auto; }
+ul { margin: 0 0 2mm; padding-left: 5mm; }
+dl { margin: 0; } dt { font-weight: bold; font-size: 8pt; margin-top: 1mm; }
+dd { margin: 0 0 0.8mm; font-size: 8pt; }
+.mono { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt; }
+"""
 
 
-# ---- PDF -----------------------------------------------------------------------------------------
+def esc(text: object) -> str:
+    """Text from data as HTML text (never markup)."""
+    return html.escape("" if text is None else str(text), quote=True)
 
 
-def _pdf_class():
-    from fpdf import FPDF
-
-    class Brief(FPDF):
-        footer_text = ""
-        font_family_name = "helvetica"
-
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font(self.font_family_name, size=7)
-            self.set_text_color(100)
-            self.cell(0, 5, self.footer_text, align="L")
-            self.set_x(self.l_margin)
-            self.cell(0, 5, f"Seite {self.page_no()} von {{nb}}", align="R")
-
-    return Brief
+def _css_string(text: str) -> str:
+    """Text inside a CSS string of the `<style>` element: everything but letters, digits and a
+    few signs as CSS escapes (so neither `"` nor `</style>` can end it)."""
+    return "".join(c if c.isalnum() or c in " .,:;·–-_()" else f"\\{ord(c):x} " for c in text)
 
 
-_FALLBACK = str.maketrans({"≤": "<=", "→": "->", "–": "-", "„": '"', "“": '"', "★": "*"})
+def _font_faces() -> str:
+    faces = []
+    for family, weight, name in _FONTS:
+        path = FONT_DIR / name
+        if path.is_file():
+            faces.append(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; '
+                         f'src: url("{path.resolve().as_uri()}"); }}')
+    return "\n".join(faces)
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, caption: str = "",
+          numeric_from: int | None = None, row_headers: bool = False) -> str:
+    """A data table: header cells `th scope="col"`, optionally the first cell of each row
+    `th scope="row"`; columns from `numeric_from` on are right-aligned."""
+    rows = [list(r) for r in rows] or [["–"] * len(header)]
+
+    def cls(j: int) -> str:
+        return ' class="num"' if numeric_from is not None and j >= numeric_from else ""
+
+    head = "".join(f'<th scope="col"{cls(j)}>{esc(h)}</th>' for j, h in enumerate(header))
+    body = []
+    for row in rows:
+        cells = []
+        for j, value in enumerate(row):
+            if j == 0 and row_headers:
+                cells.append(f'<th scope="row">{esc(value)}</th>')
+            else:
+                cells.append(f"<td{cls(j)}>{esc(value)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f"<table>{cap}<thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def bullets(lines: Iterable[str]) -> str:
+    return "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>"
+
+
+def figure(png: bytes, alt: str, max_height_mm: float) -> str:
+    """A picture with its alternative text (the PDF's /Alt)."""
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (f'<figure><img src="{src}" alt="{esc(alt)}" '
+            f'style="max-height: {max_height_mm}mm; width: auto; max-width: 100%"></figure>')
+
+
+def render(title: str, body: str, footer: str = "", author: str = SOURCE,
+           subject: str = "") -> bytes:
+    """A tagged PDF/UA-1 document (A4, German) from an HTML body."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    fonts = FONT_DIR.resolve()
+
+    class OfflineFetcher(URLFetcher):
+        """`data:` URIs and the font files; every other URL is refused."""
+
+        def fetch(self, url, headers=None):
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith("file:"):
+                path = Path(url.removeprefix("file://")).resolve()
+                if path.parent == fonts and path.suffix == ".ttf":
+                    return super().fetch(url, headers)
+            raise ValueError(f"Adresse nicht erlaubt: {url[:60]}")
+
+    meta = (f'<meta name="author" content="{esc(author)}">'
+            + (f'<meta name="description" content="{esc(subject)}">' if subject else ""))
+    document = (f'<!DOCTYPE html><html lang="de-DE"><head><meta charset="utf-8">'
+                f"<title>{esc(title)}</title>{meta}"
+                f"<style>{_font_faces()}{_CSS % {'footer': _css_string(footer)}}</style>"
+                f"</head><body>{body}</body></html>")
+    content = HTML(string=document, url_fetcher=OfflineFetcher(allowed_protocols={"data", "file"})
+                   ).write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=False)
+    return _margin_text_as_artifact(content)
+
+
+def _margin_text_as_artifact(content: bytes) -> bytes:
+    """Mark the running footer (CSS margin boxes) as pagination artifact.
+
+    WeasyPrint tags the text of margin boxes with marked-content ids whose structure elements it
+    leaves out of the tree (orphans); PDF/UA wants such text either in the tree or marked as
+    `/Artifact`. Here each marked-content sequence whose element is not reachable from the
+    structure tree becomes `/Artifact BMC`, and its parent-tree entry is cleared."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        tree = pdf.Root.StructTreeRoot
+        reachable, todo = set(), [tree]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, pikepdf.Dictionary):
+                if node.is_indirect:
+                    reachable.add(node.objgen)
+                kids = node.get("/K")
+                if isinstance(kids, pikepdf.Array):
+                    todo.extend(kids)
+                elif kids is not None:
+                    todo.append(kids)
+        nums = tree.ParentTree.Nums
+        for i in range(0, len(nums), 2):
+            refs = nums[i + 1]
+            if not isinstance(refs, pikepdf.Array):
+                continue  # an annotation's entry
+            orphans = {mcid for mcid, ref in enumerate(refs)
+                       if isinstance(ref, pikepdf.Dictionary) and ref.objgen not in reachable}
+            if not orphans:
+                continue
+            page = pdf.pages[int(nums[i])]
+            ops = []
+            for operands, operator in pikepdf.parse_content_stream(page):
+                props = operands[1] if len(operands) == 2 else None
+                if (str(operator) == "BDC" and isinstance(props, pikepdf.Dictionary)
+                        and int(props.get("/MCID", -1)) in orphans):
+                    ops.append(([pikepdf.Name.Artifact], pikepdf.Operator("BMC")))
+                else:
+                    ops.append((operands, operator))
+            page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(ops))
+            for mcid in orphans:
+                refs[mcid] = None
+        out = io.BytesIO()
+        pdf.save(out, compress_streams=True)
+    return out.getvalue()
+
+
+# ---- the report brief ----------------------------------------------------------------------------
+
+
+def chart_alt(key: str, report: Report) -> str:
+    """The alternative text of a report chart, from the data it shows (hidden cells as `x`)."""
+    data = chart_data(key, report)
+    columns = [c for c in data.table.columns if c.name in data.frame.columns]
+    columns.sort(key=lambda c: data.frame.columns.index(c.name))
+    parts = []
+    for i in range(data.frame.height):
+        cells = [f"{c.label_de}: {_value(data, c.name, i, c.kind)}" for c in columns]
+        parts.append(", ".join(cells))
+    chart = CHART_BY_KEY[key]
+    body = "; ".join(parts) if parts else "keine Werte im Zeitraum"
+    return f"Diagramm „{chart.title_de}“ ({version_text(report)}). Werte: {body}."
+
+
+def _value(rt: ReportTable, column: str, i: int, kind: str) -> str:
+    if bool(rt.is_hidden(column)[i]):
+        return rt.marker(column, i)
+    return cell_text(rt.frame[column][i], kind) or "–"
 
 
 def pdf_bytes(report: Report, pngs: Mapping[str, bytes]) -> bytes:
     """The PDF brief (4 pages A4): key figures, charts, definitions, data version."""
-    pdf = _pdf_class()(orientation="P", unit="mm", format="A4")
-    regular, bold, mono = (FONT_DIR / f for f in
-                           ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf"))
-    if regular.is_file() and bold.is_file():
-        pdf.add_font("dejavu", "", str(regular))
-        pdf.add_font("dejavu", "B", str(bold))
-        pdf.add_font("dejavumono", "", str(mono if mono.is_file() else regular))
-        family, mono_family = "dejavu", "dejavumono"
 
-        def clean(text: str) -> str:
-            return text
-    else:  # core fonts know only Windows-1252: spell out the few other signs
-        family, mono_family = "helvetica", "courier"
-
-        def clean(text: str) -> str:
-            return text.translate(_FALLBACK)
-    pdf.font_family_name = family
-    pdf.footer_text = clean(f"{TITLE} · Stichtag {_d(report.stichtag)} · Build "
-                            f"{report.build.build_id}")
-    pdf.set_title(clean(TITLE))
-    pdf.set_author(clean(SOURCE))
-    pdf.set_subject(clean(version_text(report)))
-    pdf.set_margins(18, 15, 18)
-    pdf.set_auto_page_break(True, margin=16)
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def heading(text: str, size: float = 13) -> None:
-        pdf.set_font(family, "B", size)
-        pdf.set_text_color(20, 40, 80)
-        pdf.multi_cell(width, size * 0.5, clean(text), align="L", new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(1.5)
-        pdf.set_text_color(0)
-
-    def text(body: str, size: float = 9, colour: int | tuple[int, int, int] = 0,
-             style: str = "") -> None:
-        pdf.set_font(family, style, size)
-        pdf.set_text_color(*(colour if isinstance(colour, tuple) else (colour,)))
-        pdf.multi_cell(width, size * 0.45, clean(body), align="L", new_x="LMARGIN",
-                       new_y="NEXT")
-        pdf.set_text_color(0)
-
-    def chart(key: str, max_height: float) -> None:
+    def chart(key: str, max_height: float) -> str:
         png = pngs.get(key)
-        if png is None:
-            return
-        from PIL import Image
+        return "" if png is None else figure(png, chart_alt(key, report), max_height)
 
-        with Image.open(io.BytesIO(png)) as img:
-            ratio = img.height / img.width
-        w = min(width, max_height / ratio)
-        pdf.image(io.BytesIO(png), x=pdf.l_margin + (width - w) / 2, w=w)
-        pdf.ln(3)
-
-    def table(rows: list[list[str]], widths: tuple[float, ...], numeric_from: int = 1) -> None:
-        from fpdf.enums import TableCellFillMode
-        from fpdf.fonts import FontFace
-
-        pdf.set_font(family, "", 8.5)
-        aligns = tuple("LEFT" if j < numeric_from else "RIGHT" for j in range(len(widths)))
-        with pdf.table(col_widths=widths, text_align=aligns, line_height=4.6, padding=(0.8, 1.5),
-                       headings_style=FontFace(emphasis="BOLD", fill_color=(232, 238, 244)),
-                       cell_fill_color=(247, 249, 251), cell_fill_mode=TableCellFillMode.ROWS,
-                       borders_layout="HORIZONTAL_LINES", width=width) as t:
-            for r in rows:
-                t.row([clean(c) for c in r])
-        pdf.ln(3)
-
-    def value(rt: ReportTable, column: str, i: int, kind: str) -> str:
-        if bool(rt.is_hidden(column)[i]):
-            return rt.marker(column, i)
-        return cell_text(rt.frame[column][i], kind) or "–"
-
-    # page 1: key figures
-    pdf.add_page()
-    text(PROGRAMME, 8.5, 90)
-    pdf.ln(1)
-    heading("Kennzahlen für den NAP-I", 20)
-    text("Nationaler Aktionsplan Integration: Bericht an die Beauftragte der Bundesregierung für "
-         "Migration, Flüchtlinge und Integration", 9, 60)
-    pdf.ln(2)
-    text(version_text(report), 9.5, 40, "B")
-    text(f"Build {report.build.build_id} · {edition_text(report)}", 8, 90)
+    parts = [f'<p class="small muted">{esc(PROGRAMME)}</p>',
+             "<h1>Kennzahlen für den NAP-I</h1>",
+             '<p class="muted">Nationaler Aktionsplan Integration: Bericht an die Beauftragte der '
+             "Bundesregierung für Migration, Flüchtlinge und Integration</p>",
+             f'<p class="strong">{esc(version_text(report))}</p>',
+             f'<p class="small muted">Build {esc(report.build.build_id)} · '
+             f"{esc(edition_text(report))}</p>"]
     if report.protection is not None:
-        text(report.protection.text("de"), 8, 90)
+        parts.append(f'<p class="small muted">{esc(report.protection.text("de"))}</p>')
     if report.build.beispieldaten:
-        text("Beispieldaten (synthetisch): nicht für die Berichterstattung.", 8.5,
-             (170, 80, 0), "B")
-    pdf.ln(3)
+        parts.append('<p class="warn">Beispieldaten (synthetisch): nicht für die '
+                     "Berichterstattung.</p>")
     headline = headline_text(report, "de")
-    table([headline.columns, *(list(r) for r in headline.iter_rows())], (110, 30, 34))
-    heading("Kommunen nach Status am Stichtag", 11)
-    chart("kommunen_status", 70)
+    parts.append(table(headline.columns, headline.iter_rows(), numeric_from=1,
+                       row_headers=True, caption="Kennzahlen am Stichtag"))
+    parts += ["<h2>Kommunen nach Status am Stichtag</h2>", chart("kommunen_status", 70)]
 
     # page 2: communes and Selbstcheck
-    pdf.add_page()
-    heading("Teilnehmende Kommunen und Selbstcheck")
-    chart("kommunen_bundesland", 110)
-    chart("selbstcheck_schritte", 68)
     dauer = report["prozessdauer"]
-    rows = [[c.label_de for c in dauer.table.columns]]
-    for i in range(dauer.frame.height):
-        rows.append([str(dauer.frame["gruppe"][i]),
-                     *(value(dauer, c.name, i, c.kind) for c in dauer.table.columns[1:])])
-    text(dauer.table.title_de, 9, 0, "B")
-    pdf.ln(1)
-    table(rows, (44, 20, 20, 20, 20, 24, 26))
+    rows = [[str(dauer.frame["gruppe"][i]),
+             *(_value(dauer, c.name, i, c.kind) for c in dauer.table.columns[1:])]
+            for i in range(dauer.frame.height)]
+    parts += ['<section class="page"><h2>Teilnehmende Kommunen und Selbstcheck</h2>',
+              chart("kommunen_bundesland", 110), chart("selbstcheck_schritte", 68),
+              table([c.label_de for c in dauer.table.columns], rows, numeric_from=1,
+                    row_headers=True, caption=dauer.table.title_de), "</section>"]
 
     # page 3: events
-    pdf.add_page()
-    heading("Veranstaltungen und Teilnehmende")
-    chart("veranstaltungen_modul", 82)
-    chart("teilnehmende_sektor", 82)
     dv = report["dialog_vernetzung"]
-    text(dv.table.title_de, 9, 0, "B")
-    pdf.ln(1)
-    rows = [["Modul", "Format", "Veranst.", "übergreifend", "Kommunen", "Teilnehmende"]]
-    for i in range(dv.frame.height):
-        rows.append([str(dv.frame["modul"][i]), str(dv.frame["format"][i]),
-                     value(dv, "veranstaltungen", i, "int"),
-                     value(dv, "kommunenuebergreifend", i, "int"),
-                     value(dv, "kommunen", i, "int"), value(dv, "teilnehmende", i, "int")])
-    if dv.frame.height == 0:
-        rows.append(["–", "keine Veranstaltungen im Zeitraum", "", "", "", ""])
-    table(rows, (14, 52, 22, 26, 24, 36), numeric_from=2)
+    rows = [[str(dv.frame["modul"][i]), str(dv.frame["format"][i]),
+             *(_value(dv, c, i, "int") for c in
+               ("veranstaltungen", "kommunenuebergreifend", "kommunen", "teilnehmende"))]
+            for i in range(dv.frame.height)]
+    if not rows:
+        rows = [["–", "keine Veranstaltungen im Zeitraum", "", "", "", ""]]
+    parts += ['<section class="page"><h2>Veranstaltungen und Teilnehmende</h2>',
+              chart("veranstaltungen_modul", 82), chart("teilnehmende_sektor", 82),
+              table(["Modul", "Format", "Veranst.", "übergreifend", "Kommunen", "Teilnehmende"],
+                    rows, numeric_from=2, caption=dv.table.title_de), "</section>"]
 
     # page 4: definitions and data version
-    pdf.add_page()
-    heading("Definitionen")
-    for term, body in RULES_DE:
-        pdf.set_font(family, "B", 8)
-        pdf.multi_cell(width, 3.6, clean(term), new_x="LMARGIN", new_y="NEXT")
-        text(body, 8)
-        pdf.ln(0.8)
-    pdf.ln(1)
-    text("Alle Definitionen je Spalte stehen im Blatt „Hinweise“ der XLSX-Datei.", 8, 90)
-    pdf.ln(2)
-    heading("Datenversion", 11)
-    text(f"Build {report.build.build_id}, Datenbank erstellt am "
-         f"{report.build.erstellt_am:%d.%m.%Y %H:%M}, Datenstand {_d(report.build.datenstand)}; "
-         f"Bericht erstellt am {report.erstellt_am:%d.%m.%Y %H:%M}.", 8)
-    pdf.ln(1)
-    for entry in input_files(report).iter_rows(named=True):
-        pdf.set_font(family, "", 7.5)
-        pdf.cell(38, 3.6, clean(f"{entry['datei']}"))
-        pdf.set_font(mono_family, "", 7)
-        pdf.cell(0, 3.6, f"SHA-256 {entry['sha256']}", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    b = report.build
+    definitions = "".join(f"<dt>{esc(term)}</dt><dd>{esc(body)}</dd>" for term, body in RULES_DE)
+    files = [(e["datei"], f"SHA-256 {e['sha256']}") for e in input_files(report).iter_rows(
+        named=True)]
+    parts += ['<section class="page"><h2>Definitionen</h2>', f"<dl>{definitions}</dl>",
+              '<p class="small muted">Alle Definitionen je Spalte stehen im Blatt „Hinweise“ der '
+              "XLSX-Datei.</p>",
+              "<h3>Datenversion</h3>",
+              f'<p class="small">Build {esc(b.build_id)}, Datenbank erstellt am '
+              f"{b.erstellt_am:%d.%m.%Y %H:%M}, Datenstand {esc(_d(b.datenstand))}; Bericht "
+              f"erstellt am {report.erstellt_am:%d.%m.%Y %H:%M}.</p>",
+              '<ul class="small">' + "".join(
+                  f'<li>{esc(name)} <span class="mono">{esc(sha)}</span></li>'
+                  for name, sha in files) + "</ul>",
+              "</section>"]
+    footer = f"{TITLE} · Stichtag {_d(report.stichtag)} · Build {b.build_id}"
+    return render(TITLE, "".join(parts), footer, subject=version_text(report))

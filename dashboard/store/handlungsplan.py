@@ -109,6 +109,20 @@ def all_measures(viewer: Viewer) -> pl.DataFrame:
     return _frame(db.read("handlungsplan.all_measures"))
 
 
+def past_due(measures: pl.DataFrame, names: dict[str, str], datenstand: dt.date,
+             min_days: int = 1) -> pl.DataFrame:
+    """Open measures (geplant, begonnen) whose due date lies at least `min_days` days before the
+    data date (the staff view and the deadline watch), with the commune's name and the days."""
+    return (measures.filter(pl.col("zustand").is_in(["geplant", "begonnen"])
+                            & (pl.col("faellig") < datenstand))
+            .with_columns(name=pl.col("kommune_id").replace_strict(names, default=None),
+                          tage=(pl.lit(datenstand) - pl.col("faellig")).dt.total_days())
+            .filter(pl.col("tage") >= min_days)
+            .sort(["name", "faellig", "titel"])  # alphabetical: a list, not a ranking
+            .select("id", "name", "kommune_id", "handlungsfeld", "titel", "faellig", "zustand",
+                    "tage"))
+
+
 def revision() -> int:
     """Change counter of the Handlungsplan."""
     return db.revision(AREA)

@@ -3,14 +3,17 @@
 - thresholds of the watch (staff set them; defaults in `DEFAULTS`);
 - the digest ledger: every watch item reported once, so a second digest run reports nothing
   twice (`record_digest`);
-- private calendar tokens per commune (the unguessable name of its .ics file);
+- private calendar links per commune (only the hash of the token is stored);
 - scheduled report deliveries and their send log.
 
-Everything here is for the programme team only, except a commune's own calendar token.
+Everything here is for the programme team only, except a commune's own calendar link.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -141,28 +144,62 @@ def digests(viewer: Viewer, limit: int = 20) -> pl.DataFrame:
                                       "text": pl.String}, orient="row")
 
 
-# ---- calendar tokens -----------------------------------------------------------------------------
+# ---- private calendar links ----------------------------------------------------------------------
+
+TOKEN_BYTES = 32  # 256 random bits: `secrets.token_urlsafe` gives 43 characters
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-def calendar_token(viewer: Viewer, user: str, kommune_id: str, renew: bool = False) -> str:
-    """The private calendar token of a commune (made on first use; `renew` replaces it, which
-    makes the old link stop working). The commune itself or staff."""
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _own_link(viewer: Viewer, kommune_id: str) -> None:
     if viewer.role == "public" or (viewer.role == "kommune" and viewer.kommune_id != kommune_id):
-        raise PermissionError("Den Kalender-Link einer Kommune sehen nur sie selbst und das "
+        raise PermissionError("Den Kalender-Link einer Kommune verwalten nur sie selbst und das "
                               "Programmteam.")
-    rows = db.read("watch.token_of", {"kommune_id": kommune_id})
-    if rows and not renew:
-        return rows[0]["token"]
-    token = secrets.token_urlsafe(24)
-    with db.write(user, "kalender_token", {"kommune_id": kommune_id, "neu": renew}) as tx:
-        tx.run("watch.insert_token", {"kommune_id": kommune_id, "token": token,
-                                      "jetzt": db.now()})
+
+
+def calendar_link(viewer: Viewer, kommune_id: str) -> str | None:
+    """When the commune's private calendar link was made (ISO time), None without one. The
+    link itself cannot be shown again: only its hash is stored."""
+    _own_link(viewer, kommune_id)
+    rows = db.read("watch.calendar_link_of", {"kommune_id": kommune_id})
+    return rows[0]["erstellt_am"] if rows else None
+
+
+def new_calendar_token(viewer: Viewer, user: str, kommune_id: str) -> str:
+    """Make (or renew: the old link stops working) the commune's private calendar link; the
+    token, to show once. The commune itself or staff; audited without the token."""
+    _own_link(viewer, kommune_id)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with db.write(user, "kalender_link_neu", {"kommune_id": kommune_id}) as tx:
+        tx.details["erneuert"] = bool(tx.rows("watch.calendar_link_of",
+                                              {"kommune_id": kommune_id}))
+        tx.run("watch.set_calendar_link", {"kommune_id": kommune_id,
+                                           "token_hash": _token_hash(token), "jetzt": db.now()})
+        tx.bump(AREA)
     return token
 
 
-def all_tokens() -> dict[str, str]:
-    """kommune_id -> token, for the command-line feed writer only."""
-    return {r["kommune_id"]: r["token"] for r in db.read("watch.all_tokens")}
+def revoke_calendar_token(viewer: Viewer, user: str, kommune_id: str) -> None:
+    """End the commune's private calendar link (the commune itself or staff; audited)."""
+    _own_link(viewer, kommune_id)
+    with db.write(user, "kalender_link_widerrufen", {"kommune_id": kommune_id}) as tx:
+        tx.run("watch.delete_calendar_link", {"kommune_id": kommune_id})
+        tx.bump(AREA)
+
+
+def kommune_for_token(token: str) -> str | None:
+    """The commune whose current link has this token, else None (malformed, unknown, renewed
+    or revoked alike). The stored hash is found by its index and compared in constant time."""
+    if not _TOKEN.fullmatch(token or ""):
+        return None
+    digest = _token_hash(token)
+    rows = db.read("watch.calendar_link_by_hash", {"token_hash": digest})
+    if rows and hmac.compare_digest(rows[0]["token_hash"], digest):
+        return rows[0]["kommune_id"]
+    return None
 
 
 # ---- deliveries ----------------------------------------------------------------------------------
@@ -188,14 +225,20 @@ def _recipients(value: str | Iterable[str]) -> list[str]:
 def save_delivery(viewer: Viewer, user: str, name: str, empfaenger: str | Iterable[str],
                   ausgabe: str, stichtag_regel: str, formate: Iterable[str], aktiv: bool = True,
                   delivery_id: str | None = None) -> str:
-    """Create or change a scheduled report delivery (staff); its id."""
+    """Create or (with `delivery_id`) change a scheduled report delivery (staff); its id. Every
+    save is audited (`versand_gespeichert`, with `neu`); changing edition, rule or formats
+    changes the build key, so the next run sends again."""
     _staff(viewer, "Berichtsversand einrichten")
     formats = [f for f in FORMATE if f in set(formate)]
     if ausgabe not in AUSGABEN or stichtag_regel not in STICHTAG_REGELN or not formats:
         raise StoreError("Bitte Ausgabe, Stichtag-Regel und mindestens ein Format wählen.")
+    new = delivery_id is None
     delivery_id = delivery_id or db.new_id()
-    with db.write(user, "versand_gespeichert", {"versand_id": delivery_id, "ausgabe": ausgabe,
-                                                "regel": stichtag_regel}) as tx:
+    with db.write(user, "versand_gespeichert", {"versand_id": delivery_id, "neu": new,
+                                                "ausgabe": ausgabe, "regel": stichtag_regel,
+                                                "aktiv": bool(aktiv)}) as tx:
+        if not new and not tx.rows("watch.delivery_by_id", {"id": delivery_id}):
+            raise StoreError("Diesen Versand gibt es nicht (mehr). Bitte die Seite neu laden.")
         tx.run("watch.upsert_delivery", {
             "id": delivery_id, "name": _text(name, "Name", 120),
             "empfaenger": "; ".join(_recipients(empfaenger)), "ausgabe": ausgabe,

@@ -6,7 +6,9 @@ The rules (stated to users by `rule_text`):
   before the data date and it has not been reached (communes that left the programme excluded);
 - a track is *heading past 6 months* when the commune is aufgenommen/aktiv, its Erstgespräch was
   reached, its Abschluss not, and it has run at least `dauer_warnung_monate` months (30.44 days)
-  up to the data date.
+  up to the data date;
+- a Handlungsplan measure is *overdue* when it is geplant or begonnen and its due date lies at
+  least `ueberfaellig_ab_tage` days before the data date.
 
 Thresholds are set by staff and kept in the app store (`dashboard.store.watch`). The digest
 reports each item once (`watch_gemeldet`), so running it twice sends nothing twice. Everything
@@ -32,29 +34,53 @@ from dashboard.store import watch as store
 
 _log = logging.getLogger(__name__)
 DOMAIN = "weltoffene-kommune.monitor"
-# Private calendar links: with `server.enableStaticServing = true` Streamlit serves this folder at
-# /app/static/kalender/<token>.ics (as text/calendar, no directory listing).
-FEED_DIR = Path(__file__).resolve().parent.parent / "static" / "kalender"
+FEED_PATH = "/kalender/{token}.ics"  # the private link's route (dashboard/server.py)
 
 
 # ---- watch list and digest -----------------------------------------------------------------------
 
 
 def items(viewer: data.Viewer) -> pl.DataFrame:
-    """The watch list at the data date with the thresholds in force (staff)."""
+    """The watch list at the data date with the thresholds in force (staff): overdue milestones,
+    tracks heading past 6 months, and open Handlungsplan measures overdue by as many days as a
+    milestone must be. A measure's key holds its due date: postponed and overdue again, it is
+    reported again."""
     t = store.thresholds()
-    return data.watch_items(viewer, t.ueberfaellig_ab_tage, t.dauer_warnung_monate)
+    found = data.watch_items(viewer, t.ueberfaellig_ab_tage, t.dauer_warnung_monate)
+    info = data.build_info()
+    late = handlungsplan.past_due(handlungsplan.all_measures(viewer), data.kommune_names(),
+                                  info.datenstand, t.ueberfaellig_ab_tage)
+    measures = late.select(
+        schluessel=pl.concat_str([pl.lit("massnahme"), "kommune_id", "id",
+                                  pl.col("faellig").cast(pl.String)], separator="|"),
+        art=pl.lit("massnahme"), kommune_id="kommune_id", name="name",
+        meilenstein=pl.lit(None, pl.String), datum="faellig", tage="tage",
+        dauer_monate=pl.lit(None, pl.Float64), massnahme="titel")
+    found = found.with_columns(massnahme=pl.lit(None, pl.String))
+    return (pl.concat([found, measures.cast(found.schema)], how="vertical")
+            .sort(["art", "name", "kommune_id", "datum", "meilenstein", "massnahme"],
+                  descending=[True, False, False, False, False, False], nulls_last=True))
 
 
 def rule_text(lang: str = "de") -> str:
     """The rule of the watch in words, with the thresholds in force."""
     t = store.thresholds()
-    return translate(lang, "fristen.rule", tage=t.ueberfaellig_ab_tage,
-                     monate=fmt.number(t.dauer_warnung_monate, 1, lang))
+    return " ".join([translate(lang, "fristen.rule", tage=t.ueberfaellig_ab_tage,
+                               monate=fmt.number(t.dauer_warnung_monate, 1, lang)),
+                     translate(lang, "pdfua.rule_measures", tage=t.ueberfaellig_ab_tage)])
+
+
+def art_label(art: str, lang: str = "de") -> str:
+    """The kind of a watch item in words."""
+    return translate(lang, "pdfua.art_massnahme" if art == "massnahme" else f"fristen.art_{art}")
 
 
 def item_line(row: Mapping[str, Any], lang: str = "de") -> str:
     """One watch item as a sentence (plain text: mail, digest; Markdown-escaped by callers)."""
+    if row["art"] == "massnahme":
+        return translate(lang, "pdfua.line_measure", name=row["name"], ags=row["kommune_id"],
+                         titel=row["massnahme"], datum=fmt.date(row["datum"], lang),
+                         tage=row["tage"])
     if row["art"] == "ueberfaellig":
         return translate(lang, "fristen.line_overdue", name=row["name"], ags=row["kommune_id"],
                          meilenstein=row["meilenstein"], datum=fmt.date(row["datum"], lang),
@@ -123,7 +149,7 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
         add(f"meilenstein-{m['reihenfolge']}", m["geplant_am"],
             translate("de", "fristen.ics_milestone", meilenstein=m["meilenstein"]),
             translate("de", "fristen.ics_state", zustand=m["zustand"]))
-    for e in profile.uptake.unique("veranstaltung_id").iter_rows(named=True):
+    for e in profile.uptake.unique("veranstaltung_id", maintain_order=True).iter_rows(named=True):
         add(f"veranstaltung-{e['veranstaltung_id']}", e["datum"],
             f"{e['format']}: {e['thema']}", f"Modul {e['modul']}")
     plan = handlungsplan.measures(viewer, kommune_id).filter(
@@ -134,24 +160,14 @@ def calendar_ics(viewer: data.Viewer, kommune_id: str) -> bytes:
     return cal.to_ical()
 
 
-def write_feeds(folder: Path = FEED_DIR, kommune_id: str | None = None, user: str = "watch"
-                ) -> list[Path]:
-    """Write `<token>.ics` for one or every commune into `folder`, the folder a web server (or
-    Streamlit's static serving, `FEED_DIR`) publishes as private links. Files whose token is no
-    longer in the store (renewed, or the commune erased) are removed."""
-    folder.mkdir(parents=True, exist_ok=True)
-    ids = [kommune_id] if kommune_id else sorted(data.kommune_names())
-    written = []
-    for k in ids:
-        token = store.calendar_token(data.STAFF, user, k)
-        path = folder / f"{token}.ics"
-        path.write_bytes(calendar_ics(data.Viewer("kommune", k), k))
-        written.append(path)
-    current = set(store.all_tokens().values())
-    for old in folder.glob("*.ics"):
-        if old.stem not in current:
-            old.unlink()
-    return written
+def feed_for_token(token: str) -> bytes | None:
+    """The calendar behind a private link (`/kalender/<token>.ics`, dashboard/server.py): the
+    commune's own .ics, or None for a malformed, unknown, renewed or revoked token, or a commune
+    no longer in the data, so the server answers all of them with the same 404."""
+    kommune_id = store.kommune_for_token(token)
+    if kommune_id is None or kommune_id not in data.kommune_names():
+        return None
+    return calendar_ics(data.Viewer("kommune", kommune_id), kommune_id)
 
 
 # ---- scheduled report delivery -------------------------------------------------------------------

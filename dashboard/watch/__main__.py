@@ -1,11 +1,10 @@
 """Command line of the deadline watch (for cron or a systemd timer).
 
     python -m dashboard.watch [digest]                  new overdue items: in-app digest, mail
-    python -m dashboard.watch ics [--ordner DIR] [--kommune AGS]
-                                                        private calendar feeds <token>.ics
-                                                        (default dashboard/static/kalender)
     python -m dashboard.watch versand [--outbox DIR]    due report deliveries (SMTP or outbox)
-    python -m dashboard.watch alles [--ordner DIR] [--outbox DIR]
+    python -m dashboard.watch alles [--outbox DIR]      both
+
+Private calendar links need no job: dashboard/server.py serves them (/kalender/<token>.ics).
 
 SMTP comes from the `[smtp]` section of .streamlit/secrets.toml (`digest_an` = recipients of the
 digest, separated by semicolons). Without it the digest is only shown in the app and deliveries
@@ -29,13 +28,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("digest", help="Neue Fristüberschreitungen melden (Standard)")
-    ics = sub.add_parser("ics", help="Kalender-Feeds der Kommunen schreiben")
-    ics.add_argument("--ordner", type=Path, default=w.FEED_DIR)
-    ics.add_argument("--kommune", help="nur diese Kommune (AGS)")
     versand = sub.add_parser("versand", help="Fällige Berichte versenden")
     versand.add_argument("--outbox", type=Path)
-    alles = sub.add_parser("alles", help="digest, ics und versand nacheinander")
-    alles.add_argument("--ordner", type=Path, default=w.FEED_DIR)
+    alles = sub.add_parser("alles", help="digest und versand nacheinander")
     alles.add_argument("--outbox", type=Path)
     args = parser.parse_args(argv)
     command = args.command or "digest"
@@ -46,9 +41,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Zusammenfassung: {result['anzahl']} neue Einträge"
               + (f", gesendet an {result['versand']}" if result["versand"] else "")
               if result else "Zusammenfassung: nichts Neues.")
-    if command in ("ics", "alles"):
-        paths = w.write_feeds(args.ordner, getattr(args, "kommune", None), USER)
-        print(f"Kalender: {len(paths)} Datei(en) in {args.ordner}")
     if command in ("versand", "alles"):
         sent = w.deliver_due(USER, config, args.outbox)
         print(f"Berichtsversand: {len(sent)} versendet" + "".join(f"\n  {s}" for s in sent))

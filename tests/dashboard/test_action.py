@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import hashlib
 import io
 import json
 import os
 import re
 import socket
+import sqlite3
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -26,9 +28,9 @@ from icalendar import Calendar
 from pptx import Presentation
 from pypdf import PdfReader
 
-from dashboard import data, ratsbrief
+from dashboard import data, fmt, ratsbrief
 from dashboard import watch as w
-from dashboard.action_views import cohort_counts, measures_past_due, priorities_without_measure
+from dashboard.action_views import cohort_counts, priorities_without_measure
 from dashboard.store import db, demo_handlungsplan, handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.__main__ import demo_handlungsplan_inputs
@@ -85,13 +87,78 @@ def _oracle(db_path: Path, tage: int, monate: float) -> dict[str, int | None]:
         return dict(con.execute(ORACLE, {"tage": tage, "monate": monate}).fetchall())
 
 
+MEASURE_ORACLE = """
+select 'massnahme|' || kommune_id || '|' || id || '|' || faellig,
+       cast(julianday(:datenstand) - julianday(faellig) as integer)
+from massnahme
+where zustand in ('geplant', 'begonnen') and faellig is not null
+  and julianday(:datenstand) - julianday(faellig) >= :tage
+"""
+
+
+def _watch_oracle(db_path: Path, tage: int, monate: float) -> dict[str, int | None]:
+    """Milestones and tracks from the monitor database, measures straight from the store file."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        datenstand = con.execute("select datenstand from meta_build").fetchone()[0]
+    with sqlite3.connect(os.environ["WK_STORE"]) as con:
+        measures = dict(con.execute(MEASURE_ORACLE, {"datenstand": datenstand.isoformat(),
+                                                     "tage": tage}).fetchall())
+    return {**_oracle(db_path, tage, monate), **measures}
+
+
 def test_watch_list_equals_sql_oracle_at_demo_datenstand(demo):
     found = w.items(data.STAFF)
-    expected = _oracle(demo, *wstore.DEFAULTS["ueberfaellig_ab_tage"][:1],
-                       wstore.DEFAULTS["dauer_warnung_monate"][0])
+    expected = _watch_oracle(demo, *wstore.DEFAULTS["ueberfaellig_ab_tage"][:1],
+                             wstore.DEFAULTS["dauer_warnung_monate"][0])
     assert dict(found.select("schluessel", "tage").rows()) == expected
     assert found.filter(pl.col("art") == "ueberfaellig").height >= 3  # demo has overdue items
     assert found.filter(pl.col("art") == "dauer").height >= 1
+    assert found.filter(pl.col("art") == "massnahme").height >= 1
+
+
+def test_overdue_measures_reach_the_digest_once(demo):
+    """An open measure past its due date is in the digest; a second run repeats nothing; a
+    finished or dropped measure never appears; postponed and overdue again, it is new again."""
+    own, other = _two_communes()
+    datenstand = data.build_info().datenstand
+    late = handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD,
+                                      "Spät " + HOSTILE, faellig=datenstand - dt.timedelta(10))
+    done = handlungsplan.save_measure(data.STAFF, "anna", other, FIELD, "Erledigt",
+                                      faellig=datenstand - dt.timedelta(10), zustand="umgesetzt")
+    dropped = handlungsplan.save_measure(data.STAFF, "anna", other, FIELD, "Verworfen",
+                                         faellig=datenstand - dt.timedelta(10),
+                                         zustand="verworfen")
+    future = handlungsplan.save_measure(data.STAFF, "anna", other, FIELD, "Später",
+                                        faellig=datenstand + dt.timedelta(1))
+    first = w.run_digest("watch", {})
+    key = f"massnahme|{own}|{late}|{datenstand - dt.timedelta(10)}"
+    assert key in wstore.reported_keys()
+    assert not any(m in k for k in wstore.reported_keys() for m in (done, dropped, future))
+    name = data.kommune_names()[own]
+    line = (f"- {name} ({own}): Maßnahme „Spät {HOSTILE}“ war am "
+            f"{fmt.date(datenstand - dt.timedelta(10))} fällig und ist seit 10 Tagen überfällig.")
+    assert line in first["text"].splitlines()
+    assert "Maßnahme des Handlungsplans gilt als überfällig" in first["text"]
+    assert w.run_digest("watch", {}) is None  # second run: nothing twice
+    # state changes do not make it new; a new due date that passes again does
+    handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Spät " + HOSTILE,
+                               faellig=datenstand - dt.timedelta(10), zustand="begonnen",
+                               measure_id=late)
+    assert w.run_digest("watch", {}) is None
+    handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Spät " + HOSTILE,
+                               faellig=datenstand - dt.timedelta(3), zustand="begonnen",
+                               measure_id=late)
+    again = w.run_digest("watch", {})
+    assert again["anzahl"] == 1 and "seit 3 Tagen überfällig" in again["text"]
+    # implemented: off the list, and nothing new to report
+    handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Spät " + HOSTILE,
+                               faellig=datenstand - dt.timedelta(3), zustand="umgesetzt",
+                               measure_id=late)
+    assert late not in "".join(w.items(data.STAFF)["schluessel"])
+    assert w.run_digest("watch", {}) is None
+    # the threshold in days applies to measures as to milestones
+    wstore.set_thresholds(data.STAFF, "anna", ueberfaellig_ab_tage=30)
+    assert all(t >= 30 for t in w.items(data.STAFF).filter(pl.col("art") == "massnahme")["tage"])
 
 
 @settings(max_examples=15, deadline=None,
@@ -113,7 +180,8 @@ def test_watch_and_thresholds_are_staff_only(demo):
     with pytest.raises(StoreError):
         wstore.set_thresholds(data.STAFF, "anna", ueberfaellig_ab_tage=0)
     wstore.set_thresholds(data.STAFF, "anna", ueberfaellig_ab_tage=30, dauer_warnung_monate=6)
-    assert dict(w.items(data.STAFF).select("schluessel", "tage").rows()) == _oracle(demo, 30, 6.0)
+    assert dict(w.items(data.STAFF).select("schluessel", "tage").rows()) == \
+        _watch_oracle(demo, 30, 6.0)
     assert "30 Tag" in w.rule_text()
 
 
@@ -208,10 +276,9 @@ def test_ics_parses_and_holds_only_the_communes_own_items(demo, tmp_path):
         w.calendar_ics(data.Viewer("kommune", other), own)
     with pytest.raises(PermissionError):
         w.calendar_ics(data.PUBLIC, own)
-    # the private-link writer: one file per commune, named by its token
-    paths = w.write_feeds(tmp_path / "ics", own)
-    assert paths[0].name == f"{wstore.calendar_token(data.STAFF, 'x', own)}.ics"
-    assert Calendar.from_ical(paths[0].read_bytes())
+    # the private link serves the same calendar
+    token = wstore.new_calendar_token(data.Viewer("kommune", own), "k", own)
+    assert w.feed_for_token(token) == raw
 
 
 # ---- council brief -------------------------------------------------------------------------------
@@ -314,7 +381,7 @@ def test_staff_cohort_view_counts_without_ranking(demo):
                                 "where prioritaet").fetchall())
     assert set(missing.select("kommune_id", "handlungsfeld").rows()) == \
         prios - set(measures.select("kommune_id", "handlungsfeld").rows())
-    late = measures_past_due(measures, data.kommune_names(), data.build_info().datenstand)
+    late = handlungsplan.past_due(measures, data.kommune_names(), data.build_info().datenstand)
     assert not late.is_empty() and (late["faellig"] < data.build_info().datenstand).all()
     assert set(late["zustand"]) <= {"geplant", "begonnen"}
 
@@ -409,17 +476,20 @@ def test_erasure_leaves_no_byte_of_plan_notes_watch_or_token(demo):
                                partner=marker)
     notizen.add_note(data.STAFF, "anna", own, dt.date(2022, 1, 1), None, f"Notiz {marker}",
                      "programmteam")
-    token = wstore.calendar_token(data.STAFF, "anna", own)
+    token = wstore.new_calendar_token(data.STAFF, "anna", own)
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
     w.run_digest("watch", {})
     notizen.add_note(data.STAFF, "anna", other, dt.date(2022, 1, 1), None, "bleibt", "kommune")
     before = _store_bytes()
-    assert marker.encode() in before and token.encode() in before
+    assert marker.encode() in before and token_hash.encode() in before
+    assert token.encode() not in before  # only the hash of the link is stored
     assert name.encode() in before and f"({own})".encode() in before
     deleted = db.erase_kommune(own, "anna")
-    assert {"massnahme", "zeitleisten_notiz", "kalender_token", "watch_gemeldet",
+    assert {"massnahme", "zeitleisten_notiz", "kalender_link", "watch_gemeldet",
             "watch_digest_zeile"} <= set(deleted)
     after = _store_bytes()
-    assert marker.encode() not in after and token.encode() not in after
+    assert marker.encode() not in after and token_hash.encode() not in after
+    assert w.feed_for_token(token) is None
     assert name.encode() not in after and f"({own})".encode() not in after
     assert wstore.digests(data.STAFF).height == 1  # the digest stays, without the commune
     assert f"|{own}|".encode() not in after and f"dauer|{own}".encode() not in after
@@ -469,6 +539,57 @@ def test_delivery_to_outbox_skips_unchanged_builds_and_audits_every_send(demo, t
     assert _events()[-1]["aktion"] == "versand_test"
     assert wstore.deliveries(data.STAFF)["letzter_hash"][0] == row["letzter_hash"]
     assert sorted(wstore.delivery_log(data.STAFF)["test"].to_list()) == [0, 1]  # one of each
+
+
+def test_staff_edit_a_delivery_on_the_page_audited_with_confirmation(demo, tmp_path):
+    """Fristen & Versand: change a delivery in its form (name, recipients, edition, rule,
+    formats, paused); the store holds the change, the audit log has it, a German confirmation
+    follows; a wrong address is refused with a German sentence and changes nothing."""
+    did = wstore.save_delivery(data.STAFF, "anna", "Quartal", "rat@example.org", "oeffentlich",
+                               "quartalsende", ["xlsx"])
+    w.deliver_due("watch", None, tmp_path / "out", today=dt.date(2026, 1, 10))
+    sent_hash = wstore.deliveries(data.STAFF)["letzter_hash"][0]
+    at = run_page(lambda p: p, demo, "fristen")
+    key = f"delivery_{did}"
+    at.text_input(key=f"{key}_name").set_value("Jahr " + HOSTILE)
+    at.text_input(key=f"{key}_to").set_value("rat@example.org; team@example.org")
+    at.radio(key=f"{key}_edition").set_value("intern")
+    at.selectbox(key=f"{key}_rule").set_value("jahresende")
+    at.multiselect(key=f"{key}_formats").set_value(["xlsx", "csv"])
+    at.checkbox(key=f"{key}_active").uncheck()
+    next(b for b in at.button if b.key == f"FormSubmitter:{key}-Versand speichern").click()
+    at.run()
+    assert_ok(at)
+    row = wstore.deliveries(data.STAFF).row(0, named=True)
+    assert wstore.deliveries(data.STAFF).height == 1  # changed, not added
+    assert (row["id"], row["name"], row["empfaenger"], row["ausgabe"], row["stichtag_regel"],
+            row["formate"], row["aktiv"]) == (did, "Jahr " + HOSTILE,
+                                             "rat@example.org; team@example.org", "intern",
+                                             "jahresende", "xlsx; csv", 0)
+    assert row["letzter_hash"] == sent_hash  # the send record is kept
+    confirmation = [s.value for s in at.success]
+    assert confirmation and confirmation[0].startswith("Änderungen am Versand „Jahr ")
+    assert "![x]" not in confirmation[0] and "\\!\\[x\\]" in confirmation[0]  # escaped
+    event = _events()[-1]
+    assert event["aktion"] == "versand_gespeichert" and event["details"]["versand_id"] == did
+    assert event["details"]["neu"] is False and event["details"]["aktiv"] is False
+    assert "rat@example.org" not in json.dumps(event)  # no addresses in the audit log
+    # paused: not sent by the scheduled run
+    assert w.deliver_due("watch", None, tmp_path / "out", today=dt.date(2026, 1, 11)) == []
+    # a wrong address: German error, nothing changed, no further audit event
+    events = len(_events())
+    at.text_input(key=f"{key}_to").set_value("kein-mail")
+    next(b for b in at.button if b.key == f"FormSubmitter:{key}-Versand speichern").click()
+    at.run()
+    assert [e.value for e in at.error] and "E-Mail-Adressen" in at.error[0].value
+    assert wstore.deliveries(data.STAFF)["empfaenger"][0] == "rat@example.org; team@example.org"
+    assert len(_events()) == events
+    # a delivery deleted meanwhile cannot be changed back into existence
+    wstore.delete_delivery(data.STAFF, "anna", did)
+    with pytest.raises(StoreError, match="gibt es nicht"):
+        wstore.save_delivery(data.STAFF, "anna", "x", "a@example.org", "intern", "datenstand",
+                             ["xlsx"], delivery_id=did)
+    assert wstore.deliveries(data.STAFF).is_empty()
 
 
 @given(day=st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)),
@@ -560,9 +681,8 @@ def test_command_line_digest_twice_feeds_and_outbox(demo, tmp_path):
     n = w.items(data.STAFF).height
     assert cli() == f"Zusammenfassung: {n} neue Einträge\n"
     assert cli("digest") == "Zusammenfassung: nichts Neues.\n"
-    out = cli("alles", "--ordner", str(tmp_path / "ics"), "--outbox", str(tmp_path / "out"))
+    out = cli("alles", "--outbox", str(tmp_path / "out"))
     assert "nichts Neues" in out and "Berichtsversand: 1 versendet" in out
-    assert len(list((tmp_path / "ics").glob("*.ics"))) == len(data.kommune_names())
     assert "Berichtsversand: 0 versendet" in cli("versand", "--outbox", str(tmp_path / "out"))
 
 
@@ -579,18 +699,70 @@ def test_another_commune_sees_none_of_the_plan_or_notes_on_a_peer_profile(demo):
     assert not [b for b in at.button if b.key == "brief_make"]
 
 
-def test_feed_files_follow_the_tokens_renewal_and_erasure(demo, tmp_path):
+def test_private_calendar_links_are_hashed_renewable_and_revocable(demo):
     own, other = _two_communes()
-    folder = tmp_path / "kalender"
-    w.write_feeds(folder, own)
-    w.write_feeds(folder, other)
-    first = wstore.calendar_token(data.STAFF, "x", own)
-    assert {p.stem for p in folder.glob("*.ics")} == set(wstore.all_tokens().values())
-    renewed = wstore.calendar_token(data.Viewer("kommune", own), "k", own, renew=True)
-    w.write_feeds(folder, own)
-    assert not (folder / f"{first}.ics").exists() and (folder / f"{renewed}.ics").exists()
-    with pytest.raises(PermissionError):
-        wstore.calendar_token(data.Viewer("kommune", other), "o", own)
-    db.erase_kommune(own, "anna")
-    w.write_feeds(folder, other)
-    assert sorted(p.stem for p in folder.glob("*.ics")) == [wstore.all_tokens()[other]]
+    commune = data.Viewer("kommune", own)
+    assert wstore.calendar_link(commune, own) is None
+    first = wstore.new_calendar_token(commune, "k", own)
+    assert len(first) == 43 and wstore.kommune_for_token(first) == own
+    assert wstore.calendar_link(commune, own)[:4] == str(dt.date.today().year)
+    assert Calendar.from_ical(w.feed_for_token(first))
+    other_token = wstore.new_calendar_token(data.STAFF, "anna", other)
+    assert wstore.kommune_for_token(other_token) == other and other_token != first
+    # only hashes in the store file
+    store = _store_bytes()
+    assert first.encode() not in store and other_token.encode() not in store
+    # renewing ends the old link; revoking ends the new one; the other commune's link stays
+    renewed = wstore.new_calendar_token(data.STAFF, "anna", own)
+    assert wstore.kommune_for_token(first) is None and wstore.kommune_for_token(renewed) == own
+    wstore.revoke_calendar_token(commune, "k", own)
+    assert wstore.kommune_for_token(renewed) is None and w.feed_for_token(renewed) is None
+    assert wstore.calendar_link(commune, own) is None
+    assert wstore.kommune_for_token(other_token) == other
+    # wrong, malformed and hostile tokens: all simply unknown
+    for bad in ("", "x" * 43, first[:-1], first + "A", "../" + other_token, other_token.upper(),
+                HOSTILE, "' or 1=1 --" + "a" * 32):
+        assert w.feed_for_token(bad) is None
+    # only the commune itself and staff manage its link; every change is audited, no token
+    for viewer in (data.Viewer("kommune", other), data.PUBLIC):
+        with pytest.raises(PermissionError):
+            wstore.new_calendar_token(viewer, "o", own)
+        with pytest.raises(PermissionError):
+            wstore.revoke_calendar_token(viewer, "o", own)
+        with pytest.raises(PermissionError):
+            wstore.calendar_link(viewer, own)
+    actions = [e for e in _events() if e["aktion"].startswith("kalender_link")]
+    assert [(e["aktion"], e["details"].get("erneuert")) for e in actions] == [
+        ("kalender_link_neu", False), ("kalender_link_neu", False), ("kalender_link_neu", True),
+        ("kalender_link_widerrufen", None)]
+    log = json.dumps(_events())
+    assert first not in log and renewed not in log and other_token not in log
+    # erasure ends the link too
+    db.erase_kommune(other, "anna")
+    assert w.feed_for_token(other_token) is None
+
+
+def test_a_commune_makes_and_revokes_its_private_link_on_its_profile(demo, monkeypatch):
+    """Profile: the commune makes its link (shown once, with the /kalender route), renews it
+    (the old one stops) and revokes it, each with a German confirmation."""
+    from dashboard import sessions
+
+    monkeypatch.setattr(sessions, "ROUTES_SERVED", True)  # as under dashboard/server.py
+    own, _ = _two_communes()
+    me = data.Viewer("kommune", own)
+    at = run_page(lambda p: p, demo, "kommune", viewer=me, kommune=own)
+    assert "Noch kein privater Kalender-Link" in _texts(at)
+    at.button(key="ics_renew").click().run()
+    assert_ok(at)
+    link = at.code[0].value
+    match = re.fullmatch(r"http://localhost:8501/kalender/([A-Za-z0-9_-]{43})\.ics", link)
+    assert match and wstore.kommune_for_token(match[1]) == own
+    at.button(key="ics_renew").click().run()
+    renewed = re.search(r"/kalender/([A-Za-z0-9_-]{43})\.ics", at.code[0].value)[1]
+    assert renewed != match[1] and wstore.kommune_for_token(match[1]) is None
+    assert "Der alte Link funktioniert nicht mehr" in at.success[0].value
+    at.button(key="ics_revoke").click().run()
+    assert_ok(at)
+    assert wstore.kommune_for_token(renewed) is None and not at.code
+    assert "widerrufen" in at.success[0].value
+    assert "Noch kein privater Kalender-Link" in _texts(at)

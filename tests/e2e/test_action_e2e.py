@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from dashboard import data
 from dashboard.store import demo_handlungsplan, notizen
+from dashboard.store import watch as wstore
 from dashboard.store.__main__ import demo_handlungsplan_inputs
 from tests.e2e.conftest import login, open_page, screenshot, start_app
 
@@ -19,6 +20,8 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
     demo_handlungsplan.seed(*demo_handlungsplan_inputs(data))
     notizen.add_note(data.STAFF, "anna", e2e_accounts["kommune_id"], dt.date(2021, 3, 1),
                      dt.date(2021, 4, 15), "Kommunalwahl", "kommune")
+    wstore.save_delivery(data.STAFF, "anna", "Quartalsbericht", "rat@example.org", "oeffentlich",
+                         "quartalsende", ["xlsx"])
     proc, url = start_app(demo_db, WK_USERS=e2e_accounts["WK_USERS"],
                           WK_AUDIT=e2e_accounts["WK_AUDIT"], WK_STORE=os.environ["WK_STORE"])
     try:
@@ -32,6 +35,14 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
         page.get_by_role("button", name="Jetzt prüfen").click()
         expect(page.get_by_text("neue Einträge gemeldet")).to_be_visible()
         screenshot(page, "action_fristen")
+        # change a scheduled delivery: German confirmation after the save
+        page.get_by_text("Bearbeiten").first.click()
+        name = page.get_by_label("Name").first
+        name.fill("Jahresbericht")
+        page.get_by_role("button", name="Versand speichern").first.click()
+        expect(page.get_by_text("Änderungen am Versand „Jahresbericht“ gespeichert.")
+               ).to_be_visible()
+        screenshot(page, "action_fristen_delivery_edited")
         open_page(page, "Fortschritt")
         expect(page.get_by_text("Notizen im gezeigten Zeitraum")).to_be_visible()
         screenshot(page, "action_fortschritt")
@@ -48,6 +59,15 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
         page.get_by_role("button", name="Sachstand erstellen").click()
         expect(page.get_by_role("button", name="Präsentation (PPTX)")).to_be_visible()
         screenshot(page, "action_profile_kommune")
+        # the private calendar link: made on the profile, served by the same server
+        page.get_by_role("button", name="Privaten Link erzeugen").click()
+        link = page.locator("code").filter(has_text="/kalender/").first
+        expect(link).to_be_visible()
+        feed = page.request.get(link.inner_text().strip())
+        assert feed.status == 200 and feed.headers["content-type"].startswith("text/calendar")
+        assert b"BEGIN:VCALENDAR" in feed.body()
+        link.scroll_into_view_if_needed()
+        screenshot(page, "action_profile_calendar_link")
     finally:
         proc.terminate()
         try:

@@ -32,15 +32,20 @@ select digest_id, position, kommune_id, zeile from watch_digest_zeile
 where digest_id in (select id from watch_digest order by erstellt_am desc, id limit :limit)
 order by digest_id, position;
 
--- name: token_of
-select token from kalender_token where kommune_id = :kommune_id;
+-- name: calendar_link_of
+select erstellt_am from kalender_link where kommune_id = :kommune_id;
 
--- name: insert_token
-insert into kalender_token (kommune_id, token, erstellt_am) values (:kommune_id, :token, :jetzt)
-on conflict (kommune_id) do update set token = excluded.token, erstellt_am = excluded.erstellt_am;
+-- name: calendar_link_by_hash
+select kommune_id, token_hash from kalender_link where token_hash = :token_hash;
 
--- name: all_tokens
-select kommune_id, token from kalender_token order by kommune_id;
+-- name: set_calendar_link
+insert into kalender_link (kommune_id, token_hash, erstellt_am)
+values (:kommune_id, :token_hash, :jetzt)
+on conflict (kommune_id) do update set token_hash = excluded.token_hash,
+    erstellt_am = excluded.erstellt_am;
+
+-- name: delete_calendar_link
+delete from kalender_link where kommune_id = :kommune_id;
 
 -- name: upsert_delivery
 insert into versand (id, name, empfaenger, ausgabe, stichtag_regel, formate, aktiv, erstellt_am)
@@ -68,3 +73,6 @@ values (:id, :versand_id, :jetzt, :stichtag, :hash, :ziel, :test);
 select p.id, p.versand_id, v.name, p.gesendet_am, p.stichtag, p.hash, p.ziel, p.test
 from versand_protokoll p join versand v on v.id = p.versand_id
 order by p.gesendet_am desc, p.id limit :limit;
+
+-- name: delivery_by_id
+select id from versand where id = :id;
