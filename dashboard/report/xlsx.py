@@ -1,15 +1,19 @@
-"""The XLSX workbook of a report (xlsxwriter): one sheet per table with real numbers in German
-display formats, frozen and filtered header, print header/footer, plus the sheet "Hinweise"
-(definitions, period, Stichtag, build id, input checksums). Text cells a spreadsheet would run as
-a formula are neutralised; figures are written as numbers."""
+"""The project's XLSX writer (xlsxwriter). A report: one sheet per table with real numbers in
+German display formats, frozen and filtered header, print header/footer, plus the sheet
+"Hinweise" (definitions, period, Stichtag, build id, input checksums). Plain frames (the
+Vernetzung exports): `sheets_bytes`. Text cells a spreadsheet would run as a formula are
+neutralised; figures are written as numbers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Mapping
 
+import polars as pl
 import xlsxwriter
 
+from dashboard.i18n import translate
 from dashboard.report.definitions import (
     Report,
     ReportTable,
@@ -129,14 +133,60 @@ def _xlsx_hinweise(wb: xlsxwriter.Workbook, st: _Styles, report: Report) -> None
     ws.fit_to_pages(1, 0)
 
 
-def xlsx_bytes(report: Report) -> bytes:
-    """The workbook: one sheet per report table plus the sheet "Hinweise"."""
-    buffer = io.BytesIO()
-    wb = xlsxwriter.Workbook(buffer, {
+def _workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
+    return xlsxwriter.Workbook(buffer, {
         "in_memory": True,
         # never turn text into formulas, links or numbers: cells are typed explicitly
         "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
     })
+
+
+def _frame_sheet(wb: xlsxwriter.Workbook, st: _Styles, name: str, frame: pl.DataFrame,
+                 lang: str) -> None:
+    """One sheet from a plain frame: headers as given, whole numbers and decimals as numbers,
+    dates as dates, booleans as yes/no in `lang`, lists joined with "; ", other text inert."""
+    ws = wb.add_worksheet(name[:31])
+    yes, no = translate(lang, "kommune.yes"), translate(lang, "kommune.no")
+    for j, (column, dtype) in enumerate(frame.schema.items()):
+        ws.write_string(0, j, column, st.header)
+        values = frame.get_column(column).to_list()
+        width = max([min(len(column), 16), *(len(str(v)) for v in values)])
+        ws.set_column(j, j, min(max(width, 8) + 2, 60))
+        for i, value in enumerate(values, start=1):
+            if value is None:
+                continue
+            if isinstance(dtype, pl.List):
+                ws.write_string(i, j, neutralise_formula("; ".join(map(str, value))), st.wrap)
+            elif dtype == pl.Boolean:
+                ws.write_string(i, j, yes if value else no, st.text)
+            elif dtype.is_integer():
+                ws.write_number(i, j, value, st.number["int"])
+            elif dtype.is_float():
+                ws.write_number(i, j, value, st.number["decimal"])
+            elif isinstance(value, dt.date):
+                ws.write_datetime(i, j, dt.datetime.combine(value, dt.time()), st.date)
+            else:
+                ws.write_string(i, j, neutralise_formula(str(value)), st.wrap)
+    ws.set_row(0, 30)
+    ws.freeze_panes(1, 0)
+
+
+def sheets_bytes(sheets: Mapping[str, pl.DataFrame], lang: str = "de") -> bytes:
+    """A workbook of plain frames, one sheet each (the Vernetzung exports), in the report's
+    styles and with the same protection: typed cells, text neutralised against formulas."""
+    buffer = io.BytesIO()
+    wb = _workbook(buffer)
+    st = _Styles(wb)
+    for name, frame in sheets.items():
+        _frame_sheet(wb, st, name, frame, lang)
+    wb.close()
+    return buffer.getvalue()
+
+
+def xlsx_bytes(report: Report) -> bytes:
+    """The workbook: one sheet per report table plus the sheet "Hinweise"."""
+    buffer = io.BytesIO()
+    wb = _workbook(buffer)
     wb.set_properties({"title": TITLE, "subject": version_text(report), "author": SOURCE,
                        "comments": f"Build {report.build.build_id}"})
     st = _Styles(wb)

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data, peer_cards, peers, ui
+from dashboard import data, peers, ui
+from dashboard.report import xlsx as report_xlsx
 from dashboard.store import austausch, demo
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
 from tests.dashboard.pagetest import run_page
@@ -291,7 +292,7 @@ def test_groups_for_a_topic_put_its_communes_first():
 def test_xlsx_export_keeps_text_inert_and_numbers_numeric():
     frame = pl.DataFrame({"Kommune": ["=SUM(1) Göttingen", "Lemgo"], "Einwohner": [328_074, 40_696],
                           "Gründe": [["a", "b"], ["c"]]})
-    book = openpyxl.load_workbook(io.BytesIO(peer_cards.xlsx_bytes({"Liste": frame})))
+    book = openpyxl.load_workbook(io.BytesIO(report_xlsx.sheets_bytes({"Liste": frame})))
     sheet = book["Liste"]
     assert [c.value for c in sheet[1]] == ["Kommune", "Einwohner", "Gründe"]
     assert sheet["A2"].value == "'=SUM(1) Göttingen" and sheet["A2"].data_type == "s"
