@@ -102,6 +102,10 @@ class Table:
     def description(self, lang: str) -> str:
         return self.description_de if lang == "de" else self.description_en
 
+    def sheet_name(self, lang: str) -> str:
+        """The XLSX sheet (at most 31 characters)."""
+        return self.sheet if lang == "de" else SHEETS_EN[self.key]
+
     @property
     def basis(self) -> dict[str, tuple[str, ...]]:
         return {c.name: c.basis for c in self.columns if c.basis}
@@ -414,6 +418,12 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 TABLE_BY_KEY: dict[str, Table] = {t.key: t for t in TABLES}
+SHEETS_EN: dict[str, str] = {
+    "ueberblick": "Overview", "kommunen_status": "Communes by status",
+    "kommunen_merkmale": "Communes by attribute", "selbstcheck_schritte": "Self-check steps",
+    "prozessdauer": "Track duration", "veranstaltungen": "Events",
+    "dialog_vernetzung": "Networking and dialogue",
+}
 
 RULES_DE: tuple[tuple[str, str], ...] = (
     ("Stichtag",
@@ -480,8 +490,9 @@ RULES_EN: tuple[tuple[str, str], ...] = (
     ("Status on the cut-off date",
      "A status holds from the date that proves it (completed: Completion; active: start; "
      "admitted: Admission; applied: Application or Council resolution; withdrawn: exit "
-     "date). If that date is after the cut-off or missing, the commune counts with the status its reached milestones "
-     "prove by then, else as “not yet in the programme”. Only “interested” needs no proof."),
+     "date). If that date is after the cut-off or missing, the commune counts with the "
+     "status its reached milestones prove by then, else as “not yet in the programme”. "
+     "Only “interested” needs no proof."),
     ("Start", f"{_BEGINN_EN}; the same start for duration, “started in the period” and the "
      "row “Start” of the self-check steps."),
     ("Left", "The exit date is the column ausgeschieden_am; when empty it is estimated as the "
@@ -744,10 +755,11 @@ class Report:
         microsecond=0))
     protection: ProtectionNote | None = None  # public edition only
 
-    def file_name(self, kind: str, suffix: str) -> str:
+    def file_name(self, kind: str, suffix: str, lang: str = "de") -> str:
         """`weltoffene-kommune_kennzahlen_2021-01-01_2021-12-31_stichtag-2022-01-15.xlsx`:
-        period and Stichtag, so files of two periods never collide (public: `_oeffentlich`)."""
-        tail = "_oeffentlich" if self.public else ""
+        period and Stichtag, so files of two periods never collide (public: `_oeffentlich`;
+        English files end in `_en`)."""
+        tail = ("_oeffentlich" if self.public else "") + ("" if lang == "de" else "_en")
         return (f"{FILE_PREFIX}_{kind}_{self.von.isoformat()}_{self.bis_effektiv.isoformat()}"
                 f"_stichtag-{self.stichtag.isoformat()}{tail}.{suffix}")
 
