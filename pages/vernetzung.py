@@ -172,6 +172,9 @@ with tabs[5]:
     st.subheader(ui.t("vernetzung.groups.table"))
     col = {c: ui.t(f"vernetzung.col.{c}") for c in (*members.columns, *groups.columns)
            if c not in ("kommune_id",)}
+    members = ui.values(members, typ="typ", bundesland="bundesland",
+                        schwerpunkte="handlungsfeld")
+    groups = ui.values(groups, gemeinsame_schwerpunkte="handlungsfeld", laender="bundesland")
     member_table = (members.drop("kommune_id")
                     .with_columns(pl.col("schwerpunkte").list.join("; "))
                     .rename({c: col[c] for c in members.columns if c in col}))

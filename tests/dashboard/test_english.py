@@ -13,6 +13,7 @@ from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 from dashboard import data
 from dashboard.app import pages_for
 from dashboard.data import Viewer
+from dashboard.i18n import value_names
 from dashboard.store import demo, demo_handlungsplan, handlungsplan
 from dashboard.store.__main__ import demo_handlungsplan_inputs
 from tests.dashboard.pagetest import frames, run_page
@@ -136,3 +137,21 @@ def test_sidebar_filters_show_english_values_and_keep_german_urls(use_db, demo_d
     assert all(shown["start_quartal"]), "quarters keep their own text"
     assert at.button_group(key="flt_status").value == ["aktiv"]
     assert at.query_params["status"] in (["aktiv"], "aktiv")
+
+
+def test_exchange_groups_in_english(use_db, demo_db):
+    """The staff's exchange groups (made on the button): member and group tables and the
+    "why it fits" texts name Handlungsfelder, types and Länder in English."""
+    at = run_page(use_db, demo_db, page="vernetzung", viewer=Viewer("staff"), lang="en")
+    at.button(key="peers_groups_run").click().run()
+    shown = _shown_texts(at)
+    assert any("Bavaria" in t or "Hesse" in t for t in shown)
+    assert not shown & GERMAN, sorted(shown & GERMAN)
+    reasons = [m.value.replace("\\", "") for m in at.caption if "Shared priorities" in m.value]
+    named = {k for d in ("handlungsfeld", "bundesland") for k, v in value_names("en", d).items()
+             if k != v}  # Landkreis etc. may be part of a commune's name
+    assert reasons and not any(g in r for r in reasons for g in named)
+    lists = {v for frame in frames(at) for c in frame.columns if not is_numeric_dtype(frame[c])
+             for value in frame[c].dropna() for v in str(value).split("; ")}
+    assert "Cohesion and encounter" in lists
+    assert not lists & GERMAN, sorted(lists & GERMAN)

@@ -123,7 +123,8 @@ def test_reasons_for_every_kind_in_german_and_english():
         f"liegt {round(distance)} km entfernt",
     ]
     en = commune_view(f, "01", lang="en").row(0, named=True)["gruende"]
-    assert en[0] == "has a practice card on “Engagement und Beteiligung”: “Quartiersrat”"
+    assert en[0] == "has a practice card on “Engagement and participation”: “Quartiersrat”"
+    assert any("Hesse" in r for r in en) and not any("Hessen" in r for r in en)
     assert en[3] == "has already held the workshop"
     assert en[5] == "is of similar size (41,000 inhabitants)"
 
