@@ -483,3 +483,19 @@ def test_english_chart_export_has_english_title_legend_and_axes(demo_report, key
     assert not labels & german_texts(), sorted(labels & german_texts())
     assert report_charts.export_figure(key, demo_report).layout.title.text == \
         rd.CHART_BY_KEY[key].title_de
+
+
+def test_command_line_writes_english_files(cohort_db, tmp_path, monkeypatch, rendered):
+    monkeypatch.delenv("WK_DB", raising=False)
+    code = report.main(["--stichtag", "31.12.2021", "--von", "2021-01-01", "--out",
+                        str(tmp_path), "--db", str(cohort_db), "--lang", "en"])
+    assert code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert all(n.isascii() for n in names)
+    assert [n for n in names if not n.endswith(("_en.csv", "_en.zip", "_en.xlsx", "_en.png",
+                                                 "_en.svg"))] == [
+        f"weltoffene-kommune_kurzbericht_{CLI_STEM}.pdf"]  # the PDF brief is German
+    wb = _workbook((tmp_path / f"weltoffene-kommune_kennzahlen_{CLI_STEM}_en.xlsx").read_bytes())
+    assert wb.sheetnames[-1] == "Notes" and wb.sheetnames[0] == "Overview"
+    svg = (tmp_path / f"weltoffene-kommune_kommunen_status_{CLI_STEM}_en.svg").read_text()
+    assert "Communes by status on the cut-off date" in svg and "Kommunen nach Status" not in svg
