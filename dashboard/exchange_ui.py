@@ -174,18 +174,21 @@ def network_table(edges: pl.DataFrame, names: dict[str, str], lang: str) -> pl.D
 
 
 def practice_matches(practices: pl.DataFrame, names: dict[str, str], search: str,
-                     field: str | None) -> pl.DataFrame:
-    """Practice cards matching a free-text search (title, texts, commune name) and a field;
-    newest first. No ranking: the order is the date."""
+                     field: str | None, lang: str = "de") -> pl.DataFrame:
+    """Practice cards matching a free-text search (title, texts, commune name, the field in
+    German and in `lang`) and a field; newest first. No ranking: the order is the date."""
     frame = practices.with_columns(
         pl.col("kommune_id").replace_strict(names, default="").alias("kommune"))
     if field:
         frame = frame.filter(pl.col("handlungsfeld") == field)
+    shown_field = translate_values(frame.select("handlungsfeld"), lang,
+                                   handlungsfeld="handlungsfeld")["handlungsfeld"]
+    frame = frame.with_columns(pl.concat_str(
+        ["titel", "was", "mit_wem", "ergebnis", "kommune", "handlungsfeld",
+         shown_field.alias("_feld")], separator=" ").str.to_lowercase().alias("_suche"))
     for word in search.lower().split():
-        text = pl.concat_str(["titel", "was", "mit_wem", "ergebnis", "kommune",
-                              "handlungsfeld"], separator=" ").str.to_lowercase()
-        frame = frame.filter(text.str.contains(word, literal=True))
-    return frame
+        frame = frame.filter(pl.col("_suche").str.contains(word, literal=True))
+    return frame.drop("_suche")
 
 
 # ---- suggestions: contact request on a card ------------------------------------------------------
@@ -524,7 +527,7 @@ def render_practice(viewer: data.Viewer, kommune_id: str, names: dict[str, str])
     search = c1.text_input(ui.t("austausch.practice_search"), key="practice_search")
     field = c2.selectbox(ui.t("austausch.practice_field"), [ALL, *_fields()],
                          key="practice_field_filter", format_func=topic_label()) or None
-    cards = practice_matches(austausch.practices(viewer), names, search, field)
+    cards = practice_matches(austausch.practices(viewer), names, search, field, lang)
     st.caption(ui.t("austausch.practice_count", n=cards.height))
     if cards.is_empty():
         st.info(ui.t("austausch.practice_none"), icon=":material/search_off:")

@@ -328,3 +328,17 @@ def test_no_smtp_server_means_no_mail_and_no_error(demo_store):
     assert notify.request_sent(request, {}) is False  # not configured
     closed = {"host": "127.0.0.1", "port": _free_port(), "absender": "m@example.org"}
     assert notify.request_sent(request, closed) is False  # configured but unreachable
+
+
+def test_practice_search_finds_the_field_in_the_ui_language():
+    cards = pl.DataFrame({"kommune_id": ["A", "B"], "titel": ["Quartiersrat", "Sprachcafé"],
+                          "was": ["", ""], "mit_wem": ["", ""], "ergebnis": ["", ""],
+                          "handlungsfeld": ["Zusammenhalt und Begegnung",
+                                            "Engagement und Beteiligung"]})
+    names = {"A": "Aa", "B": "Bb"}
+    found = exchange_ui.practice_matches(cards, names, "Cohesion", None, "en")
+    assert found["titel"].to_list() == ["Quartiersrat"]
+    assert "_suche" not in found.columns
+    assert exchange_ui.practice_matches(cards, names, "zusammenhalt", None, "en").height == 1
+    assert exchange_ui.practice_matches(cards, names, "cohesion", None, "de").is_empty()
+    assert exchange_ui.practice_matches(cards, names, "bb sprach", None, "de").height == 1
