@@ -123,10 +123,11 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
                   current: dict | None) -> None:
     key = f"measure_{current['id'] if current else 'neu'}"
     fields = _fields()
+    if current and current["handlungsfeld"] not in fields:  # saved under other rules: kept
+        fields = (*fields, current["handlungsfeld"])
     with st.form(key, clear_on_submit=current is None):
         field = st.selectbox(ui.t("handlungsplan.handlungsfeld"), fields,
-                             index=fields.index(current["handlungsfeld"])
-                             if current and current["handlungsfeld"] in fields else 0,
+                             index=fields.index(current["handlungsfeld"]) if current else 0,
                              format_func=ui.value_label("handlungsfeld"))
         titel = st.text_input(ui.t("handlungsplan.titel"),
                               value=current["titel"] if current else "",
