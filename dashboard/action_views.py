@@ -20,7 +20,6 @@ from dashboard import watch as w
 from dashboard.store import handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.db import StoreError
-from etl.schema import HANDLUNGSFELDER
 
 OUTBOX = data.ROOT / "data" / "outbox"
 
@@ -29,44 +28,48 @@ def _user() -> str:
     return st.session_state.get("user") or ui.viewer().role
 
 
-def _state(value: str) -> str:
-    return ui.t(f"handlungsplan.stand.{value}")
+def _fields() -> tuple[str, ...]:
+    """The Handlungsfelder of the shown build (its `ref_handlungsfeld`)."""
+    return data.programme_rules().handlungsfelder
 
 
-def _state_labels(measures: pl.DataFrame) -> pl.DataFrame:
-    """Measures with their state (geplant, begonnen, …) in the UI language."""
-    return measures.with_columns(pl.col("zustand").map_elements(_state, return_dtype=pl.String))
+def _shown(measures: pl.DataFrame) -> pl.DataFrame:
+    """Measures with Handlungsfeld and state (geplant, begonnen, …) in the UI language."""
+    return ui.values(measures, handlungsfeld="handlungsfeld", zustand="massnahme_stand")
 
 
 # ---- pure builders (tested without Streamlit) ----------------------------------------------------
 
 
 def path_table(measures: pl.DataFrame, priorities: list[str], uptake: pl.DataFrame,
-               labels: dict[str, str]) -> pl.DataFrame:
-    """One row per Handlungsfeld and measure: priority → measure → modules used → state. A
-    priority without a measure shows as a row of its own ("noch keine Maßnahme")."""
-    modules = dict(uptake.select("veranstaltung_id", pl.format("Modul {}: {}", "modul", "thema"))
-                   .unique("veranstaltung_id").rows()) if not uptake.is_empty() else {}
+               labels: dict[str, str], fields: tuple[str, ...]) -> pl.DataFrame:
+    """One row per Handlungsfeld (in the order of `fields`) and measure: priority → measure →
+    modules used → state (German values). A priority without a measure shows as a row of its
+    own ("noch keine Maßnahme")."""
+    modules = {e: labels["module_event"].format(modul=m, thema=t) for e, m, t in
+               uptake.select("veranstaltung_id", "modul", "thema").unique("veranstaltung_id")
+               .rows()}
     rows = []
-    for field in HANDLUNGSFELDER:
+    for field in fields:
         own = measures.filter(pl.col("handlungsfeld") == field)
         prio = labels["yes"] if field in priorities else ""
         if own.is_empty():
             if prio:
-                rows.append((field, prio, labels["none_yet"], "", ""))
+                rows.append((field, prio, labels["none_yet"], "", None))
             continue
         for m in own.iter_rows(named=True):
             used = [modules.get(e, e) for e in m["veranstaltungen"].split("; ") if e]
             rows.append((field, prio, m["titel"], "; ".join(used) or labels["no_events"],
-                         labels[m["zustand"]]))
-    return pl.DataFrame(rows, schema=["handlungsfeld", "prioritaet", "titel", "module",
-                                      "zustand"], orient="row")
+                         m["zustand"]))
+    return pl.DataFrame(rows, schema=dict.fromkeys(
+        ("handlungsfeld", "prioritaet", "titel", "module", "zustand"), pl.String), orient="row")
 
 
-def cohort_counts(measures: pl.DataFrame) -> pl.DataFrame:
-    """Per Handlungsfeld: measures planned/started, implemented, dropped and how many communes
-    have any (counts over the cohort; no commune is named or ranked)."""
-    base = pl.DataFrame({"handlungsfeld": list(HANDLUNGSFELDER)})
+def cohort_counts(measures: pl.DataFrame, fields: tuple[str, ...]) -> pl.DataFrame:
+    """Per Handlungsfeld (in the order of `fields`): measures planned/started, implemented,
+    dropped and how many communes have any (counts over the cohort; no commune is named or
+    ranked)."""
+    base = pl.DataFrame({"handlungsfeld": list(fields)})
     counts = measures.group_by("handlungsfeld").agg(
         geplant=pl.col("zustand").is_in(["geplant", "begonnen"]).sum(),
         umgesetzt=(pl.col("zustand") == "umgesetzt").sum(),
@@ -93,27 +96,30 @@ def plan_path(viewer: data.Viewer, kommune_id: str, profile: data.KommuneProfile
     prios = data.priorities(viewer, kommune_id)["handlungsfeld"].to_list()
     labels = {"yes": ui.t("kommune.yes"), "none_yet": ui.t("handlungsplan.none_yet"),
               "no_events": ui.t("handlungsplan.no_events"),
-              **{z: _state(z) for z in handlungsplan.ZUSTAENDE}}
-    table = path_table(measures, prios, profile.uptake, labels)
+              "module_event": ui.t("en2.module_event")}
+    uptake = ui.values(profile.uptake, thema="thema")
+    table = path_table(measures, prios, uptake, labels, _fields())
     if table.is_empty():
         st.caption(ui.t("handlungsplan.empty"))
         return
     ui.table_with_download(
-        ui.labelled(table, "handlungsplan", "handlungsfeld", "prioritaet", "titel", "module",
-                    "zustand",
-                    module="module_use"),
+        ui.labelled(_shown(table), "handlungsplan", "handlungsfeld", "prioritaet", "titel",
+                    "module", "zustand", module="module_use"),
         f"handlungsplan_{kommune_id}", key="dl_plan_path")
 
 
 def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
                   current: dict | None) -> None:
     key = f"measure_{current['id'] if current else 'neu'}"
+    fields = _fields()
+    if current and current["handlungsfeld"] not in fields:  # saved under other rules: kept
+        fields = (*fields, current["handlungsfeld"])
     with st.form(key, clear_on_submit=current is None):
-        field = st.selectbox(ui.t("handlungsplan.handlungsfeld"), HANDLUNGSFELDER,
-                             index=HANDLUNGSFELDER.index(current["handlungsfeld"])
-                             if current else 0)
+        field = st.selectbox(ui.t("handlungsplan.handlungsfeld"), fields,
+                             index=fields.index(current["handlungsfeld"]) if current else 0,
+                             format_func=ui.value_label("handlungsfeld"))
         titel = st.text_input(ui.t("handlungsplan.titel"),
-                                   value=current["titel"] if current else "",
+                              value=current["titel"] if current else "",
                               max_chars=handlungsplan.MAX_TITLE)
         c = st.columns(2)
         unit = c[0].text_input(ui.t("handlungsplan.zustaendig"),
@@ -123,18 +129,16 @@ def _measure_form(viewer: data.Viewer, kommune_id: str, events: dict[str, str],
         c = st.columns(3)
         fmt_date = "DD.MM.YYYY" if ui.lang() == "de" else "YYYY-MM-DD"
         start = c[0].date_input(ui.t("handlungsplan.beginn"),
-                                     value=current["beginn"] if current else None,
-                                format=fmt_date)
+                                value=current["beginn"] if current else None, format=fmt_date)
         due = c[1].date_input(ui.t("handlungsplan.faellig"),
-                                   value=current["faellig"] if current else None,
-                              format=fmt_date)
+                              value=current["faellig"] if current else None, format=fmt_date)
         state = c[2].selectbox(ui.t("handlungsplan.zustand"), handlungsplan.ZUSTAENDE,
-                                    format_func=ui.label_for("handlungsplan.stand."),
+                               format_func=ui.value_label("massnahme_stand"),
                                index=handlungsplan.ZUSTAENDE.index(current["zustand"])
                                if current else 0)
         chosen = [e for e in (current["veranstaltungen"].split("; ") if current else []) if e]
         used = st.multiselect(ui.t("handlungsplan.veranstaltungen"),
-                                   sorted(set(events) | set(chosen)),
+                              sorted(set(events) | set(chosen)),
                               default=chosen, format_func=lambda e: events.get(e, e))
         if st.form_submit_button(ui.t("handlungsplan.save"), type="primary"):
             try:
@@ -151,30 +155,31 @@ def plan_editor(viewer: data.Viewer, kommune_id: str) -> None:
     """The commune's measures as a table, a form for a new one and one to change or delete."""
     profile = data.load_kommune_profile(viewer, kommune_id)
     events = {} if profile is None or profile.uptake is None else {
-        r["veranstaltung_id"]: f"{fmt.date(r['datum'], ui.lang())} · {r['format']}: {r['thema']}"
+        r["veranstaltung_id"]: f"{fmt.date(r['datum'], ui.lang())} · "
+                               f"{ui.value('format', r['format'])}: {ui.value('thema', r['thema'])}"
         for r in profile.uptake.iter_rows(named=True)}
     measures = handlungsplan.measures(viewer, kommune_id)
     if measures.is_empty():
         st.caption(ui.t("handlungsplan.empty"))
     else:
-        shown = _state_labels(measures)
         ui.table_with_download(
-            ui.labelled(shown, "handlungsplan", "handlungsfeld", "titel", "zustaendig", "partner",
-                        "beginn", "faellig", "zustand", "veranstaltungen"),
+            ui.labelled(_shown(measures), "handlungsplan", "handlungsfeld", "titel",
+                        "zustaendig", "partner", "beginn", "faellig", "zustand",
+                        "veranstaltungen"),
             f"massnahmen_{kommune_id}", key="dl_plan")
     with st.expander(ui.t("handlungsplan.new"), icon=":material/add:"):
         _measure_form(viewer, kommune_id, events, None)
     if not measures.is_empty():
         with st.expander(ui.t("handlungsplan.edit"), icon=":material/edit:"):
             rows = {r["id"]: r for r in measures.iter_rows(named=True)}
+            field = ui.value_label("handlungsfeld")
             chosen = st.selectbox(ui.t("handlungsplan.titel"), list(rows), key="plan_edit_choice",
-                                  format_func=lambda i: f"{rows[i]['handlungsfeld']}: "
+                                  format_func=lambda i: f"{field(rows[i]['handlungsfeld'])}: "
                                                         f"{rows[i]['titel']}")
             _measure_form(viewer, kommune_id, events, rows[chosen])
-            c = st.columns([1, 2, 2],
-                           vertical_alignment="center")
+            c = st.columns([1, 2, 2], vertical_alignment="center")
             if c[0].button(ui.t("handlungsplan.delete"), key="plan_delete",
-                                icon=":material/delete:"):
+                           icon=":material/delete:"):
                 handlungsplan.delete_measure(viewer, _user(), chosen)
                 st.rerun()
             public = c[2].checkbox(ui.t("handlungsplan.share_public"), key="plan_share_public")
@@ -193,9 +198,9 @@ def cohort_view(viewer: data.Viewer) -> None:
     info = data.build_info()
     st.subheader(ui.t("handlungsplan.cohort"))
     st.caption(ui.t("handlungsplan.cohort_hint"))
+    counts = ui.values(cohort_counts(measures, _fields()), handlungsfeld="handlungsfeld")
     ui.table_with_download(
-        ui.labelled(cohort_counts(measures), "handlungsplan", "handlungsfeld", "geplant",
-                                  "umgesetzt",
+        ui.labelled(counts, "handlungsplan", "handlungsfeld", "geplant", "umgesetzt",
                     "verworfen", "kommunen", geplant="cohort_geplant",
                     umgesetzt="cohort_umgesetzt", verworfen="cohort_verworfen",
                     kommunen="cohort_kommunen"),
@@ -207,6 +212,7 @@ def cohort_view(viewer: data.Viewer) -> None:
         if missing.is_empty():
             st.caption(ui.t("handlungsplan.without_measure_empty"))
         else:
+            missing = ui.values(missing, handlungsfeld="handlungsfeld")
             ui.table_with_download(
                 missing.select(pl.col("name").alias(ui.t("handlungsplan.kommune")),
                                pl.col("kommune_id").alias("AGS"),
@@ -220,7 +226,7 @@ def cohort_view(viewer: data.Viewer) -> None:
         if late.is_empty():
             st.caption(ui.t("handlungsplan.past_due_empty"))
         else:
-            late = _state_labels(late)
+            late = _shown(late)
             ui.table_with_download(
                 late.select(pl.col("name").alias(ui.t("handlungsplan.kommune")),
                             pl.col("kommune_id").alias("AGS"),
@@ -238,9 +244,8 @@ def cohort_view(viewer: data.Viewer) -> None:
 def _notes_table(frame: pl.DataFrame, with_kommune: bool = False) -> pl.DataFrame:
     cols = [pl.col("von").alias(ui.t("notes.von")), pl.col("bis").alias(ui.t("notes.bis_col")),
             pl.col("text").alias(ui.t("notes.text")),
-            pl.col("sichtbarkeit").map_elements(lambda s: ui.t(f"notes.sicht_{s}"),
-                                                return_dtype=pl.String)
-            .alias(ui.t("notes.sichtbarkeit"))]
+            pl.col("sichtbarkeit").alias(ui.t("notes.sichtbarkeit"))]
+    frame = ui.values(frame, sichtbarkeit="notiz_sicht")
     if with_kommune:
         names = data.kommune_names()
         cols = [pl.col("kommune_id").replace_strict(names, default=None)
@@ -268,7 +273,7 @@ def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
         text = st.text_input(ui.t("notes.text"), max_chars=notizen.MAX_NOTE)
         options = notizen.SICHTBARKEIT if viewer.is_staff else ("kommune",)
         vis = st.radio(ui.t("notes.sichtbarkeit"), options, horizontal=True,
-                       format_func=ui.label_for("notes.sicht_"))
+                       format_func=ui.value_label("notiz_sicht"))
         if st.form_submit_button(ui.t("notes.add"), type="primary"):
             try:
                 notizen.add_note(viewer, _user(), kommune_id, von, bis, text, vis)
@@ -426,9 +431,8 @@ def watch_section(viewer: data.Viewer) -> None:
     if found.is_empty():
         st.caption(ui.t("fristen.list_empty"))
     else:
-        shown = found.with_columns(pl.col("art").map_elements(lambda a: w.art_label(a, lang),
-                                                              return_dtype=pl.String),
-                                   pl.col("meilenstein", "massnahme").fill_null("–"))
+        shown = ui.values(found, art="frist_art", meilenstein="meilenstein").with_columns(
+            pl.col("meilenstein", "massnahme").fill_null("–"))
         ui.table_with_download(
             ui.labelled(shown, "fristen", "art", "name").with_columns(AGS=shown["kommune_id"])
             .hstack(ui.labelled(shown, "fristen", "meilenstein"))

@@ -40,6 +40,7 @@ ACTIONS = (
     "import",
     "import_failed",
     "rollback",
+    "rollback_failed",
     "export",
     "delete_personal",
 )

@@ -357,7 +357,7 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
     if key == "selbstcheck_schritte":
         fig = go.Figure()
         for column, colour in (("bis_stichtag", OKABE_ITO[4]), ("im_zeitraum", OKABE_ITO[1])):
-            fig.add_bar(y=_report_names(lang, "meilenstein", frame["schritt"].to_list()),
+            fig.add_bar(y=_report_names(lang, "schritt", frame["schritt"].to_list()),
                         x=frame[column].to_list(), orientation="h",
                         name=labels[column], marker_color=colour,
                         text=_report_texts(data, column, lang), textposition="outside",
@@ -371,7 +371,8 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
         fig = go.Figure()
         for modul, part in frame.group_by("auspraegung", maintain_order=True):
             nr, name = _report_module(str(modul[0]), lang)
-            fig.add_bar(x=part["quartal"].to_list(), y=part["veranstaltungen"].to_list(),
+            fig.add_bar(x=_report_names(lang, "quartal", part["quartal"].to_list()),
+                        y=part["veranstaltungen"].to_list(),
                         name=name if len(name) < 40 else name[:38] + "…",
                         marker_color=MODULE_COLOURS.get(nr, OKABE_ITO[7]),
                         hovertemplate="%{x}: %{y}<extra></extra>")
@@ -386,7 +387,8 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
         fig = go.Figure()
         sectors = [c for c in frame.columns if c not in ("quartal", "teilnehmende")]
         for column, colour in zip(sectors, SECTOR_COLOURS, strict=False):
-            fig.add_bar(x=frame["quartal"].to_list(), y=frame[column].to_list(),
+            fig.add_bar(x=_report_names(lang, "quartal", frame["quartal"].to_list()),
+                        y=frame[column].to_list(),
                         name=labels[column], marker_color=colour,
                         hovertemplate="%{x}: %{y}<extra></extra>")
         fig.update_xaxes(type="category", categoryorder="category ascending",

@@ -16,10 +16,9 @@ import polars as pl
 import streamlit as st
 
 from dashboard import data, fmt, notify, peer_cards, peers, ui
-from dashboard.i18n import translate
+from dashboard.i18n import translate, translate_values, value
 from dashboard.store import austausch
 from dashboard.store.db import StoreError
-from etl.schema import HANDLUNGSFELDER
 
 ALL = ""  # "all topics" option
 EDGE_LOGGED = "#009E73"  # Okabe–Ito bluish green
@@ -31,12 +30,30 @@ def _user() -> str:
     return st.session_state.get("user") or ui.viewer().role
 
 
+def _date_format(lang: str) -> str:
+    """The date widgets' format in the UI language (as on the other pages)."""
+    return "DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD"
+
+
 def _date(iso: str | None, lang: str) -> str:
     return fmt.date(dt.date.fromisoformat(iso[:10]), lang=lang) if iso else ""
 
 
 def _field(name: str, lang: str) -> str:
-    return translate(lang, "vernetzung.quote", name=name)
+    """A Handlungsfeld in quotes, in `lang`."""
+    return translate(lang, "vernetzung.quote", name=value(lang, "handlungsfeld", name))
+
+
+def _fields() -> tuple[str, ...]:
+    """The Handlungsfelder of the shown build (its `ref_handlungsfeld`)."""
+    return data.programme_rules().handlungsfelder
+
+
+def topic_label():
+    """A `format_func` for a topic choice with "all topics" (ALL) first, in the language of this
+    run (bound now, like `ui.value_label`)."""
+    field, every = ui.value_label("handlungsfeld"), ui.t("vernetzung.topic_all")
+    return lambda x: field(x) if x else every
 
 
 # ---- pure builders -------------------------------------------------------------------------------
@@ -44,14 +61,13 @@ def _field(name: str, lang: str) -> str:
 
 def requests_table(requests: pl.DataFrame, names: dict[str, str], today: dt.date,
                    lang: str) -> pl.DataFrame:
-    """All requests with state and age in days (staff view), translated headers."""
+    """All requests with state and age in days (staff view), translated headers and values."""
     tr = translate
-    frame = requests.select(
+    frame = translate_values(requests, lang, handlungsfeld="handlungsfeld",
+                             zustand="anfrage_zustand").select(
         pl.col("von_kommune_id").replace_strict(names, default=None).alias("von"),
         pl.col("an_kommune_id").replace_strict(names, default=None).alias("an"),
-        "handlungsfeld",
-        pl.col("zustand").replace_strict({z: tr(lang, f"austausch.zustand.{z}")
-                                          for z in austausch.ZUSTAENDE}),
+        "handlungsfeld", "zustand",
         pl.col("erstellt_am").str.slice(0, 10).str.to_date().alias("erstellt_am"),
         (pl.lit(today) - pl.col("erstellt_am").str.slice(0, 10).str.to_date())
         .dt.total_days().alias("alter_tage"),
@@ -75,6 +91,7 @@ def uncovered_needs(entries: pl.DataFrame, practices: pl.DataFrame, names: dict[
                      pl.col("kommune_id").replace_strict(names, default=None).alias("kommune"),
                      "beschreibung", "stichworte")
              .sort("handlungsfeld", "kommune"))
+    frame = translate_values(frame, lang, handlungsfeld="handlungsfeld")
     return frame.rename({c: translate(lang, f"austausch.col.{c}") for c in frame.columns})
 
 
@@ -93,6 +110,7 @@ def communes_without_exchange(kommunen: pl.DataFrame, requests: pl.DataFrame, la
              .select(pl.col("name").alias("kommune"), "bundesland",
                      pl.col("offene_anfragen").fill_null(0).cast(pl.Int64))
              .sort("kommune"))
+    frame = translate_values(frame, lang, bundesland="bundesland")
     return frame.rename({c: translate(lang, f"austausch.col.{c}") for c in frame.columns})
 
 
@@ -144,7 +162,7 @@ def network_figure(edges: pl.DataFrame, places: pl.DataFrame, lang: str) -> go.F
 
 def network_table(edges: pl.DataFrame, names: dict[str, str], lang: str) -> pl.DataFrame:
     """Exactly the lines of the network figure."""
-    frame = edges.select(
+    frame = translate_values(edges, lang, handlungsfeld="handlungsfeld").select(
         pl.col("von_kommune_id").replace_strict(names, default=None).alias("von"),
         pl.col("an_kommune_id").replace_strict(names, default=None).alias("an"),
         "handlungsfeld",
@@ -156,18 +174,21 @@ def network_table(edges: pl.DataFrame, names: dict[str, str], lang: str) -> pl.D
 
 
 def practice_matches(practices: pl.DataFrame, names: dict[str, str], search: str,
-                     field: str | None) -> pl.DataFrame:
-    """Practice cards matching a free-text search (title, texts, commune name) and a field;
-    newest first. No ranking: the order is the date."""
+                     field: str | None, lang: str = "de") -> pl.DataFrame:
+    """Practice cards matching a free-text search (title, texts, commune name, the field in
+    German and in `lang`) and a field; newest first. No ranking: the order is the date."""
     frame = practices.with_columns(
         pl.col("kommune_id").replace_strict(names, default="").alias("kommune"))
     if field:
         frame = frame.filter(pl.col("handlungsfeld") == field)
+    shown_field = translate_values(frame.select("handlungsfeld"), lang,
+                                   handlungsfeld="handlungsfeld")["handlungsfeld"]
+    frame = frame.with_columns(pl.concat_str(
+        ["titel", "was", "mit_wem", "ergebnis", "kommune", "handlungsfeld",
+         shown_field.alias("_feld")], separator=" ").str.to_lowercase().alias("_suche"))
     for word in search.lower().split():
-        text = pl.concat_str(["titel", "was", "mit_wem", "ergebnis", "kommune",
-                              "handlungsfeld"], separator=" ").str.to_lowercase()
-        frame = frame.filter(text.str.contains(word, literal=True))
-    return frame
+        frame = frame.filter(pl.col("_suche").str.contains(word, literal=True))
+    return frame.drop("_suche")
 
 
 # ---- suggestions: contact request on a card ------------------------------------------------------
@@ -207,11 +228,13 @@ def request_form(viewer: data.Viewer, kommune_id: str, topic: str | None):
             else:
                 st.caption(ui.t("austausch.ask_pending", datum=_date(req["erstellt_am"], lang)))
             return
-        default = topic or (own_needs[0] if own_needs.len() else HANDLUNGSFELDER[0])
+        fields = _fields()
+        default = topic or (own_needs[0] if own_needs.len() else fields[0])
         with st.expander(ui.t("austausch.ask"), icon=":material/forum:"):
             key = f"ask_{peer}"
-            st.selectbox(ui.t("austausch.ask_topic"), HANDLUNGSFELDER, key=f"{key}_topic",
-                         index=HANDLUNGSFELDER.index(default))
+            st.selectbox(ui.t("austausch.ask_topic"), fields, key=f"{key}_topic",
+                         index=fields.index(default) if default in fields else 0,
+                         format_func=ui.value_label("handlungsfeld"))
             st.text_area(ui.t("austausch.ask_message"), ui.t("austausch.ask_message_default"),
                          key=f"{key}_message", max_chars=austausch.MAX_TEXT)
             st.button(ui.t("austausch.ask_send"), key=f"{key}_send", icon=":material/send:",
@@ -321,22 +344,21 @@ def render_inbox(viewer: data.Viewer, names: dict[str, str]) -> None:
         c1.markdown(ui.t("austausch.inbox_to", name=ui.md_escape(name),
                          field=ui.md_escape(_field(req["handlungsfeld"], lang)),
                          datum=_date(req["erstellt_am"], lang),
-                         zustand=ui.t(f"austausch.zustand.{req['zustand']}")))
+                         zustand=ui.value("anfrage_zustand", req["zustand"])))
         if req["zustand"] == "offen":
             c2.button(ui.t("austausch.withdraw"), key=f"withdraw_{req['id']}",
                       on_click=_answer, args=(viewer, req["id"], "zurueckgezogen", name))
 
 
 def _exchange_table(exchanges: pl.DataFrame, names: dict[str, str], lang: str) -> pl.DataFrame:
+    exchanges = translate_values(exchanges, lang, handlungsfeld="handlungsfeld",
+                                 format="austausch_format", geholfen="geholfen")
     frame = exchanges.select(
         pl.col("kommune_id").replace_strict(names, default=None).alias("kommune"),
         pl.when(pl.col("kommune_id") == pl.col("von_kommune_id"))
         .then(pl.col("an_kommune_id")).otherwise(pl.col("von_kommune_id"))
         .replace_strict(names, default=None).alias("partner"),
-        "handlungsfeld", pl.col("datum").str.to_date(), "format",
-        pl.col("geholfen").replace_strict({g: translate(lang, f"austausch.geholfen.{g}")
-                                           for g in austausch.GEHOLFEN}),
-        "notiz")
+        "handlungsfeld", pl.col("datum").str.to_date(), "format", "geholfen", "notiz")
     return frame.rename({c: translate(lang, f"austausch.col.{c}") for c in frame.columns})
 
 
@@ -361,16 +383,17 @@ def _exchange_log_form(viewer: data.Viewer, req: dict, exchanges: pl.DataFrame,
     if mine.height:
         row = mine.row(0, named=True)
         st.caption(ui.t("austausch.log_done", datum=_date(row["datum"], lang),
-                        format=ui.md_escape(row["format"]),
-                        geholfen=ui.t(f"austausch.geholfen.{row['geholfen']}")))
+                        format=ui.md_escape(ui.value("austausch_format", row["format"])),
+                        geholfen=ui.value("geholfen", row["geholfen"])))
         return
     key = f"log_{req['id']}"
     with st.expander(ui.t("austausch.log_header"), icon=":material/edit_note:"):
         st.date_input(ui.t("austausch.log_date"), dt.date.today(), key=f"{key}_date",
-                      max_value=dt.date.today(), format="DD.MM.YYYY")
-        st.selectbox(ui.t("austausch.log_format"), austausch.FORMATE, key=f"{key}_format")
+                      max_value=dt.date.today(), format=_date_format(lang))
+        st.selectbox(ui.t("austausch.log_format"), austausch.FORMATE, key=f"{key}_format",
+                     format_func=ui.value_label("austausch_format"))
         st.radio(ui.t("austausch.log_helped"), austausch.GEHOLFEN, key=f"{key}_helped",
-                 horizontal=True, format_func=ui.label_for("austausch.geholfen."))
+                 horizontal=True, format_func=ui.value_label("geholfen"))
         st.text_input(ui.t("austausch.log_note"), key=f"{key}_note",
                       max_chars=austausch.MAX_TEXT)
         st.button(ui.t("austausch.log_save"), key=f"{key}_save", on_click=_save_log,
@@ -381,7 +404,7 @@ def _exchange_log_form(viewer: data.Viewer, req: dict, exchanges: pl.DataFrame,
 
 
 def _entry_key(kommune_id: str, art: str, field: str) -> str:
-    return f"entry_{kommune_id}_{art}_{HANDLUNGSFELDER.index(field)}"
+    return f"entry_{kommune_id}_{art}_{_fields().index(field)}"
 
 
 def _save_field(viewer: data.Viewer, kommune_id: str, field: str) -> None:
@@ -430,9 +453,10 @@ def render_profile_entries(viewer: data.Viewer, kommune_id: str) -> None:
                           args=(kommune_id, prios, {f for a, f in existing if a == "gesuch"}))
             else:
                 st.caption(ui.t("austausch.prefill_none"))
-    for field in HANDLUNGSFELDER:
+    for field in _fields():
         has = any((art, field) in existing for art in austausch.ARTEN)
-        with st.expander(field, expanded=has, icon=":material/check:" if has else None):
+        with st.expander(ui.md_escape(ui.value("handlungsfeld", field)), expanded=has,
+                         icon=":material/check:" if has else None):
             for art in austausch.ARTEN:
                 key = _entry_key(kommune_id, art, field)
                 row = existing.get((art, field), {})
@@ -447,7 +471,7 @@ def render_profile_entries(viewer: data.Viewer, kommune_id: str) -> None:
                 c2.text_input(ui.t("austausch.tags"), key=f"{key}_tags")
                 c2.radio(ui.t("austausch.visibility"), austausch.SICHTBARKEIT,
                          key=f"{key}_vis", horizontal=True,
-                         format_func=ui.label_for("austausch.sicht."))
+                         format_func=ui.value_label("eintrag_sicht"))
             st.button(ui.t("austausch.save"), key=f"save_{kommune_id}_{field}",
                       icon=":material/save:", on_click=_save_field,
                       args=(viewer, kommune_id, field))
@@ -456,10 +480,10 @@ def render_profile_entries(viewer: data.Viewer, kommune_id: str) -> None:
     names = data.kommune_names()
     others = visible.filter((pl.col("kommune_id") != kommune_id)
                             & (pl.col("sichtbarkeit") == "modellkommunen"))
-    table = others.select(
-        pl.col("kommune_id").replace_strict(names, default=None).alias("kommune"),
-        pl.col("art").replace_strict({a: ui.t(f"austausch.art.{a}") for a in austausch.ARTEN}),
-        "handlungsfeld", pl.col("beschreibung"), "stichworte").sort("handlungsfeld", "kommune")
+    table = ui.values(others.select(
+        pl.col("kommune_id").replace_strict(names, default=None).alias("kommune"), "art",
+        "handlungsfeld", pl.col("beschreibung"), "stichworte").sort("handlungsfeld", "kommune"),
+        art="eintrag_art", handlungsfeld="handlungsfeld")
     ui.table_with_download(table.rename({c: ui.t(f"austausch.col.{c}") for c in table.columns}),
                            "angebote_gesuche", key="exchange_entries_csv")
 
@@ -501,10 +525,9 @@ def render_practice(viewer: data.Viewer, kommune_id: str, names: dict[str, str])
     st.caption(ui.t("austausch.practice_intro"))
     c1, c2 = st.columns([3, 2])
     search = c1.text_input(ui.t("austausch.practice_search"), key="practice_search")
-    field = c2.selectbox(ui.t("austausch.practice_field"), [ALL, *HANDLUNGSFELDER],
-                         key="practice_field_filter",
-                         format_func=lambda x: x or ui.t("vernetzung.topic_all")) or None
-    cards = practice_matches(austausch.practices(viewer), names, search, field)
+    field = c2.selectbox(ui.t("austausch.practice_field"), [ALL, *_fields()],
+                         key="practice_field_filter", format_func=topic_label()) or None
+    cards = practice_matches(austausch.practices(viewer), names, search, field, lang)
     st.caption(ui.t("austausch.practice_count", n=cards.height))
     if cards.is_empty():
         st.info(ui.t("austausch.practice_none"), icon=":material/search_off:")
@@ -543,7 +566,8 @@ def render_practice(viewer: data.Viewer, kommune_id: str, names: dict[str, str])
 
     st.subheader(ui.t("austausch.practice_new"))
     key = "practice_new"
-    st.selectbox(ui.t("austausch.practice_field"), HANDLUNGSFELDER, key=f"{key}_field")
+    st.selectbox(ui.t("austausch.practice_field"), _fields(), key=f"{key}_field",
+                 format_func=ui.value_label("handlungsfeld"))
     st.text_input(ui.t("austausch.practice_title"), key=f"{key}_title",
                   max_chars=austausch.MAX_TITLE)
     st.text_area(ui.t("austausch.practice_what"), key=f"{key}_what", max_chars=austausch.MAX_TEXT)
@@ -568,11 +592,10 @@ def render_network(viewer: data.Viewer, names: dict[str, str]) -> None:
     st.subheader(ui.t("austausch.network_header"))
     st.caption(ui.t("austausch.network_caption"))
     c1, c2 = st.columns(2)
-    topic = c1.selectbox(ui.t("austausch.network_topic"), [ALL, *HANDLUNGSFELDER],
-                         key="network_topic",
-                         format_func=lambda x: x or ui.t("vernetzung.topic_all")) or None
+    topic = c1.selectbox(ui.t("austausch.network_topic"), [ALL, *_fields()],
+                         key="network_topic", format_func=topic_label()) or None
     since = c2.date_input(ui.t("austausch.network_since"), None, key="network_since",
-                          format="DD.MM.YYYY")
+                          format=_date_format(lang))
     edges = network_edges(requests, austausch.exchanges(viewer), topic, since)
     places = data.load_peer_features(viewer).select("kommune_id", "name", "lat", "lon")
     if edges.is_empty():

@@ -8,9 +8,7 @@ shows the top three suggestions with reasons). The figure and table builders are
 
 from __future__ import annotations
 
-import datetime as dt
 import html
-import io
 import math
 from pathlib import Path
 from urllib.parse import quote
@@ -18,12 +16,11 @@ from urllib.parse import quote
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
-import xlsxwriter
 
 from dashboard import data, fmt, ui
 from dashboard.i18n import translate, translate_values
 from dashboard.maps import boundaries
-from etl.excel_csv import neutralise_formula
+from dashboard.report import xlsx as report_xlsx
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 KOMMUNE_PAGE = PAGES_DIR / "kommune.py"
@@ -134,44 +131,6 @@ def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figur
     return fig
 
 
-def xlsx_bytes(sheets: dict[str, pl.DataFrame]) -> bytes:
-    """An XLSX workbook, one sheet per frame: bold headers, German-friendly formats, lists joined,
-    text cells written as text and neutralised against formula injection."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False})
-    bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    integer = book.add_format({"num_format": "#,##0", "valign": "top"})
-    decimal = book.add_format({"num_format": "#,##0.0", "valign": "top"})
-    date = book.add_format({"num_format": "dd.mm.yyyy", "valign": "top"})
-    for sheet_name, frame in sheets.items():
-        sheet = book.add_worksheet(sheet_name[:31])
-        for c, (name, dtype) in enumerate(frame.schema.items()):
-            sheet.write_string(0, c, name, bold)
-            values = frame.get_column(name).to_list()
-            width = max([len(name), *(len(str(v)) for v in values)])
-            sheet.set_column(c, c, min(max(width + 2, 8), 60))
-            for r, value in enumerate(values, start=1):
-                if value is None:
-                    continue
-                if isinstance(dtype, pl.List):
-                    sheet.write_string(r, c, neutralise_formula("; ".join(map(str, value))), wrap)
-                elif dtype == pl.Boolean:
-                    sheet.write_string(r, c, "ja" if value else "nein")
-                elif dtype.is_integer():
-                    sheet.write_number(r, c, value, integer)
-                elif dtype.is_float():
-                    sheet.write_number(r, c, value, decimal)
-                elif isinstance(value, dt.date):
-                    sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date)
-                else:
-                    sheet.write_string(r, c, neutralise_formula(str(value)), wrap)
-        sheet.freeze_panes(1, 0)
-    book.close()
-    return buffer.getvalue()
-
-
 # ---- Streamlit rendering -------------------------------------------------------------------------
 
 
@@ -246,6 +205,7 @@ def xlsx_button(sheets: dict[str, pl.DataFrame], file_stem: str, key: str,
                 label: str | None = None) -> None:
     """Download button for an XLSX workbook with one sheet per frame."""
     st.download_button(
-        label or ui.t("vernetzung.export_xlsx"), xlsx_bytes(sheets), file_name=f"{file_stem}.xlsx",
+        label or ui.t("vernetzung.export_xlsx"), report_xlsx.sheets_bytes(sheets, ui.lang()),
+        file_name=f"{file_stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=key,
         icon=":material/table_view:", on_click=ui.log_export, args=(f"{file_stem}.xlsx",))

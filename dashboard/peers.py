@@ -33,6 +33,7 @@ import polars as pl
 
 from dashboard import fmt
 from dashboard.i18n import translate
+from dashboard.i18n import value as value_in
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
 
 EARTH_RADIUS_KM = 6371.0088
@@ -444,6 +445,11 @@ def _quote(names: list[str], lang: str) -> str:
     return f"{', '.join(quoted[:-1])} {translate(lang, 'vernetzung.and')} {quoted[-1]}"
 
 
+def _field_name(k: int, lang: str) -> str:
+    """Handlungsfeld number `k` in `lang`."""
+    return value_in(lang, "handlungsfeld", HANDLUNGSFELDER[k])
+
+
 def _fields(mask: np.ndarray) -> list[str]:
     return [HANDLUNGSFELDER[k] for k in np.flatnonzero(mask)]
 
@@ -457,7 +463,7 @@ def _topical_reason(f: PeerFeatures, own: str, peer: str, kind: str, k: int,
                     lang: str) -> str:
     """One sentence for one matching field, naming the entries it rests on."""
     r = "austausch.reason."
-    field = _quote([HANDLUNGSFELDER[k]], lang)
+    field = _quote([_field_name(k, lang)], lang)
 
     def text(kommune_id: str, art: str) -> str | None:
         found = f.texts.get((kommune_id, art, k))
@@ -514,7 +520,8 @@ def build_reasons(features: PeerFeatures, kommune_id: str, peer_id: str,
         out.append(translate(lang, r + "similar_size",
                              einwohner=fmt.number(f.einwohner[j], lang=lang)))
     if contrib["same_state"] > 0:
-        out.append(translate(lang, r + "same_state", land=BUNDESLAENDER[f.land[j]]))
+        out.append(translate(lang, r + "same_state",
+                             land=value_in(lang, "bundesland", BUNDESLAENDER[f.land[j]])))
     if contrib["nearby"] > 0:
         km = components.distance_km[j]
         out.append(translate(lang, r + "nearby_close") if km < 1
@@ -799,12 +806,12 @@ def _group_reason(f: PeerFeatures, idx: np.ndarray, counts: np.ndarray, shared: 
     size = len(idx)
     parts = []
     if t is not None:
-        topic = _quote([HANDLUNGSFELDER[t]], lang)
+        topic = _quote([_field_name(t, lang)], lang)
         parts.append(translate(lang, g + "why_topic", k=int(counts[t]), n=size, topic=topic)
                      if counts[t] else translate(lang, g + "why_topic_none", topic=topic))
         shared = [k for k in shared if k != t]
     if shared:
-        listed = ", ".join(f"{_quote([HANDLUNGSFELDER[k]], lang)} ({int(counts[k])}/{size})"
+        listed = ", ".join(f"{_quote([_field_name(k, lang)], lang)} ({int(counts[k])}/{size})"
                            for k in shared[:3])
         key = "why_shared_more" if t is not None else "why_shared"
         parts.append(translate(lang, g + key, fields=listed))
@@ -814,9 +821,10 @@ def _group_reason(f: PeerFeatures, idx: np.ndarray, counts: np.ndarray, shared: 
     if focus is not None:  # experience in the topic, or in the most shared priority
         experienced = f.stand[idx, focus] >= w.experience_min_stand
         names = f.frame[idx[experienced].tolist()].get_column("name").to_list()
-        field = _quote([HANDLUNGSFELDER[focus]], lang)
+        field = _quote([_field_name(focus, lang)], lang)
         parts.append(translate(lang, g + "why_experience", field=field, names=", ".join(names))
                      if names else translate(lang, g + "why_experience_none", field=field))
+    lands = [value_in(lang, "bundesland", land) for land in lands]
     parts.append(translate(lang, g + "why_regions_one", land=lands[0]) if len(lands) == 1
                  else translate(lang, g + "why_regions", k=len(lands), lands=", ".join(lands)))
     return " ".join(parts)

@@ -51,22 +51,22 @@ for col, key in zip(cols, shown, strict=True):
     figure = rd.FIGURE_BY_KEY[key]
     col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
 
-# ---- downloads ----
+# ---- downloads (in the UI language; the PDF brief is German) ----
 st.subheader(ui.t("bericht.downloads"))
-stamp = (info.build_id, von, bis, stichtag, report.public)
+if lang != "de":
+    st.caption(ui.t("en2.files_language"))
+stamp = (info.build_id, von, bis, stichtag, report.public, lang)
 d_xlsx, d_csv, d_render = st.columns(3)
+xlsx_name = report.file_name("kennzahlen", "xlsx", lang)
 d_xlsx.download_button(
-    ui.t("bericht.xlsx"), report_xlsx.xlsx_bytes(report),
-    file_name=report.file_name("kennzahlen", "xlsx"),
+    ui.t("bericht.xlsx"), report_xlsx.xlsx_bytes(report, lang), file_name=xlsx_name,
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export,
-    args=(report.file_name("kennzahlen", "xlsx"),))
+    icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export, args=(xlsx_name,))
+zip_name = report.file_name("kennzahlen_csv", "zip", lang)
 d_csv.download_button(
-    ui.t("bericht.csv_zip"), report_csv.csv_zip(report),
-    file_name=report.file_name("kennzahlen_csv", "zip"),
+    ui.t("bericht.csv_zip"), report_csv.csv_zip(report, lang=lang), file_name=zip_name,
     mime="application/zip", icon=":material/folder_zip:", key="report_csv",
-    on_click=ui.log_export,
-    args=(report.file_name("kennzahlen_csv", "zip"),))
+    on_click=ui.log_export, args=(zip_name,))
 rendered = st.session_state.get("report_rendered")
 if rendered is None or rendered["stamp"] != stamp:
     rendered = None
@@ -78,11 +78,13 @@ if rendered is None or rendered["stamp"] != stamp:
                 for n, chart in enumerate(rd.CHARTS, 1):
                     status.write(ui.t("bericht.rendering_chart", n=n, total=len(rd.CHARTS),
                                       title=chart.title(lang)))
-                    part = report_charts.chart_files(report, [chart.key])
+                    part = report_charts.chart_files(report, [chart.key], lang=lang)
                     files.png.update(part.png)
                     files.files.update(part.files)
                 status.write(ui.t("bericht.rendering_pdf"))
-                pdf = report_pdf.pdf_bytes(report, files.png)
+                # the PDF brief is German: its charts too
+                pngs = files.png if lang == "de" else report_charts.chart_files(report).png
+                pdf = report_pdf.pdf_bytes(report, pngs)
             except RuntimeError as exc:
                 status.update(label=ui.t("bericht.render_failed", error=exc), state="error")
             else:
@@ -102,7 +104,7 @@ if rendered is not None:
             c_title.write(chart.title(lang))
             for column, suffix, mime in ((c_png, "png", "image/png"),
                                          (c_svg, "svg", "image/svg+xml")):
-                name = report.file_name(chart.key, suffix)
+                name = report.file_name(chart.key, suffix, lang)
                 column.download_button(ui.t(f"bericht.{suffix}"), rendered["files"][name],
                                        file_name=name, mime=mime, icon=":material/download:",
                                        key=f"report_{chart.key}_{suffix}",

@@ -43,9 +43,8 @@ if report.public:
 left, right = st.columns(2)
 with left:
     st.subheader(ui.t("ueberblick.status_header"))
-    status_text = rd.chart_data("kommunen_status", report).as_text(lang)
     ui.chart_and_table(report_charts.chart_figure("kommunen_status", report, lang),
-                       ui.values(status_text, **{status_text.columns[0]: "status"}),
+                       rd.chart_data("kommunen_status", report).as_text(lang),
                        report.file_name("kommunen_status", "csv")[:-4], key="status")
 with right:
     st.subheader(ui.t("ueberblick.modul_header"))

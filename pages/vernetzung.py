@@ -59,7 +59,7 @@ with tabs[0]:
 
     c_topic, c_km, c_n = st.columns([3, 2, 1])
     topic = c_topic.selectbox(ui.t("vernetzung.topic"), [ALL, *felder], key="peers_topic",
-                              format_func=lambda x: x or ui.t("vernetzung.topic_all")) or None
+                              format_func=exchange_ui.topic_label()) or None
     max_km = c_km.select_slider(
         ui.t("vernetzung.max_km"), MAX_KM_OPTIONS, value=0, key="peers_max_km",
         format_func=lambda km: ui.t("vernetzung.max_km_none") if km == 0
@@ -104,7 +104,7 @@ with tabs[0]:
                 ui.t("vernetzung.info_max_km"), ui.t("vernetzung.info_datenstand"),
                 ui.t("vernetzung.info_hinweis")],
             ui.t("vernetzung.info_value"): [
-                names[kommune_id], topic or ui.t("vernetzung.topic_all"),
+                names[kommune_id], exchange_ui.topic_label()(topic or ALL),
                 str(max_km) if max_km else ui.t("vernetzung.max_km_none"),
                 fmt.date(info.datenstand, lang=lang), ui.t("vernetzung.info_note")],
         })
@@ -132,7 +132,7 @@ with tabs[5]:
     c_topic, c_size = st.columns(2)
     group_topic = c_topic.selectbox(
         ui.t("vernetzung.groups.topic"), [ALL, *felder], key="peers_group_topic",
-        format_func=lambda x: x or ui.t("vernetzung.topic_all")) or None
+        format_func=exchange_ui.topic_label()) or None
     size_min, size_max = c_size.slider(ui.t("vernetzung.groups.size"), 2, 12, (4, 6),
                                        key="peers_group_size")
     settings = (filters, group_topic, size_min, size_max, lang)
@@ -172,6 +172,9 @@ with tabs[5]:
     st.subheader(ui.t("vernetzung.groups.table"))
     col = {c: ui.t(f"vernetzung.col.{c}") for c in (*members.columns, *groups.columns)
            if c not in ("kommune_id",)}
+    members = ui.values(members, typ="typ", bundesland="bundesland",
+                        schwerpunkte="handlungsfeld")
+    groups = ui.values(groups, gemeinsame_schwerpunkte="handlungsfeld", laender="bundesland")
     member_table = (members.drop("kommune_id")
                     .with_columns(pl.col("schwerpunkte").list.join("; "))
                     .rename({c: col[c] for c in members.columns if c in col}))

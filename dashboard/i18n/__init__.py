@@ -2,7 +2,8 @@
 
 Data stay German (the programme's files, the database, URLs and exports use the German values);
 what a page shows goes through `translate` for UI text and `translate_values` for data values.
-Value translations live in the sections `[werte.<domain>]`, keyed by the German value.
+Value translations live in the sections `[werte.<domain>]`, keyed by the German value (or by
+the stored code, e.g. `zurueckgezogen`, whose German text is then the `de.toml` entry).
 
 Both files have the same keys (tests/dashboard/test_i18n.py). A missing key raises `KeyError`
 when `WK_I18N_STRICT=1` (set for every test run), so a gap is found by the tests; in production the
@@ -21,11 +22,13 @@ import polars as pl
 
 LANGUAGES = ("de", "en")
 VALUES = "werte"
-# Free-text domains: a value without a translation (a topic somebody typed) is shown as entered.
-OPEN_DOMAINS = frozenset({"thema"})
+# Free-text domains: a value without a translation (a topic somebody typed, a quarter such as
+# `2021-Q3`) is shown as entered.
+OPEN_DOMAINS = frozenset({"thema", "quartal"})
 # Domains that hold the values of another plus their own: a topic can be a Handlungsfeld, the
-# current phase is a milestone or "noch nicht begonnen".
-EXTENDS = {"thema": "handlungsfeld", "phase": "meilenstein"}
+# current phase is a milestone or "noch nicht begonnen", a Selbstcheck step a milestone or
+# "Beginn".
+EXTENDS = {"thema": "handlungsfeld", "phase": "meilenstein", "schritt": "meilenstein"}
 _DIR = Path(__file__).parent
 _log = logging.getLogger(__name__)
 

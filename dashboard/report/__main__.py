@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(und was sie verriete) als „x“")
     parser.add_argument("--db", type=Path, help="Datenbank (Standard: $WK_DB oder "
                         "data/monitor.duckdb)")
+    parser.add_argument("--lang", choices=("de", "en"), default="de",
+                        help="Sprache von XLSX, CSV und Diagrammen (Standard: de; Dateinamen "
+                        "auf Englisch enden auf _en); der PDF-Kurzbericht ist deutsch")
     return parser.parse_args(argv)
 
 
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = data.load_report(viewer, args.von, bis, stichtag)
         result = report_export.export_all(report, args.out,
-                                    progress=lambda msg: print(msg, flush=True))
+                                          progress=lambda msg: print(msg, flush=True),
+                                          lang=args.lang)
     except (ValueError, RuntimeError) as exc:
         print(f"FEHLER: {exc}", file=sys.stderr)
         return 2

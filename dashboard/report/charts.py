@@ -22,6 +22,7 @@ from dashboard.report.definitions import (
 )
 from dashboard.report.notes import (
     version_text,
+    words,
 )
 
 # ---- charts --------------------------------------------------------------------------------------
@@ -104,15 +105,15 @@ def chart_figure(key: str, report: Report, lang: str = "de") -> go.Figure:
     return charts.report_chart(key, chart_data(key, report), lang)
 
 
-def export_figure(key: str, report: Report) -> go.Figure:
+def export_figure(key: str, report: Report, lang: str = "de") -> go.Figure:
     """The chart as a standalone image: title and Stichtag/data version on the picture."""
     chart = next(c for c in CHARTS if c.key == key)
-    fig = go.Figure(chart_figure(key, report, "de"))
-    subtitle = version_text(report)
+    fig = go.Figure(chart_figure(key, report, lang))
+    subtitle = version_text(report, lang)
     if report.public:
-        subtitle += f" · „{SMALL_CELL_TEXT}“: verdeckt (Schutz kleiner Fallzahlen)"
+        subtitle += " · " + words(lang)["hidden"].format(x=SMALL_CELL_TEXT)
     fig.update_layout(
-        title={"text": chart.title_de, "x": 0.01, "xanchor": "left", "font": {"size": 19},
+        title={"text": chart.title(lang), "x": 0.01, "xanchor": "left", "font": {"size": 19},
                "subtitle": {"text": subtitle, "font": {"size": 12, "color": "#555555"}}},
         margin={"t": 86, "l": 10, "r": 30, "b": 10},
         height=int(fig.layout.height or 400) + 80,
@@ -131,15 +132,15 @@ class ChartFiles:
 
 
 def chart_files(report: Report, keys: Iterable[str] | None = None,
-                progress: Progress = lambda _m: None) -> ChartFiles:
-    """PNG and SVG of every report chart, named with the Stichtag."""
+                progress: Progress = lambda _m: None, lang: str = "de") -> ChartFiles:
+    """PNG and SVG of every report chart in `lang`, named with the Stichtag."""
     result = ChartFiles()
     keys = list(keys or (c.key for c in CHARTS))
     for n, key in enumerate(keys, 1):
         progress(f"Diagramm {n}/{len(keys)}: {key}")
-        fig = export_figure(key, report)
+        fig = export_figure(key, report, lang)
         png = png_bytes(fig)
         result.png[key] = png
-        result.files[report.file_name(key, "png")] = png
-        result.files[report.file_name(key, "svg")] = svg_bytes(fig)
+        result.files[report.file_name(key, "png", lang)] = png
+        result.files[report.file_name(key, "svg", lang)] = svg_bytes(fig)
     return result

@@ -11,6 +11,7 @@ Pure module: no I/O, no Streamlit, no DuckDB.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -18,6 +19,7 @@ from typing import Literal
 import polars as pl
 
 from dashboard import fmt
+from dashboard.i18n import translate_values, value, value_names
 from dashboard.model import BuildInfo
 from etl.schema import ZIEL_MONATE
 
@@ -99,6 +101,10 @@ class Table:
     def description(self, lang: str) -> str:
         return self.description_de if lang == "de" else self.description_en
 
+    def sheet_name(self, lang: str) -> str:
+        """The XLSX sheet (at most 31 characters)."""
+        return self.sheet if lang == "de" else SHEETS_EN[self.key]
+
     @property
     def basis(self) -> dict[str, tuple[str, ...]]:
         return {c.name: c.basis for c in self.columns if c.basis}
@@ -152,7 +158,7 @@ FIGURES: tuple[Figure, ...] = (
            f"{_AKTIV_DE}.", f"{_AKTIV_EN}."),
     Figure("kommunen_abgeschlossen", "davon abgeschlossen", "of which finished",
            "Status abgeschlossen am Stichtag: Meilenstein Abschluss bis zum Stichtag erreicht.",
-           "Status finished on the cut-off date: milestone Abschluss reached by then."),
+           "Status finished on the cut-off date: milestone Completion reached by then."),
     Figure("kommunen_ausgeschieden", "Ausgeschiedene Kommunen", "Communes that left",
            "Registerstatus ausgeschieden und Austrittsdatum (ausgeschieden_am, sonst "
            "geschätzt, siehe Regeln) bis zum Stichtag.",
@@ -240,8 +246,8 @@ TABLES: tuple[Table, ...] = (
         "Kommunen nach Status am Stichtag", "Communes by status on the cut-off date",
         "Alle Kommunen des Registers mit ihrem Status am Stichtag (Regeln unten); „noch nicht "
         "im Programm“: bis zum Stichtag ist kein Status durch ein Datum belegt.",
-        "All registered communes with their status on the cut-off date; “noch nicht im "
-        "Programm”: no status proved by a date yet.",
+        "All registered communes with their status on the cut-off date; “not yet in the "
+        "programme”: no status proved by a date yet.",
         (
             Column("status", "text", "Status", "Status",
                    "Status am Stichtag; letzte Zeile: alle Kommunen.",
@@ -353,7 +359,7 @@ TABLES: tuple[Table, ...] = (
         (
             Column("quartal", "text", "Quartal", "Quarter",
                    "Kalenderquartal des Termins; „Zeitraum“: ganzer Berichtszeitraum.",
-                   "Calendar quarter of the event date; “Zeitraum”: the whole period."),
+                   "Calendar quarter of the event date; “Period”: the whole period."),
             Column("merkmal", "text", "Merkmal", "Attribute",
                    "Insgesamt, Modul, Format oder Thema.", "Total, module, format or topic."),
             Column("auspraegung", "text", "Ausprägung", "Value", "Wert des Merkmals.",
@@ -411,6 +417,12 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 TABLE_BY_KEY: dict[str, Table] = {t.key: t for t in TABLES}
+SHEETS_EN: dict[str, str] = {
+    "ueberblick": "Overview", "kommunen_status": "Communes by status",
+    "kommunen_merkmale": "Communes by attribute", "selbstcheck_schritte": "Self-check steps",
+    "prozessdauer": "Track duration", "veranstaltungen": "Events",
+    "dialog_vernetzung": "Networking and dialogue",
+}
 
 RULES_DE: tuple[tuple[str, str], ...] = (
     ("Stichtag",
@@ -475,12 +487,13 @@ RULES_EN: tuple[tuple[str, str], ...] = (
     ("Period", "“In the period”: date between start and end of the period (inclusive), ending "
      "at the cut-off date at the latest."),
     ("Status on the cut-off date",
-     "A status holds from the date that proves it (finished: Abschluss; active: start; "
-     "accepted: Aufnahme; applied: Bewerbung or Ratsbeschluss; left: exit date). If that date is "
-     "after the cut-off or missing, the commune counts with the status its reached milestones "
-     "prove by then, else as “not yet in the programme”. Only “interessiert” needs no proof."),
+     "A status holds from the date that proves it (completed: Completion; active: start; "
+     "admitted: Admission; applied: Application or Council resolution; withdrawn: exit "
+     "date). If that date is after the cut-off or missing, the commune counts with the "
+     "status its reached milestones prove by then, else as “not yet in the programme”. "
+     "Only “interested” needs no proof."),
     ("Start", f"{_BEGINN_EN}; the same start for duration, “started in the period” and the "
-     "row “Beginn” of the self-check steps."),
+     "row “Start” of the self-check steps."),
     ("Left", "The exit date is the column ausgeschieden_am; when empty it is estimated as the "
      "planned date of the first milestone the commune did not reach any more, at most the data "
      "date."),
@@ -544,6 +557,44 @@ def chart_data(key: str, report: Report) -> ReportTable:
         return report["veranstaltungen"].subset(
             ["quartal", "teilnehmende", *SEKTOREN], pl.col("merkmal") == "Insgesamt")
     raise KeyError(key)
+
+
+# ---- English row values -------------------------------------------------------------------------
+
+# The value domain ([werte.<domain>] in dashboard/i18n) of each text column of the report tables
+ROW_DOMAINS: dict[str, str] = {
+    "status": "status", "merkmal": "merkmal", "schritt": "schritt", "gruppe": "dauergruppe",
+    "quartal": "quartal", "modul_bezeichnung": "modul", "format": "format",
+}
+# "Ausprägung" takes the values of its row's Merkmal; they never collide across these domains,
+# so a chart slice without the column "merkmal" is translated the same way
+AUSPRAEGUNG_DOMAINS = ("typ", "groessenklasse", "bundesland", "auspraegung", "format", "thema")
+_MODULE_ROW = re.compile(r"(\d+) (.+)")  # "2 Stärkung kommunaler …"
+
+
+def auspraegung_text(german: str | None, lang: str) -> str | None:
+    """One Ausprägung in `lang`: a commune type, size class, Land, format, topic, "alle
+    Veranstaltungen" or a module row ("1 Selbstcheck" → "1 Self-check")."""
+    if german is None or lang == "de":
+        return german
+    module = _MODULE_ROW.fullmatch(german)
+    if module:
+        return f"{module[1]} {value(lang, 'modul', module[2])}"
+    for domain in AUSPRAEGUNG_DOMAINS[:-1]:
+        names = value_names(lang, domain)
+        if german in names:
+            return names[german]
+    return value(lang, "thema", german)  # free-text topics stay as entered
+
+
+def translate_rows(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """A report frame with its German row values in `lang` (numbers and order unchanged)."""
+    frame = translate_values(frame, lang, **{c: d for c, d in ROW_DOMAINS.items()
+                                             if c in frame.columns})
+    if "auspraegung" not in frame.columns:
+        return frame
+    return frame.with_columns(pl.col("auspraegung").map_elements(
+        lambda v: auspraegung_text(v, lang), return_dtype=pl.String))
 
 
 # ---- small cells ---------------------------------------------------------------------------------
@@ -625,11 +676,14 @@ class ReportTable:
         return ReportTable(self.table, frame, *masks)
 
     def spelled(self, lang: str = "de") -> pl.DataFrame:
-        """The frame with headline figure keys replaced by their labels (column names kept)."""
-        if self.table.key != "ueberblick":
-            return self.frame
-        return self.frame.with_columns(pl.col("kennzahl").replace_strict(
-            {f.key: f.label(lang) for f in FIGURES}, default=pl.col("kennzahl")))
+        """The frame with headline figure keys replaced by their labels and, in English, the
+        German row values (status, Merkmal and Ausprägung, step, group, …) in `lang`
+        (column names kept). German returns the figures' own values."""
+        frame = self.frame
+        if self.table.key == "ueberblick":
+            frame = frame.with_columns(pl.col("kennzahl").replace_strict(
+                {f.key: f.label(lang) for f in FIGURES}, default=pl.col("kennzahl")))
+        return frame if lang == "de" else translate_rows(frame, lang)
 
     def labelled(self, lang: str = "de") -> pl.DataFrame:
         """Frame with display labels as headers and figure names spelled out (numbers typed)."""
@@ -698,10 +752,11 @@ class Report:
         microsecond=0))
     protection: ProtectionNote | None = None  # public edition only
 
-    def file_name(self, kind: str, suffix: str) -> str:
+    def file_name(self, kind: str, suffix: str, lang: str = "de") -> str:
         """`weltoffene-kommune_kennzahlen_2021-01-01_2021-12-31_stichtag-2022-01-15.xlsx`:
-        period and Stichtag, so files of two periods never collide (public: `_oeffentlich`)."""
-        tail = "_oeffentlich" if self.public else ""
+        period and Stichtag, so files of two periods never collide (public: `_oeffentlich`;
+        English files end in `_en`)."""
+        tail = ("_oeffentlich" if self.public else "") + ("" if lang == "de" else "_en")
         return (f"{FILE_PREFIX}_{kind}_{self.von.isoformat()}_{self.bis_effektiv.isoformat()}"
                 f"_stichtag-{self.stichtag.isoformat()}{tail}.{suffix}")
 

@@ -33,9 +33,10 @@ def _write(path: Path, content: bytes) -> Path:
     return path
 
 
-def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: None
-               ) -> ExportResult:
-    """Write XLSX, CSV files and ZIP, PNG/SVG charts and the PDF brief into `out_dir`."""
+def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: None,
+               lang: str = "de") -> ExportResult:
+    """Write XLSX, CSV files and ZIP, PNG/SVG charts (in `lang`) and the PDF brief (German,
+    with German charts) into `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
@@ -43,28 +44,29 @@ def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: No
     started = time.perf_counter()
 
     t = time.perf_counter()
-    name = report.file_name("kennzahlen", "xlsx")
-    files.append(_write(out_dir / name, xlsx_bytes(report)))
+    name = report.file_name("kennzahlen", "xlsx", lang)
+    files.append(_write(out_dir / name, xlsx_bytes(report, lang)))
     seconds["xlsx"] = time.perf_counter() - t
     progress(f"XLSX: {name} ({seconds['xlsx']:.1f} s)")
 
     t = time.perf_counter()
-    csvs = csv_files(report)
+    csvs = csv_files(report, lang)
     files += [_write(out_dir / n, content) for n, content in csvs.items()]
-    name = report.file_name("kennzahlen_csv", "zip")
-    files.append(_write(out_dir / name, csv_zip(report, csvs)))
+    name = report.file_name("kennzahlen_csv", "zip", lang)
+    files.append(_write(out_dir / name, csv_zip(report, csvs, lang)))
     seconds["csv"] = time.perf_counter() - t
     progress(f"CSV: {len(csvs)} Tabellen und {name} ({seconds['csv']:.1f} s)")
 
     t = time.perf_counter()
-    rendered = chart_files(report, progress=lambda m: progress(f"  {m}"))
+    rendered = chart_files(report, progress=lambda m: progress(f"  {m}"), lang=lang)
     files += [_write(out_dir / n, content) for n, content in rendered.files.items()]
     seconds["charts"] = time.perf_counter() - t
     progress(f"Diagramme: {len(rendered.files)} Dateien PNG/SVG ({seconds['charts']:.1f} s)")
 
     t = time.perf_counter()
     name = report.file_name("kurzbericht", "pdf")
-    files.append(_write(out_dir / name, pdf_bytes(report, rendered.png)))
+    pngs = rendered.png if lang == "de" else chart_files(report).png  # the PDF is German
+    files.append(_write(out_dir / name, pdf_bytes(report, pngs)))
     seconds["pdf"] = time.perf_counter() - t
     progress(f"PDF: {name} ({seconds['pdf']:.1f} s)")
 

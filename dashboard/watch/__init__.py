@@ -28,7 +28,7 @@ import polars as pl
 from icalendar import Calendar, Event
 
 from dashboard import data, fmt, notify
-from dashboard.i18n import translate
+from dashboard.i18n import translate, value
 from dashboard.store import handlungsplan
 from dashboard.store import watch as store
 
@@ -72,7 +72,7 @@ def rule_text(lang: str = "de") -> str:
 
 def art_label(art: str, lang: str = "de") -> str:
     """The kind of a watch item in words."""
-    return translate(lang, "pdfua.art_massnahme" if art == "massnahme" else f"fristen.art_{art}")
+    return value(lang, "frist_art", art)
 
 
 def item_line(row: Mapping[str, Any], lang: str = "de") -> str:

@@ -364,7 +364,7 @@ def test_handlungsplan_role_checks_and_audit(demo):
 
 def test_staff_cohort_view_counts_without_ranking(demo):
     measures = handlungsplan.all_measures(data.STAFF)
-    counts = cohort_counts(measures)
+    counts = cohort_counts(measures, data.programme_rules().handlungsfelder)
     assert counts.columns == ["handlungsfeld", "geplant", "umgesetzt", "verworfen", "kommunen"]
     assert counts["handlungsfeld"].to_list() == list(data.query(
         "select handlungsfeld from ref_handlungsfeld order by nummer")["handlungsfeld"])

@@ -10,14 +10,17 @@ import re
 import pytest
 from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
 
+from dashboard import data
 from dashboard.app import pages_for
 from dashboard.data import Viewer
 from dashboard.i18n import value_names
+from dashboard.store import demo, demo_handlungsplan, handlungsplan
+from dashboard.store.__main__ import demo_handlungsplan_inputs
 from tests.dashboard.pagetest import frames, run_page
-from tests.dashboard.test_i18n import DOMAINS
+from tests.dashboard.test_i18n import german_texts
 
 # German values that are not also the English word (Workshop, Berlin, … are spelt alike)
-GERMAN = {k for d in DOMAINS for k, v in value_names("en", d).items() if k != v}
+GERMAN = german_texts()
 NUMBER_PREFIX = re.compile(r"^(★ )?\d* ?")
 
 
@@ -56,23 +59,15 @@ def _shown_texts(at) -> set[str]:
     return texts | _chart_labels(at)
 
 
-# The report tables (values per Merkmal) are translated with the English export files (#10,
-# `report_defs`); until then this case fails, and strict xfail reports when it starts to pass.
-_REPORT = pytest.mark.xfail(strict=True, reason="report table values: English exports, #10")
-# Known gap, merged late in this wave: the exchange sections (offers, needs, practice cards,
-# requests) and the action sections (Handlungsplan, notes, deadline watch) still show German
-# data values (Handlungsfeld, Stand, Art) in English. Strict: the mark must go when they pass.
-_LATE = pytest.mark.xfail(strict=True, reason="exchange/action sections: English data values")
-_LATE_PAGES = {("staff", "kommune"), ("staff", "vernetzung"), ("staff", "handlungsplan"),
-               ("staff", "fristen"), ("kommune", "kommune"), ("kommune", "handlungsplan")}
-CASES = [pytest.param(role, page, marks=[_REPORT] if page == "bericht"
-                      else [_LATE] if (role, page) in _LATE_PAGES else [])
-         for role in ("staff", "kommune", "public") for page in pages_for(role)
+CASES = [(role, page) for role in ("staff", "kommune", "public") for page in pages_for(role)
          if page != "anmelden"]
 
 
 @pytest.mark.parametrize(("role", "page"), CASES)
 def test_no_german_data_value_in_english(use_db, demo_db, role, page, sql):
+    """With the demo exchange (offers, needs, requests, practice cards) and Handlungsplan
+    (measures in every state, notes) in the store, so those sections show their values."""
+    _seed(use_db, demo_db)
     viewer = {"staff": Viewer("staff"), "kommune": _own(sql), "public": None}[role]
     params = {"lang": "en"}
     if page == "kommune" and role == "staff":
@@ -83,9 +78,17 @@ def test_no_german_data_value_in_english(use_db, demo_db, role, page, sql):
     assert not shown & GERMAN, sorted(shown & GERMAN)
 
 
+def _seed(use_db, demo_db) -> None:
+    use_db(demo_db)
+    demo.seed(data.query("select * from mart_peer_merkmale order by kommune_id"))
+    demo_handlungsplan.seed(*demo_handlungsplan_inputs(data))
+
+
 def _own(sql) -> Viewer:
-    return Viewer("kommune", sql("select kommune_id from kommune where status = 'aktiv' "
-                                 "order by 1 limit 1")[0][0])
+    """An active commune with measures in the Handlungsplan."""
+    active = {r[0] for r in sql("select kommune_id from kommune where status = 'aktiv'")}
+    planned = handlungsplan.all_measures(data.STAFF)["kommune_id"].unique().sort().to_list()
+    return Viewer("kommune", next(k for k in planned if k in active))
 
 
 def _finished(sql) -> str:
@@ -134,3 +137,21 @@ def test_sidebar_filters_show_english_values_and_keep_german_urls(use_db, demo_d
     assert all(shown["start_quartal"]), "quarters keep their own text"
     assert at.button_group(key="flt_status").value == ["aktiv"]
     assert at.query_params["status"] in (["aktiv"], "aktiv")
+
+
+def test_exchange_groups_in_english(use_db, demo_db):
+    """The staff's exchange groups (made on the button): member and group tables and the
+    "why it fits" texts name Handlungsfelder, types and Länder in English."""
+    at = run_page(use_db, demo_db, page="vernetzung", viewer=Viewer("staff"), lang="en")
+    at.button(key="peers_groups_run").click().run()
+    shown = _shown_texts(at)
+    assert any("Bavaria" in t or "Hesse" in t for t in shown)
+    assert not shown & GERMAN, sorted(shown & GERMAN)
+    reasons = [m.value.replace("\\", "") for m in at.caption if "Shared priorities" in m.value]
+    named = {k for d in ("handlungsfeld", "bundesland") for k, v in value_names("en", d).items()
+             if k != v}  # Landkreis etc. may be part of a commune's name
+    assert reasons and not any(g in r for r in reasons for g in named)
+    lists = {v for frame in frames(at) for c in frame.columns if not is_numeric_dtype(frame[c])
+             for value in frame[c].dropna() for v in str(value).split("; ")}
+    assert "Cohesion and encounter" in lists
+    assert not lists & GERMAN, sorted(lists & GERMAN)

@@ -19,7 +19,9 @@ from aiosmtpd.handlers import Message
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data, exchange_ui, notify, ui
+from dashboard.i18n import value as value_in
 from dashboard.store import austausch, demo
+from etl.schema import HANDLUNGSFELDER
 from tests.dashboard.pagetest import APP, assert_ok
 
 ENGAGEMENT = "Engagement und Beteiligung"
@@ -244,22 +246,29 @@ def test_practice_cards_escape_hostile_text_and_the_directory_filters(demo_store
 
 
 def test_uncovered_needs_and_communes_without_exchange():
+    f1, f2, f3 = HANDLUNGSFELDER[:3]
     entries = pl.DataFrame({
         "id": ["1", "2", "3", "4"], "kommune_id": ["A", "B", "B", "C"],
         "art": ["gesuch", "gesuch", "angebot", "gesuch"],
-        "handlungsfeld": ["F1", "F2", "F1", "F2"], "beschreibung": ["a", "b", "c", "d"],
+        "handlungsfeld": [f1, f2, f1, f2], "beschreibung": ["a", "b", "c", "d"],
         "stichworte": ["", "", "", ""]})
-    practices = pl.DataFrame({"kommune_id": ["C"], "handlungsfeld": ["F3"]})
+    practices = pl.DataFrame({"kommune_id": ["C"], "handlungsfeld": [f3]})
     names = {"A": "Aa", "B": "Bb", "C": "Cc"}
     uncovered = exchange_ui.uncovered_needs(entries, practices, names, "de")
-    # A's need in F1 meets B's offer; the F2 needs of B and C meet nothing
-    assert uncovered.rows() == [("F2", "Bb", "b", ""), ("F2", "Cc", "d", "")]
+    # A's need in f1 meets B's offer; the f2 needs of B and C meet nothing
+    assert uncovered.rows() == [(f2, "Bb", "b", ""), (f2, "Cc", "d", "")]
+    english = exchange_ui.uncovered_needs(entries, practices, names, "en")
+    assert english.rows() == [(value_in("en", "handlungsfeld", f2), *r[1:])
+                              for r in uncovered.rows()]
+    assert english.columns[0] == "Field of action"
     requests = pl.DataFrame({"von_kommune_id": ["A", "B"], "an_kommune_id": ["B", "C"],
                              "zustand": ["angenommen", "offen"]})
     kommunen = pl.DataFrame({"kommune_id": ["A", "B", "C", "D"], "name": ["Aa", "Bb", "Cc", "Dd"],
-                             "bundesland": ["X"] * 4})
+                             "bundesland": ["Bayern"] * 4})
     without = exchange_ui.communes_without_exchange(kommunen, requests, "de")
-    assert without.rows() == [("Cc", "X", 1), ("Dd", "X", 0)]
+    assert without.rows() == [("Cc", "Bayern", 1), ("Dd", "Bayern", 0)]
+    without = exchange_ui.communes_without_exchange(kommunen, requests, "en")
+    assert without.rows() == [("Cc", "Bavaria", 1), ("Dd", "Bavaria", 0)]
 
 
 # ---- e-mail --------------------------------------------------------------------------------------
@@ -319,3 +328,17 @@ def test_no_smtp_server_means_no_mail_and_no_error(demo_store):
     assert notify.request_sent(request, {}) is False  # not configured
     closed = {"host": "127.0.0.1", "port": _free_port(), "absender": "m@example.org"}
     assert notify.request_sent(request, closed) is False  # configured but unreachable
+
+
+def test_practice_search_finds_the_field_in_the_ui_language():
+    cards = pl.DataFrame({"kommune_id": ["A", "B"], "titel": ["Quartiersrat", "Sprachcafé"],
+                          "was": ["", ""], "mit_wem": ["", ""], "ergebnis": ["", ""],
+                          "handlungsfeld": ["Zusammenhalt und Begegnung",
+                                            "Engagement und Beteiligung"]})
+    names = {"A": "Aa", "B": "Bb"}
+    found = exchange_ui.practice_matches(cards, names, "Cohesion", None, "en")
+    assert found["titel"].to_list() == ["Quartiersrat"]
+    assert "_suche" not in found.columns
+    assert exchange_ui.practice_matches(cards, names, "zusammenhalt", None, "en").height == 1
+    assert exchange_ui.practice_matches(cards, names, "cohesion", None, "de").is_empty()
+    assert exchange_ui.practice_matches(cards, names, "bb sprach", None, "de").height == 1

@@ -27,6 +27,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data, peer_cards, peers
+from dashboard.report import xlsx as report_xlsx
 from dashboard.store import austausch, db, demo
 from etl.excel_csv import to_excel_csv_bytes
 from etl.schema import HANDLUNGSFELDER
@@ -104,7 +105,7 @@ def _use_store(path: Path | str | None) -> str | None:
 
 def _xlsx_parts(listing: pl.DataFrame) -> dict[str, bytes]:
     """The content parts of the XLSX (the document properties carry the creation time)."""
-    with zipfile.ZipFile(io.BytesIO(peer_cards.xlsx_bytes({"Vorschläge": listing}))) as z:
+    with zipfile.ZipFile(io.BytesIO(report_xlsx.sheets_bytes({"Vorschläge": listing}))) as z:
         return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
 
 

@@ -29,6 +29,7 @@ from etl.build import build
 from tests.cohort import KOMMUNEN, MODULNUTZUNG, write_cohort
 from tests.conftest import DEMO_DIR
 from tests.dashboard import kennzahlen_oracle as oracle
+from tests.dashboard.test_i18n import german_texts
 
 D = dt.date
 STICHTAG = D(2021, 12, 31)
@@ -392,3 +393,110 @@ def test_command_line_explains_errors(cohort_db, tmp_path, capsys, monkeypatch):
     code = report.main(["--out", str(tmp_path), "--db", str(tmp_path / "fehlt.duckdb")])
     assert code == 1
     assert "noch keine Datenbank" in capsys.readouterr().err
+
+
+# ---- English files -------------------------------------------------------------------------------
+
+
+def _texts(values) -> set[str]:
+    return {v for v in values if isinstance(v, str)}
+
+
+def test_english_xlsx_has_the_german_numbers_with_english_labels_and_values(demo_report):
+    german = _workbook(report_xlsx.xlsx_bytes(demo_report))
+    english = _workbook(report_xlsx.xlsx_bytes(demo_report, "en"))
+    assert english.sheetnames == [t.sheet_name("en") for t in rd.TABLES] + ["Notes"]
+    assert all(len(name) <= 31 for name in english.sheetnames)
+    for table in rd.TABLES:
+        de = list(german[table.sheet].iter_rows(values_only=True))
+        en = list(english[table.sheet_name("en")].iter_rows(values_only=True))
+        assert list(en[0]) == [c.label_en for c in table.columns]
+        assert len(en) == len(de) > 1
+        for row_de, row_en in zip(de[1:], en[1:], strict=True):
+            numbers = [(a, b) for a, b in zip(row_de, row_en, strict=True)
+                       if not isinstance(a, str)]
+            assert all(a == b for a, b in numbers), table.key  # the same figures, typed
+        shown = _texts(v for row in en[1:] for v in row)
+        assert not shown & german_texts(), (table.key, sorted(shown & german_texts()))
+    status = [r[0] for r in english["Communes by status"].iter_rows(min_row=2, values_only=True)]
+    assert "not yet in the programme" in status and status[-1] == "Total"
+    notes: dict = {}
+    for r in english["Notes"].iter_rows(values_only=True):
+        notes.setdefault(r[0], r[1])  # the section "Report" comes first ("Rules" has the term too)
+    assert notes["Cut-off date"] == dt.datetime.combine(STICHTAG, dt.time())
+    assert notes["Title"] == "Weltoffene Kommune – key figures for the NAP-I"
+    assert "Key figures (sheet “Overview”)" in notes
+
+
+def test_english_csv_zip_english_dialect_same_numbers(demo_report):
+    archive = zipfile.ZipFile(io.BytesIO(report_csv.csv_zip(demo_report, lang="en")))
+    names = set(archive.namelist())
+    assert names == {demo_report.file_name(k, "csv", "en") for k in demo_report.tables} | {
+        "notes.txt"}
+    assert all(n.isascii() and (n.endswith("_en.csv") or n == "notes.txt") for n in names)
+    for key, rt in demo_report.tables.items():
+        content = archive.read(demo_report.file_name(key, "csv", "en"))
+        assert content.startswith(b"\xef\xbb\xbf")
+        frame = pl.read_csv(io.BytesIO(content[3:]), infer_schema=False)
+        assert frame.columns == [c.label_en for c in rt.table.columns if c.name in rt.frame.columns]
+        for column in rt.table.columns:
+            if column.kind == "int":
+                got = [None if v is None else int(v) for v in frame[column.label_en]]
+                assert got == rt.frame[column.name].to_list(), (key, column.name)
+            elif column.kind == "decimal":
+                got = [None if v is None else float(v) for v in frame[column.label_en]]
+                want = [None if v is None else round(v, 4) for v in rt.frame[column.name]]
+                assert got == want, (key, column.name)
+        shown = {v for c in frame.columns for v in frame[c].drop_nulls()}
+        assert not shown & german_texts(), (key, sorted(shown & german_texts()))
+    notes = archive.read("notes.txt").decode("utf-8-sig")
+    assert "Cut-off date: 31 Dec 2021" in notes and "Stichtag" not in notes.split("\n")[3]
+
+
+def test_english_files_keep_hostile_topics_inert_and_hide_the_same_cells(monkeypatch, hostile_db):
+    rep = _report(monkeypatch, hostile_db)
+    content = report_csv.csv_bytes(rep["veranstaltungen"], "en")
+    values = pl.read_csv(io.BytesIO(content[3:]), infer_schema=False)["Value"].to_list()
+    assert "'" + HOSTILE in values and "'@SUMME(A1)" in values and HOSTILE not in values
+    ws = _workbook(report_xlsx.xlsx_bytes(rep, "en"))["Events"]
+    values = [r["Value"] for r in _sheet_rows(ws)]
+    assert "'" + HOSTILE in values and HOSTILE not in values
+    public = _report(monkeypatch, hostile_db, viewer=data.PUBLIC)
+    for key, rt in public.tables.items():
+        de = _read_csv(report_csv.csv_bytes(rt))
+        en = pl.read_csv(io.BytesIO(report_csv.csv_bytes(rt, "en")[3:]), infer_schema=False)
+        for c in rt.table.columns:
+            if c.name in rt.frame.columns and c.kind != "text":
+                hidden_de = [v == rd.SMALL_CELL_TEXT for v in de[c.label_de]]
+                assert hidden_de == [v == rd.SMALL_CELL_TEXT for v in en[c.label_en]], key
+
+
+@pytest.mark.parametrize("key", [c.key for c in rd.CHARTS])
+def test_english_chart_export_has_english_title_legend_and_axes(demo_report, key):
+    fig = report_charts.export_figure(key, demo_report, "en")
+    assert fig.layout.title.text == rd.CHART_BY_KEY[key].title_en
+    assert fig.layout.title.subtitle.text.startswith("Cut-off date 31 Dec 2021 · ")
+    labels = {t.name for t in fig.data} | {
+        v for t in fig.data for axis in (t.x, t.y) if axis is not None for v in axis
+        if isinstance(v, str)}
+    labels |= {fig.layout.xaxis.title.text, fig.layout.yaxis.title.text}
+    labels = {re.sub(r"^\d+ ", "", v) for v in labels if v}
+    assert not labels & german_texts(), sorted(labels & german_texts())
+    assert report_charts.export_figure(key, demo_report).layout.title.text == \
+        rd.CHART_BY_KEY[key].title_de
+
+
+def test_command_line_writes_english_files(cohort_db, tmp_path, monkeypatch, rendered):
+    monkeypatch.delenv("WK_DB", raising=False)
+    code = report.main(["--stichtag", "31.12.2021", "--von", "2021-01-01", "--out",
+                        str(tmp_path), "--db", str(cohort_db), "--lang", "en"])
+    assert code == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert all(n.isascii() for n in names)
+    assert [n for n in names if not n.endswith(("_en.csv", "_en.zip", "_en.xlsx", "_en.png",
+                                                 "_en.svg"))] == [
+        f"weltoffene-kommune_kurzbericht_{CLI_STEM}.pdf"]  # the PDF brief is German
+    wb = _workbook((tmp_path / f"weltoffene-kommune_kennzahlen_{CLI_STEM}_en.xlsx").read_bytes())
+    assert wb.sheetnames[-1] == "Notes" and wb.sheetnames[0] == "Overview"
+    svg = (tmp_path / f"weltoffene-kommune_kommunen_status_{CLI_STEM}_en.svg").read_text()
+    assert "Communes by status on the cut-off date" in svg and "Kommunen nach Status" not in svg

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import string
+from pathlib import Path
 
 import polars as pl
 import pytest
 
-from dashboard import charts
+import dashboard
+from dashboard import audit, charts
 from dashboard.i18n import LANGUAGES, strings, translate, translate_values, value, value_names
+from dashboard.store import austausch, handlungsplan, notizen
 from etl import schema
 
 DOMAINS = {
@@ -23,7 +27,26 @@ DOMAINS = {
     "typ": schema.KOMMUNE_TYPEN,
     "groessenklasse": tuple(label for label, _, _ in schema.GROESSENKLASSEN),
     "bundesland": schema.BUNDESLAENDER,
+    # exchange and action sections: stored codes, German text in de.toml (CODED)
+    "massnahme_stand": handlungsplan.ZUSTAENDE,
+    "anfrage_zustand": austausch.ZUSTAENDE,
+    "eintrag_art": austausch.ARTEN,
+    "eintrag_sicht": austausch.SICHTBARKEIT,
+    "notiz_sicht": notizen.SICHTBARKEIT,
+    "geholfen": austausch.GEHOLFEN,
+    "austausch_format": austausch.FORMATE,
+    "frist_art": ("ueberfaellig", "dauer", "massnahme"),
+    # report rows (etl/sql/marts/kennzahl_*.sql; test_english checks a whole report)
+    "merkmal": ("Art", "Größenklasse", "Bundesland", "Insgesamt", "Modul", "Format", "Thema"),
+    "auspraegung": ("alle Veranstaltungen",),
+    "schritt": ("Beginn", *schema.MEILENSTEINE),
+    "dauergruppe": ("abgeschlossen bis Stichtag", "abgeschlossen im Zeitraum",
+                    "laufend am Stichtag"),
+    "quartal": ("Zeitraum",),
 }
+# Domains keyed by a stored code whose German text differs from it (`zurueckgezogen`)
+CODED = frozenset({"anfrage_zustand", "eintrag_art", "eintrag_sicht", "notiz_sicht",
+                   "frist_art"})
 
 
 def _fields(text: str) -> set[str]:
@@ -45,14 +68,23 @@ def test_both_languages_use_the_same_placeholders():
 def test_every_value_of_a_domain_has_a_translation(domain):
     for lang in LANGUAGES:
         assert set(value_names(lang, domain)) == set(DOMAINS[domain]), (lang, domain)
-    assert value_names("de", domain) == {v: v for v in DOMAINS[domain]}
+    if domain not in CODED:
+        assert value_names("de", domain) == {v: v for v in DOMAINS[domain]}
+
+
+def german_texts() -> set[str]:
+    """The German texts of all domain values whose English text differs (what an English page
+    must not show)."""
+    return {value_names("de", d)[k] for d in DOMAINS for k, v in value_names("en", d).items()
+            if value_names("de", d)[k] != v}
 
 
 def test_english_values_are_english():
-    """No English value is its German key, except names spelt alike in both languages."""
-    alike = {"Workshop", "Webinar", "Berlin", "Brandenburg", "Bremen", "Hamburg", "Saarland",
-             "Baden-Württemberg", "Schleswig-Holstein"}
-    same = {v for d in DOMAINS for k, v in value_names("en", d).items() if k == v}
+    """No English value is its German text, except names spelt alike in both languages."""
+    alike = {"Workshop", "Webinar", "Video", "Format", "Berlin", "Brandenburg", "Bremen",
+             "Hamburg", "Saarland", "Baden-Württemberg", "Schleswig-Holstein"}
+    same = {v for d in DOMAINS for k, v in value_names("en", d).items()
+            if value_names("de", d)[k] == v}
     assert same == alike
     assert not any(re.search("[äöüß]", v) for d in DOMAINS for v in value_names("en", d).values()
                    if v != "Baden-Württemberg")
@@ -91,3 +123,27 @@ def test_translate_values_keeps_rows_nulls_and_free_text():
         "n": [1, 2, 3],
     }
     assert translate_values(frame, "de", status="status").equals(frame)
+
+
+def _logged_actions() -> set[str]:
+    """Every action name the code passes as a literal to `audit.log_event`."""
+    found = set()
+    for path in Path(dashboard.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "log_event"
+                    and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)):
+                found.add(node.args[1].value)
+    return found
+
+
+def test_every_audit_action_has_a_label():
+    """The audit log on the Daten page labels each action in both languages; an action the
+    code logs but the list lacks (as `rollback_failed` was) would show as its code."""
+    logged = _logged_actions()
+    assert {"login_ok", "import", "rollback", "rollback_failed"} <= logged  # the scan works
+    assert logged <= set(audit.ACTIONS)
+    for lang in LANGUAGES:
+        labels = {k.removeprefix("daten.action."): v for k, v in strings(lang).items()
+                  if k.startswith("daten.action.")}
+        assert set(audit.ACTIONS) <= set(labels), lang
+    assert translate("en", "daten.action.rollback_failed") == "Rollback failed"
