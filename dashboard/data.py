@@ -818,6 +818,26 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
                               build=build_info(), tables=tables, protection=note)
 
 
+def public_selection_small(report) -> bool:
+    """True for a public edition whose selection holds fewer than `SMALL_CELL_LIMIT` admitted
+    communes, none included: the "Insgesamt" count of communes by status is hidden as a small
+    cell (not to protect another one) or is 0.
+
+    Such a page shows no figures at all, the same message for 0, 1 and 2 communes: with 1 or 2
+    every figure rests on them, and zeros ("0 aktiv") would tell their status; and were "none"
+    shown differently from "hidden", a status filter on a Land with one commune would tell that
+    commune's status too.
+    """
+    if not report.public:
+        return False
+    status = report["kommunen_status"]
+    i = status.frame.get_column("status").to_list().index("Insgesamt")
+    secondary = status.secondary is not None and bool(status.secondary["kommunen"][i])
+    if bool(status.is_hidden("kommunen")[i]):
+        return not secondary
+    return (status.frame["kommunen"][i] or 0) == 0
+
+
 def audit_events(viewer: Viewer, limit: int = 500) -> pl.DataFrame:
     """The newest `limit` audit events, newest first (staff only; see dashboard/audit.py)."""
     require_staff(viewer, "das Prüfprotokoll sehen")

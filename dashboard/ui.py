@@ -444,6 +444,13 @@ def empty_state() -> None:
     st.warning(f"**{t('empty.title')}**  \n{t('empty.text')}", icon=":material/filter_list_off:")
 
 
+def small_selection() -> None:
+    """Public pages whose selection holds fewer than three admitted communes, or none: one and
+    the same message for both (`data.public_selection_small`), no figure."""
+    st.info(f"**{t('public.small_title')}**  \n{t('public.small_text')}",
+            icon=":material/filter_list_off:")
+
+
 PROFILE_KEY = "AGS"  # tables that link to profiles carry the commune key in this column
 
 

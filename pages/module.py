@@ -1,27 +1,99 @@
-"""Module: uptake by module, format, topic, month and sector; who used what; shared events."""
+"""Module: uptake by module, format, topic, month and sector; who used what; shared events.
+
+The public sees the audited public edition of the report instead (`data.load_report`): totals
+from the programme start to the data date by module, format and sector, the same cells and the
+same "x" as the Überblick and the Bericht; months and topics are not published (mostly 1 or 2
+communes per cell, see `definitions.Table.public_rows`).
+"""
 
 import polars as pl
 import streamlit as st
 
 from dashboard import charts, data, ui
+from dashboard.report import definitions as rd
 
 lang, viewer, filters = ui.page("module.title")
+
+
+def measure_choice() -> str:
+    return st.radio(
+        ui.t("module.measure"),
+        ["teilnahmen", "teilnehmende"],
+        horizontal=True,
+        format_func=lambda v: ui.t(f"module.{v}"),
+        key="modules_measure",
+    )
+
+
+def public_bars(frame: pl.DataFrame, hidden: bool, category: str, measure: str, columns: dict,
+                file_stem: str, key: str, colour: str = charts.OKABE_ITO[4]) -> None:
+    """A chart of the report's cells and its table; hidden cells are null ("x"). A view whose
+    cells are all hidden is not drawn: it would list the categories a few communes used."""
+    if frame.is_empty():
+        st.caption(ui.t("public.no_events"))
+    elif hidden:
+        st.caption(ui.t("public.all_hidden"))
+    else:
+        ui.chart_and_table(charts.hbars(frame, category, measure, lang, colour),
+                           frame.select(pl.col(c).alias(label) for c, label in columns.items()),
+                           file_stem, key=key)
+
+
+def public_page() -> None:
+    day = data.build_info().datenstand
+    report = data.load_report(viewer, rd.PROGRAMMSTART, day, day, filters)
+    if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
+        ui.small_selection()
+        return
+    measure = measure_choice()
+    st.caption(ui.t("module.hint"))
+    st.caption(ui.t("public.module_scope"))
+    st.caption(report.protection.text(lang))
+    events = report["veranstaltungen"]
+    period = pl.col("quartal") == "Zeitraum"
+    names = {f"{m} {name}": f"{m} {ui.value('modul', name)}"
+             for m, name in data.programme_rules().module.items()}
+    figures = ("teilnahmen", "teilnehmende")
+    columns = {"auspraegung": None, **{f: ui.t(f"module.{f}") for f in figures}}
+    for column, (merkmal, title, label) in zip(
+            st.columns(2), (("Modul", "public.by_module", "module.modul"),
+                            ("Format", "module.by_format", "module.format")), strict=True):
+        part = events.subset(["auspraegung", *figures], period & (pl.col("merkmal") == merkmal))
+        frame = part.frame.with_columns(
+            pl.col("auspraegung").replace_strict(names, default=pl.col("auspraegung"))
+            if merkmal == "Modul" else pl.col("auspraegung"))
+        if merkmal == "Format":
+            frame = ui.values(frame, auspraegung="format")
+        with column:
+            st.subheader(ui.t(title))
+            public_bars(frame, all(part.is_hidden(f).all() for f in figures), "auspraegung",
+                        measure, columns | {"auspraegung": ui.t(label)},
+                        f"nutzung_nach_{merkmal.lower()}", key=f"public_{merkmal}")
+
+    st.subheader(ui.t("module.by_sector"))
+    total = events.subset(list(rd.SEKTOREN), period & (pl.col("merkmal") == "Insgesamt"))
+    sectors = pl.DataFrame({
+        "sektor": [ui.t(f"module.{'ohne_angabe' if s == 'ohne_sektor' else s}")
+                   for s in rd.SEKTOREN] if total.frame.height else [],
+        "teilnehmende": [total.frame[s][0] for s in rd.SEKTOREN] if total.frame.height else [],
+    }, schema={"sektor": pl.String, "teilnehmende": pl.Int64})
+    public_bars(sectors, all(total.is_hidden(s).all() for s in rd.SEKTOREN), "sektor",
+                "teilnehmende", {"sektor": ui.t("module.sector"),
+                                 "teilnehmende": ui.t("module.teilnehmende")},
+                "teilnehmende_nach_sektor", key="public_sectors", colour=charts.OKABE_ITO[2])
+
+
+if viewer.role == "public":
+    public_page()
+    st.stop()
 
 monthly = data.uptake_by(viewer, filters, "monat", "modul")
 if monthly.is_empty():
     ui.empty_state()
     st.stop()
 
-measure = st.radio(
-    ui.t("module.measure"),
-    ["teilnahmen", "teilnehmende"],
-    horizontal=True,
-    format_func=lambda v: ui.t(f"module.{v}"),
-    key="modules_measure",
-)
+measure = measure_choice()
 st.caption(ui.t("module.hint"))
-if viewer.role == "public":
-    st.caption(ui.t("auth.suppressed"))
 label = ui.t(f"module.{measure}")
 module_names = {m: f"{m} {ui.value('modul', name)}"
                 for m, name in data.programme_rules().module.items()}
@@ -78,7 +150,7 @@ ui.chart_and_table(
 )
 
 used = ui.values(data.uptake_by_kommune(viewer, filters), format="format")
-if not used.is_empty():  # per-commune rows: staff see all, a commune its own, the public none
+if not used.is_empty():  # per-commune rows: staff see all, a commune its own rows
     st.subheader(ui.t("module.by_kommune"))
     st.caption(ui.t("module.by_kommune_hint"))
     matrix = (
@@ -104,25 +176,24 @@ if not used.is_empty():  # per-commune rows: staff see all, a commune its own, t
     )
 
 shared = data.shared_events(viewer, filters)
-if viewer.role != "public":
-    st.subheader(ui.t("module.shared"))
-    if shared.is_empty():
-        st.caption(ui.t("module.shared_empty"))
-    else:
-        ui.table_with_download(
-            ui.labelled(
-                ui.values(shared, format="format", thema="thema"),
-                "module",
-                "datum",
-                "veranstaltung_id",
-                "modul",
-                "format",
-                "thema",
-                "kommunen_anzahl",
-                "teilnehmende",
-                "kommunen",
-                veranstaltung_id="veranstaltung",
-            ),
-            "gemeinsame_veranstaltungen",
-            key="dl_shared",
-        )
+st.subheader(ui.t("module.shared"))
+if shared.is_empty():
+    st.caption(ui.t("module.shared_empty"))
+else:
+    ui.table_with_download(
+        ui.labelled(
+            ui.values(shared, format="format", thema="thema"),
+            "module",
+            "datum",
+            "veranstaltung_id",
+            "modul",
+            "format",
+            "thema",
+            "kommunen_anzahl",
+            "teilnehmende",
+            "kommunen",
+            veranstaltung_id="veranstaltung",
+        ),
+        "gemeinsame_veranstaltungen",
+        key="dl_shared",
+    )

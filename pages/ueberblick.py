@@ -16,6 +16,9 @@ stichtag = st.date_input(ui.t("overview_stichtag.stichtag"), value=info.datensta
                          format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD",
                          key="overview_stichtag", help=ui.t("overview_stichtag.help"))
 report = data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag, filters)
+if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
+    ui.small_selection()
+    st.stop()
 status = report["kommunen_status"]
 if status.frame.filter(pl.col("status") == "Insgesamt")["kommunen"].fill_null(1).item() == 0:
     ui.empty_state()
