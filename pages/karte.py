@@ -72,6 +72,10 @@ else:
         st.caption(ui.t("map_public.laender_hint"))
         st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
+    if public and counts.get_column("kommunen").null_count() == counts.height:
+        # every Land hidden: no empty map with a meaningless colour scale
+        st.caption(ui.t("public.all_hidden"))
+        st.stop()
     fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang)
     ui.chart_and_table(
         fig,
