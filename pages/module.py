@@ -85,12 +85,12 @@ def public_page() -> None:
 
 if viewer.role == "public":
     public_page()
-    st.stop()
+    ui.end_page()
 
 monthly = data.uptake_by(viewer, filters, "monat", "modul")
 if monthly.is_empty():
     ui.empty_state()
-    st.stop()
+    ui.end_page()
 
 measure = measure_choice()
 st.caption(ui.t("module.hint"))

@@ -279,6 +279,9 @@ def _check_page(use_db, demo_db, page: str, view: str | None, field: str, value:
         # no figure at all: no metric, no table, no chart – only the message
         assert not at.metric and not frames(at) and not at.get("plotly_chart"), where
         assert any("weniger als drei" in i.value for i in at.info), where
+        # the message asks to widen the filters: they are there (and the footer)
+        assert at.button_group(key=f"flt_{field}").value == [value], where
+        assert any("Datenstand" in c.value for c in at.caption), where
         return
     _audit_holds(public, staff)
     (_overview if page == "ueberblick" else _modules)(at, staff, public, where)
