@@ -459,7 +459,11 @@ def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
 
     Reads the pre-aggregated mart (never the raw uptake rows). `teilnahmen` counts a commune's
     attendance of an event; an event shared by three communes counts three times.
+
+    Staff only: the figures are not protected (months and topics are mostly 1 or 2 communes per
+    cell). Everyone else reads module uptake from the audited public edition (`load_report`).
     """
+    require_staff(viewer, "die Nutzung je Monat, Format und Thema ungeschützt sehen")
     unknown = set(dims) - set(UPTAKE_DIMENSIONS)
     if unknown or not dims:
         raise ValueError(f"unknown uptake dimensions {unknown or dims}")
@@ -473,8 +477,7 @@ def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
         f"from {source} group by {cols} order by {cols}",
         params,
     )
-    measures = ["teilnahmen", "teilnehmende", *SECTOR_COLUMNS]
-    return public_small_cells(frame, viewer, {m: ["kommunen"] for m in measures})
+    return frame
 
 
 def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """Module: uptake by module, format, topic, month and sector; who used what; shared events.
 
-The public sees the audited public edition of the report instead (`data.load_report`): totals
+Everyone but staff sees the audited public edition of the report instead (`data.load_report`,
+the same rule as the Überblick; a commune also its own uptake and shared events): totals
 from the programme start to the data date by module, format and sector, the same cells and the
 same "x" as the Überblick and the Bericht; months and topics are not published (mostly 1 or 2
 communes per cell, see `definitions.Table.public_rows`).
@@ -34,8 +35,12 @@ def public_bars(frame: pl.DataFrame, hidden: bool, category: str, measure: str, 
     elif hidden:
         st.caption(ui.t("public.all_hidden"))
     else:
-        ui.chart_and_table(charts.hbars(frame, category, measure, lang, colour),
-                           frame.select(pl.col(c).alias(label) for c, label in columns.items()),
+        # the table as text with "x" for every viewer of this edition (a commune's tables
+        # would show a hidden cell as empty), numbers formatted as on the Überblick
+        table, _config = ui.table_view(
+            frame.select(pl.col(c).alias(label) for c, label in columns.items()),
+            rd.SMALL_CELL_TEXT)
+        ui.chart_and_table(charts.hbars(frame, category, measure, lang, colour), table,
                            file_stem, key=key)
 
 
@@ -83,71 +88,79 @@ def public_page() -> None:
                 "teilnehmende_nach_sektor", key="public_sectors", colour=charts.OKABE_ITO[2])
 
 
-if viewer.role == "public":
-    public_page()
-    ui.end_page()
+def staff_aggregates() -> None:
+    """The programme team's view: uptake per month, format, topic and sector, unprotected."""
+    monthly = data.uptake_by(viewer, filters, "monat", "modul")
+    if monthly.is_empty():
+        ui.empty_state()
+        ui.end_page()
 
-monthly = data.uptake_by(viewer, filters, "monat", "modul")
-if monthly.is_empty():
-    ui.empty_state()
-    ui.end_page()
+    measure = measure_choice()
+    st.caption(ui.t("module.hint"))
+    label = ui.t(f"module.{measure}")
+    module_names = {m: f"{m} {ui.value('modul', name)}"
+                    for m, name in data.programme_rules().module.items()}
 
-measure = measure_choice()
-st.caption(ui.t("module.hint"))
-label = ui.t(f"module.{measure}")
-module_names = {m: f"{m} {ui.value('modul', name)}"
-                for m, name in data.programme_rules().module.items()}
+    st.subheader(ui.t("module.by_month"))
+    ui.chart_and_table(
+        charts.monthly_by_module(monthly, measure, lang, module_names, label, ui.t("module.monat")),
+        ui.labelled(monthly, "module", "monat", "modul", "teilnahmen", "teilnehmende"),
+        "nutzung_je_monat",
+        key="monthly",
+    )
 
-st.subheader(ui.t("module.by_month"))
-ui.chart_and_table(
-    charts.monthly_by_module(monthly, measure, lang, module_names, label, ui.t("module.monat")),
-    ui.labelled(monthly, "module", "monat", "modul", "teilnahmen", "teilnehmende"),
-    "nutzung_je_monat",
-    key="monthly",
-)
+    left, right = st.columns(2)
+    for column, dim, title in (
+        (left, "format", "module.by_format"),
+        (right, "thema", "module.by_topic"),
+    ):
+        with column:
+            st.subheader(ui.t(title))
+            frame = ui.values(data.uptake_by(viewer, filters, dim), **{dim: dim})
+            ui.chart_and_table(
+                charts.hbars(frame, dim, measure, lang),
+                frame.select(
+                    pl.col(dim).alias(ui.t(f"module.{dim}")),
+                    pl.col("teilnahmen").alias(ui.t("module.teilnahmen")),
+                    pl.col("teilnehmende").alias(ui.t("module.teilnehmende")),
+                ),
+                f"nutzung_nach_{dim}",
+                key=f"by_{dim}",
+            )
 
-left, right = st.columns(2)
-for column, dim, title in (
-    (left, "format", "module.by_format"),
-    (right, "thema", "module.by_topic"),
-):
-    with column:
-        st.subheader(ui.t(title))
-        frame = ui.values(data.uptake_by(viewer, filters, dim), **{dim: dim})
-        ui.chart_and_table(
-            charts.hbars(frame, dim, measure, lang),
-            frame.select(
-                pl.col(dim).alias(ui.t(f"module.{dim}")),
-                pl.col("teilnahmen").alias(ui.t("module.teilnahmen")),
-                pl.col("teilnehmende").alias(ui.t("module.teilnehmende")),
-            ),
-            f"nutzung_nach_{dim}",
-            key=f"by_{dim}",
+    st.subheader(ui.t("module.by_sector"))
+    by_module = data.uptake_by(viewer, filters, "modul")
+    sectors = (
+        by_module.select(
+            *(pl.col(s).sum().alias(s) for s in data.SECTOR_COLUMNS),
+            (
+                pl.col("teilnehmende").sum()
+                - pl.sum_horizontal(pl.col(s).sum() for s in data.SECTOR_COLUMNS)
+            ).alias("ohne_angabe"),
         )
+        .unpivot(variable_name="sektor", value_name="teilnehmende")
+        .with_columns(
+            pl.col("sektor").map_elements(lambda s: ui.t(f"module.{s}"), return_dtype=pl.String)
+        )
+    )
+    ui.chart_and_table(
+        charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),
+        sectors.rename(
+            {"sektor": ui.t("module.sector"), "teilnehmende": ui.t("module.teilnehmende")}
+        ),
+        "teilnehmende_nach_sektor",
+        key="sectors",
+    )
 
-st.subheader(ui.t("module.by_sector"))
-by_module = data.uptake_by(viewer, filters, "modul")
-sectors = (
-    by_module.select(
-        *(pl.col(s).sum().alias(s) for s in data.SECTOR_COLUMNS),
-        (
-            pl.col("teilnehmende").sum()
-            - pl.sum_horizontal(pl.col(s).sum() for s in data.SECTOR_COLUMNS)
-        ).alias("ohne_angabe"),
-    )
-    .unpivot(variable_name="sektor", value_name="teilnehmende")
-    .with_columns(
-        pl.col("sektor").map_elements(lambda s: ui.t(f"module.{s}"), return_dtype=pl.String)
-    )
-)
-ui.chart_and_table(
-    charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),
-    sectors.rename(
-        {"sektor": ui.t("module.sector"), "teilnehmende": ui.t("module.teilnehmende")}
-    ),
-    "teilnehmende_nach_sektor",
-    key="sectors",
-)
+
+# Everyone but staff gets the public edition of the aggregates (as `data.load_report`): a
+# commune knows its own part, so unprotected totals would give away the others' by subtraction.
+if viewer.is_staff:
+    staff_aggregates()
+else:
+    public_page()
+if viewer.role == "public":
+    ui.end_page()
 
 used = ui.values(data.uptake_by_kommune(viewer, filters), format="format")
 if not used.is_empty():  # per-commune rows: staff see all, a commune its own rows

@@ -327,6 +327,29 @@ def test_unfiltered_public_pages_hold(use_db, demo_db):
         (_overview if page == "ueberblick" else _modules)(at, staff, public, f"{page}/{view}")
 
 
+def test_a_commune_gets_the_public_edition_of_module_uptake(use_db, demo_db, sql):
+    """A commune knows its own uptake: unprotected totals of its Land would give away the
+    others' by subtraction. It sees the public edition (the same cells as the public) and its
+    own rows; the unprotected aggregates are staff-only in the data layer."""
+    own, land = sql("select k.kommune_id, k.bundesland from kommune k join (select bundesland "
+                    "from kommune group by 1 having count(*) = 2) l using (bundesland) "
+                    "where exists (select 1 from modulnutzung m where m.kommune_id = "
+                    "k.kommune_id) order by 1 limit 1")[0]
+    me = data.Viewer("kommune", own)
+    for viewer in (me, data.PUBLIC):
+        with pytest.raises(PermissionError):
+            data.uptake_by(viewer, data.NO_FILTERS, "monat", "modul")
+    at = run_page(use_db, demo_db, page="module", viewer=me, bundesland=land)
+    assert any("weniger als drei" in i.value for i in at.info)  # two communes: no aggregate
+    tables = frames(at)
+    assert set(tables[0]["AGS"]) == {own}  # its own uptake per format (then its shared events)
+    assert len(tables) <= 2
+    assert not any(e.proto.spec for e in at.get("plotly_chart"))
+    at = run_page(use_db, demo_db, page="module", viewer=me)
+    public = run_page(use_db, demo_db, page="module", viewer=None)
+    assert [t.to_dict() for t in frames(at)[:3]] == [t.to_dict() for t in frames(public)]
+
+
 # ---- the public map ---------------------------------------------------------------------------
 
 
