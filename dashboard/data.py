@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -37,6 +37,9 @@ from dashboard.model import (  # noqa: F401  (re-exported: pages name them as da
 )
 from dashboard.store import austausch
 from dashboard.store import db as store_db
+
+if TYPE_CHECKING:
+    from dashboard.report.definitions import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
@@ -821,7 +824,7 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
                               build=build_info(), tables=tables, protection=note)
 
 
-def public_selection_small(report) -> bool:
+def public_selection_small(report: Report) -> bool:
     """True for a public edition whose selection holds fewer than `SMALL_CELL_LIMIT` admitted
     communes, none included: the "Insgesamt" count of communes by status is hidden as a small
     cell (not to protect another one) or is 0.
