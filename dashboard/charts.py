@@ -52,6 +52,12 @@ def _bar_values(values: list) -> tuple[list, list, float]:
             max(shown, default=0))
 
 
+def _text_positions(text: list) -> list[str]:
+    """Inside or beside the bar as fits; a hidden value's "x" beside its empty bar (inside a bar
+    of length 0 Plotly draws nothing)."""
+    return ["outside" if t == SMALL_CELL_TEXT else "auto" for t in text]
+
+
 def _names(lang: str, domain: str, values: list) -> list:
     """German data values as the chart shows them in `lang` (`[werte.<domain>]`)."""
     return [value(lang, domain, v) for v in values]
@@ -103,7 +109,7 @@ def module_bars(uptake: pl.DataFrame, lang: str, events_label: str, participants
                                             ("teilnehmende", OKABE_ITO[4])), start=1):
         x, text, top = _bar_values(uptake.get_column(column).to_list())
         fig.add_bar(y=labels, x=x, orientation="h", marker_color=colour, text=text,
-                    textposition="auto", showlegend=False,
+                    textposition=_text_positions(text), showlegend=False,
                     hovertemplate="%{y}: %{x}<extra></extra>", row=1, col=col)
         _count_axis(fig, top, row=1, col=col)
     fig.update_yaxes(autorange="reversed")
@@ -264,7 +270,8 @@ def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str
     frame = frame.sort(value, descending=True, nulls_last=True)
     x, text, top = _bar_values(frame[value].to_list())
     fig = go.Figure(go.Bar(y=frame[category].to_list(), x=x,
-                           orientation="h", marker_color=colour, text=text, textposition="auto",
+                           orientation="h", marker_color=colour, text=text,
+                           textposition=_text_positions(text),
                            hovertemplate="%{y}: %{x}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     _count_axis(fig, top)

@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -38,6 +38,9 @@ from dashboard.model import (  # noqa: F401  (re-exported: pages name them as da
 from dashboard.report import definitions, protection
 from dashboard.store import austausch
 from dashboard.store import db as store_db
+
+if TYPE_CHECKING:
+    from dashboard.report.definitions import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "monitor.duckdb"
@@ -459,7 +462,11 @@ def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
 
     Reads the pre-aggregated mart (never the raw uptake rows). `teilnahmen` counts a commune's
     attendance of an event; an event shared by three communes counts three times.
+
+    Staff only: the figures are not protected (months and topics are mostly 1 or 2 communes per
+    cell). Everyone else reads module uptake from the audited public edition (`load_report`).
     """
+    require_staff(viewer, "die Nutzung je Monat, Format und Thema ungeschützt sehen")
     unknown = set(dims) - set(UPTAKE_DIMENSIONS)
     if unknown or not dims:
         raise ValueError(f"unknown uptake dimensions {unknown or dims}")
@@ -473,8 +480,7 @@ def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
         f"from {source} group by {cols} order by {cols}",
         params,
     )
-    measures = ["teilnahmen", "teilnehmende", *SECTOR_COLUMNS]
-    return public_small_cells(frame, viewer, {m: ["kommunen"] for m in measures})
+    return frame
 
 
 def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
@@ -810,6 +816,26 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
                                       result.audit_passed, result.attackers)
     return definitions.Report(von=von, bis=bis, stichtag=stichtag, public=True,
                               build=build_info(), tables=tables, protection=note)
+
+
+def public_selection_small(report: Report) -> bool:
+    """True for a public edition whose selection holds fewer than `SMALL_CELL_LIMIT` admitted
+    communes, none included: the "Insgesamt" count of communes by status is hidden as a small
+    cell (not to protect another one) or is 0.
+
+    Such a page shows no figures at all, the same message for 0, 1 and 2 communes: with 1 or 2
+    every figure rests on them, and zeros ("0 aktiv") would tell their status; and were "none"
+    shown differently from "hidden", a status filter on a Land with one commune would tell that
+    commune's status too.
+    """
+    if not report.public:
+        return False
+    status = report["kommunen_status"]
+    i = status.frame.get_column("status").to_list().index("Insgesamt")
+    secondary = status.secondary is not None and bool(status.secondary["kommunen"][i])
+    if bool(status.is_hidden("kommunen")[i]):
+        return not secondary
+    return (status.frame["kommunen"][i] or 0) == 0
 
 
 def audit_events(viewer: Viewer, limit: int = 500) -> pl.DataFrame:

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from dataclasses import fields
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 from urllib.parse import urlencode
 
 import polars as pl
@@ -400,11 +400,24 @@ def close_sidebar_on_phone(page: str) -> None:
     st.sidebar.html(_CLOSE_SIDEBAR_ON_PHONE % json.dumps(page), unsafe_allow_javascript=True)
 
 
+class PageEnd(Exception):
+    """Raised by `end_page`; `run_page` catches it."""
+
+
+def end_page() -> NoReturn:
+    """End the page here and still draw the sidebar filters and the footer. (After `st.stop()`
+    every further Streamlit call raises again, so the filters drawn after the page were missing
+    exactly where a message asks the visitor to change them.)"""
+    raise PageEnd
+
+
 def run_page(nav) -> None:
-    """Run the chosen page, then draw the filter widgets (also after `st.stop()`); an
-    unexpected error becomes a German message, not a traceback."""
+    """Run the chosen page, then draw the filter widgets (after `end_page()` too, not after
+    `st.stop()`); an unexpected error becomes a German message, not a traceback."""
     try:
         nav.run()
+    except PageEnd:
+        pass
     except Exception as exc:  # st.stop/st.rerun raise BaseException subclasses: not caught
         _log.exception("Fehler auf der Seite %s", nav.title)
         st.error(t("app.page_error", error=type(exc).__name__), icon=":material/error:")
@@ -442,6 +455,13 @@ def footer(info: data.BuildInfo | None) -> None:
 def empty_state() -> None:
     """Friendly message when the filters leave nothing to show."""
     st.warning(f"**{t('empty.title')}**  \n{t('empty.text')}", icon=":material/filter_list_off:")
+
+
+def small_selection() -> None:
+    """Public pages whose selection holds fewer than three admitted communes, or none: one and
+    the same message for both (`data.public_selection_small`), no figure."""
+    st.info(f"**{t('public.small_title')}**  \n{t('public.small_text')}",
+            icon=":material/filter_list_off:")
 
 
 PROFILE_KEY = "AGS"  # tables that link to profiles carry the commune key in this column

@@ -35,12 +35,13 @@ def _default_views() -> list[tuple[str, object]]:
             (f"{role}: Karte", lambda v=viewer: maps.cached_points_map(
                 v, data.NO_FILTERS, "none" if v.role == "public" else "status")),
             (f"{role}: Bundesländer", lambda v=viewer: data.counts_by_land(v)),
-            (f"{role}: Module", lambda v=viewer: [data.uptake_by(v, data.NO_FILTERS, *d)
-                                                  for d in (("monat", "modul"), ("format",),
-                                                            ("thema",), ("modul",))]),
         ]
     staff = data.STAFF
     views += [
+        # the public Module page reads the report warmed for the Überblick above
+        ("staff: Module", lambda: [data.uptake_by(staff, data.NO_FILTERS, *d)
+                                   for d in (("monat", "modul"), ("format",), ("thema",),
+                                             ("modul",))]),
         ("staff: Überblick-Tabellen", lambda: (data.load_recent_changes(staff),
                                                data.load_overdue(staff))),
         ("staff: Fortschritt", lambda: (data.load_progress(staff),

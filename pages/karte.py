@@ -10,7 +10,7 @@ lang, viewer, filters = ui.page("karte.title")
 points = data.load_map_points(viewer, filters)
 if points.is_empty():
     ui.empty_state()
-    st.stop()
+    ui.end_page()
 
 # One view at a time (not tabs): a hidden tab's map would still be sent to the browser.
 view = st.radio(
@@ -72,6 +72,10 @@ else:
         st.caption(ui.t("map_public.laender_hint"))
         st.caption(ui.t("auth.suppressed"))
     counts = data.counts_by_land(viewer, filters)
+    if public and counts.get_column("kommunen").null_count() == counts.height:
+        # every Land hidden: no empty map with a meaningless colour scale
+        st.caption(ui.t("public.all_hidden"))
+        ui.end_page()
     fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang)
     ui.chart_and_table(
         fig,

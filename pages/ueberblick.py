@@ -16,10 +16,13 @@ stichtag = st.date_input(ui.t("overview_stichtag.stichtag"), value=info.datensta
                          format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD",
                          key="overview_stichtag", help=ui.t("overview_stichtag.help"))
 report = data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag, filters)
+if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
+    ui.small_selection()
+    ui.end_page()
 status = report["kommunen_status"]
 if status.frame.filter(pl.col("status") == "Insgesamt")["kommunen"].fill_null(1).item() == 0:
     ui.empty_state()
-    st.stop()
+    ui.end_page()
 st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(stichtag, lang),
                 von=fmt.date(rd.PROGRAMMSTART, lang)))
 

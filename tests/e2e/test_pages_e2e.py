@@ -19,7 +19,7 @@ PAGES = {
     "ueberblick": ("Überblick", "Kommunen nach Status", False),
     "karte": ("Karte", "Kommunen je Bundesland", False),
     "fortschritt": ("Fortschritt", "Zeitplan je Kommune", True),
-    "module": ("Module", "Nutzung je Monat", False),
+    "module": ("Module", "Nach Modul", False),  # the public edition (no months: small cells)
     "kommune": ("Kommune", "Steckbrief", True),
 }
 
