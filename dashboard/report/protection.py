@@ -250,9 +250,47 @@ def _basis(frames: Frames, cell: Cell) -> float:
 
 
 def primary_cells(frames: Frames, limit: int = SMALL_CELL_LIMIT) -> set[Cell]:
-    """Figures resting on 1 … limit-1 communes."""
+    """Figures resting on 1 … limit-1 communes, and group disclosures (`group_cells`)."""
     return {cell for cell in figure_cells(frames)
-            if 0 < _basis(frames, cell) < limit and _value(frames, cell) is not None}
+            if 0 < _basis(frames, cell) < limit and _value(frames, cell) is not None
+            } | group_cells(frames)
+
+
+def group_cells(frames: Frames) -> set[Cell]:
+    """Counts that tell every commune of a published group its state: "N of N".
+
+    The public map lists admitted communes with Land and type, so "all 4 communes of this
+    selection have finished" or "Bayern: 3 taking part, 3 finished" discloses each commune's
+    status although no value rests on fewer than 3 (group disclosure). Such a count (> 0, equal to
+    its group's total) is hidden like a small one: in the status table a status holding every
+    commune; per Merkmal row aktiv or abgeschlossen equal to teilnehmend, or both 0 (then all are
+    aufgenommen); per duration group a band holding every track; in the headline "davon aktiv"
+    or "davon abgeschlossen" equal to all participating communes."""
+    out: set[Cell] = set()
+    status = _rows(frames, "kommunen_status")
+    total = next((r["kommunen"] for r in status if r["status"] == "Insgesamt"), None)
+    for i, r in enumerate(status):
+        if total and r["status"] != "Insgesamt" and r["kommunen"] == total:
+            out |= {("kommunen_status", i, "kommunen"), ("kommunen_status", i, "einwohner")}
+    for i, r in enumerate(_rows(frames, "kommunen_merkmale")):
+        teilnehmend = r["teilnehmend"] or 0
+        if teilnehmend <= 0:
+            continue
+        parts = ("aktiv", "abgeschlossen")
+        if not any(r[c] for c in parts):  # all of the row are aufgenommen
+            out |= {("kommunen_merkmale", i, c) for c in parts}
+        out |= {("kommunen_merkmale", i, c) for c in parts if r[c] == teilnehmend}
+    for i, r in enumerate(_rows(frames, "prozessdauer")):
+        n = r["kommunen"] or 0
+        out |= {("prozessdauer", i, c) for c in ("unter_ziel", "im_zielband", "ueber_ziel")
+                if n > 0 and r[c] == n}
+    head = _rows(frames, "ueberblick")
+    counts = {r["kennzahl"]: (i, r["anzahl"]) for i, r in enumerate(head)}
+    teilnehmend = counts.get("kommunen_teilnehmend", (None, None))[1]
+    for key in ("kommunen_aktiv", "kommunen_abgeschlossen"):
+        if key in counts and teilnehmend and counts[key][1] == teilnehmend:
+            out.add(("ueberblick", counts[key][0], "anzahl"))
+    return out
 
 
 def _bounds(frames: Frames, cell: Cell) -> tuple[float, float]:

@@ -142,3 +142,21 @@ def test_public_report_of_the_cohort_passes_its_audit(use_db, cohort_db):
                 size = sum(rt.frame[c][i] or 0 for c in basis)
                 assert rt.marker(column, i) is not None or not 0 < size < 3, (
                     rt.table.key, column, i)
+
+
+def test_a_group_all_in_one_state_is_hidden_like_a_small_cell():
+    """"Bayern: 3 taking part, 3 finished" tells each Bavarian commune (listed on the public map)
+    that it has finished: the count is hidden although it rests on 3 communes, and so is the
+    other half of the row, or total minus the shown zero would give it back."""
+    frames = {"kommunen_merkmale": pl.DataFrame({
+        "merkmal": ["Bundesland"] * 3, "auspraegung": ["Bayern", "Hessen", "Sachsen"],
+        "teilnehmend": [3, 5, 4], "aktiv": [0, 2, 0], "abgeschlossen": [3, 3, 0],
+        "einwohner_erreicht": [90_000, 150_000, 0], "gestartet_im_zeitraum": [0, 1, 4]})}
+    groups = pr.group_cells(frames)
+    assert ("kommunen_merkmale", 0, "abgeschlossen") in groups  # 3 of 3 finished
+    assert ("kommunen_merkmale", 1, "abgeschlossen") not in groups  # 3 of 5: not everyone
+    # Sachsen: 4 taking part, none active or finished: all four only admitted
+    assert {("kommunen_merkmale", 2, "aktiv"), ("kommunen_merkmale", 2, "abgeschlossen")} <= groups
+    result = pr.protect(frames)
+    assert result.audit_passed
+    assert groups <= result.hidden

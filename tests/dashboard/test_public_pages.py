@@ -418,23 +418,35 @@ def test_public_map_any_register_filter(use_db, demo_db, pick):
     _check_map(use_db, demo_db, *values[pick % len(values)])
 
 
-# ---- known gap, for the lead (protection.py) ----------------------------------------------------
+# ---- group disclosure ("N of N") ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="group disclosure: 'N of N communes abgeschlossen' tells "
-                   "each listed commune's status; the reader model shows zeros (protection.py)")
-def test_no_selection_tells_that_all_its_communes_share_a_status(use_db, demo_db):
+def test_no_selection_tells_that_all_its_communes_share_a_status(use_db, demo_db, sql):
     """Hamburg (one commune, listed with its Land on the public map) together with
-    Baden-Württemberg: the Überblick shows "abgeschlossen 4, Insgesamt 4" and zeros elsewhere,
-    so the public learns that the Hamburg commune has finished – a single commune's programme
-    state, although no published value rests on fewer than 3 communes."""
+    Baden-Württemberg showed "abgeschlossen 4, Insgesamt 4" and zeros elsewhere, so the public
+    learnt that the Hamburg commune has finished, although no published value rested on fewer
+    than 3 communes. Every pair of a Land with 1 or 2 communes and another Land: no status count
+    equals the total, and no Merkmal row shows all its communes in one status."""
     use_db(demo_db)
     day = data.build_info().datenstand
-    for lands in (("Baden-Württemberg", "Hamburg"),):
-        public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day,
-                                  data.Filters(bundesland=lands))
-        frame = public["kommunen_status"].frame
-        shown = {s: n for s, n in zip(frame["status"], frame["kommunen"], strict=True)
-                 if n is not None}
-        total = shown.pop("Insgesamt", None)
-        assert not (total and total in shown.values()), (lands, shown, total)
+    small = [r[0] for r in sql("select bundesland from kommune group by 1 "
+                               "having count(*) <= 2 order by 1")]
+    lands = [r[0] for r in sql("select distinct bundesland from kommune order by 1")]
+    assert small and len(lands) > 3
+    for one in small:
+        for other in lands:
+            if other == one:
+                continue
+            pair = (one, other)
+            public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day,
+                                      data.Filters(bundesland=pair))
+            frame = public["kommunen_status"].frame
+            shown = {s: n for s, n in zip(frame["status"], frame["kommunen"], strict=True)
+                     if n is not None}
+            total = shown.pop("Insgesamt", None)
+            assert not (total and total in shown.values()), (pair, shown, total)
+            for row in public["kommunen_merkmale"].frame.iter_rows(named=True):
+                t = row["teilnehmend"]
+                if t:
+                    assert t not in (row["aktiv"], row["abgeschlossen"]), (pair, row)
+                    assert (row["aktiv"], row["abgeschlossen"]) != (0, 0), (pair, row)
