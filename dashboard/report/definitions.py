@@ -468,7 +468,9 @@ RULES_DE: tuple[tuple[str, str], ...] = (
      "Teilnehmende: Summe über alle bekannten Zeilen."),
     ("Kleine Fallzahlen",
      f"In der öffentlichen Fassung steht „{SMALL_CELL_TEXT}“ statt eines Wertes, der auf 1 oder 2 "
-     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil). Weitere Werte werden ebenso als "
+     f"Kommunen beruht (Anzahl, Summe, Median oder Anteil), und statt einer Anzahl, die alle "
+     f"Kommunen einer Gruppe in denselben Stand setzt (z. B. „3 teilnehmend, 3 abgeschlossen“). "
+     f"Weitere Werte werden ebenso als "
      f"„{SMALL_CELL_TEXT}“ verdeckt, bis eine Intervall-Prüfung (lineare Optimierung über alle "
      f"Summen, Gesamtzeilen, Merkmale, Quartale und Tabellen der Ausgabe) keinen verdeckten Wert "
      f"mehr eindeutig zurückrechnen kann, auch nicht für eine Kommune, die ihren eigenen Beitrag "
@@ -504,7 +506,9 @@ RULES_EN: tuple[tuple[str, str], ...] = (
      "least two communes have a known row."),
     ("Small cells",
      f"The public version shows “{SMALL_CELL_TEXT}” instead of any figure resting on 1 or 2 "
-     f"communes; further cells are hidden the same way until an interval audit (linear "
+     f"communes, and instead of a count putting every commune of a group into one state (e.g. "
+     f"“3 taking part, 3 finished”); further cells are hidden the same way until an interval "
+     f"audit (linear "
      f"programming over all totals, characteristics, quarters and tables of the edition) can "
      f"pin no hidden value, also for a commune knowing its own contribution. Zero shows as 0. "
      f"Communes not admitted by the cut-off date are not in the public version, not even in "
