@@ -35,7 +35,7 @@ def _state(value: str) -> str:
 
 def _state_labels(measures: pl.DataFrame) -> pl.DataFrame:
     """Measures with their state (geplant, begonnen, …) in the UI language."""
-    return measures.with_columns(pl.col("zustand").map_elements(_state, return_dtype=pl.String))
+    return measures.with_columns(fmt.texts(measures["zustand"], _state))
 
 
 # ---- pure builders (tested without Streamlit) ----------------------------------------------------
@@ -249,8 +249,7 @@ def cohort_view(viewer: data.Viewer) -> None:
 def _notes_table(frame: pl.DataFrame, with_kommune: bool = False) -> pl.DataFrame:
     cols = [pl.col("von").alias(ui.t("notes.von")), pl.col("bis").alias(ui.t("notes.bis_col")),
             pl.col("text").alias(ui.t("notes.text")),
-            pl.col("sichtbarkeit").map_elements(lambda s: ui.t(f"notes.sicht_{s}"),
-                                                return_dtype=pl.String)
+            fmt.texts(frame["sichtbarkeit"], lambda s: ui.t(f"notes.sicht_{s}"))
             .alias(ui.t("notes.sichtbarkeit"))]
     if with_kommune:
         names = data.kommune_names()
@@ -408,8 +407,7 @@ def watch_section(viewer: data.Viewer) -> None:
     if found.is_empty():
         st.caption(ui.t("fristen.list_empty"))
     else:
-        shown = found.with_columns(pl.col("art").map_elements(lambda a: ui.t(f"fristen.art_{a}"),
-                                                              return_dtype=pl.String),
+        shown = found.with_columns(fmt.texts(found["art"], lambda a: ui.t(f"fristen.art_{a}")),
                                    pl.col("meilenstein").fill_null("–"))
         ui.table_with_download(
             ui.labelled(shown, "fristen", "art", "name").with_columns(AGS=shown["kommune_id"])

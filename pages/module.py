@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, fmt, ui
 
 lang, viewer, filters = ui.page("module.title")
 
@@ -64,9 +64,8 @@ sectors = (
         ).alias("ohne_angabe"),
     )
     .unpivot(variable_name="sektor", value_name="teilnehmende")
-    .with_columns(
-        pl.col("sektor").map_elements(lambda s: ui.t(f"module.{s}"), return_dtype=pl.String)
-    )
+    .pipe(lambda frame: frame.with_columns(fmt.texts(frame["sektor"],
+                                                     lambda s: ui.t(f"module.{s}"))))
 )
 ui.chart_and_table(
     charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),

@@ -652,8 +652,8 @@ class ReportTable:
                 continue
             label = c.label(lang)
             decimals = 1 if c.kind == "decimal" else 0
-            text = frame.get_column(label).map_elements(
-                lambda v, d=decimals: fmt.number(v, d, lang), return_dtype=pl.String)
+            text = fmt.texts(frame.get_column(label),
+                             lambda v, d=decimals: fmt.number(v, d, lang))
             marks = pl.Series([self.marker(c.name, i) for i in range(self.frame.height)],
                               dtype=pl.String)
             exprs.append(pl.when(marks.is_not_null()).then(marks).otherwise(text).alias(label))
