@@ -301,9 +301,10 @@ def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float) ->
             os.environ["WK_DB"] = str(db)
             kommune = data.demo_account_communes(1)["kommune_id"][0]
             auth.add_account("lemgo", PASSWORD, "kommune", kommune, path=server.users)
-            cookies = {"staff": {"wk_sitzung": server.cookie("team", PASSWORD, timeout)},
-                       "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD, timeout)}}
-            warm = single(server, cookies, timeout)  # imports, caches, first database open
+            setup = max(timeout, 120)  # sign-in and warm-up are not measured: cold starts are slow
+            cookies = {"staff": {"wk_sitzung": server.cookie("team", PASSWORD, setup)},
+                       "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD, setup)}}
+            warm = single(server, cookies, setup)  # imports, caches, first database open
             for line in error_summary("in the warm-up", warm):
                 print(line, flush=True)
             baseline = server.rss
@@ -317,12 +318,11 @@ def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float) ->
                                         "(the process is frozen)")
                 rows.append((alone, level))
                 print(table(name, rows[-1:]), flush=True)
-                summary = (error_summary("alone", alone)
-                           + error_summary(f"with {n} sessions", level))
-                for line in summary:
-                    print(line, flush=True)
-                notes += [f"{n} sessions: {line.strip()}" for line in summary
-                          if not line.lstrip().startswith("errors")]
+                for label, part in ((f"alone (before {n})", alone), (f"{n} sessions", level)):
+                    for line in error_summary(label, part):
+                        print(line, flush=True)
+                    notes += [f"{label}: {count}× {error}" for error, count
+                              in collections.Counter(part.errors).most_common()]
                 if alone.errors or level.errors:
                     print(f"  server log ({server.log_path.name}, last lines):\n"
                           + server.log_tail(), flush=True)

@@ -121,7 +121,7 @@ class Session:
             await asyncio.wait_for(self._exchange(back, run, started), timeout)
         except TimeoutError:
             run.timed_out = True
-            run.errors.append(f"no end of the script run after {timeout:.0f} s "
+            run.errors.append(f"no end of the script run after {timeout:g} s "
                               f"({run.messages} messages, last: {run.last or 'none'})")
         except websockets.ConnectionClosed as exc:
             run.errors.append(f"connection closed by the server ({exc}) after "
