@@ -307,6 +307,15 @@ def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float) ->
             warm = single(server, cookies, setup)  # imports, caches, first database open
             for line in error_summary("in the warm-up", warm):
                 print(line, flush=True)
+            if warm.errors:
+                # a page that does not finish even alone only piles up under load (and every
+                # further attempt starts the same slow work again): report, do not measure
+                print(f"  server log ({server.log_path.name}, last lines):\n" + server.log_tail(),
+                      flush=True)
+                return (f"**{name}**\n\nNot measured: the warm-up (one session of each role "
+                        "and one probe, alone) failed:\n\n"
+                        + "\n".join(f"- {count}× {error}" for error, count
+                                     in collections.Counter(warm.errors).most_common()))
             baseline = server.rss
             rows = []
             notes = []
