@@ -55,6 +55,7 @@ MIX = (
     ("kommune", ("kommune", "vernetzung", "")),
     ("staff", ("", "fortschritt", "kommune")),
 )
+LOGOUT = "Abmelden"  # the account box's button: shown only to a signed-in session
 RESULTS = ROOT / "bench" / "results.md"
 SECTION = "## Load (issue #13)"
 
@@ -187,6 +188,9 @@ async def _session(url: str, role: str, pages: tuple[str, ...], cookies: dict[st
                 break  # the session is stuck or gone: its other pages would only wait too
             level.runs.append(run.seconds)
             level.errors += [f"{where}: {e}" for e in run.errors]
+            if role in cookies and LOGOUT not in run.widgets:
+                # a refused cookie would silently measure the public sign-in form instead
+                level.errors.append(f"{where}: not signed in (session cookie not accepted)")
     except Exception as exc:  # a refused or timed-out connection counts as an error
         level.errors.append(f"{role}/connect: {type(exc).__name__}: {exc}")
     ready.append(1)
