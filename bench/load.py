@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/load.py                                   # demo data, 10/25/50
     .venv/bin/python bench/load.py --national bench/out/national     # + national data
+    .venv/bin/python bench/load.py --sizes 2,5 --probes 1            # a quick check
     .venv/bin/python bench/load.py --sizes 10 --write                # table into results.md
 
 On 2 cores, 50 browsers would measure the browsers. The load comes from light clients
 (bench/stclient.py) that speak Streamlit's WebSocket protocol and run the page scripts exactly as
 a browser session does: a third public visitors, a third communes, a third programme staff
 (signed in with the session cookie), each opening three pages of its role one after the other,
-then staying open (idle) until all are done. While they run, one Chromium probe at a time
+then staying open (idle) until all are done. The server is started as deployed
+(`python -m dashboard.serve dashboard/server.py`, deploy/monitor@.service). While they run, one
+Chromium probe at a time
 (Debian's /usr/bin/chromium) opens the overview in a fresh context and measures the time to the
 first key figure. Every level is preceded by the same probe and session alone (the
 single-session figure of this run), so the ratios compare like with like on a busy machine.
@@ -16,13 +19,17 @@ single-session figure of this run), so the ratios compare like with like on a bu
 Reported per level: p50/p95 of the probes and of the light sessions' script runs (each next to
 the single-session figure), errors, server RSS before / peak during / idle with all sessions
 open / after they closed, memory per idle session, and the load average. Loopback only; bounded:
-at most `--sizes` sessions × 3 pages per level, and `--probes` Chromium loads per level.
+at most `--sizes` sessions × 3 pages per level, and `--probes` Chromium loads per level; no script
+run or probe waits longer than `--timeout` seconds. Every failure is listed by role and page
+(`public/karte: …`); when the server stops answering its health check (a frozen process, as the
+polars UDF deadlock was: see `dashboard.fmt.texts`) the run says so and stops.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import socket
 import subprocess
@@ -48,6 +55,7 @@ MIX = (
     ("kommune", ("kommune", "vernetzung", "")),
     ("staff", ("", "fortschritt", "kommune")),
 )
+LOGOUT = "Abmelden"  # the account box's button: shown only to a signed-in session
 RESULTS = ROOT / "bench" / "results.md"
 SECTION = "## Load (issue #13)"
 
@@ -87,9 +95,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "WK_DB": str(db), "WK_USERS": str(self.users),
                "WK_AUDIT": str(workdir / "audit.jsonl")}
-        self.log = open(workdir / f"server-{self.port}.log", "ab")  # noqa: SIM115
+        self.log_path = workdir / f"server-{self.port}.log"
+        self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/server.py",
+            [sys.executable, "-m", "dashboard.serve", "dashboard/server.py",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -102,12 +111,23 @@ class Server:
                 time.sleep(0.3)
         raise RuntimeError("server did not start")
 
-    def cookie(self, user: str, password: str) -> str:
-        run = asyncio.run(stclient.sign_in(self.url, user, password))
+    def cookie(self, user: str, password: str, timeout: float) -> str:
+        run = asyncio.run(stclient.sign_in(self.url, user, password, timeout=timeout))
         if not run.redirect:
-            raise RuntimeError(f"sign-in failed: {run.errors}")
+            raise RuntimeError(f"sign-in of {user} failed: {run.errors or run.texts[-3:]}")
         response = requests.get(self.url + run.redirect, allow_redirects=False, timeout=30)
         return response.cookies["wk_sitzung"]
+
+    def healthy(self, timeout: float = 10) -> bool:
+        """Whether the server still answers its health check (a frozen process does not)."""
+        try:
+            return requests.get(f"{self.url}/_stcore/health", timeout=timeout).ok
+        except requests.RequestException:
+            return False
+
+    def log_tail(self, lines: int = 15) -> str:
+        self.log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     @property
     def rss(self) -> float:
@@ -128,7 +148,7 @@ class Level:
     sessions: int
     runs: list[float] = field(default_factory=list)
     probes: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # "role/page: what happened"
     rss_before: float = 0.0
     rss_peak: float = 0.0
     rss_idle: float = 0.0
@@ -136,8 +156,9 @@ class Level:
     load: str = ""
 
 
-def probe_once(url: str) -> float:
-    """Seconds from navigation to the first key figure in a fresh Chromium context."""
+def probe_once(url: str, timeout: float) -> float:
+    """Seconds from navigation to the first key figure (the overview's first `st.metric`) in a
+    fresh Chromium context."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -147,34 +168,42 @@ def probe_once(url: str) -> float:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="de-DE")
             started = time.perf_counter()
-            page.goto(url, wait_until="commit", timeout=180_000)
-            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=180_000)
+            page.goto(url, wait_until="commit", timeout=timeout * 1000)
+            page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=timeout * 1000)
             return time.perf_counter() - started
         finally:
             browser.close()
 
 
 async def _session(url: str, role: str, pages: tuple[str, ...], cookies: dict[str, dict],
-                   level: Level, done: asyncio.Event, ready: list[int]) -> None:
+                   level: Level, done: asyncio.Event, ready: list[int], timeout: float) -> None:
     session = stclient.Session(url, cookies.get(role))
     try:
-        await session.open()
+        await session.open(timeout)
         for page in pages:
-            run = await session.rerun(page)
+            run = await session.rerun(page, timeout=timeout)
+            where = f"{role}/{page or 'start'}"
+            if run.timed_out:
+                level.errors += [f"{where}: {e}" for e in run.errors]
+                break  # the session is stuck or gone: its other pages would only wait too
             level.runs.append(run.seconds)
-            level.errors += [f"{role}/{page or 'start'}: {e}" for e in run.errors]
-    except Exception as exc:  # a refused connection or a timeout counts as an error
-        level.errors.append(f"{role}: {type(exc).__name__}: {exc}")
+            level.errors += [f"{where}: {e}" for e in run.errors]
+            if role in cookies and LOGOUT not in run.widgets:
+                # a refused cookie would silently measure the public sign-in form instead
+                level.errors.append(f"{where}: not signed in (session cookie not accepted)")
+    except Exception as exc:  # a refused or timed-out connection counts as an error
+        level.errors.append(f"{role}/connect: {type(exc).__name__}: {exc}")
     ready.append(1)
     await done.wait()  # stay open (idle) until every session has finished
     await session.close()
 
 
 async def _load(url: str, n: int, cookies: dict[str, dict], level: Level,
-                server: Server) -> None:
+                server: Server, timeout: float) -> None:
     done = asyncio.Event()
     ready: list[int] = []
-    tasks = [asyncio.create_task(_session(url, *MIX[i % len(MIX)], cookies, level, done, ready))
+    tasks = [asyncio.create_task(_session(url, *MIX[i % len(MIX)], cookies, level, done, ready,
+                                          timeout))
              for i in range(n)]
     while len(ready) < n:
         level.rss_peak = max(level.rss_peak, server.rss)
@@ -185,20 +214,27 @@ async def _load(url: str, n: int, cookies: dict[str, dict], level: Level,
     await asyncio.gather(*tasks)
 
 
-def run_level(server: Server, n: int, cookies: dict[str, dict], probes: int) -> Level:
+def _first_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+def run_level(server: Server, n: int, cookies: dict[str, dict], probes: int,
+              timeout: float) -> Level:
     level = Level(n, rss_before=server.rss)
     stop = threading.Event()
 
     def probing() -> None:
-        while not stop.is_set() and len(level.probes) < probes:
+        for _ in range(probes):  # attempts, not successes: a failing probe cannot loop
+            if stop.is_set():
+                return
             try:
-                level.probes.append(probe_once(server.url))
+                level.probes.append(probe_once(server.url, 2 * timeout))
             except Exception as exc:
-                level.errors.append(f"probe: {type(exc).__name__}: {exc}")
+                level.errors.append(f"probe/start: {_first_line(exc)}")
 
     thread = threading.Thread(target=probing)
     thread.start()
-    asyncio.run(_load(server.url, n, cookies, level, server))
+    asyncio.run(_load(server.url, n, cookies, level, server, timeout))
     stop.set()
     thread.join()
     level.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -208,22 +244,34 @@ def run_level(server: Server, n: int, cookies: dict[str, dict], probes: int) -> 
     return level
 
 
-def single(server: Server, cookies: dict[str, dict]) -> Level:
+def single(server: Server, cookies: dict[str, dict], timeout: float) -> Level:
     """The same page mix with one session of each role in turn, and one probe, alone."""
     level = Level(1, rss_before=server.rss)
     for role, pages in MIX:
-        asyncio.run(_load_one(server.url, role, pages, cookies, level))
-    level.probes.append(probe_once(server.url))
+        asyncio.run(_load_one(server.url, role, pages, cookies, level, timeout))
+    try:
+        level.probes.append(probe_once(server.url, 2 * timeout))
+    except Exception as exc:
+        level.errors.append(f"probe/start: {_first_line(exc)}")
     level.rss_after = server.rss
     level.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return level
 
 
 async def _load_one(url: str, role: str, pages: tuple[str, ...], cookies: dict[str, dict],
-                    level: Level) -> None:
+                    level: Level, timeout: float) -> None:
     done = asyncio.Event()
     done.set()
-    await _session(url, role, pages, cookies, level, done, [])
+    await _session(url, role, pages, cookies, level, done, [], timeout)
+
+
+def error_summary(label: str, level: Level) -> list[str]:
+    """The level's errors grouped by role/page and message, most frequent first."""
+    if not level.errors:
+        return []
+    counts = collections.Counter(level.errors)
+    return [f"  errors {label} ({len(level.errors)}):",
+            *(f"    {count}× {error}" for error, count in counts.most_common())]
 
 
 def table(name: str, rows: list[tuple[Level, Level]]) -> str:
@@ -246,7 +294,9 @@ def table(name: str, rows: list[tuple[Level, Level]]) -> str:
     return "\n".join(lines)
 
 
-def bench(db: Path, sizes: list[int], probes: int, name: str) -> str:
+def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float) -> str:
+    if not db.exists():
+        raise SystemExit(f"{db} does not exist (see --help for how to build it)")
     with tempfile.TemporaryDirectory(prefix="wk-load-") as tmp:
         server = Server(db, Path(tmp))
         try:
@@ -255,20 +305,47 @@ def bench(db: Path, sizes: list[int], probes: int, name: str) -> str:
             os.environ["WK_DB"] = str(db)
             kommune = data.demo_account_communes(1)["kommune_id"][0]
             auth.add_account("lemgo", PASSWORD, "kommune", kommune, path=server.users)
-            cookies = {"staff": {"wk_sitzung": server.cookie("team", PASSWORD)},
-                       "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD)}}
-            single(server, cookies)  # warm-up: imports, caches, first database open
+            setup = max(timeout, 120)  # sign-in and warm-up are not measured: cold starts are slow
+            cookies = {"staff": {"wk_sitzung": server.cookie("team", PASSWORD, setup)},
+                       "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD, setup)}}
+            warm = single(server, cookies, setup)  # imports, caches, first database open
+            for line in error_summary("in the warm-up", warm):
+                print(line, flush=True)
+            if warm.errors:
+                # a page that does not finish even alone only piles up under load (and every
+                # further attempt starts the same slow work again): report, do not measure
+                print(f"  server log ({server.log_path.name}, last lines):\n" + server.log_tail(),
+                      flush=True)
+                return (f"**{name}**\n\nNot measured: the warm-up (one session of each role "
+                        "and one probe, alone) failed:\n\n"
+                        + "\n".join(f"- {count}× {error}" for error, count
+                                     in collections.Counter(warm.errors).most_common()))
             baseline = server.rss
             rows = []
+            notes = []
             for n in sizes:
-                alone = single(server, cookies)
-                level = run_level(server, n, cookies, probes)
+                alone = single(server, cookies, timeout)
+                level = run_level(server, n, cookies, probes, timeout)
+                if not server.healthy():
+                    level.errors.append("server: no answer to /_stcore/health within 10 s "
+                                        "(the process is frozen)")
                 rows.append((alone, level))
                 print(table(name, rows[-1:]), flush=True)
-                for error in level.errors[:5]:
-                    print("   ", error, flush=True)
+                for label, part in ((f"alone (before {n})", alone), (f"{n} sessions", level)):
+                    for line in error_summary(label, part):
+                        print(line, flush=True)
+                    notes += [f"{label}: {count}× {error}" for error, count
+                              in collections.Counter(part.errors).most_common()]
+                if alone.errors or level.errors:
+                    print(f"  server log ({server.log_path.name}, last lines):\n"
+                          + server.log_tail(), flush=True)
+                if not server.healthy():
+                    print("  stopped: the server does not answer any more", flush=True)
+                    break
             text = table(name, rows)
             text += f"\n\nServer RSS after warm-up (baseline): {baseline:.0f} MiB."
+            if notes:
+                text += "\n\nErrors:\n\n" + "\n".join(f"- {note}" for note in notes)
             return text
         finally:
             server.stop()
@@ -279,17 +356,22 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, default=ROOT / "data" / "monitor.duckdb")
     parser.add_argument("--national", type=Path,
-                        help="folder with monitor.duckdb built from `python -m etl.demo "
-                             "--kommunen 11000 --events 1000000`")
+                        help="folder holding monitor.duckdb, built with `python -m tools.demo "
+                             "--kommunen 11000 --events 1000000 --out DIR/input` and `python -m "
+                             "etl build --input DIR/input --output DIR/monitor.duckdb --max-mb "
+                             "500`")
     parser.add_argument("--sizes", default="10,25,50")
     parser.add_argument("--probes", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=120,
+                        help="seconds one script run of a light session may take (a probe: "
+                             "twice that); default %(default)s")
     parser.add_argument("--write", action="store_true", help=f"replace {SECTION} in results.md")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    parts = [bench(args.db, sizes, args.probes, "Demo data (40 communes)")]
+    parts = [bench(args.db, sizes, args.probes, "Demo data (40 communes)", args.timeout)]
     if args.national:
         parts.append(bench(args.national / "monitor.duckdb", sizes, args.probes,
-                           "National data (11,000 communes, 1,000,000 events)"))
+                           "National data (11,000 communes, 1,000,000 events)", args.timeout))
     text = "\n\n".join(parts)
     print(text)
     if args.write:

@@ -40,6 +40,9 @@ class Run:
     first_metric_seconds: float | None = None
     widgets: dict[str, str] = field(default_factory=dict)  # label -> widget id
     redirect: str | None = None  # where the app sent the browser (sign-in, logout)
+    timed_out: bool = False  # the run did not end in time (or the connection closed)
+    messages: int = 0  # ForwardMsgs received
+    last: str = ""  # type of the last one (what the server was doing when it stopped)
 
 
 def _collect(msg: ForwardMsg, run: Run, started: float) -> None:
@@ -80,23 +83,27 @@ class Session:
         self.cookies = cookies or {}
         self._ws = None
 
-    async def open(self) -> Session:
+    async def open(self, timeout: float = 120) -> Session:
         parts = urlsplit(self.base_url)
         headers = {"Origin": f"{parts.scheme}://{parts.netloc}"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         self._ws = await websockets.connect(
             f"ws://{parts.netloc}{parts.path}/_stcore/stream", subprotocols=["streamlit"],
-            additional_headers=headers, max_size=None, open_timeout=120,
+            additional_headers=headers, max_size=None, open_timeout=timeout,
             # browsers send no WebSocket pings; a busy server must not lose light sessions
             # for a late pong that a browser would never have asked for
-            ping_interval=None)
+            ping_interval=None, close_timeout=5)
         return self
 
     async def rerun(self, page: str = "", query: str = "", timeout: float = 120,
                     texts: dict[str, str] | None = None, click: str | None = None) -> Run:
         """Run `page`; with `texts` (widget id -> value) and `click` (a button's widget id),
-        as after typing into text inputs and pressing that button."""
+        as after typing into text inputs and pressing that button.
+
+        Never waits longer than `timeout`: a run that does not finish in time (or a closed
+        connection) comes back with `timed_out` / an error saying what had arrived, so one
+        stuck session cannot hang a benchmark."""
         back = BackMsg()
         back.rerun_script.query_string = query
         back.rerun_script.page_name = page
@@ -109,25 +116,37 @@ class Session:
             state.id = click
             state.trigger_value = True
         started = time.perf_counter()
-        await self._ws.send(back.SerializeToString())
         run = Run(0.0)
-        deadline = started + timeout
-        while True:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                run.errors.append(f"timeout after {timeout:.0f} s")
-                break
-            msg = ForwardMsg()
-            msg.ParseFromString(await asyncio.wait_for(self._ws.recv(), remaining))
-            _collect(msg, run, started)
-            if msg.WhichOneof("type") == "script_finished":
-                if msg.script_finished == FINISHED:
-                    break
-                if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                    run.errors.append(f"script finished with status {msg.script_finished}")
-                    break
+        try:
+            await asyncio.wait_for(self._exchange(back, run, started), timeout)
+        except TimeoutError:
+            run.timed_out = True
+            run.errors.append(f"no end of the script run after {timeout:g} s "
+                              f"({run.messages} messages, last: {run.last or 'none'})")
+        except websockets.ConnectionClosed as exc:
+            run.errors.append(f"connection closed by the server ({exc}) after "
+                              f"{run.messages} messages")
+            run.timed_out = True  # the session is gone: nothing more to run on it
         run.seconds = time.perf_counter() - started
         return run
+
+    async def _exchange(self, back: BackMsg, run: Run, started: float) -> None:
+        """Send `back`, then read ForwardMsgs into `run` until the script run has ended."""
+        await self._ws.send(back.SerializeToString())
+        while True:
+            msg = ForwardMsg()
+            msg.ParseFromString(await self._ws.recv())
+            run.messages += 1
+            kind = msg.WhichOneof("type")
+            run.last = kind if kind != "delta" else f"delta {msg.delta.WhichOneof('type')}"
+            _collect(msg, run, started)
+            if kind == "script_finished":
+                if msg.script_finished == FINISHED:
+                    return
+                if msg.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    run.errors.append(f"script finished with status "
+                                      f"{ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)}")
+                    return
 
     async def close(self) -> None:
         if self._ws is not None:
@@ -135,14 +154,18 @@ class Session:
             self._ws = None
 
 
-async def sign_in(base_url: str, user: str, password: str, query: str = "") -> Run:
+async def sign_in(base_url: str, user: str, password: str, query: str = "",
+                  timeout: float = 120) -> Run:
     """Fill in and submit the sign-in form, as a browser would; the run's `redirect` is the
     `/sitzung/start` link that sets the cookie (None when the sign-in failed)."""
-    session = await Session(base_url).open()
+    session = await Session(base_url).open(timeout)
     try:
-        form = await session.rerun("anmelden", query)
+        form = await session.rerun("anmelden", query, timeout)
+        if form.errors or "Anmelden" not in form.widgets:
+            form.errors.append(f"no sign-in form (widgets: {sorted(form.widgets)})")
+            return form
         return await session.rerun(
-            "anmelden", query,
+            "anmelden", query, timeout,
             texts={form.widgets["Benutzername"]: user, form.widgets["Passwort"]: password},
             click=form.widgets["Anmelden"])
     finally:

@@ -366,7 +366,8 @@ def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
 
 def _calendar_url(token: str) -> str:
     """The private link: `[kalender] url` from the secrets (the server's public address behind
-    a proxy) or the address this page was opened at, plus `/kalender/<token>.ics`."""
+    a proxy, without the base path) or the address this page was opened at, plus
+    `[/<server.baseUrlPath>]/kalender/<token>.ics`."""
     from urllib.parse import urlsplit
 
     try:
@@ -376,7 +377,7 @@ def _calendar_url(token: str) -> str:
     if not base:
         parts = urlsplit(st.context.url or "http://localhost:8501")
         base = f"{parts.scheme}://{parts.netloc}"
-    return base.rstrip("/") + w.FEED_PATH.replace("{token}", token)
+    return base.rstrip("/") + sessions.url(w.FEED_PATH.replace("{token}", token))
 
 
 # ---- council brief -------------------------------------------------------------------------------

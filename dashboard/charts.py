@@ -129,9 +129,8 @@ TIMELINE_STYLE: dict[str, tuple[str, str]] = {
 }
 
 
-def _date_text(col: str, lang: str) -> pl.Expr:
-    return pl.col(col).map_elements(lambda d: fmt.date(d, lang), return_dtype=pl.String,
-                                    skip_nulls=True).fill_null(fmt.NONE)
+def _date_text(dates: pl.Series, lang: str) -> pl.Series:
+    return fmt.texts(dates, lambda d: fmt.date(d, lang)).fill_null(fmt.NONE)
 
 
 def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: str = "de",
@@ -167,8 +166,8 @@ def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: s
         ))
     # milestones: planned markers, then reached markers on top
     frame = progress.with_columns(
-        _date_text("geplant_am", lang).alias("geplant_txt"),
-        _date_text("erreicht_am", lang).alias("erreicht_txt"),
+        _date_text(progress["geplant_am"], lang).alias("geplant_txt"),
+        _date_text(progress["erreicht_am"], lang).alias("erreicht_txt"),
         pl.col("meilenstein").replace(value_names(lang, "meilenstein")),
         pl.coalesce("erreicht_am", "geplant_am").alias("x"),
     )

@@ -7,7 +7,10 @@ German reader the way "03/15/2021" or "15/03/2021" can.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+import polars as pl
 from babel import Locale, dates, numbers
 
 LOCALES = {"de": "de_DE", "en": "en_GB"}
@@ -57,3 +60,20 @@ def date(value: dt.date | None, lang: str = "de") -> str:
 def group_symbol(lang: str) -> str:
     """The thousands separator of `lang` (`.` de, `,` en)."""
     return numbers.get_group_symbol(locale(lang))
+
+
+def texts(values: pl.Series, text: Callable[[Any], str]) -> pl.Series:
+    """`text(value)` for every value of `values` (null stays null): a String series of the same
+    name, computed on the calling thread.
+
+    Use this, never `map_elements`: polars runs a Python function on its one process-wide
+    thread pool, where it must wait for the GIL. When another session's script thread holds
+    the GIL while it waits for that same pool (`DataFrame.to_pandas` inside `st.dataframe`
+    does), the whole server freezes for good: every session and even `/_stcore/health` stop
+    answering (found by bench/load.py with 10 sessions; gdb showed the pool's workers in
+    `PyGILState_Ensure` under `PythonUdfExpression::call_udf` and the GIL holder in
+    `PyDataFrame::to_pandas` waiting on the pool). tests/dashboard/test_no_udf.py keeps
+    `map_elements` out of the app.
+    """
+    return pl.Series(values.name, [None if v is None else text(v) for v in values.to_list()],
+                     dtype=pl.String)

@@ -103,9 +103,9 @@ def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figur
             pl.lit("").alias("dist")), OWN_COLOUR, 16),
         (tr(lang, "vernetzung.map_peers"), suggestions.select(
             "name", "typ", "bundesland", "lat", "lon",
-            pl.col("distanz_km").map_elements(
-                lambda km: tr(lang, "vernetzung.distance", km=fmt.number(round(km), lang=lang)),
-                return_dtype=pl.String).alias("dist")), PEER_COLOUR, 12),
+            fmt.texts(suggestions["distanz_km"], lambda km: tr(
+                lang, "vernetzung.distance", km=fmt.number(round(km), lang=lang))).alias("dist")),
+         PEER_COLOUR, 12),
     ):
         if frame.is_empty():
             continue

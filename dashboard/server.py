@@ -11,6 +11,9 @@ server, because a Streamlit script cannot set an HttpOnly cookie itself (see
 
 and the private calendar links of the communes, `GET /kalender/<token>.ics` (`calendar_feed`).
 
+Under `server.baseUrlPath` (e.g. `monitor`) all routes, the cookie's Path and every redirect
+live below it (`/monitor/sitzung/start`, `sessions.url`).
+
 It also tells the frontend where the server is (`BackendUrlMiddleware`): opened at a page URL
 such as `/karte`, Streamlit's frontend first tries `/karte/_stcore/health` and
 `/karte/_stcore/host-config` (404, two console errors on every direct page load) before `/`.
@@ -31,14 +34,7 @@ from dashboard import sessions, watch
 
 
 def _cookie_path() -> str:
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    return f"/{base}" if base else "/"
-
-
-def _local(path: str) -> str:
-    """`path` below the server's base URL path."""
-    base = _cookie_path().rstrip("/")
-    return f"{base}{sessions.safe_next(path)}"
+    return sessions.base_path() or "/"
 
 
 def start(request: Request) -> RedirectResponse:
@@ -46,8 +42,9 @@ def start(request: Request) -> RedirectResponse:
     cookie = sessions.redeem_ticket(request.query_params.get("t", ""), client)
     if cookie is None:
         # expired, used twice or from another browser: sign in again, with a German hint
-        return RedirectResponse(_local("/anmelden?hinweis=ticket"), status_code=303)
-    response = RedirectResponse(_local(request.query_params.get("next", "/")), status_code=303)
+        return RedirectResponse(sessions.url("/anmelden?hinweis=ticket"), status_code=303)
+    response = RedirectResponse(sessions.url(request.query_params.get("next", "/")),
+                                status_code=303)
     response.set_cookie(sessions.COOKIE, cookie, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", path=_cookie_path(),
                         max_age=int(sessions.MAX_LIFETIME.total_seconds()))
@@ -56,7 +53,8 @@ def start(request: Request) -> RedirectResponse:
 
 
 def end(request: Request) -> RedirectResponse:
-    response = RedirectResponse(_local(request.query_params.get("next", "/")), status_code=303)
+    response = RedirectResponse(sessions.url(request.query_params.get("next", "/")),
+                                status_code=303)
     response.delete_cookie(sessions.COOKIE, path=_cookie_path(), httponly=True, samesite="lax")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -117,7 +115,7 @@ class BackendUrlMiddleware:
                 return
             html = b"".join(body)
             if self.MARKER in html:
-                base = _cookie_path().rstrip("/") + "/"
+                base = sessions.base_path() + "/"
                 html = html.replace(self.MARKER, self.MARKER + (
                     "\n      window.__streamlit = window.__streamlit || "
                     f"{{BACKEND_BASE_URL: window.location.origin + {base!r}}}").encode(), 1)
@@ -130,7 +128,10 @@ class BackendUrlMiddleware:
 
 
 sessions.ROUTES_SERVED = True
-app = st.App("app.py", routes=[Route(sessions.START_PATH, start),
-                               Route(sessions.END_PATH, end),
-                               Route(watch.FEED_PATH, calendar_feed, methods=["GET"])],
+# Streamlit mounts its own routes below `server.baseUrlPath` but not an App's extra routes: they
+# get the prefix here (the command-line options are loaded before this module is imported).
+app = st.App("app.py", routes=[Route(sessions.url(sessions.START_PATH), start),
+                               Route(sessions.url(sessions.END_PATH), end),
+                               Route(sessions.url(watch.FEED_PATH), calendar_feed,
+                                     methods=["GET"])],
              middleware=[Middleware(BackendUrlMiddleware)])

@@ -234,6 +234,23 @@ def revoke_user(user: str, store: Path | None = None) -> int:
         return con.execute("delete from sitzung where benutzer = ?", (user,)).rowcount
 
 
+def base_path() -> str:
+    """The server's URL prefix (`server.baseUrlPath`) as `/monitor`, or `` when served at `/`.
+
+    The cookie routes, the cookie's Path and every redirect of the browser carry it: behind a
+    proxy that forwards only `/monitor/…`, a bare `/sitzung/start` would not reach the app."""
+    from streamlit import config
+
+    base = (config.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
+
+
+def url(path: str) -> str:
+    """An absolute path on this server for `path` (`/sitzung/start` → `/monitor/sitzung/start`);
+    anything that is not a local path becomes the start page."""
+    return base_path() + safe_next(path)
+
+
 def safe_next(target: str | None) -> str:
     """A local path to continue to after sign-in; anything pointing elsewhere becomes `/`."""
     if not target:

@@ -136,7 +136,7 @@ def sign_in(account_viewer: data.Viewer, user: str, method: str, demo: bool = Fa
         sid, ticket = sessions.create(user, method, _client_ip())
         st.session_state["sid"] = sid
         if sessions.ROUTES_SERVED:
-            _redirect(f"{sessions.START_PATH}?"
+            _redirect(f"{sessions.url(sessions.START_PATH)}?"
                       + urlencode({"t": ticket, "next": sessions.safe_next(next_path)}))
             return True
     return False
@@ -157,7 +157,7 @@ def sign_out(reason: str = "logout", clear_cookie: bool = True) -> bool:
     if sid:
         sessions.revoke(sid)
         if clear_cookie and sessions.ROUTES_SERVED:
-            _redirect(sessions.END_PATH)
+            _redirect(sessions.url(sessions.END_PATH))
             return True
         return False
     if oidc_enabled() and st.user.is_logged_in:

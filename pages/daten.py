@@ -242,7 +242,6 @@ with tab_log:
         st.caption(ui.t("daten.log_empty"))
     else:
         known = set(audit.ACTIONS)
-        events = events.with_columns(pl.col("aktion").map_elements(
-            lambda a: ui.t(f"daten.action.{a}") if a in known else a,
-            return_dtype=pl.String))
+        events = events.with_columns(fmt.texts(
+            events["aktion"], lambda a: ui.t(f"daten.action.{a}") if a in known else a))
         st.dataframe(labelled(events), hide_index=True)

@@ -10,7 +10,7 @@ communes per cell, see `definitions.Table.public_rows`).
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, ui
+from dashboard import charts, data, fmt, ui
 from dashboard.report import definitions as rd
 
 lang, viewer, filters = ui.page("module.title")
@@ -139,9 +139,8 @@ def staff_aggregates() -> None:
             ).alias("ohne_angabe"),
         )
         .unpivot(variable_name="sektor", value_name="teilnehmende")
-        .with_columns(
-            pl.col("sektor").map_elements(lambda s: ui.t(f"module.{s}"), return_dtype=pl.String)
-        )
+        .pipe(lambda frame: frame.with_columns(fmt.texts(frame["sektor"],
+                                                         lambda s: ui.t(f"module.{s}"))))
     )
     ui.chart_and_table(
         charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),

@@ -597,8 +597,8 @@ def translate_rows(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
                                              if c in frame.columns})
     if "auspraegung" not in frame.columns:
         return frame
-    return frame.with_columns(pl.col("auspraegung").map_elements(
-        lambda v: auspraegung_text(v, lang), return_dtype=pl.String))
+    return frame.with_columns(fmt.texts(frame["auspraegung"],
+                                         lambda v: auspraegung_text(v, lang)))
 
 
 # ---- small cells ---------------------------------------------------------------------------------
@@ -707,8 +707,8 @@ class ReportTable:
                 continue
             label = c.label(lang)
             decimals = 1 if c.kind == "decimal" else 0
-            text = frame.get_column(label).map_elements(
-                lambda v, d=decimals: fmt.number(v, d, lang), return_dtype=pl.String)
+            text = fmt.texts(frame.get_column(label),
+                             lambda v, d=decimals: fmt.number(v, d, lang))
             marks = pl.Series([self.marker(c.name, i) for i in range(self.frame.height)],
                               dtype=pl.String)
             exprs.append(pl.when(marks.is_not_null()).then(marks).otherwise(text).alias(label))

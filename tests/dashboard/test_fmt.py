@@ -68,3 +68,25 @@ def test_dates_match_cldr_medium(day):
     # en_GB abbreviates September as "Sept" (CLDR); otherwise the C locale's month names
     english = fmt.date(day, "en").replace("Sept", "Sep")
     assert dt.datetime.strptime(english, "%d %b %Y").date() == day
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=30))
+def test_texts_maps_every_value_in_place_and_keeps_nulls(values):
+    import polars as pl
+
+    series = pl.Series("spalte", values, dtype=pl.String)
+    got = fmt.texts(series, lambda v: f"<{v}>")
+    assert got.name == "spalte" and got.dtype == pl.String
+    assert got.to_list() == [None if v is None else f"<{v}>" for v in values]
+
+
+def test_texts_runs_on_the_calling_thread():
+    """The point of `fmt.texts`: the Python function never runs on polars' thread pool."""
+    import threading
+
+    import polars as pl
+
+    threads = set()
+    fmt.texts(pl.Series("d", [dt.date(2021, 3, 15)] * 1000),
+              lambda d: threads.add(threading.get_ident()) or fmt.date(d))
+    assert threads == {threading.get_ident()}

@@ -144,6 +144,22 @@ def test_local_next_target_is_kept():
         "/fortschritt?bundesland=Bayern&status=aktiv"
 
 
+@pytest.mark.parametrize(("base", "prefix"), [("", ""), ("monitor", "/monitor"),
+                                              ("/monitor/", "/monitor")])
+def test_urls_stay_below_the_base_path(base: str, prefix: str):
+    from streamlit import config
+
+    old = config.get_option("server.baseUrlPath")
+    config.set_option("server.baseUrlPath", base)
+    try:
+        assert sessions.url(sessions.START_PATH) == f"{prefix}/sitzung/start"
+        assert sessions.url("/fortschritt?bundesland=Bayern") == \
+            f"{prefix}/fortschritt?bundesland=Bayern"
+        assert sessions.url("//evil.example/x") == f"{prefix}/"  # never off the server
+    finally:
+        config.set_option("server.baseUrlPath", old)
+
+
 # ---- the app ---------------------------------------------------------------------------------
 
 

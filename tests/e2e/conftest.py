@@ -56,12 +56,13 @@ def _free_port() -> int:
 
 
 def start_app(db: Path, script: str = "dashboard/server.py", warm: bool = False,
-              **env_vars: str
+              base_path: str = "", **env_vars: str
               ) -> tuple[subprocess.Popen, str]:
     """Start `streamlit run` on a free port against `db`; return the process and base URL.
 
     With `warm`, start it as `make run` does (`dashboard.serve`: caches warmed in the
-    background)."""
+    background); with `base_path` (e.g. `monitor`) served below it (`server.baseUrlPath`, as
+    behind a proxy), and the URL returned ends with it."""
     port = _free_port()
     env = {**os.environ, "WK_DB": str(db), **env_vars}
     # The server log goes to a file: an unread pipe fills up and stalls the server, and the log
@@ -71,10 +72,11 @@ def start_app(db: Path, script: str = "dashboard/server.py", warm: bool = False,
         [sys.executable, "-m", *(("dashboard.serve",) if warm else ("streamlit", "run")), script,
          "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false",
+         *(("--server.baseUrlPath", base_path) if base_path else ())],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + (f"/{base_path.strip('/')}" if base_path else "")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
