@@ -755,14 +755,31 @@ def _report_frames(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[
 
 
 _report_cache: OrderedDict = OrderedDict()
+_report_running: dict[tuple, threading.Lock] = {}  # one computation per key at a time
 
 
 def _protected(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str] | None):
-    """Frames, primary/secondary masks and the audit of the public edition (cached per build)."""
+    """Frames, primary/secondary masks and the audit of the public edition (cached per build).
+    Sessions asking for the same edition at once wait for one computation (the warm-up, the
+    first visitors) instead of each starting its own."""
     key = (_connection().build_id, von, bis, stichtag, None if auswahl is None else tuple(auswahl))
     with _lock:
         if key in _report_cache:
             return _report_cache[key]
+        running = _report_running.setdefault(key, threading.Lock())
+    with running:
+        with _lock:
+            if key in _report_cache:
+                return _report_cache[key]
+        try:
+            return _protect_now(key, von, bis, stichtag, auswahl)
+        finally:
+            with _lock:
+                _report_running.pop(key, None)
+
+
+def _protect_now(key: tuple, von: dt.date, bis: dt.date, stichtag: dt.date,
+                 auswahl: list[str] | None):
     full = _report_frames(von, bis, stichtag, auswahl)
     frames = {t.key: t.public_frame(full[t.key]) for t in definitions.TABLES}
     ids = auswahl if auswahl is not None else query(
@@ -780,7 +797,9 @@ def _protected(von: dt.date, bis: dt.date, stichtag: dt.date, auswahl: list[str]
                 frame.filter(pl.col("_ohne") == kommune_id).drop("_ohne"))
                 for key, frame in without.items()}
 
-    result = protection.protect(frames, attackers)
+    audited = len(ids) <= definitions.ATTACKER_LIMIT
+    result = protection.protect(frames, attackers if audited else None)
+    result.attackers_audited = audited
     value = (frames, protection.masks(frames, result), result)
     with _lock:
         _report_cache[key] = value
@@ -813,7 +832,8 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
             pl.when(~hidden.get_column(c)).then(pl.col(c)).alias(c) for c in hidden.columns)
         tables[t.key] = definitions.ReportTable(t, shown, hidden, secondary)
     note = definitions.ProtectionNote(len(result.primary - result.secondary), len(result.secondary),
-                                      result.audit_passed, result.attackers)
+                                      result.audit_passed, result.attackers,
+                                      result.attackers_audited)
     return definitions.Report(von=von, bis=bis, stichtag=stichtag, public=True,
                               build=build_info(), tables=tables, protection=note)
 

@@ -27,6 +27,11 @@ PROGRAMMSTART = dt.date(2019, 11, 5)  # kick-off in Potsdam: default start of th
 SMALL_CELL_LIMIT = 3  # public exports hide figures resting on 1 or 2 communes
 # statuses before admission: not in the public edition (neither rows nor totals)
 NICHT_AUFGENOMMEN = ("noch nicht im Programm", "interessiert", "beworben")
+# The attacker audit computes the report once without each commune of the selection: about 40
+# communes take a second; at national scale (11,000) it would take hours. Above this many
+# communes only the outsider audit runs, and the protection note says so. (For counts the
+# outsider audit already grants every hidden positive cell ">= 1", all a commune adds there.)
+ATTACKER_LIMIT = 300
 # Every hidden public value shows the same mark, as in official statistics: a reader cannot tell a
 # value resting on 1 or 2 communes from one hidden to protect it (protection.py's reader model).
 SMALL_CELL_TEXT = "x"
@@ -723,23 +728,30 @@ class ProtectionNote:
     secondary: int  # further cells hidden so that none can be recomputed
     audit_passed: bool
     attackers: int  # communes audited as attackers knowing their own contribution
+    attackers_audited: bool = True  # False: selection above ATTACKER_LIMIT communes
 
     def text(self, lang: str = "de") -> str:
         if lang != "de":
             verdict = "passed" if self.audit_passed else "NOT passed: do not publish"
+            who = (f"also for each of {self.attackers} communes knowing their own contribution"
+                   if self.attackers_audited else
+                   f"for outside readers (communes as attackers are audited up to "
+                   f"{ATTACKER_LIMIT} communes in the selection)")
             return (f"Small-cell protection: no published value rests on 1 or 2 communes "
                     f"(minimum {SMALL_CELL_LIMIT}); {self.primary + self.secondary} cells hidden "
                     f"as “{SMALL_CELL_TEXT}” ({self.primary} small, {self.secondary} to protect "
-                    f"them). "
-                    f"Interval audit (linear programming) over all tables, also for each of "
-                    f"{self.attackers} communes knowing their own contribution: {verdict}.")
+                    f"them). Interval audit (linear programming) over all tables, {who}: "
+                    f"{verdict}.")
         verdict = "bestanden" if self.audit_passed else "NICHT bestanden: nicht veröffentlichen"
+        who = (f"auch für jede der {self.attackers} Kommunen, die ihren eigenen Beitrag kennt"
+               if self.attackers_audited else
+               f"für Außenstehende (Kommunen als Angreifer werden bis {ATTACKER_LIMIT} Kommunen "
+               f"in der Auswahl geprüft)")
         return (f"Schutz kleiner Fallzahlen: Kein veröffentlichter Wert beruht auf 1 oder 2 "
                 f"Kommunen (Mindestfallzahl {SMALL_CELL_LIMIT}); {self.primary + self.secondary} "
                 f"Zellen sind als „{SMALL_CELL_TEXT}“ verdeckt ({self.primary} kleine Werte, "
-                f"{self.secondary} zu deren Schutz). Intervall-Prüfung "
-                f"(lineare Optimierung) über alle Tabellen, auch für jede der {self.attackers} "
-                f"Kommunen, die ihren eigenen Beitrag kennt: {verdict}.")
+                f"{self.secondary} zu deren Schutz). Intervall-Prüfung (lineare Optimierung) über "
+                f"alle Tabellen, {who}: {verdict}.")
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class Protection:
     secondary: set[Cell] = field(default_factory=set)  # shown as "x": any value, also 0
     audit_passed: bool = False
     attackers: int = 0  # communes audited as attackers (those contributing to a hidden cell)
+    attackers_audited: bool = True  # False: the caller skipped the attacker audit (large cohort)
 
     @property
     def hidden(self) -> set[Cell]:
