@@ -48,9 +48,14 @@ class ValidationResult:
     """Typed rows that passed every rule, and one reject line per failed rule."""
 
     entity: str
-    valid: pl.DataFrame
+    valid: pl.DataFrame | None  # None: the good rows stayed in DuckDB (etl/checks.py)
     rejects: pl.DataFrame
     rows_read: int
+    loaded: int | None = None  # rows loaded, when `valid` is None
+
+    @property
+    def loaded_rows(self) -> int:
+        return self.valid.height if self.valid is not None else int(self.loaded or 0)
 
     @property
     def rejected_rows(self) -> int:
