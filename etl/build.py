@@ -195,7 +195,10 @@ def validate_inputs(
         else:
             progress(f"Prüfe {raw.path.name} …")
         if entity.name in CHECKED_IN_SQL and con is not None:
+            started = time.perf_counter()
             results[entity.name] = validate_in_duckdb(con, raw, entity, known)
+            took = time.perf_counter() - started
+            progress(f"SQL checks/{entity.name}.sql ({took:.2f} s)")
         elif entity.name in CHECKED_IN_SQL:
             results[entity.name] = validate_frame(raw, entity, known)
         else:

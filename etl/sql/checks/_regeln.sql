@@ -4,9 +4,19 @@
 -- etl/validate.py (which still checks the files not moved here); `ref_spalte` holds each column's
 -- rules from etl/schema.py, so limits and allowed values have one source.
 
--- trimmed text, null when empty (what the rules see)
-create or replace temp macro roh(t) as
-    nullif(trim(t, ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(160)), '');
+-- trimmed text, null when empty (what the rules see). Whitespace as Unicode defines it; the
+-- character set is only searched when a cell starts or ends with one (rare, and much slower)
+create or replace temp macro leerzeichen() as
+    ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(133) || chr(160)
+    || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197)
+    || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233)
+    || chr(8239) || chr(8287) || chr(12288);
+create or replace temp macro roh(t) as nullif(
+    case when contains(leerzeichen(), left(t, 1)) or contains(leerzeichen(), right(t, 1))
+        then trim(t, leerzeichen()) else t end, '');
+
+-- the rules of one column of the file being checked (the rule file sets the variable `regel`)
+create or replace temp macro r(spalte) as getvariable('regel')[spalte];
 
 -- the value as shown in a message or the report: at most 80 characters
 create or replace temp macro gezeigt(t) as left(t, 80);
@@ -17,6 +27,7 @@ create or replace temp macro gezeigt(t) as left(t, 80);
 create or replace temp macro ags_ziffern(s) as
     case when length(s) in (4, 7, 11) then '0' || s else s end;
 create or replace temp macro parse_ags(t) as case
+    when regexp_full_match(t, '[0-9]{8}') then t  -- the usual case, fast
     when regexp_full_match(ags_ziffern(regexp_replace(t, '\s', '', 'g')), '[0-9]{5}|[0-9]{8}|[0-9]{12}')
     then ags_ziffern(regexp_replace(t, '\s', '', 'g'))
 end;
@@ -29,6 +40,7 @@ create or replace temp macro ganzzahl_text(t) as case
     else regexp_replace(replace(t, ' ', ''), '^(-?[0-9]+)[.,]0+$', '\1')
 end;
 create or replace temp macro parse_int(t) as case
+    when try_cast(t as bigint)::varchar = t then try_cast(t as bigint)  -- plain digits, fast
     when regexp_full_match(ganzzahl_text(t), '[+-]?[0-9]+') then try_cast(ganzzahl_text(t) as bigint)
 end;
 
@@ -52,15 +64,23 @@ create or replace temp macro parse_bool(t) as case
 end;
 
 -- canonical spelling of an allowed value; case and a leading number ("5. …") are ignored
-create or replace temp macro parse_enum(t, erlaubt) as erlaubt[list_position(
+create or replace temp macro parse_enum(t, erlaubt) as case
+    when list_contains(erlaubt, t) then t  -- spelled as allowed: the usual case, fast
+    else erlaubt[list_position(
     list_transform(erlaubt, lambda a: lower(a)),
-    regexp_replace(lower(t), '^(modul\s*)?[0-9]+[.)]?\s+(\D)', '\2'))];
+    regexp_replace(lower(t), '^(modul\s*)?[0-9]+[.)]?\s+(\D)', '\2'))]
+end;
+
+-- at most r.max_zeichen characters (the byte count, known without reading the text, settles
+-- nearly every cell)
+create or replace temp macro laenge_gut(r, t) as
+    t is null or strlen(t) <= r.max_zeichen or length(t) <= r.max_zeichen;
 
 -- ---- rule messages: null when the rule holds, else {spalte, meldung} -----------------------
 
 create or replace temp macro fehler(spalte, meldung) as {'spalte': spalte, 'meldung': meldung};
 
-create or replace temp macro regel_laenge(r, t) as case when length(t) > r.max_zeichen then fehler(
+create or replace temp macro regel_laenge(r, t) as case when not laenge_gut(r, t) then fehler(
     r.spalte, 'Der Eintrag in „' || r.spalte || '“ ist zu lang (' || length(t)
     || ' Zeichen; erlaubt sind höchstens ' || r.max_zeichen || '). Bitte kürzen Sie ihn.') end;
 
@@ -105,7 +125,7 @@ create or replace temp macro regeln_datum(r, t, wert) as list_filter(
 
 -- the same rules as one cheap yes/no for every row (the messages are built for failing rows only)
 create or replace temp macro gut_text(r, t) as
-    coalesce(length(t) <= r.max_zeichen, true) and not (r.pflicht and t is null);
+    laenge_gut(r, t) and not (r.pflicht and t is null);
 create or replace temp macro gut_typ(r, t, wert) as
     gut_text(r, t) and not (t is not null and wert is null);
 create or replace temp macro gut_zahl(r, t, wert) as gut_typ(r, t, wert)

@@ -5,9 +5,10 @@
 -- `raw_modulnutzung` of the rows that passed every rule, which staging reads.
 -- Known communes (for the reference rule) come from `pruef_kommunen`.
 
-create or replace temp table regel_modulnutzung as
-pivot (select 'r_' || spalte as spalte, regel from ref_spalte_regel where datei = 'modulnutzung')
-on spalte using any_value(regel);
+-- this file's column rules as a constant (`r('spalte')`), folded into every expression once
+set variable regel = (
+    select map(list(spalte), list(regel)) from ref_spalte_regel where datei = 'modulnutzung'
+);
 
 create or replace temp table pruef_modulnutzung as
 with eingang as (
@@ -36,8 +37,8 @@ typisiert as (
         e.*,
         parse_ags(kommune_id__roh) as kommune_id,
         veranstaltung_id__roh as veranstaltung_id,
-        parse_enum(modul__roh, regel.r_modul.erlaubt) as modul,
-        parse_enum(format__roh, regel.r_format.erlaubt) as format,
+        parse_enum(modul__roh, r('modul').erlaubt) as modul,
+        parse_enum(format__roh, r('format').erlaubt) as format,
         thema__roh as thema,
         parse_date(datum__roh) as datum,
         parse_int(teilnehmende__roh) as teilnehmende,
@@ -46,27 +47,27 @@ typisiert as (
         parse_int(zivilgesellschaft__roh) as zivilgesellschaft,
         parse_int(wirtschaft__roh) as wirtschaft,
         parse_int(einwohnerschaft__roh) as einwohnerschaft
-    from eingang as e, regel_modulnutzung as regel
+    from eingang as e
 ),
 geprueft as (
     select
         t.*,
         coalesce(verwaltung, 0) + coalesce(politik, 0) + coalesce(zivilgesellschaft, 0)
             + coalesce(wirtschaft, 0) + coalesce(einwohnerschaft, 0) as sektoren,
-        gut_typ(regel.r_kommune_id, kommune_id__roh, kommune_id)
-            and gut_text(regel.r_veranstaltung_id, veranstaltung_id__roh)
-            and gut_typ(regel.r_modul, modul__roh, modul)
-            and gut_typ(regel.r_format, format__roh, format)
-            and gut_text(regel.r_thema, thema__roh)
-            and gut_datum(regel.r_datum, datum__roh, datum)
-            and gut_zahl(regel.r_teilnehmende, teilnehmende__roh, teilnehmende)
-            and gut_zahl(regel.r_verwaltung, verwaltung__roh, verwaltung)
-            and gut_zahl(regel.r_politik, politik__roh, politik)
-            and gut_zahl(regel.r_zivilgesellschaft, zivilgesellschaft__roh, zivilgesellschaft)
-            and gut_zahl(regel.r_wirtschaft, wirtschaft__roh, wirtschaft)
-            and gut_zahl(regel.r_einwohnerschaft, einwohnerschaft__roh, einwohnerschaft)
+        gut_typ(r('kommune_id'), kommune_id__roh, kommune_id)
+            and gut_text(r('veranstaltung_id'), veranstaltung_id__roh)
+            and gut_typ(r('modul'), modul__roh, modul)
+            and gut_typ(r('format'), format__roh, format)
+            and gut_text(r('thema'), thema__roh)
+            and gut_datum(r('datum'), datum__roh, datum)
+            and gut_zahl(r('teilnehmende'), teilnehmende__roh, teilnehmende)
+            and gut_zahl(r('verwaltung'), verwaltung__roh, verwaltung)
+            and gut_zahl(r('politik'), politik__roh, politik)
+            and gut_zahl(r('zivilgesellschaft'), zivilgesellschaft__roh, zivilgesellschaft)
+            and gut_zahl(r('wirtschaft'), wirtschaft__roh, wirtschaft)
+            and gut_zahl(r('einwohnerschaft'), einwohnerschaft__roh, einwohnerschaft)
             as spalten_gut
-    from typisiert as t, regel_modulnutzung as regel
+    from typisiert as t
 )
 select
     zeile_gelesen,
@@ -96,18 +97,18 @@ with spalten as (
     select
         p.zeile,
         unnest(flatten([
-            regeln_typ(regel.r_kommune_id, p.kommune_id__roh, p.kommune_id),
-            regeln_text(regel.r_veranstaltung_id, p.roh['veranstaltung_id']),
-            regeln_wahl(regel.r_modul, p.roh['modul'], p.modul),
-            regeln_wahl(regel.r_format, p.roh['format'], p.format),
-            regeln_text(regel.r_thema, p.roh['thema']),
-            regeln_datum(regel.r_datum, p.roh['datum'], p.datum),
-            regeln_zahl(regel.r_teilnehmende, p.roh['teilnehmende'], p.teilnehmende),
-            regeln_zahl(regel.r_verwaltung, p.roh['verwaltung'], p.verwaltung),
-            regeln_zahl(regel.r_politik, p.roh['politik'], p.politik),
-            regeln_zahl(regel.r_zivilgesellschaft, p.roh['zivilgesellschaft'], p.zivilgesellschaft),
-            regeln_zahl(regel.r_wirtschaft, p.roh['wirtschaft'], p.wirtschaft),
-            regeln_zahl(regel.r_einwohnerschaft, p.roh['einwohnerschaft'], p.einwohnerschaft),
+            regeln_typ(r('kommune_id'), p.kommune_id__roh, p.kommune_id),
+            regeln_text(r('veranstaltung_id'), p.roh['veranstaltung_id']),
+            regeln_wahl(r('modul'), p.roh['modul'], p.modul),
+            regeln_wahl(r('format'), p.roh['format'], p.format),
+            regeln_text(r('thema'), p.roh['thema']),
+            regeln_datum(r('datum'), p.roh['datum'], p.datum),
+            regeln_zahl(r('teilnehmende'), p.roh['teilnehmende'], p.teilnehmende),
+            regeln_zahl(r('verwaltung'), p.roh['verwaltung'], p.verwaltung),
+            regeln_zahl(r('politik'), p.roh['politik'], p.politik),
+            regeln_zahl(r('zivilgesellschaft'), p.roh['zivilgesellschaft'], p.zivilgesellschaft),
+            regeln_zahl(r('wirtschaft'), p.roh['wirtschaft'], p.wirtschaft),
+            regeln_zahl(r('einwohnerschaft'), p.roh['einwohnerschaft'], p.einwohnerschaft),
             [case when p.sektoren > p.teilnehmende then fehler('teilnehmende',
                 'Die Summe der Sektoren (' || p.sektoren || ') ist größer als „teilnehmende“ ('
                 || gezeigt(p.roh['teilnehmende']) || '). Bitte korrigieren Sie die Gesamtzahl oder '
@@ -115,7 +116,7 @@ with spalten as (
         ])) as f,
         p.kommune_id__roh,
         p.roh
-    from pruef_modulnutzung_zeilen as p, regel_modulnutzung as regel
+    from pruef_modulnutzung_zeilen as p
     where not p.gut
 ),
 spalten_zeilen as (
