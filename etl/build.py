@@ -8,6 +8,7 @@ complete build, and a failed build leaves the previous database untouched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import fcntl
@@ -24,7 +25,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.checks import CHECKED_IN_SQL, rule_table, validate_frame, validate_in_duckdb
+from etl.checks import (
+    CHECKED_IN_SQL,
+    rule_table,
+    status_warnings,
+    validate_frame,
+    validate_in_duckdb,
+)
 from etl.read import (
     DEFAULT_LIMITS,
     ROW_COLUMN,
@@ -79,7 +86,7 @@ class BuildReport:
 
     @property
     def rejects(self) -> pl.DataFrame:
-        return pl.concat([r.rejects for r in self.results.values()])
+        return report_lines(self.results)
 
 
 def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceSettings:
@@ -203,9 +210,20 @@ def validate_inputs(
             results[entity.name] = validate_frame(raw, entity, known)
         else:
             results[entity.name] = validate_table(raw, entity, datenstand, known)
+    # warnings (rows kept): register statuses no reached milestone proves
+    warnings = status_warnings(kommunen.valid, results["meilensteine"].valid,
+                               raws["kommunen"].path.name, datenstand)
+    results["kommunen"] = dataclasses.replace(kommunen, warnings=warnings)
     for name, r in results.items():
-        progress(f"  {name}: {r.loaded_rows} übernommen, {r.rejected_rows} Zeilen abgelehnt")
+        hints = f", {r.warnings.height} Hinweise" if r.warnings is not None else ""
+        progress(f"  {name}: {r.loaded_rows} übernommen, {r.rejected_rows} Zeilen abgelehnt"
+                 + hints)
     return results
+
+
+def report_lines(results: dict[str, ValidationResult]) -> pl.DataFrame:
+    """Every file's reject lines and warnings (column `art`), for the report and the database."""
+    return pl.concat([r.report_lines for r in results.values()])
 
 
 def _write_database(
@@ -248,8 +266,7 @@ def _write_database(
         ]
     )
     _create_from_frame(con, "meta_dateien", files)
-    rejects = pl.concat([r.rejects for r in results.values()])
-    _create_from_frame(con, "meta_ablehnungen", rejects)
+    _create_from_frame(con, "meta_ablehnungen", report_lines(results))
     for sql in sql_files():
         started = time.perf_counter()
         con.execute(sql.read_text(encoding="utf-8"))

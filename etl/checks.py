@@ -19,6 +19,8 @@ from etl.read import ROW_COLUMN, CsvFile, InputError, RawTable
 from etl.schema import DATE_MAX, DATE_MIN, ENTITIES, Entity
 from etl.validate import (
     _TYPE_HINT,
+    ART_FEHLER,
+    ART_HINWEIS,
     MAX_CHARS,
     MAX_CHARS_BY_COLUMN,
     REJECT_SCHEMA,
@@ -125,7 +127,7 @@ def validate_in_duckdb(
     rejects = (
         con.sql(f"select zeile, spalte, wert, meldung from abgelehnt_{entity.name}")
         .pl()
-        .select(pl.lit(source.path.name).alias("datei"), pl.all())
+        .select(pl.lit(source.path.name).alias("datei"), pl.all(), pl.lit(ART_FEHLER).alias("art"))
         .cast(REJECT_SCHEMA)
     )
     rows_read, loaded = con.execute(
@@ -147,3 +149,23 @@ def validate_frame(raw: RawTable, entity: Entity, known_kommunen: pl.Series) -> 
     finally:
         con.close()
     return ValidationResult(entity.name, valid, result.rejects, result.rows_read)
+
+
+def status_warnings(
+    kommunen: pl.DataFrame, meilensteine: pl.DataFrame, file_name: str, datenstand: dt.date
+) -> pl.DataFrame:
+    """Warnings for register rows whose status no reached milestone proves by the Datenstand
+    (etl/sql/checks/hinweise_status.sql); `kommunen` and `meilensteine` are validated frames."""
+    con = duckdb.connect()
+    try:
+        con.register("hinweis_kommunen", kommunen.select(ROW_COLUMN, "kommune_id", "status"))
+        con.register("hinweis_meilensteine",
+                     meilensteine.select("kommune_id", "meilenstein", "erreicht_am"))
+        con.execute("set variable datenstand = ?::date", [datenstand])
+        run_rule_file(con, "hinweise_status")
+        found = con.sql("select zeile, spalte, wert, meldung from hinweis_status").pl()
+    finally:
+        con.close()
+    return found.select(
+        pl.lit(file_name).alias("datei"), pl.all(), pl.lit(ART_HINWEIS).alias("art")
+    ).cast(REJECT_SCHEMA)
