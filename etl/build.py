@@ -60,6 +60,10 @@ from etl.schema import (
 from etl.validate import ValidationResult, validate_table
 
 SQL_DIR = Path(__file__).parent / "sql"
+# DuckDB's working memory for a build; beyond it DuckDB spills to a temp folder beside the new
+# database, so a national file does not take the memory the dashboard needs (issue #16: ≤ 2 GiB
+# peak at 4.5 million rows)
+BUILD_MEMORY = "1GB"
 LAYERS = ("staging", "core", "marts")
 
 Progress = Callable[[str], None]
@@ -471,7 +475,7 @@ def build(
         progress(f"Reste eines abgebrochenen Builds entfernt: {stale.name}")
     with temp_beside(output, build_id) as tmp:
         try:
-            con = duckdb.connect(str(tmp))
+            con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY})
             try:
                 # the rule tables first: files with SQL rules are checked inside the new database
                 _create_reference_tables(con)

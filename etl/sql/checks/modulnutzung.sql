@@ -160,5 +160,6 @@ create or replace temp view raw_modulnutzung as
 select
     zeile as _zeile, kommune_id, veranstaltung_id, modul, format, thema, datum, teilnehmende,
     verwaltung, politik, zivilgesellschaft, wirtschaft, einwohnerschaft
-from pruef_modulnutzung_zeilen
-where gut and zeile not in (select zeile from abgelehnt_modulnutzung);
+from pruef_modulnutzung_zeilen as p
+where gut
+    and not exists (select 1 from abgelehnt_modulnutzung as a where a.zeile = p.zeile);
