@@ -4,16 +4,17 @@
 -- etl/validate.py (which still checks the files not moved here); `ref_spalte` holds each column's
 -- rules from etl/schema.py, so limits and allowed values have one source.
 
--- trimmed text, null when empty (what the rules see). Whitespace as Unicode defines it; the
--- character set is only searched when a cell starts or ends with one (rare, and much slower)
+-- trimmed text, null when empty (what the rules see). Whitespace as Unicode defines it; a cell
+-- that starts and ends with a visible ASCII character needs no trimming (the usual case, fast)
 create or replace temp macro leerzeichen() as
     ' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(133) || chr(160)
     || chr(5760) || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197)
     || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233)
     || chr(8239) || chr(8287) || chr(12288);
-create or replace temp macro roh(t) as nullif(
-    case when contains(leerzeichen(), left(t, 1)) or contains(leerzeichen(), right(t, 1))
-        then trim(t, leerzeichen()) else t end, '');
+create or replace temp macro roh(t) as case
+    when ord(t) between 33 and 126 and ord(right(t, 1)) between 33 and 126 then t
+    else nullif(trim(t, leerzeichen()), '')
+end;
 
 -- the rules of one column of the file being checked (the rule file sets the variable `regel`)
 create or replace temp macro r(spalte) as getvariable('regel')[spalte];
