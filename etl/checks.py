@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl.read import ROW_COLUMN, CsvFile, InputError, RawTable
+from etl.read import ROW_COLUMN, CsvFile, InputLimits, RawTable, read_table
 from etl.schema import DATE_MAX, DATE_MIN, ENTITIES, Entity
 from etl.validate import (
     _TYPE_HINT,
@@ -91,8 +91,9 @@ def _source_view(con: duckdb.DuckDBPyConnection, source: RawTable | CsvFile,
         auto_detect=False,
         quotechar='"',
         escapechar='"',
-        null_padding=True,  # short lines: the missing cells are empty
-        strict_mode=False,  # long lines: the surplus cells are dropped
+        # ragged lines or a stray quote stop DuckDB's reader; `validate_in_duckdb` then hands
+        # the file to the in-memory reader, which decides as it always did
+        strict_mode=True,
     )
     present = set(source.header)
     rel.select(
@@ -119,11 +120,15 @@ def validate_in_duckdb(
     con.register("pruef_kommunen", known_kommunen.to_frame("kommune_id"))
     try:
         run_rule_file(con, entity.name)
-    except duckdb.InvalidInputException as exc:  # a CSV file DuckDB cannot parse
-        raise InputError(
-            f"„{source.path.name}“ lässt sich nicht als CSV lesen ({type(exc).__name__}). "
-            "Bitte prüfen Sie Trennzeichen und Anführungszeichen."
-        ) from exc
+    except duckdb.InvalidInputException:
+        if not isinstance(source, CsvFile):
+            raise
+        # a line with too few or too many cells, or an unterminated quote: the in-memory reader
+        # fills short lines, drops surplus cells or stops with its German message, as before
+        source = read_table(source.path, entity, InputLimits(max_bytes=source.path.stat().st_size))
+        con.execute("drop view if exists pruef_roh")
+        _source_view(con, source, entity)
+        run_rule_file(con, entity.name)
     rejects = (
         con.sql(f"select zeile, spalte, wert, meldung from abgelehnt_{entity.name}")
         .pl()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etl.checks import CHECKED_IN_SQL, rule_table, validate_frame, validate_in_duckdb
-from etl.read import ROW_COLUMN, CsvFile, open_table, read_table
+from etl.read import ROW_COLUMN, CsvFile, InputError, open_table, read_table
 from etl.schema import ENTITY_BY_NAME
 from etl.validate import validate_table
 from tests.cohort import DATENSTAND, MODULNUTZUNG
@@ -105,3 +106,17 @@ def test_tricky_cells_give_the_same_rejects_and_rows(changes, duplicate):
     if duplicate:
         rows.append(rows[1][:])
     _check_all_ways(_csv_text(rows))
+
+
+def test_ragged_lines_and_stray_quotes_are_read_as_before(tmp_path: Path):
+    """DuckDB's strict reader refuses such files; the in-memory reader then decides as it always
+    did: short lines get empty cells, surplus cells are dropped, an open quote stops the build."""
+    lines = MODULNUTZUNG.strip().splitlines()
+    lines[2] = lines[2] + ";surplus;cells"
+    lines[3] = ";".join(lines[3].split(";")[:7])  # no sector columns
+    _check_all_ways("\n".join(lines) + "\n")
+    broken = MODULNUTZUNG.replace("V3;3;", '"V3;3;', 1)
+    path = tmp_path / "modulnutzung.csv"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(InputError, match="lässt sich nicht als CSV lesen"):
+        _sql_from_disk(path)
