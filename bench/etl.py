@@ -1,26 +1,31 @@
 """ETL build time against DuckDB only reading the same input files, at demo and national scale.
 
-    uv run python bench/etl.py [--runs 3] [--skip-national]
+    .venv/bin/python bench/etl.py [--runs 3] [--skip-national] [--large]
 
 The national-scale input (11,000 communes, 1 million uptake rows) is generated once into
-data/bench/national/ by the demo generator. Each measurement runs in a fresh process; the
-baseline is DuckDB's own CSV reader loading the same four files into tables (German dialect).
-Goal from issue #3: ETL ≤ 3× the plain read at national scale, peak memory ≤ 2 GiB.
+data/bench/national/ by the demo generator; `--large` adds a 4.5 million row case
+(data/bench/national45/). Each measurement runs in a fresh process, ETL and plain read
+interleaved (ETL, plain, ETL, plain, …) so a load change on the shared machine hits both; the
+load average is printed with every scale. The baseline is DuckDB's own CSV reader loading the
+same four files into tables (German dialect).
+Goals (issue #16): ETL ≤ 2.5× the plain read; peak memory ≤ 1 GiB at 1 M rows, ≤ 2 GiB at 4.5 M.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import median_of  # noqa: E402
+from _measure import measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-NATIONAL = ROOT / "data" / "bench" / "national"
+BENCH = ROOT / "data" / "bench"
 ENTITIES = ("kommunen", "meilensteine", "modulnutzung", "selbstcheck")
 
 PLAIN_READ = f"""
@@ -37,25 +42,17 @@ con.close()
 """
 
 
-def ensure_national() -> Path:
-    if not (NATIONAL / "modulnutzung.csv").exists():
-        print("Erzeuge nationale Testdaten (11.000 Kommunen, 1 Mio. Zeilen) …", flush=True)
+def ensure_input(folder: str, events: int) -> Path:
+    path = BENCH / folder
+    if not (path / "modulnutzung.csv").exists():
+        print(f"Erzeuge Testdaten (11.000 Kommunen, {events:,} Zeilen) …", flush=True)
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tools.demo",
-                "--kommunen",
-                "11000",
-                "--events",
-                "1000000",
-                "--out",
-                str(NATIONAL),
-            ],
+            [sys.executable, "-m", "tools.demo", "--kommunen", "11000", "--events",
+             str(events), "--out", str(path)],
             check=True,
             cwd=ROOT,
         )
-    return NATIONAL
+    return path
 
 
 def _data_rows(path: Path) -> int:
@@ -65,45 +62,54 @@ def _data_rows(path: Path) -> int:
 
 def bench_scale(label: str, input_dir: Path, runs: int) -> dict:
     rows = sum(_data_rows(input_dir / f"{e}.csv") for e in ENTITIES)
+    etl, plain, loads = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        etl = median_of(
-            runs,
-            [
-                sys.executable,
-                "-m",
-                "etl",
-                "build",
-                "--input",
-                str(input_dir),
-                "--output",
-                f"{tmp}/etl.duckdb",
-                "--max-mb",
-                "2048",
-            ],
-        )
-        plain = median_of(
-            runs, [sys.executable, "-c", PLAIN_READ, str(input_dir), f"{tmp}/plain.duckdb"]
-        )
-    return {"scale": label, "rows": rows, "etl": etl, "plain": plain}
+        etl_cmd = [sys.executable, "-m", "etl", "build", "--input", str(input_dir),
+                   "--output", f"{tmp}/etl.duckdb", "--max-mb", "2048"]
+        plain_cmd = [sys.executable, "-c", PLAIN_READ, str(input_dir), f"{tmp}/plain.duckdb"]
+        for _ in range(runs):
+            loads.append(os.getloadavg()[0])
+            etl.append(measure(etl_cmd))
+            plain.append(measure(plain_cmd))
+    ratios = [e.seconds / p.seconds for e, p in zip(etl, plain, strict=True)]
+    return {
+        "scale": label,
+        "rows": rows,
+        "etl": statistics.median(m.seconds for m in etl),
+        "plain": statistics.median(m.seconds for m in plain),
+        "ratio": statistics.median(ratios),
+        "peak": max(m.peak_mib for m in etl),
+        "plain_peak": max(m.peak_mib for m in plain),
+        "load": f"{min(loads):.1f}–{max(loads):.1f}",
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--large", action="store_true", help="also 4.5 million uptake rows")
+    parser.add_argument("--skip-demo", action="store_true")
     args = parser.parse_args()
-    scales = [("Demo (40 Kommunen)", ROOT / "data" / "demo")]
+    scales = [] if args.skip_demo else [("Demo (40 Kommunen)", ROOT / "data" / "demo")]
     if not args.skip_national:
-        scales.append(("National (11.000 Kommunen, 1 Mio. Nutzungen)", ensure_national()))
+        scales.append(("National (11.000 Kommunen, 1 Mio. Nutzungen)",
+                       ensure_input("national", 1_000_000)))
+    if args.large:
+        scales.append(("National (11.000 Kommunen, 4,5 Mio. Nutzungen)",
+                       ensure_input("national45", 4_500_000)))
     results = [bench_scale(label, path, args.runs) for label, path in scales]
-    print(f"\nMedian of {args.runs} runs, each in a fresh process (wall time, peak RSS)\n")
-    print("| scale | input rows | ETL build | DuckDB plain read | ratio | ETL peak memory |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"\n{args.runs} interleaved runs per scale, each in a fresh process; median wall time, "
+          "median of the per-pair ratios, largest peak RSS; 1-min load average at each pair "
+          f"({os.cpu_count()} cores)\n")
+    print("| scale | input rows | ETL build | DuckDB plain read | ratio | ETL peak memory "
+          "| plain peak | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         print(
-            f"| {r['scale']} | {r['rows']:,} | {r['etl'].seconds:.2f} s | "
-            f"{r['plain'].seconds:.2f} s | {r['etl'].seconds / r['plain'].seconds:.2f}× | "
-            f"{r['etl'].peak_mib:,.0f} MiB |"
+            f"| {r['scale']} | {r['rows']:,} | {r['etl']:.2f} s | {r['plain']:.2f} s | "
+            f"{r['ratio']:.2f}× | {r['peak']:,.0f} MiB | {r['plain_peak']:,.0f} MiB | "
+            f"{r['load']} |"
         )
 
 

@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from etl.build import build, describe_os_error
 from etl.docs import write_docs
 from etl.excel_csv import to_excel_csv_bytes
 from etl.read import DEFAULT_LIMITS, MB, InputError, InputLimits, InputTooLarge
+from etl.validate import ART_FEHLER, ART_HINWEIS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,14 +67,18 @@ def _cmd_build(args: argparse.Namespace) -> int:
         print(f"FEHLER: Der Ablehnungsbericht „{report_path}“ konnte nicht geschrieben werden: "
               f"{describe_os_error(exc)} Die Datenbank {output} ist gebaut.", file=sys.stderr)
         return 1
+    errors = rejects.filter(pl.col("art") == ART_FEHLER)
+    warnings = rejects.filter(pl.col("art") == ART_HINWEIS)
     if rejects.height:
+        rows = errors.select("datei", "zeile").n_unique()
         print(
-            f"{rejects.get_column('zeile').n_unique()} Zeilen abgelehnt "
-            f"({rejects.height} Hinweise), Bericht: {report_path}"
+            f"{rows} Zeilen abgelehnt ({errors.height} Fehler), {warnings.height} Hinweise zu "
+            f"übernommenen Zeilen, Bericht: {report_path}"
         )
         for row in rejects.head(args.show).iter_rows(named=True):
             print(
-                f"  {row['datei']} Zeile {row['zeile']}, Spalte {row['spalte']}: {row['meldung']}"
+                f"  {row['art']}: {row['datei']} Zeile {row['zeile']}, Spalte {row['spalte']}: "
+                f"{row['meldung']}"
             )
         if rejects.height > args.show:
             print(f"  … und {rejects.height - args.show} weitere, siehe {report_path}")

@@ -8,6 +8,7 @@ complete build, and a failed build leaves the previous database untouched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import errno
 import fcntl
@@ -24,13 +25,22 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl.checks import (
+    CHECKED_IN_SQL,
+    rule_table,
+    status_warnings,
+    validate_frame,
+    validate_in_duckdb,
+)
 from etl.read import (
     DEFAULT_LIMITS,
     ROW_COLUMN,
+    CsvFile,
     InputError,
     InputLimits,
     RawTable,
     find_input_file,
+    open_table,
     read_table,
 )
 from etl.schema import (
@@ -50,6 +60,10 @@ from etl.schema import (
 from etl.validate import ValidationResult, validate_table
 
 SQL_DIR = Path(__file__).parent / "sql"
+# DuckDB's working memory for a build; beyond it DuckDB spills to a temp folder beside the new
+# database, so a national file does not take the memory the dashboard needs (issue #16: ≤ 2 GiB
+# peak at 4.5 million rows)
+BUILD_MEMORY = "1GB"
 LAYERS = ("staging", "core", "marts")
 
 Progress = Callable[[str], None]
@@ -76,7 +90,7 @@ class BuildReport:
 
     @property
     def rejects(self) -> pl.DataFrame:
-        return pl.concat([r.rejects for r in self.results.values()])
+        return report_lines(self.results)
 
 
 def read_settings(input_dir: Path, datenstand: dt.date | None = None) -> SourceSettings:
@@ -154,89 +168,115 @@ def sql_files() -> list[Path]:
 
 def read_inputs(
     input_dir: Path, progress: Progress, limits: InputLimits = DEFAULT_LIMITS
-) -> dict[str, RawTable]:
-    """Read all four input files as text; raises InputError on structural problems."""
+) -> dict[str, RawTable | CsvFile]:
+    """Open all four input files (read as text, or for files DuckDB reads from disk, their
+    dialect only); raises InputError on structural problems."""
     if not input_dir.is_dir():
         raise InputError(f"Der Eingabeordner „{input_dir}“ existiert nicht.")
-    raws = {}
+    raws: dict[str, RawTable | CsvFile] = {}
     for entity in ENTITIES:
         path = find_input_file(input_dir, entity)
         progress(f"Lese {path.name} …")
-        raws[entity.name] = read_table(path, entity, limits)
-        for note in raws[entity.name].notes:
+        # files with SQL rules may stay on disk for DuckDB; the others are read as text
+        reader = open_table if entity.name in CHECKED_IN_SQL else read_table
+        raw = reader(path, entity, limits)
+        raws[entity.name] = raw
+        for note in getattr(raw, "notes", ()):
             progress(note)
     return raws
 
 
 def validate_inputs(
-    raws: dict[str, RawTable], datenstand: dt.date, progress: Progress
+    raws: dict[str, RawTable | CsvFile],
+    datenstand: dt.date,
+    progress: Progress,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> dict[str, ValidationResult]:
-    """Validate the registry first, then the files that refer to it."""
+    """Validate the registry first, then the files that refer to it. Files with SQL rules
+    (etl/checks.py) are checked in `con` (the new database; their good rows stay there as
+    `raw_<name>`), or without `con` in memory with their good rows returned as a frame."""
     results: dict[str, ValidationResult] = {}
     kommunen = validate_table(raws["kommunen"], KOMMUNEN, datenstand)
     results["kommunen"] = kommunen
     known = kommunen.valid.get_column("kommune_id")
     for entity in ENTITIES[1:]:
         raw = raws[entity.name]
-        progress(f"Prüfe {raw.path.name} ({raw.frame.height:,} Zeilen) …".replace(",", "."))
-        results[entity.name] = validate_table(raw, entity, datenstand, known)
+        if isinstance(raw, RawTable):
+            progress(f"Prüfe {raw.path.name} ({raw.frame.height:,} Zeilen) …".replace(",", "."))
+        else:
+            progress(f"Prüfe {raw.path.name} …")
+        if entity.name in CHECKED_IN_SQL and con is not None:
+            started = time.perf_counter()
+            results[entity.name] = validate_in_duckdb(con, raw, entity, known)
+            took = time.perf_counter() - started
+            progress(f"SQL checks/{entity.name}.sql ({took:.2f} s)")
+        elif entity.name in CHECKED_IN_SQL:
+            results[entity.name] = validate_frame(raw, entity, known)
+        else:
+            results[entity.name] = validate_table(raw, entity, datenstand, known)
+    # warnings (rows kept): register statuses no reached milestone proves
+    warnings = status_warnings(kommunen.valid, results["meilensteine"].valid,
+                               raws["kommunen"].path.name, datenstand)
+    results["kommunen"] = dataclasses.replace(kommunen, warnings=warnings)
     for name, r in results.items():
-        progress(f"  {name}: {r.valid.height} übernommen, {r.rejected_rows} Zeilen abgelehnt")
+        hints = f", {r.warnings.height} Hinweise" if r.warnings is not None else ""
+        progress(f"  {name}: {r.loaded_rows} übernommen, {r.rejected_rows} Zeilen abgelehnt"
+                 + hints)
     return results
 
 
+def report_lines(results: dict[str, ValidationResult]) -> pl.DataFrame:
+    """Every file's reject lines and warnings (column `art`), for the report and the database."""
+    return pl.concat([r.report_lines for r in results.values()])
+
+
 def _write_database(
-    path: Path,
+    con: duckdb.DuckDBPyConnection,
     build_id: str,
     settings: SourceSettings,
     input_dir: Path,
-    raws: dict[str, RawTable],
+    raws: dict[str, RawTable | CsvFile],
     results: dict[str, ValidationResult],
     progress: Progress,
 ) -> None:
-    con = duckdb.connect(str(path))
-    try:
-        for name, result in results.items():
+    for name, result in results.items():
+        if result.valid is not None:
             # staging reads the validated frames in place (no copy into a table first)
             con.register(f"raw_{name}", result.valid.drop(ROW_COLUMN))
-        con.execute(
-            "create table meta_build as select ? as build_id, ?::timestamptz as erstellt_am, "
-            "?::date as datenstand, ? as beispieldaten, ? as bezeichnung, ? as eingabe",
-            [
-                build_id,
-                dt.datetime.now(dt.UTC),
-                settings.datenstand,
-                settings.beispieldaten,
-                settings.bezeichnung,
-                str(input_dir),
-            ],
-        )
-        files = pl.DataFrame(
-            [
-                {
-                    "datei_art": name,
-                    "datei": raws[name].path.name,
-                    "sha256": raws[name].sha256,
-                    "kodierung": raws[name].encoding,
-                    "zeilen_gelesen": r.rows_read,
-                    "zeilen_geladen": r.valid.height,
-                    "zeilen_abgelehnt": r.rejected_rows,
-                }
-                for name, r in results.items()
-            ]
-        )
-        _create_from_frame(con, "meta_dateien", files)
-        _create_reference_tables(con)
-        rejects = pl.concat([r.rejects for r in results.values()])
-        _create_from_frame(con, "meta_ablehnungen", rejects)
-        for sql in sql_files():
-            started = time.perf_counter()
-            con.execute(sql.read_text(encoding="utf-8"))
-            took = time.perf_counter() - started
-            progress(f"SQL {sql.parent.name}/{sql.name} ({took:.2f} s)")
-        con.execute("checkpoint")
-    finally:
-        con.close()
+    con.execute(
+        "create table meta_build as select ? as build_id, ?::timestamptz as erstellt_am, "
+        "?::date as datenstand, ? as beispieldaten, ? as bezeichnung, ? as eingabe",
+        [
+            build_id,
+            dt.datetime.now(dt.UTC),
+            settings.datenstand,
+            settings.beispieldaten,
+            settings.bezeichnung,
+            str(input_dir),
+        ],
+    )
+    files = pl.DataFrame(
+        [
+            {
+                "datei_art": name,
+                "datei": raws[name].path.name,
+                "sha256": raws[name].sha256,
+                "kodierung": raws[name].encoding,
+                "zeilen_gelesen": r.rows_read,
+                "zeilen_geladen": r.loaded_rows,
+                "zeilen_abgelehnt": r.rejected_rows,
+            }
+            for name, r in results.items()
+        ]
+    )
+    _create_from_frame(con, "meta_dateien", files)
+    _create_from_frame(con, "meta_ablehnungen", report_lines(results))
+    for sql in sql_files():
+        started = time.perf_counter()
+        con.execute(sql.read_text(encoding="utf-8"))
+        took = time.perf_counter() - started
+        progress(f"SQL {sql.parent.name}/{sql.name} ({took:.2f} s)")
+    con.execute("checkpoint")
 
 
 def reference_tables() -> dict[str, pl.DataFrame]:
@@ -280,6 +320,7 @@ def reference_tables() -> dict[str, pl.DataFrame]:
 def _create_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
     for name, frame in reference_tables().items():
         _create_from_frame(con, name, frame)
+    _create_from_frame(con, "ref_spalte_regel", rule_table())
 
 
 def _create_from_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -427,7 +468,6 @@ def build(
     input_dir, output = Path(input_dir), Path(output)
     settings = read_settings(input_dir, datenstand)
     raws = read_inputs(input_dir, progress, limits)
-    results = validate_inputs(raws, settings.datenstand, progress)
 
     build_id = build_id or new_build_id()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -435,7 +475,14 @@ def build(
         progress(f"Reste eines abgebrochenen Builds entfernt: {stale.name}")
     with temp_beside(output, build_id) as tmp:
         try:
-            _write_database(tmp, build_id, settings, input_dir, raws, results, progress)
+            con = duckdb.connect(str(tmp), config={"memory_limit": BUILD_MEMORY})
+            try:
+                # the rule tables first: files with SQL rules are checked inside the new database
+                _create_reference_tables(con)
+                results = validate_inputs(raws, settings.datenstand, progress, con)
+                _write_database(con, build_id, settings, input_dir, raws, results, progress)
+            finally:
+                con.close()
         except duckdb.Error as exc:  # DuckDB reports a full disk as its own error
             if (fault := _as_os_error(exc, tmp)) is None:
                 raise

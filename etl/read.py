@@ -7,6 +7,7 @@ Structural problems raise `InputError` with a German message; they stop the buil
 
 from __future__ import annotations
 
+import codecs
 import copy
 import csv
 import datetime as dt
@@ -14,6 +15,7 @@ import hashlib
 import io
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,6 +181,59 @@ def read_csv_text(data: bytes, file_name: str) -> tuple[pl.DataFrame, str]:
     return frame, encoding
 
 
+@dataclass(frozen=True)
+class CsvFile:
+    """A UTF-8 CSV file that DuckDB reads straight from disk (the dialect found as
+    `read_csv_text` finds it, without holding the file in memory)."""
+
+    path: Path
+    separator: str
+    header: tuple[str, ...]  # normalised column names; unnamed columns get a placeholder
+    encoding: str
+    sha256: str
+
+
+def sniff_utf8_csv(path: Path, chunk: int = 16 * MB) -> CsvFile | None:
+    """The dialect of a UTF-8 CSV file (with or without BOM, LF or CRLF line ends), read in
+    chunks; None for every other file (Windows-1252, UTF-16, CR-only, binary), which the
+    in-memory reader `read_csv_text` handles with its German messages."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    first_line, has_lf, has_cr = "", False, False
+    with path.open("rb") as f:
+        head = f.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return None
+        f.seek(0)
+        while block := f.read(chunk):
+            digest.update(block)
+            if b"\x00" in block:
+                return None
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError:
+                return None
+            has_lf = has_lf or "\n" in text
+            has_cr = has_cr or "\r" in text
+            if "\n" not in first_line and len(first_line) < MB:
+                first_line += text[:MB]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+    if has_cr and not has_lf:
+        return None
+    encoding = "utf-8-sig" if first_line.startswith("\ufeff") else "utf-8"
+    first_line = first_line.removeprefix("\ufeff").split("\n", 1)[0].rstrip("\r")
+    if not first_line.strip():
+        raise InputError(f"„{path.name}“ ist leer oder hat keine Kopfzeile.")
+    separator = sniff_delimiter(first_line)
+    names = next(csv.reader([first_line], delimiter=separator))
+    _check_header(names, path.name)
+    header = tuple(_header_key(n) or f"__unnamed_{i}" for i, n in enumerate(names))
+    return CsvFile(path, separator, header, encoding, digest.hexdigest())
+
+
 def read_xlsx_text(data: bytes, file_name: str, sheet_hint: str) -> pl.DataFrame:
     """Parse XLSX bytes into an all-text frame (sheet named like the entity, else the first)."""
     import fastexcel
@@ -342,14 +397,7 @@ def read_table(
 ) -> RawTable:
     """Read one input file as text and check that every required column is there. The same
     safety checks as for uploads run first: size limit, zip-bomb guard, real content type."""
-    size = path.stat().st_size
-    if size > limits.max_bytes:
-        raise InputTooLarge(
-            f"„{path.name}“ ist zu groß ({size_text(size)}). Erlaubt sind höchstens "
-            f"{size_text(limits.max_bytes)} pro Datei. Bitte entfernen Sie nicht benötigte Spalten "
-            "oder Tabellenblätter, oder speichern Sie die Tabelle als CSV.",
-            -(-size // MB),  # whole MB, rounded up
-        )
+    _check_size(path, limits)
     data = path.read_bytes()
     if path.suffix.lower() in XLSX_SUFFIXES:
         if problem := xlsx_problem(data, path.name, limits):
@@ -369,13 +417,7 @@ def read_table(
                 "Seriennummer ohne Datumsformat in der Datei und wurden als Datum gelesen "
                 "(z. B. 44270 = 15.03.2021)."
             )
-    missing = [c for c in entity.required_columns if c not in frame.columns]
-    if missing:
-        cols = ", ".join(f"„{c}“" for c in missing)
-        raise InputError(
-            f"In „{path.name}“ fehlt die Spalte {cols}. Bitte ergänzen Sie die Spalte in der "
-            "Kopfzeile (Schreibweise siehe data/README.md)."
-        )
+    _check_required(frame.columns, entity, path.name)
     # Optional columns that are absent are added empty, unknown extra columns are dropped.
     frame = frame.with_columns(
         pl.lit(None, dtype=pl.String).alias(c)
@@ -395,3 +437,39 @@ def read_table(
         frame=frame,
         notes=tuple(notes),
     )
+
+
+def open_table(
+    path: Path, entity: Entity, limits: InputLimits = DEFAULT_LIMITS
+) -> RawTable | CsvFile:
+    """A UTF-8 CSV file as a `CsvFile` for DuckDB to read from disk, every other file read into
+    memory by `read_table` (the same checks and German messages either way)."""
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return read_table(path, entity, limits)
+    _check_size(path, limits)
+    if (found := sniff_utf8_csv(path)) is None:
+        return read_table(path, entity, limits)
+    _check_required(found.header, entity, path.name)
+    return found
+
+
+def _check_size(path: Path, limits: InputLimits) -> None:
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise InputTooLarge(
+            f"„{path.name}“ ist zu groß ({size_text(size)}). Erlaubt sind höchstens "
+            f"{size_text(limits.max_bytes)} pro Datei. Bitte entfernen Sie nicht benötigte Spalten "
+            "oder Tabellenblätter, oder speichern Sie die Tabelle als CSV.",
+            -(-size // MB),  # whole MB, rounded up
+        )
+
+
+def _check_required(columns: Iterable[str], entity: Entity, file_name: str) -> None:
+    present = set(columns)
+    missing = [c for c in entity.required_columns if c not in present]
+    if missing:
+        cols = ", ".join(f"„{c}“" for c in missing)
+        raise InputError(
+            f"In „{file_name}“ fehlt die Spalte {cols}. Bitte ergänzen Sie die Spalte in der "
+            "Kopfzeile (Schreibweise siehe data/README.md)."
+        )

@@ -23,7 +23,10 @@ REJECT_SCHEMA = {
     "spalte": pl.String,
     "wert": pl.String,
     "meldung": pl.String,
+    "art": pl.String,  # ART_FEHLER: the row is not loaded; ART_HINWEIS: loaded, please check
 }
+ART_FEHLER = "Fehler"
+ART_HINWEIS = "Hinweis"
 _MAX_SHOWN_VALUE = 80
 # Longest cell accepted: names, places and contacts fit easily; a megabyte "name" is an accident
 # or an attack and would slow every page that shows it.
@@ -48,9 +51,20 @@ class ValidationResult:
     """Typed rows that passed every rule, and one reject line per failed rule."""
 
     entity: str
-    valid: pl.DataFrame
+    valid: pl.DataFrame | None  # None: the good rows stayed in DuckDB (etl/checks.py)
     rejects: pl.DataFrame
     rows_read: int
+    loaded: int | None = None  # rows loaded, when `valid` is None
+    warnings: pl.DataFrame | None = None  # REJECT_SCHEMA lines of art ART_HINWEIS (rows kept)
+
+    @property
+    def loaded_rows(self) -> int:
+        return self.valid.height if self.valid is not None else int(self.loaded or 0)
+
+    @property
+    def report_lines(self) -> pl.DataFrame:
+        """Reject lines, then warnings: what the report and meta_ablehnungen list."""
+        return self.rejects if self.warnings is None else pl.concat([self.rejects, self.warnings])
 
     @property
     def rejected_rows(self) -> int:
@@ -335,6 +349,7 @@ def _rejects_for(frame: pl.DataFrame, checks: list[Check], file_name: str) -> pl
             .str.slice(0, _MAX_SHOWN_VALUE)
             .alias("wert"),
             c.message.alias("meldung"),
+            pl.lit(ART_FEHLER).alias("art"),
         )
         for c in checks
     ]

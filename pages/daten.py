@@ -13,6 +13,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import audit, auth, data, fmt, imports, ui
+from etl.validate import ART_FEHLER, ART_HINWEIS
 
 BERLIN = ZoneInfo("Europe/Berlin")  # the programme's time zone for every time shown
 
@@ -39,6 +40,21 @@ def labelled(frame: pl.DataFrame) -> pl.DataFrame:
         for n, d in frame.schema.items() if isinstance(d, pl.Datetime)
     )
     return ui.labelled(frame, "daten.col", *frame.columns)
+
+
+def report_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reject lines and warnings (rows kept), the kind first and translated (a build from
+    before the column `art` has reject lines only)."""
+    if "art" not in frame.columns:
+        frame = frame.with_columns(pl.lit(ART_FEHLER).alias("art"))
+    kinds = {ART_FEHLER: ui.t("etlsql.art_fehler"), ART_HINWEIS: ui.t("etlsql.art_hinweis")}
+    return labelled(frame.select("art", pl.exclude("art")).with_columns(
+        pl.col("art").replace_strict(kinds, default=pl.col("art"))))
+
+
+def warnings_caption(frame: pl.DataFrame) -> None:
+    if "art" in frame.columns and frame.get_column("art").eq(ART_HINWEIS).any():
+        st.caption(ui.t("etlsql.warnings_hint"))
 
 
 try:
@@ -112,7 +128,8 @@ with tab_import:
                 st.caption(ui.t("daten.rejects_none"))
             else:
                 st.caption(ui.t("daten.rejects_hint"))
-                ui.table_with_download(labelled(preview.rejects), "ablehnungen_vorschau",
+                warnings_caption(preview.rejects)
+                ui.table_with_download(report_table(preview.rejects), "ablehnungen_vorschau",
                                        key="dl_preview_rejects")
         if preview.diff is not None:
             st.markdown(f"**{ui.t('daten.diff_header')}**")
@@ -230,7 +247,8 @@ with tab_quality:
         if quality.is_empty():
             st.caption(ui.t("daten.quality_none"))
         else:
-            ui.table_with_download(labelled(quality), f"ablehnungen_{info.build_id}",
+            warnings_caption(quality)
+            ui.table_with_download(report_table(quality), f"ablehnungen_{info.build_id}",
                                    key="dl_quality")
 
 # ---- audit log ----

@@ -22,7 +22,7 @@ from dashboard.imports.uploads import (
     check_uploads,
 )
 from dashboard.imports.versions import ImportFailed, Progress, Version, _quiet
-from etl.build import read_settings, staged_tables, validate_inputs
+from etl.build import read_settings, report_lines, staged_tables, validate_inputs
 from etl.read import InputError, InputLimits, RawTable, find_input_file, read_table
 from etl.schema import ENTITIES
 from etl.validate import REJECT_SCHEMA
@@ -181,11 +181,11 @@ def preview(
         if len(raws) == len(ENTITIES):
             settings = read_settings(input_dir)
             results = validate_inputs(raws, settings.datenstand, progress)
-            rejects = pl.concat([r.rejects for r in results.values()])
+            rejects = report_lines(results)
             files = pl.DataFrame([
                 {"datei_art": name, "datei": raws[name].path.name, "quelle": sources[name],
                  "kodierung": raws[name].encoding, "zeilen_gelesen": r.rows_read,
-                 "zeilen_geladen": r.valid.height, "zeilen_abgelehnt": r.rejected_rows}
+                 "zeilen_geladen": r.loaded_rows, "zeilen_abgelehnt": r.rejected_rows}
                 for name, r in results.items()
             ], schema=FILE_SCHEMA)
             diff = _diff(viewer, results)

@@ -413,7 +413,7 @@ def _version_files(folder: Path, report: BuildReport, sources: dict[str, str]
         files.append({
             "datei_art": entity.name, "datei": path.name, "sha256": sha256_file(path),
             "bytes": path.stat().st_size, "quelle": sources.get(entity.name, "bisher"),
-            "zeilen_gelesen": result.rows_read, "zeilen_geladen": result.valid.height,
+            "zeilen_gelesen": result.rows_read, "zeilen_geladen": result.loaded_rows,
             "zeilen_abgelehnt": result.rejected_rows, "gespeichert": True,
         })
     return files

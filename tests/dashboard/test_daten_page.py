@@ -195,3 +195,21 @@ def test_beispieldaten_setting_defaults_to_the_current_version(tmp_path: Path, d
     monkeypatch.setenv("WK_DB", str(db))
     monkeypatch.setenv("WK_AUDIT", str(tmp_path / "live" / "audit.jsonl"))
     assert open_page().checkbox(key="daten_beispiel").value is demo
+
+
+def test_preview_marks_a_status_without_proving_date_as_a_kept_warning(live: Path):
+    """Issue #10: Lemgo says abgeschlossen while its Abschluss is only planned: the preview
+    lists the row as a warning (Art „Hinweis“), the row is still counted as loaded."""
+    kommunen = KOMMUNEN.replace("8,90061;aktiv;", "8,90061;abgeschlossen;")
+    at = open_page()
+    at.file_uploader[0].set_value([("kommunen.csv", kommunen.encode(), "text/csv")])
+    at.run()
+    assert_ok(at)
+    assert {m.label: m.value for m in at.metric}["kommunen.csv"] == "4"  # kept
+    assert "Zeilen der Art „Hinweis“ wurden übernommen" in texts(at)
+    table = next(d.value for d in at.dataframe if "Meldung" in d.value.columns)
+    assert table.columns[0] == "Art"
+    row = table.iloc[0]
+    assert (row["Art"], row["Zeile"], row["Spalte"], row["Wert"]) == (
+        "Hinweis", 3, "status", "abgeschlossen")
+    assert row["Meldung"].startswith("Der Status „abgeschlossen“ ist durch kein Datum belegt")

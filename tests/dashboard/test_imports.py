@@ -386,7 +386,7 @@ def test_apply_builds_a_version_and_rollback_restores_the_exact_figures(live: Pa
     assert files["meilensteine.csv"]["zeilen_abgelehnt"] == 2 == meta["abgelehnte_zeilen"]
     assert meta["datenbank_sha256"] == sha(version.database) == sha(live)
     report = imports.rejects_csv(data.STAFF, version.build_id).decode("utf-8-sig")
-    assert report.splitlines()[0] == "datei;zeile;spalte;wert;meldung"
+    assert report.splitlines()[0] == "datei;zeile;spalte;wert;meldung;art"
     assert "steht nicht im Register" in report
 
     listed = imports.list_versions(data.STAFF)

@@ -193,5 +193,5 @@ def test_cli_writes_rejects_report_in_excel_dialect(tmp_path: Path, capsys):
     report = (tmp_path / "db.ablehnungen.csv").read_bytes()
     assert report.startswith("\ufeff".encode())
     text = report.decode("utf-8-sig")
-    assert text.splitlines()[0] == "datei;zeile;spalte;wert;meldung"
+    assert text.splitlines()[0] == "datei;zeile;spalte;wert;meldung;art"
     assert ";'-5;" in text  # a text value that looks like a formula is neutralised

@@ -235,7 +235,7 @@ def test_rule_rejects_row_with_german_message(tmp_path: Path, entity, text, row,
     assert hit.get_column("datei")[0] == f"{entity}.csv"
     # the bad row is not loaded, every other row is
     result = report.results[entity]
-    assert result.valid.height == result.rows_read - result.rejected_rows
+    assert result.loaded_rows == result.rows_read - result.rejected_rows
 
 
 def test_all_rules_at_once_good_rows_still_load(tmp_path: Path):
