@@ -309,6 +309,7 @@ def test_small_selection_looks_like_an_empty_one(use_db, demo_db, worst_cases, p
     status" (1 commune, hidden) from "it has not" (0 communes)."""
     land = worst_cases[0][1]
     seen = {}
+    use_db(demo_db)
     for status in data.filter_options()["status"]:
         at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page,
                       viewer=None, bundesland=land, status=status)

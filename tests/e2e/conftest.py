@@ -97,7 +97,6 @@ PASSWORD = "e2e-passwort-123"
 @pytest.fixture(scope="session")
 def e2e_accounts(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> dict[str, str]:
     """Accounts for the browser tests: `team` (staff) and `kommune` (a consenting commune)."""
-    import duckdb
 
     from dashboard.auth import add_account
 
@@ -145,15 +144,22 @@ def screenshot(page, name: str) -> Path:
 
 
 def public_kommunen(db, bundesland: str | None = None) -> str:
-    """The public "Kommunen" figure at the Datenstand: admitted communes of the selection, by the
-    report macro (communes not admitted yet are not published), "x" when it rests on 1 or 2."""
-    from dashboard.report.definitions import NICHT_AUFGENOMMEN, PROGRAMMSTART
+    """The public "Kommunen" figure at the Datenstand as the audited public report has it
+    (admitted communes of the selection; "x" where the protection hides it)."""
+    from dashboard import data
+    from dashboard.report.definitions import PROGRAMMSTART
 
-    con = duckdb.connect(str(db), read_only=True)
-    day = con.execute("select datenstand from meta_build").fetchone()[0]
-    ids = None if bundesland is None else [r[0] for r in con.execute(
-        "select kommune_id from kommune where bundesland = ?", [bundesland]).fetchall()]
-    rows = con.execute("select status, kommunen from kennzahl_kommunen_status(?, ?, ?, "
-                       "auswahl := ?::varchar[])", [PROGRAMMSTART, day, day, ids]).fetchall()
-    n = sum(k for s, k in rows if s not in (*NICHT_AUFGENOMMEN, "Insgesamt"))
-    return "x" if 0 < n < 3 else str(n)
+    before = os.environ.get("WK_DB")
+    os.environ["WK_DB"] = str(db)
+    try:
+        day = data.build_info().datenstand
+        filters = data.Filters(bundesland=(bundesland,)) if bundesland else data.NO_FILTERS
+        report = data.load_report(data.PUBLIC, PROGRAMMSTART, day, day, filters)
+    finally:
+        if before is None:
+            os.environ.pop("WK_DB")
+        else:
+            os.environ["WK_DB"] = before
+    status = report["kommunen_status"]
+    i = status.frame["status"].to_list().index("Insgesamt")
+    return status.marker("kommunen", i) or str(status.frame["kommunen"][i])
