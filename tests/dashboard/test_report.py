@@ -16,6 +16,7 @@ from dashboard import data
 from dashboard.report import definitions as rd
 from tests.conftest import DEMO_DIR
 from tests.dashboard import kennzahlen_oracle as oracle
+from tests.dashboard.test_definitions import tables as sql_tables  # the macros as SQL returns them
 
 APP = "../../dashboard/app.py"
 D = dt.date
@@ -51,16 +52,6 @@ def assert_same_figures(got: dict[str, list[dict]], expected: dict[str, list[dic
                         table.key, row_key, column, a, b)
                 else:
                     assert a == b, (table.key, row_key, column, a, b)
-
-
-def sql_tables(db: Path, von: D, bis: D, stichtag: D) -> dict[str, list[dict]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t.key: con.sql(f"select * from {t.macro}(?, ?, ?)",
-                               params=[von, bis, stichtag]).pl().to_dicts()
-                for t in rd.TABLES}
-    finally:
-        con.close()
 
 
 COHORT_CASES = [
