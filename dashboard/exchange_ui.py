@@ -484,7 +484,7 @@ def render_profile_entries(viewer: data.Viewer, kommune_id: str) -> None:
         pl.col("kommune_id").replace_strict(names, default=None).alias("kommune"), "art",
         "handlungsfeld", pl.col("beschreibung"), "stichworte").sort("handlungsfeld", "kommune"),
         art="eintrag_art", handlungsfeld="handlungsfeld")
-    ui.table_with_download(table.rename({c: ui.t(f"austausch.col.{c}") for c in table.columns}),
+    ui.table_with_download(ui.labelled(table, "austausch.col", *table.columns),
                            "angebote_gesuche", key="exchange_entries_csv")
 
 

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import duckdb
-from streamlit.testing.v1 import AppTest
 
-from dashboard.data import STAFF
-
-APP = "../../dashboard/app.py"
-
-
-def _run(use_db, db, **params) -> AppTest:
-    use_db(db)
-    at = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.session_state["viewer"] = STAFF
-    return at.run()
-
-
-def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+from tests.dashboard.pagetest import metrics, run_page
 
 
 def test_overview_shows_key_figures_of_the_database(use_db, cohort_db):
-    at = _run(use_db, cohort_db)
-    assert not at.exception
-    m = _metrics(at)
+    at = run_page(use_db, cohort_db)
+    m = metrics(at)
     assert m["Kommunen"] == "4"
     assert m["Gestartete Prozessbegleitungen im Zeitraum"] == "4"
     assert m["davon abgeschlossen"] == "1"
@@ -41,26 +24,23 @@ def test_overview_shows_key_figures_of_the_database(use_db, cohort_db):
 
 
 def test_filter_from_url_changes_values(use_db, cohort_db):
-    at = _run(use_db, cohort_db, bundesland="Bayern")
-    assert not at.exception
-    assert _metrics(at)["Kommunen"] == "1"
+    at = run_page(use_db, cohort_db, bundesland="Bayern")
+    assert metrics(at)["Kommunen"] == "1"
     assert at.button_group(key="flt_bundesland").value == ["Bayern"]
 
 
 def test_empty_filter_result_shows_empty_state(use_db, cohort_db):
-    at = _run(use_db, cohort_db, bundesland="Bayern", status="abgeschlossen")
-    assert not at.exception
+    at = run_page(use_db, cohort_db, bundesland="Bayern", status="abgeschlossen")
     assert any("Keine Kommunen für diese Filter" in w.value for w in at.warning)
     assert not at.metric
 
 
 def test_english_switch(use_db, cohort_db):
-    at = _run(use_db, cohort_db, lang="en")
-    assert not at.exception
-    assert _metrics(at)["Municipalities"] == "4"
+    at = run_page(use_db, cohort_db, lang="en")
+    assert metrics(at)["Municipalities"] == "4"
 
 
 def test_missing_database_gives_german_message(use_db, tmp_path):
-    at = _run(use_db, tmp_path / "fehlt.duckdb")
+    at = run_page(use_db, tmp_path / "fehlt.duckdb", check=False)
     assert not at.exception
     assert any("noch keine Datenbank" in e.value for e in at.error)
