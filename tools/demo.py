@@ -10,8 +10,10 @@ persons (all "(fiktiv)", e-mails at example.org), module uptake and Selbstcheck 
 Same arguments ⇒ byte-identical files. Randomness comes only from the seed; every stage draws
 from its own stream derived from (seed, stage), so a change in one stage does not reshuffle the
 others. Up to `CURATED_MAX` communes are picked as a curated mix of types, sizes and Länder; above
-that every Gemeinde is a candidate (national benchmark scale). The large uptake table is built with
-numpy/polars; Python only loops per commune and per shared event, never per uptake row.
+that every Gemeinde is a candidate (national benchmark scale), and beyond the 11,084 real
+Gemeinden come synthetic copies, named "… (synthetisch n)" (stress tests only). The large
+uptake table is built with numpy/polars; Python only loops per commune and per shared event,
+never per uptake row.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from etl.schema import (
     HANDLUNGSFELDER,
     KOMMUNE_TYPEN,
     KOMMUNEN,
+    LAT_RANGE,
+    LON_RANGE,
     MEILENSTEINE,
     MEILENSTEINE_ENTITY,
     MODULE,
@@ -205,7 +209,7 @@ VORAUSSETZUNG_JA: dict[str, float] = {
 }
 
 _STAGES = ("kommunen", "szenarien", "verlauf", "kontakte", "selbstcheck", "modul2", "modul3",
-           "teilnahme", "national")
+           "teilnahme", "national", "synthetisch")
 
 
 # ---- small helpers ------------------------------------------------------------------------------
@@ -353,7 +357,8 @@ def choose_model_communes(n: int, candidates: list[Kommune], rng: random.Random)
 
 
 def choose_national_communes(n: int, candidates: list[Kommune], seed: int) -> list[Kommune]:
-    """Up to `n` Gemeinden (8-digit AGS): those with population first, then the others.
+    """`n` Gemeinden (8-digit AGS): those with population first, then the others; beyond the
+    real Gemeinden (11,084), synthetic copies for stress tests (`synthetic_copies`).
 
     A missing population gets a plausible value drawn from a log-normal distribution (median about
     1,500 for a Gemeinde, 6,000 for a Stadt).
@@ -370,7 +375,42 @@ def choose_national_communes(n: int, candidates: list[Kommune], seed: int) -> li
     medians = np.array([6_000.0 if k.typ == "Stadt" else 1_500.0 for k in extra])
     pops = np.maximum(50, np.round(medians * rng.lognormal(0.0, 0.7, len(extra)))).astype(int)
     chosen += [_with_population(k, int(p)) for k, p in zip(extra, pops, strict=True)]
+    chosen += synthetic_copies(n - len(chosen), chosen, seed)
     return sorted(chosen, key=lambda k: k.kommune_id)
+
+
+def synthetic_copies(n: int, real: list[Kommune], seed: int) -> list[Kommune]:
+    """`n` stress-test communes beyond the real ones, each clearly marked as synthetic.
+
+    Copy c of a real Gemeinde keeps its Land, Kreis, type and population, is named
+    "<Name> (synthetisch c)", lies up to about 2 km from it, and gets a 12-digit ARS that no real
+    place has: the Gemeinde's Kreis (5 digits), a Verbandsschlüssel "9" + c (4 digits, c ≤ 999)
+    and its own Gemeinde number (3 digits). So ids stay unique, pass the AGS/ARS check and keep
+    the Land prefix; up to 999 copies of each real place.
+    """
+    if n <= 0:
+        return []
+    if n > 999 * len(real):
+        raise ValueError(f"höchstens {999 * len(real)} synthetische Kommunen möglich")
+    rng = np_rng(seed, "synthetisch")
+    # every real place once before any gets a second copy, in a seeded order
+    bases = [real[i] for i in np.resize(rng.permutation(len(real)), n)]
+    jitter = rng.uniform(-0.02, 0.02, size=(n, 2))
+    copies: Counter[str] = Counter()
+    out = []
+    for base, (dlat, dlon) in zip(bases, jitter, strict=True):
+        copies[base.kommune_id] += 1
+        c = copies[base.kommune_id]
+        ars = f"{base.kommune_id[:5]}9{c:03d}{base.kommune_id[5:8]}"
+        out.append(Kommune(ars, f"{base.name} (synthetisch {c})", base.typ, base.bundesland,
+                           base.kreis, base.kreis_ags, base.einwohner,
+                           _within(base.lat + float(dlat), LAT_RANGE),
+                           _within(base.lon + float(dlon), LON_RANGE)))
+    return out
+
+
+def _within(value: float, bounds: tuple[float, float]) -> float:
+    return round(min(max(value, bounds[0]), bounds[1]), 5)
 
 
 def _with_population(k: Kommune, einwohner: int) -> Kommune:
@@ -1036,7 +1076,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "data" / "demo"), help="Zielordner")
     parser.add_argument("--kommunen", type=int, default=DEFAULT_KOMMUNEN,
-                        help=f"Anzahl Kommunen (Standard {DEFAULT_KOMMUNEN})")
+                        help=f"Anzahl Kommunen (Standard {DEFAULT_KOMMUNEN}; über 11.084 kommen "
+                        "synthetische Kopien echter Gemeinden hinzu, als „(synthetisch n)“ "
+                        "markiert – nur für Lasttests)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                         help=f"Startwert des Zufalls (Standard {DEFAULT_SEED})")
     parser.add_argument("--heute", type=dt.date.fromisoformat, default=DEFAULT_HEUTE,

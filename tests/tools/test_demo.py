@@ -12,8 +12,16 @@ import pytest
 
 from etl.build import build
 from etl.schema import ENTITIES, HANDLUNGSFELDER, KOMMUNE_TYPEN, SOURCE_FILE
+from etl.validate import parse_ags
 from tests.conftest import DEMO_DIR
-from tools.demo import DEFAULT_HEUTE, DEFAULT_SEED, generate
+from tools.demo import (
+    DEFAULT_HEUTE,
+    DEFAULT_SEED,
+    choose_national_communes,
+    generate,
+    load_candidates,
+    synthetic_copies,
+)
 
 FILES = tuple(f"{e.name}.csv" for e in ENTITIES) + (SOURCE_FILE,)
 
@@ -170,3 +178,26 @@ def test_other_data_dates_stay_valid(tmp_path: Path, heute: dt.date):
     report = build(tmp_path / "in", tmp_path / "db.duckdb")
     assert report.rejects.height == 0
     assert report.datenstand == heute
+
+
+def test_stress_scale_grows_beyond_the_real_gemeinden_with_marked_synthetic_copies(tmp_path):
+    """More communes than real Gemeinden: the extra ones are synthetic copies, marked in the
+    name, with unique 12-digit ARS in their real place's Land and Kreis that the ETL accepts."""
+    real = [k for k in load_candidates() if k.typ != "Landkreis"][:3]
+    chosen = choose_national_communes(8, real, DEFAULT_SEED)
+    assert len(chosen) == 8
+    assert len({k.kommune_id for k in chosen}) == 8
+    synthetic = [k for k in chosen if "(synthetisch" in k.name]
+    assert len(synthetic) == 5
+    by_id = {k.kommune_id: k for k in real}
+    for k in synthetic:
+        assert len(k.kommune_id) == 12 and k.kommune_id.isdigit()
+        base = next(b for b in real if b.name == k.name.split(" (synthetisch")[0])
+        assert k.kommune_id[:5] == base.kommune_id[:5] and k.kommune_id[-3:] == base.kommune_id[5:]
+        assert (k.bundesland, k.kreis_ags, k.typ) == (base.bundesland, base.kreis_ags, base.typ)
+        assert abs(k.lat - base.lat) <= 0.02 and abs(k.lon - base.lon) <= 0.02
+    assert set(by_id) <= {k.kommune_id for k in chosen}  # every real place before any copy
+    ids = pl.Series([k.kommune_id for k in synthetic])
+    assert pl.select(parse_ags(pl.lit(ids))).to_series().to_list() == ids.to_list()
+    with pytest.raises(ValueError, match="höchstens"):
+        synthetic_copies(999 * 3 + 1, real, DEFAULT_SEED)
