@@ -7,6 +7,7 @@ fetch glyphs from the internet.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -29,19 +30,39 @@ PHASE_SCALE = "Cividis"  # sequential and colour-blind-safe: phase is ordinal
 NEUTRAL = "#0072B2"  # one colour when the map shows no programme state (the theme colour)
 
 
+LEVELS = ("laender", "kreise")
+GEO_ROUTE = "/geo"  # the app server serves the boundary files below it (dashboard/server.py)
+
+
 @cache
 def boundaries(level: str) -> dict:
     """The simplified boundaries of `laender` or `kreise` as GeoJSON (read once per process)."""
-    return json.loads((GEO_DIR / f"{level}.geojson").read_text(encoding="utf-8"))
+    return json.loads(boundary_file(level)[1])
 
 
-def _base_layout(fig: go.Figure, show_kreise: bool, height: int, lang: str = "de") -> go.Figure:
+@cache
+def boundary_file(level: str) -> tuple[str, bytes]:
+    """The file name under `GEO_ROUTE` (level and content hash, so a browser may keep it for
+    good) and the bytes of the boundaries of `level`."""
+    raw = (GEO_DIR / f"{level}.geojson").read_bytes()
+    return f"{level}-{hashlib.sha256(raw).hexdigest()[:16]}.geojson", raw
+
+
+def boundary_source(level: str, geo_url: str | None) -> dict | str:
+    """What a map layer or choropleth gets as its boundaries: the URL of the file when the app
+    server serves them (`geo_url`, absolute: MapLibre loads it in a worker), so the browser
+    fetches them once instead of with every rerun (the Kreise are 1.5 MB); else the GeoJSON."""
+    return f"{geo_url}/{boundary_file(level)[0]}" if geo_url else boundaries(level)
+
+
+def _base_layout(fig: go.Figure, show_kreise: bool, height: int, lang: str = "de",
+                 geo_url: str | None = None) -> go.Figure:
     layers = []
     if show_kreise:
-        layers.append({"source": boundaries("kreise"), "type": "line", "color": "#b5b5b5",
-                       "line": {"width": 0.5}, "below": "traces"})
-    layers.append({"source": boundaries("laender"), "type": "line", "color": "#555555",
-                   "line": {"width": 1.2}, "below": "traces"})
+        layers.append({"source": boundary_source("kreise", geo_url), "type": "line",
+                       "color": "#b5b5b5", "line": {"width": 0.5}, "below": "traces"})
+    layers.append({"source": boundary_source("laender", geo_url), "type": "line",
+                   "color": "#555555", "line": {"width": 1.2}, "below": "traces"})
     fig.update_layout(
         map={"style": "white-bg", "center": CENTER, "zoom": 4.6, "layers": layers},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
@@ -133,7 +154,8 @@ class PointsMap:
 
 
 def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
-               show_kreise: bool = True, height: int = 620, lang: str = "de") -> PointsMap:
+               show_kreise: bool = True, height: int = 620, lang: str = "de",
+               geo_url: str | None = None) -> PointsMap:
     """Communes as points coloured by `status` or current phase, sized by population.
 
     `colour_by` "none" draws one colour (the public map: no programme state). `labels` holds
@@ -178,7 +200,7 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                                     marker={"size": sizes, "color": NEUTRAL, "opacity": 0.85}))
     fig = go.Figure(data=traces, _validate=False)
     fig._layout_obj._validate = False
-    return PointsMap(_base_layout(fig, show_kreise, height, lang), tuple(rows))
+    return PointsMap(_base_layout(fig, show_kreise, height, lang, geo_url), tuple(rows))
 
 
 _figures: OrderedDict[tuple, PointsMap] = OrderedDict()
@@ -186,18 +208,19 @@ _figures_lock = threading.Lock()
 
 
 def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str,
-                      show_kreise: bool = False, lang: str = "de"
+                      show_kreise: bool = False, lang: str = "de", geo_url: str | None = None
                       ) -> tuple[pl.DataFrame, PointsMap]:
     """The viewer's map points and their figure, built once per build, viewer, filters and
     settings (a rerun of the Karte page, e.g. after opening the table, reuses it)."""
     points = data.load_map_points(viewer, filters)
-    key = (data.build_info().build_id, viewer, filters, colour_by, show_kreise, lang)
+    key = (data.build_info().build_id, viewer, filters, colour_by, show_kreise, lang, geo_url)
     with _figures_lock:
         fig = _figures.get(key)
         if fig is not None:
             _figures.move_to_end(key)
             return points, fig
-    fig = points_map(points, colour_by, labels(lang), show_kreise=show_kreise, lang=lang)
+    fig = points_map(points, colour_by, labels(lang), show_kreise=show_kreise, lang=lang,
+                     geo_url=geo_url)
     with _figures_lock:
         _figures[key] = fig
         while len(_figures) > 32:
@@ -205,16 +228,15 @@ def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str
     return points, fig
 
 
-def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, lang: str = "de"
-                    ) -> go.Figure:
+def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, lang: str = "de",
+                    geo_url: str | None = None) -> go.Figure:
     """Communes per Bundesland as a choropleth (colour-blind-safe sequential scale)."""
     fig = go.Figure(go.Choroplethmap(
-        geojson=boundaries("laender"), featureidkey="properties.name",
+        geojson=boundary_source("laender", geo_url), featureidkey="properties.name",
         locations=counts["bundesland"].to_list(), z=counts["kommunen"].to_list(),
         colorscale="Blues", marker={"line": {"width": 0.8, "color": "#555555"}},
         colorbar={"title": {"text": value_label}},
         text=translate_values(counts, lang, bundesland="bundesland")["bundesland"].to_list(),
         hovertemplate="<b>%{text}</b><br>" + value_label + ": %{z}<extra></extra>",
     ))
-    fig = _base_layout(fig, show_kreise=False, height=height, lang=lang)
-    return fig
+    return _base_layout(fig, show_kreise=False, height=height, lang=lang, geo_url=geo_url)

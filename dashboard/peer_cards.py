@@ -19,7 +19,7 @@ import streamlit as st
 
 from dashboard import data, fmt, ui
 from dashboard.i18n import translate, translate_values
-from dashboard.maps import boundaries
+from dashboard.maps import boundary_source
 from dashboard.report import xlsx as report_xlsx
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
@@ -87,7 +87,8 @@ def _fit_zoom(lats: list[float], lons: list[float], width: int = 640, height: in
     return center, max(4.0, min(zoom, 9.0))
 
 
-def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figure:
+def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str, geo_url: str | None = None
+                    ) -> go.Figure:
     """Offline map: Länder borders as a line layer, the commune in black, peers in blue.
 
     Markers only (text labels would make MapLibre fetch glyphs from the internet); no tiles.
@@ -121,7 +122,8 @@ def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figur
     center, zoom = _fit_zoom(lats, lons)
     fig.update_layout(
         map={"style": "white-bg", "center": center, "zoom": zoom,
-             "layers": [{"source": boundaries("laender"), "type": "line", "color": "#555555",
+             "layers": [{"source": boundary_source("laender", geo_url), "type": "line",
+                         "color": "#555555",
                          "line": {"width": 1.2}, "below": "traces"}]},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, height=420,
         legend={"yanchor": "top", "y": 0.99, "xanchor": "left", "x": 0.01,

@@ -9,7 +9,9 @@ server, because a Streamlit script cannot set an HttpOnly cookie itself (see
   requested page;
 - `GET /sitzung/ende?next=<path>`: clear the cookie (the session itself is already revoked).
 
-and the private calendar links of the communes, `GET /kalender/<token>.ics` (`calendar_feed`).
+and the private calendar links of the communes, `GET /kalender/<token>.ics` (`calendar_feed`),
+and the map boundaries, `GET /geo/<level>-<hash>.geojson` (`boundary_file`): fetched once by the
+browser instead of riding along with every rerun of a map.
 
 Under `server.baseUrlPath` (e.g. `monitor`) all routes, the cookie's Path and every redirect
 live below it (`/monitor/sitzung/start`, `sessions.url`).
@@ -24,13 +26,16 @@ With `window.__streamlit.BACKEND_BASE_URL` set in the page it asks the right pla
 
 from __future__ import annotations
 
+import gzip
+from functools import cache
+
 import streamlit as st
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from dashboard import sessions, watch
+from dashboard import maps, sessions, watch
 
 
 def _cookie_path() -> str:
@@ -74,6 +79,27 @@ def calendar_feed(request: Request) -> Response:
         return PlainTextResponse("Nicht gefunden.", status_code=404, headers=_FEED_HEADERS)
     return Response(body, media_type="text/calendar; charset=utf-8", headers={
         **_FEED_HEADERS, "Content-Disposition": 'inline; filename="kalender.ics"'})
+
+
+@cache
+def _boundary_gzip(level: str) -> bytes:
+    return gzip.compress(maps.boundary_file(level)[1], 6, mtime=0)
+
+
+def boundary_file(request: Request) -> Response:
+    """`GET /geo/<level>-<hash>.geojson`: the boundaries the maps draw (`maps.boundary_source`).
+    The name carries the content hash, so browsers keep the file for good; other names: 404."""
+    name = request.path_params["name"]
+    level = next((lv for lv in maps.LEVELS if maps.boundary_file(lv)[0] == name), None)
+    if level is None:
+        return PlainTextResponse("Nicht gefunden.", status_code=404)
+    headers = {"Cache-Control": "public, max-age=31536000, immutable",
+               "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(_boundary_gzip(level), media_type="application/geo+json",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return Response(maps.boundary_file(level)[1], media_type="application/geo+json",
+                    headers=headers)
 
 
 class BackendUrlMiddleware:
@@ -133,5 +159,7 @@ sessions.ROUTES_SERVED = True
 app = st.App("app.py", routes=[Route(sessions.url(sessions.START_PATH), start),
                                Route(sessions.url(sessions.END_PATH), end),
                                Route(sessions.url(watch.FEED_PATH), calendar_feed,
+                                     methods=["GET"]),
+                               Route(sessions.url(maps.GEO_ROUTE + "/{name}"), boundary_file,
                                      methods=["GET"])],
              middleware=[Middleware(BackendUrlMiddleware)])

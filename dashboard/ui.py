@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import fields
 from typing import NamedTuple, NoReturn
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import polars as pl
 import streamlit as st
@@ -21,6 +21,7 @@ import streamlit as st
 from dashboard import audit, auth, data, fmt, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
+from dashboard.maps import GEO_ROUTE
 from dashboard.report.definitions import SMALL_CELL_TEXT
 from etl.excel_csv import to_excel_csv_bytes
 
@@ -393,6 +394,17 @@ _CLOSE_SIDEBAR_ON_PHONE = """<script>
   if (button) button.click();
 })();
 </script>"""
+
+
+def geo_url() -> str | None:
+    """Absolute URL of the boundary files on the app server (`dashboard/server.py` serves them
+    below `maps.GEO_ROUTE`), from the address the browser uses; None where nothing serves them
+    (`streamlit run dashboard/app.py`, AppTest): the maps then carry the GeoJSON inline."""
+    url = st.context.url if sessions.ROUTES_SERVED else None
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{sessions.url(GEO_ROUTE)}"
 
 
 def close_sidebar_on_phone(page: str) -> None:

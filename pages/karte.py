@@ -40,7 +40,7 @@ if view == "points":
         )
     show_kreise = right.toggle(ui.t("karte.kreise"), value=False, key="map_kreise")
     points, lean = maps.cached_points_map(viewer, filters, colour_by, show_kreise=show_kreise,
-                                         lang=lang)
+                                         lang=lang, geo_url=ui.geo_url())
     profiles = not public  # the public has no profile pages
     event = st.plotly_chart(
         lean.figure,
@@ -76,7 +76,7 @@ else:
         # every Land hidden: no empty map with a meaningless colour scale
         st.caption(ui.t("public.all_hidden"))
         ui.end_page()
-    fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang)
+    fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang, geo_url=ui.geo_url())
     ui.chart_and_table(
         fig,
         ui.values(counts, bundesland="bundesland").rename(

@@ -91,7 +91,7 @@ with tabs[0]:
 
         st.subheader(ui.t("vernetzung.map_header"))
         st.caption(ui.t("vernetzung.map_caption"))
-        ui.chart_and_table(peer_cards.peer_map_figure(own, suggestions, lang),
+        ui.chart_and_table(peer_cards.peer_map_figure(own, suggestions, lang, ui.geo_url()),
                            peer_cards.map_table(own, suggestions, lang),
                            "vernetzung_karte", key="peers_map")
 

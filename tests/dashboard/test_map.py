@@ -8,6 +8,7 @@ the browser would) and compared with independent SQL on the built database.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 
 import duckdb
@@ -16,8 +17,9 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.requests import Request
 
-from dashboard import data, fmt, maps
+from dashboard import data, fmt, maps, server
 from etl.build import build
 from tests.cohort import KOMMUNEN, MEILENSTEINE, write_cohort
 from tests.dashboard.pagetest import assert_ok, frames, run_page
@@ -255,3 +257,44 @@ def test_public_map_property_any_filters(use_db, demo_db, demo_options, picks):
         assert kommunen == (None if land in hidden else per_land[land]), land
     assert counts.filter(pl.col("kommunen").is_null())["einwohner"].null_count() == \
         counts["kommunen"].null_count()
+
+
+def test_boundaries_go_by_url_when_served_and_inline_otherwise(map_db, use_db):
+    """Served by the app server, a map names its boundary files (content-hashed URLs under the
+    given base) instead of carrying 0.24 MB (Länder) or 1.5 MB (Kreise) in every rerun."""
+    use_db(map_db)
+    points = data.load_map_points(data.STAFF, data.Filters())
+    base = "http://example.test:8501/monitor/geo"
+    served = maps.points_map(points, "status", maps.labels("de"), show_kreise=True, geo_url=base)
+    sources = [layer.source for layer in served.figure.layout.map.layers]
+    names = [maps.boundary_file(level)[0] for level in ("kreise", "laender")]
+    assert sources == [f"{base}/{name}" for name in names]
+    assert all(n.endswith(".geojson") and len(n.split("-")[1]) == 16 + len(".geojson")
+               for n in names)
+    inline = maps.points_map(points, "status", maps.labels("de"), show_kreise=False)
+    assert [layer.source for layer in inline.figure.layout.map.layers] == [
+        maps.boundaries("laender")]
+    counts = pl.DataFrame({"bundesland": ["Bayern"], "kommunen": [3]})
+    assert maps.land_choropleth(counts, "Kommunen", geo_url=base).data[0].geojson == (
+        f"{base}/{names[1]}")
+
+
+def test_boundary_route_serves_only_the_hashed_files():
+    """`GET /geo/<level>-<hash>.geojson`: the file's bytes (gzip when asked), cached for good;
+    any other name – an old hash, another file, a path – is a 404."""
+    def get(name: str, gzip: bool = False):
+        headers = [(b"accept-encoding", b"gzip, br")] if gzip else []
+        return server.boundary_file(Request({"type": "http", "method": "GET", "headers": headers,
+                                             "path_params": {"name": name}}))
+
+    name, raw = maps.boundary_file("laender")
+    plain = get(name)
+    assert plain.status_code == 200 and plain.body == raw
+    assert plain.headers["content-type"].startswith("application/geo+json")
+    assert "immutable" in plain.headers["cache-control"]
+    packed = get(name, gzip=True)
+    assert packed.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(packed.body) == raw
+    for wrong in ("laender-0000000000000000.geojson", "gemeinden.csv", "../README.md",
+                  name.replace("laender", "kreise"), "laender.geojson"):
+        assert get(wrong).status_code == 404, wrong

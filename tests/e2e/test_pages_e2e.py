@@ -79,6 +79,13 @@ def test_page_renders_offline_and_accessible(page: Page, app_url: str, stem: str
 
 def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db):
     outside = _watch_requests(page)
+    # the boundaries come as files from the app server, not inside the WebSocket messages
+    geo: list[tuple[str, int]] = []
+    page.on("response", lambda r: geo.append((r.url.rsplit("/", 1)[-1].split("-")[0], r.status))
+            if "/geo/" in r.url else None)
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on(
+        "framereceived", lambda p: frames.append(p if isinstance(p, bytes) else p.encode())))
     page.goto(f"{app_url}/karte")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
     page.wait_for_function(
@@ -103,6 +110,8 @@ def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db)
     )
     assert page.evaluate(RENDERED_MAP_FEATURES).get("line:Polygon", 0) > 300
     assert outside == []
+    assert ("laender", 200) in geo and ("kreise", 200) in geo
+    assert frames and not any(b"FeatureCollection" in f for f in frames)
 
 
 def test_filter_in_url_is_applied_and_reset(page: Page, app_url: str, demo_db):
