@@ -79,13 +79,8 @@ else:
     fig = maps.land_choropleth(counts, ui.t("karte.kommunen"), lang=lang, geo_url=ui.geo_url())
     ui.chart_and_table(
         fig,
-        ui.values(counts, bundesland="bundesland").rename(
-            {
-                "bundesland": ui.t("karte.bundesland"),
-                "kommunen": ui.t("karte.kommunen"),
-                "einwohner": ui.t("karte.einwohner"),
-            }
-        ),
+        ui.labelled(ui.values(counts, bundesland="bundesland"), "karte",
+                    "bundesland", "kommunen", "einwohner"),
         "kommunen_je_bundesland",
         key="map_laender",
     )

@@ -144,9 +144,7 @@ def staff_aggregates() -> None:
     )
     ui.chart_and_table(
         charts.hbars(sectors, "sektor", "teilnehmende", lang, charts.OKABE_ITO[2]),
-        sectors.rename(
-            {"sektor": ui.t("module.sector"), "teilnehmende": ui.t("module.teilnehmende")}
-        ),
+        ui.labelled(sectors, "module", "sektor", "teilnehmende", sektor="sector"),
         "teilnehmende_nach_sektor",
         key="sectors",
     )

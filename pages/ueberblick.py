@@ -72,14 +72,8 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
             st.caption(ui.t("ueberblick.changes_empty"))
         else:
             ui.table_with_download(
-                ui.values(changes, meilenstein="meilenstein").rename(
-                    {
-                        "kommune_id": "AGS",
-                        "name": ui.t("ueberblick.name"),
-                        "meilenstein": ui.t("ueberblick.meilenstein"),
-                        "erreicht_am": ui.t("ueberblick.erreicht_am"),
-                    }
-                ),
+                ui.labelled(ui.values(changes, meilenstein="meilenstein"), "ueberblick",
+                            "kommune_id", "name", "meilenstein", "erreicht_am"),
                 "erreicht_letzte_30_tage",
                 key="dl_changes",
                 link_profiles=True,
@@ -91,15 +85,9 @@ if viewer.role != "public":  # names of communes with their milestones: signed-i
             st.caption(ui.t("ueberblick.overdue_empty"))
         else:
             ui.table_with_download(
-                ui.values(overdue.drop("bundesland"), meilenstein="meilenstein").rename(
-                    {
-                        "kommune_id": "AGS",
-                        "name": ui.t("ueberblick.name"),
-                        "meilenstein": ui.t("ueberblick.meilenstein"),
-                        "geplant_am": ui.t("ueberblick.geplant_am"),
-                        "tage_ueberfaellig": ui.t("ueberblick.tage"),
-                    }
-                ),
+                ui.labelled(ui.values(overdue, meilenstein="meilenstein"), "ueberblick",
+                            "kommune_id", "name", "meilenstein", "geplant_am",
+                            "tage_ueberfaellig", tage_ueberfaellig="tage"),
                 "ueberfaellige_meilensteine",
                 key="dl_overdue",
                 link_profiles=True,
