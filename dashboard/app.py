@@ -63,6 +63,8 @@ def navigation_sections(role: str) -> dict[str, list[str]]:
 def main() -> None:
     st.set_page_config(page_title=ui.t("app.title"), page_icon=str(ICON),
                        layout="wide")
+    # The menu at the top of the sidebar; filled once the page and the filters are known.
+    menu = st.sidebar.container(key=ui.MENU_KEY)
     ui.language_switch()
     viewer = ui.session_viewer()
     try:
@@ -75,35 +77,31 @@ def main() -> None:
     icons = {stem: icon for stem, icon, _roles, _section in PAGES}
     landing = DEFAULT_PAGE[viewer.role]
     inbox = austausch.open_incoming_count(viewer)  # open contact requests: count in the menu
-    pages = {
-        ui.t(f"nav.section_{section}"): [
-            st.Page(PAGES_DIR / f"{stem}.py", icon=icons[stem], url_path=stem,
-                    title=ui.t(f"nav.{stem}") + (f" ({inbox})" if stem == "vernetzung" and inbox
-                                                 else ""))
-            for stem in stems
-        ]
-        for section, stems in navigation_sections(viewer.role).items()
-    }
-    # Hidden entries go into the first section (they are not drawn, so where does not matter):
-    # - Streamlit serves the default page only at `/` (its own URL path does not resolve), so the
-    #   landing page is registered twice: hidden as the default at `/`, and visible under its
-    #   name, so that a link such as `/kommune?kommune=…` opens it instead of "Page not found";
-    # - every page the role may not open, as `ui.locked_page`.
-    hidden = pages[next(iter(pages))]
-    hidden.insert(0, st.Page(PAGES_DIR / f"{landing}.py", title=ui.t(f"nav.{landing}"),
-                             icon=icons[landing], url_path="start", default=True,
-                             visibility="hidden"))
     allowed = pages_for(viewer.role)
-    hidden += [st.Page(functools.partial(ui.locked_page, stem), title=ui.t(f"nav.{stem}"),
-                       icon=icon, url_path=stem, visibility="hidden")
-               for stem, icon, _roles, _section in PAGES if stem not in allowed]
-    # One flat menu: Streamlit draws section headers inside the menu's <ul>, which axe reports as
-    # a serious WCAG violation ("<ul> must only directly contain <li>"); the sections still give
-    # the order (Programm, Kommunen, Programmteam, Konto).
-    nav = st.navigation([page for entries in pages.values() for page in entries])
+    visible = {
+        stem: st.Page(PAGES_DIR / f"{stem}.py", icon=icons[stem], url_path=stem,
+                      title=ui.t(f"nav.{stem}") + (f" ({inbox})" if stem == "vernetzung" and inbox
+                                                   else ""))
+        for stem in allowed
+    }
+    # Streamlit serves the default page only at `/` (its own URL path does not resolve), so the
+    # landing page is registered twice: as the default at `/`, and under its name, so that a link
+    # such as `/kommune?kommune=…` opens it instead of "Page not found". Every page the role may
+    # not open is registered as `ui.locked_page`.
+    start = st.Page(PAGES_DIR / f"{landing}.py", title=ui.t(f"nav.{landing}"),
+                    icon=icons[landing], url_path="start", default=True)
+    locked = [st.Page(functools.partial(ui.locked_page, stem), title=ui.t(f"nav.{stem}"),
+                      icon=icon, url_path=stem)
+              for stem, icon, _roles, _section in PAGES if stem not in allowed]
+    # Our own menu (`ui.page_menu`), not Streamlit's: its sections put the headers inside the
+    # menu's <ul>, which axe reports as a serious WCAG violation.
+    nav = st.navigation([start, *visible.values(), *locked], position="hidden")
     ui.account_box(viewer)
     st.session_state["filters"] = ui.shared_filters()
-    ui.close_sidebar_on_phone(nav.url_path)
+    if nav.url_path == start.url_path:  # at `/`: the landing entry leads there (and is marked)
+        visible[landing] = start
+    ui.page_menu(menu, {ui.t(f"nav.section_{section}"): [visible[stem] for stem in stems]
+                        for section, stems in navigation_sections(viewer.role).items()}, nav)
     ui.demo_banner(info)
     ui.run_page(nav)
     ui.footer(info)

@@ -27,7 +27,7 @@ from etl.schema import MEILENSTEINE
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
 CENTER = {"lat": 51.16, "lon": 10.45}
 PHASE_SCALE = "Cividis"  # sequential and colour-blind-safe: phase is ordinal
-NEUTRAL = "#0072B2"  # one colour when the map shows no programme state (the theme colour)
+NEUTRAL = "#0072B2"  # one colour when the map shows no programme state (Okabe–Ito blue)
 
 
 LEVELS = ("laender", "kreise")

@@ -380,13 +380,37 @@ def filter_widgets() -> None:
     active = any(st.session_state.get(f"flt_{k}") for k in FILTER_KEYS)
     sidebar.button(t("filters.reset"), on_click=_reset_filters, disabled=not active,
                    key="filters_reset", icon=":material/filter_alt_off:")
+
+
+# The menu's state for assistive technology and phones. Streamlit's page links show the current
+# page only visually (background, bold), and its sectioned menu puts the section headers inside a
+# <ul> (an axe "list" violation, WCAG 1.3.1), so the menu is our own: a heading per section and
+# page links in a container, which this script marks as the navigation landmark, with
+# `aria-current="page"` on the current link (again after Streamlit redraws the links).
 # Phone width: Streamlit leaves the sidebar (menu and filters) open over the page after a menu
 # click. This closes it once per page change below 768 px (Streamlit's own mobile breakpoint);
 # filter clicks do not change the page, so the open sidebar stays for them, and the ">" button
-# opens it again. Constant code, the page name is one of ours (JSON-quoted).
-_CLOSE_SIDEBAR_ON_PHONE = """<script>
+# opens it again. Constant code; the values are ours (JSON-quoted).
+_MENU_SCRIPT = """<script>
 (() => {
-  const page = %s;
+  const page = %s, label = %s, current = %s, key = %s;
+  const mark = () => {
+    const menu = document.querySelector('.st-key-' + key);
+    if (!menu) return;
+    menu.setAttribute('role', 'navigation');
+    menu.setAttribute('aria-label', label);
+    menu.querySelectorAll('a[data-testid="stPageLink-NavLink"]').forEach((a, i) => {
+      if (i === current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    });
+  };
+  mark();
+  if (window.__wkMenuObserver) window.__wkMenuObserver.disconnect();
+  const sidebar = document.querySelector('[data-testid="stSidebar"]');
+  if (sidebar) {
+    window.__wkMenuObserver = new MutationObserver(mark);
+    window.__wkMenuObserver.observe(sidebar, {childList: true, subtree: true});
+  }
   const previous = window.__wkPage;
   window.__wkPage = page;
   if (previous === undefined || previous === page || window.innerWidth >= 768) return;
@@ -394,6 +418,7 @@ _CLOSE_SIDEBAR_ON_PHONE = """<script>
   if (button) button.click();
 })();
 </script>"""
+MENU_KEY = "wk_menu"
 
 
 def geo_url() -> str | None:
@@ -407,9 +432,23 @@ def geo_url() -> str | None:
     return f"{parts.scheme}://{parts.netloc}{sessions.url(GEO_ROUTE)}"
 
 
-def close_sidebar_on_phone(page: str) -> None:
-    """After choosing a page on a phone, close the sidebar (see `_CLOSE_SIDEBAR_ON_PHONE`)."""
-    st.sidebar.html(_CLOSE_SIDEBAR_ON_PHONE % json.dumps(page), unsafe_allow_javascript=True)
+def page_menu(menu, sections: dict[str, list], current) -> None:
+    """Draw the page menu into `menu` (a sidebar container with key `MENU_KEY`): a heading per
+    section (translated titles → `st.Page`s, in order) and a link per page; `current` is the page
+    shown. The links carry the shared filters and the language, so a link opened in a new tab
+    shows the same selection."""
+    keep = {key: st.query_params.get_all(key) for key in (*FILTER_KEYS, "lang")
+            if key in st.query_params}
+    links = [page for pages in sections.values() for page in pages]
+    for heading, pages in sections.items():
+        menu.subheader(heading, anchor=False)
+        for page in pages:
+            menu.page_link(page, query_params=keep)
+    position = next((i for i, page in enumerate(links) if page.url_path == current.url_path),
+                    None)
+    menu.html(_MENU_SCRIPT % (json.dumps(current.url_path), json.dumps(t("nav2.menu")),
+                              json.dumps(position), json.dumps(MENU_KEY)),
+              unsafe_allow_javascript=True)
 
 
 class PageEnd(Exception):

@@ -53,6 +53,10 @@ def test_sign_in_reload_and_logout_stay_below_the_base_path(page: Page, monitor_
     page.reload()
     expect(logout).to_be_visible(timeout=LOAD)
     expect(page.get_by_role("link", name="Fortschritt", exact=True)).to_be_visible()
+    # the menu's links (opened in a new tab, too) stay below the base path
+    links = page.get_by_role("navigation", name="Seiten").get_by_role("link")
+    hrefs = links.evaluate_all("links => links.map(a => a.href)")
+    assert len(hrefs) == 10 and all(h.startswith(f"{monitor_url}/") for h in hrefs), hrefs
 
     logout.click()
     expect(page.get_by_role("link", name="Anmelden", exact=True)).to_be_visible(timeout=LOAD)
