@@ -494,8 +494,8 @@ def test_command_line_writes_english_files(cohort_db, tmp_path, monkeypatch, ren
     names = sorted(p.name for p in tmp_path.iterdir())
     assert all(n.isascii() for n in names)
     assert [n for n in names if not n.endswith(("_en.csv", "_en.zip", "_en.xlsx", "_en.png",
-                                                 "_en.svg"))] == [
-        f"weltoffene-kommune_kurzbericht_{CLI_STEM}.pdf"]  # the PDF brief is German
+                                                 "_en.svg", "_en.pdf"))] == []
+    assert f"weltoffene-kommune_kurzbericht_{CLI_STEM}_en.pdf" in names
     wb = _workbook((tmp_path / f"weltoffene-kommune_kennzahlen_{CLI_STEM}_en.xlsx").read_bytes())
     assert wb.sheetnames[-1] == "Notes" and wb.sheetnames[0] == "Overview"
     svg = (tmp_path / f"weltoffene-kommune_kommunen_status_{CLI_STEM}_en.svg").read_text()
