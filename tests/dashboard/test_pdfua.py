@@ -291,6 +291,32 @@ def test_council_brief_is_tagged_pdfua(council_doc):
     assert kinds.count("/H2") == 6 and kinds.count("/H1") == 1
 
 
+def test_english_council_brief_is_english_and_tagged(use_db, demo_db):
+    """Reachable from the English profile page: the brief is English, data values too."""
+    use_db(demo_db)
+    assert demo_handlungsplan.seed(*demo_handlungsplan_inputs(data))
+    own = data.priorities(data.STAFF)["kommune_id"].unique(maintain_order=True).to_list()[0]
+    brief = ratsbrief.collect(data.Viewer("kommune", own), own, "en")
+    assert ratsbrief.file_stem(brief) == f"sachstand_rat_{own}_en"
+    content = ratsbrief.pdf_bytes(brief)
+    name = data.kommune_names()[own]
+    elements = _check_pdfua(content, f"Status report for the council – {name}", lang="en")
+    kinds = [str(e.S) for e in elements]
+    assert kinds.count("/H2") == 6 and kinds.count("/Table") >= 4
+    text = _text(content).replace(name, "")
+    assert not _german_in(text), _german_in(text)
+    assert "Timeline: plan and state" in text and "Data as of" in text
+    measures = handlungsplan.measures(data.STAFF, own)
+    assert measures.height
+    for m in measures.iter_rows(named=True):  # user text stays as entered, values translated
+        assert m["titel"] in text
+    for row in brief.zeitplan:
+        assert row[3] in {"planned", "reached", "reached late", "overdue", "dropped"}
+    german = ratsbrief.collect(data.Viewer("kommune", own), own)
+    assert german.zeitplan[0][0] == data.own_profile(
+        data.STAFF, own, "").milestones["meilenstein"][0]
+
+
 def test_hostile_text_in_council_brief_is_printed_as_text(council_doc):
     _, content = council_doc
     text = _text(content)
@@ -319,13 +345,16 @@ def hostile_name_db(tmp_path_factory) -> object:
     return out
 
 
-def test_hostile_commune_name_is_printed_as_text(use_db, hostile_name_db):
+@pytest.mark.parametrize(("lang", "title", "doc_lang"),
+                         [("de", "Sachstand für den Rat", "de-DE"),
+                          ("en", "Status report for the council", "en")])
+def test_hostile_commune_name_is_printed_as_text(use_db, hostile_name_db, lang, title, doc_lang):
     """The commune's own brief as the attacker: the name is text, never a link or picture."""
     use_db(hostile_name_db)
     assert data.kommune_names()["01001000"] == HOSTILE_NAME
     viewer = data.Viewer("kommune", "01001000")
-    content = ratsbrief.pdf_bytes(ratsbrief.collect(viewer, "01001000"))
-    _check_pdfua(content, f"Sachstand für den Rat – {HOSTILE_NAME}")
+    content = ratsbrief.pdf_bytes(ratsbrief.collect(viewer, "01001000", lang))
+    _check_pdfua(content, f"{title} – {HOSTILE_NAME}", lang=doc_lang)
     text = " ".join(_text(content).split())
     assert text.count(HOSTILE_NAME) >= 2  # heading line and footer
     with pikepdf.open(io.BytesIO(content)) as pdf:
