@@ -390,12 +390,12 @@ def council_brief_section(viewer: data.Viewer, kommune_id: str) -> None:
     st.subheader(ui.t("brief.title"))
     st.caption(ui.t("brief.hint"))
     if st.button(ui.t("brief.make"), key="brief_make", icon=":material/slideshow:"):
-        brief = ratsbrief.collect(viewer, kommune_id)
-        st.session_state["brief_files"] = (kommune_id, ratsbrief.pptx_bytes(brief),
-                                           ratsbrief.pdf_bytes(brief))
+        brief = ratsbrief.collect(viewer, kommune_id, ui.lang())
+        st.session_state["brief_files"] = ((kommune_id, brief.lang), ratsbrief.pptx_bytes(brief),
+                                           ratsbrief.pdf_bytes(brief), ratsbrief.file_stem(brief))
     made = st.session_state.get("brief_files")
-    if made and made[0] == kommune_id:
-        stem = f"sachstand_rat_{kommune_id}"
+    if made and made[0] == (kommune_id, ui.lang()):  # made for this commune in this language
+        stem = made[3]
         c = st.columns(2)
         c[0].download_button(ui.t("brief.pptx"), made[1], file_name=f"{stem}.pptx",
                              mime="application/vnd.openxmlformats-officedocument."
@@ -432,8 +432,10 @@ def watch_section(viewer: data.Viewer) -> None:
     if found.is_empty():
         st.caption(ui.t("fristen.list_empty"))
     else:
+        # days count for milestone and measure rows, months for duration rows; the table shows
+        # `–` where a row has none (`ui.table_view`), the CSV an empty cell
         shown = ui.values(found, art="frist_art", meilenstein="meilenstein").with_columns(
-            pl.col("meilenstein", "massnahme").fill_null("–"))
+            pl.col("meilenstein", "massnahme").fill_null(fmt.NONE))
         ui.table_with_download(
             ui.labelled(shown, "fristen", "art", "name").with_columns(AGS=shown["kommune_id"])
             .hstack(ui.labelled(shown, "fristen", "meilenstein"))

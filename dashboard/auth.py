@@ -29,6 +29,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard import sessions
+from dashboard.accounts import users_path
 from dashboard.data import ROLES, ROOT, Viewer
 
 MAX_FAILURES = 5  # per account and client
@@ -57,10 +58,6 @@ class Account:
     @property
     def viewer(self) -> Viewer:
         return Viewer(self.role, self.kommune_id or None)  # type: ignore[arg-type]
-
-
-def users_path() -> Path:
-    return Path(os.environ.get("WK_USERS", ROOT / "config" / "users.toml"))
 
 
 def _state_path(path: Path) -> Path:

@@ -348,8 +348,9 @@ _LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
                  "traceorder": "normal"}
 
 
-def report_chart(key: str, data, lang: str) -> go.Figure:
-    """The report chart `key` from its data slice (`definitions.chart_data(key, report)`)."""
+def report_chart(key: str, data, lang: str, short_names: bool = True) -> go.Figure:
+    """The report chart `key` from its data slice (`definitions.chart_data(key, report)`);
+    `short_names=False` keeps long module names whole in the legend (exported pictures)."""
     frame = data.frame
     labels = {c.name: c.label(lang).removeprefix("davon ").removeprefix("of which ")
               for c in data.table.columns}
@@ -379,7 +380,7 @@ def report_chart(key: str, data, lang: str) -> go.Figure:
             nr, name = _report_module(str(modul[0]), lang)
             fig.add_bar(x=_report_names(lang, "quartal", part["quartal"].to_list()),
                         y=part["veranstaltungen"].to_list(),
-                        name=name if len(name) < 40 else name[:38] + "…",
+                        name=name if len(name) < 40 or not short_names else name[:38] + "…",
                         marker_color=MODULE_COLOURS.get(nr, OKABE_ITO[7]),
                         hovertemplate="%{x}: %{y}<extra></extra>")
         fig.update_xaxes(type="category", categoryorder="category ascending",

@@ -40,6 +40,8 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from dashboard.accounts import users_path
+
 COOKIE = "wk_sitzung"
 # A login ends after this long without any script run (click, reload) in any of its tabs.
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
@@ -86,9 +88,7 @@ def store_for(users_file: Path) -> Path:
 
 def store_path() -> Path:
     """The session store of the configured accounts file."""
-    from dashboard import auth  # auth imports this module: resolve the accounts file late
-
-    return store_for(auth.users_path())
+    return store_for(users_path())
 
 
 def _secret(store: Path) -> str:

@@ -544,18 +544,24 @@ def _decimals(column: pl.Series, most: int = 6) -> int:
 
 
 def _number_text(column: pl.Series, hidden: str | None) -> pl.Series:
+    """Numbers as text; an empty cell reads `hidden` (public) or `–` (a null text cell would
+    show a grey "None")."""
     decimals = _decimals(column) if column.dtype.is_float() else 0
     lang_ = lang()
-    return pl.Series(column.name, [hidden if v is None else fmt.number(v, decimals, lang_)
+    empty = fmt.NONE if hidden is None else hidden
+    return pl.Series(column.name, [empty if v is None else fmt.number(v, decimals, lang_)
                                    for v in column.to_list()], dtype=pl.String)
 
 
 def table_view(frame: pl.DataFrame, hidden: str | None = None) -> tuple[pl.DataFrame, dict]:
-    """`frame` as a table shows it, with its `column_config`: decimals as right-aligned text in
-    the UI language (`fmt.number`); with `hidden` set (public tables) every number as text and a
-    count hidden by the small-cell rule (null) as `hidden`. Such columns sort as text."""
+    """`frame` as a table shows it, with its `column_config`: decimals, and whole numbers with
+    empty cells, as right-aligned text in the UI language (`fmt.number`, an empty cell as `–`,
+    where Streamlit would show a grey "None"); with `hidden` set (public tables) every number as
+    text and a count hidden by the small-cell rule (null) as `hidden`. Such columns sort as
+    text."""
     as_text = [n for n, d in frame.schema.items()
-               if d.is_float() or (hidden is not None and d.is_numeric())]
+               if d.is_float() or (d.is_integer() and frame[n].has_nulls())
+               or (hidden is not None and d.is_numeric())]
     shown = frame.with_columns(_number_text(frame[n], hidden) for n in as_text)
     config = column_config(frame)
     config.update({n: st.column_config.TextColumn(alignment="right") for n in as_text})

@@ -51,7 +51,7 @@ for col, key in zip(cols, shown, strict=True):
     figure = rd.FIGURE_BY_KEY[key]
     col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
 
-# ---- downloads (in the UI language; the PDF brief is German) ----
+# ---- downloads (in the UI language) ----
 st.subheader(ui.t("bericht.downloads"))
 if lang != "de":
     st.caption(ui.t("en2.files_language"))
@@ -82,9 +82,7 @@ if rendered is None or rendered["stamp"] != stamp:
                     files.png.update(part.png)
                     files.files.update(part.files)
                 status.write(ui.t("bericht.rendering_pdf"))
-                # the PDF brief is German: its charts too
-                pngs = files.png if lang == "de" else report_charts.chart_files(report).png
-                pdf = report_pdf.pdf_bytes(report, pngs)
+                pdf = report_pdf.pdf_bytes(report, files.png, lang)
             except RuntimeError as exc:
                 status.update(label=ui.t("bericht.render_failed", error=exc), state="error")
             else:
@@ -92,12 +90,11 @@ if rendered is None or rendered["stamp"] != stamp:
                 st.session_state["report_rendered"] = rendered
                 status.update(label=ui.t("bericht.rendered"), state="complete", expanded=False)
 if rendered is not None:
+    pdf_name = report.file_name("kurzbericht", "pdf", lang)
     d_render.download_button(
-        ui.t("bericht.pdf"), rendered["pdf"],
-        file_name=report.file_name("kurzbericht", "pdf"),
-        mime="application/pdf", icon=":material/picture_as_pdf:", key="report_pdf",
-        on_click=ui.log_export,
-        args=(report.file_name("kurzbericht", "pdf"),))
+        ui.t("bericht.pdf"), rendered["pdf"], file_name=pdf_name, mime="application/pdf",
+        icon=":material/picture_as_pdf:", key="report_pdf", on_click=ui.log_export,
+        args=(pdf_name,))
     with st.expander(ui.t("bericht.images"), icon=":material/image:"):
         for chart in rd.CHARTS:
             c_title, c_png, c_svg = st.columns([3, 1, 1], vertical_alignment="center")

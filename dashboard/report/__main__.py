@@ -50,8 +50,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", type=Path, help="Datenbank (Standard: $WK_DB oder "
                         "data/monitor.duckdb)")
     parser.add_argument("--lang", choices=("de", "en"), default="de",
-                        help="Sprache von XLSX, CSV und Diagrammen (Standard: de; Dateinamen "
-                        "auf Englisch enden auf _en); der PDF-Kurzbericht ist deutsch")
+                        help="Sprache von XLSX, CSV, Diagrammen und PDF-Kurzbericht (Standard: "
+                        "de; Dateinamen auf Englisch enden auf _en)")
     return parser.parse_args(argv)
 
 

@@ -105,21 +105,82 @@ def chart_figure(key: str, report: Report, lang: str = "de") -> go.Figure:
     return charts.report_chart(key, chart_data(key, report), lang)
 
 
+# The header of an exported picture, in pixels: title, subtitle lines, legend rows (measured on
+# kaleido's PNGs; text widths are estimated generously so a row never holds more than fits)
+_TITLE_SIZE, _SUBTITLE_SIZE, _LEGEND_SIZE = 19, 12, 14
+_TITLE_TOP = 14
+_TITLE_BLOCK = 50  # top padding, title and the gap to the subtitle
+_SUBTITLE_LINE = 17
+_LEGEND_ROW = 26
+_LEGEND_ITEM = 46  # symbol and gaps of one legend entry
+_CHAR_WIDTH = 0.6  # of the font size: wider than the average letter of the sans-serif font
+
+
+def _text_width(text: str, size: float) -> float:
+    return len(text) * size * _CHAR_WIDTH
+
+
+def _lines(parts: list[str], size: float, width: float) -> list[str]:
+    """Parts joined with " · " into as few lines as fit `width`."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and _text_width(f"{lines[-1]} · {part}", size) <= width:
+            lines[-1] = f"{lines[-1]} · {part}"
+        else:
+            lines.append(part)
+    return lines
+
+
+def legend_rows(names: list[str], width: float, size: float = _LEGEND_SIZE) -> int:
+    """How many rows a horizontal legend with these entries takes in `width` pixels."""
+    rows, used = 0, width
+    for name in names:
+        item = _LEGEND_ITEM + _text_width(name, size)
+        if used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def _legend_names(fig: go.Figure) -> list[str]:
+    """The legend entries the figure shows ([] without a legend)."""
+    if fig.layout.showlegend is False:
+        return []
+    return [t.name for t in fig.data if t.name and t.showlegend is not False]
+
+
 def export_figure(key: str, report: Report, lang: str = "de") -> go.Figure:
-    """The chart as a standalone image: title and Stichtag/data version on the picture."""
+    """The chart as a standalone image: title and Stichtag/data version on the picture; a legend
+    that stood above the plot goes into the header under the subtitle, with room for all its
+    rows, so no text overlaps; module names are not shortened."""
     chart = next(c for c in CHARTS if c.key == key)
-    fig = go.Figure(chart_figure(key, report, lang))
-    subtitle = version_text(report, lang)
+    fig = go.Figure(charts.report_chart(key, chart_data(key, report), lang, short_names=False))
+    width = IMAGE_WIDTH - 30
+    parts = [version_text(report, lang)]
     if report.public:
-        subtitle += " · " + words(lang)["hidden"].format(x=SMALL_CELL_TEXT)
+        parts.append(words(lang)["hidden"].format(x=SMALL_CELL_TEXT))
+    subtitle = _lines(parts, _SUBTITLE_SIZE, width)
+    header = _TITLE_BLOCK + _SUBTITLE_LINE * len(subtitle)
+    names = _legend_names(fig)
+    legend_on_top = bool(names) and (fig.layout.legend.y or 0) >= 1
+    rows = legend_rows(names, width) if legend_on_top else 0
+    top = header + rows * _LEGEND_ROW + 14
+    height = int(fig.layout.height or 400) + top
     fig.update_layout(
-        title={"text": chart.title(lang), "x": 0.01, "xanchor": "left", "font": {"size": 19},
-               "subtitle": {"text": subtitle, "font": {"size": 12, "color": "#555555"}}},
-        margin={"t": 86, "l": 10, "r": 30, "b": 10},
-        height=int(fig.layout.height or 400) + 80,
-        font={"size": 14},
+        title={"text": chart.title(lang), "x": 0.01, "xanchor": "left", "xref": "container",
+               "y": 1 - _TITLE_TOP / height, "yanchor": "top", "yref": "container",
+               "font": {"size": _TITLE_SIZE},
+               "subtitle": {"text": "<br>".join(subtitle),
+                            "font": {"size": _SUBTITLE_SIZE, "color": "#555555"}}},
+        margin={"t": top, "l": 10, "r": 30, "b": 10},
+        height=height,
+        font={"size": _LEGEND_SIZE},
         paper_bgcolor="white",
     )
+    if legend_on_top:
+        fig.update_layout(legend={"x": 0.01, "xref": "container", "xanchor": "left",
+                                  "y": 1 - (header + 4) / height, "yref": "container",
+                                  "yanchor": "top", "font": {"size": _LEGEND_SIZE}})
     return fig
 
 

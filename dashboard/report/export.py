@@ -9,9 +9,7 @@ from pathlib import Path
 
 from dashboard.report.charts import Progress, chart_files
 from dashboard.report.csv import csv_files, csv_zip
-from dashboard.report.definitions import (
-    Report,
-)
+from dashboard.report.definitions import Report
 from dashboard.report.pdf import pdf_bytes
 from dashboard.report.xlsx import xlsx_bytes
 
@@ -35,8 +33,8 @@ def _write(path: Path, content: bytes) -> Path:
 
 def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: None,
                lang: str = "de") -> ExportResult:
-    """Write XLSX, CSV files and ZIP, PNG/SVG charts (in `lang`) and the PDF brief (German,
-    with German charts) into `out_dir`."""
+    """Write XLSX, CSV files and ZIP, PNG/SVG charts and the PDF brief, all in `lang`, into
+    `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
@@ -64,9 +62,8 @@ def export_all(report: Report, out_dir: Path, progress: Progress = lambda _m: No
     progress(f"Diagramme: {len(rendered.files)} Dateien PNG/SVG ({seconds['charts']:.1f} s)")
 
     t = time.perf_counter()
-    name = report.file_name("kurzbericht", "pdf")
-    pngs = rendered.png if lang == "de" else chart_files(report).png  # the PDF is German
-    files.append(_write(out_dir / name, pdf_bytes(report, pngs)))
+    name = report.file_name("kurzbericht", "pdf", lang)
+    files.append(_write(out_dir / name, pdf_bytes(report, rendered.png, lang)))
     seconds["pdf"] = time.perf_counter() - t
     progress(f"PDF: {name} ({seconds['pdf']:.1f} s)")
 

@@ -19,6 +19,7 @@ from dashboard.report.definitions import (
 TITLE = "Weltoffene Kommune – Kennzahlen für den NAP-I"
 PROGRAMME = "Modellprogramm „Weltoffene Kommune – vom Dialog zum Zusammenhalt“"
 SOURCE = "Programm-Monitor Weltoffene Kommune (Bertelsmann Stiftung, PHINEO)"
+SOURCE_EN = "Weltoffene Kommune programme monitor (Bertelsmann Stiftung, PHINEO)"
 # The English export files (the data version and the programme's own names stay as they are)
 TITLE_EN = "Weltoffene Kommune – key figures for the NAP-I"
 PROGRAMME_EN = ("Model programme “Weltoffene Kommune – vom Dialog zum Zusammenhalt” "
@@ -73,12 +74,17 @@ def programme(lang: str = "de") -> str:
     return PROGRAMME if lang == "de" else PROGRAMME_EN
 
 
+def source(lang: str = "de") -> str:
+    return SOURCE if lang == "de" else SOURCE_EN
+
+
 def _d(value: dt.date | None, lang: str = "de") -> str:
     return fmt.date(value, lang)
 
 
-def _stamp(value: dt.datetime, lang: str) -> str:
-    return value.strftime("%d.%m.%Y %H:%M") if lang == "de" else value.strftime("%Y-%m-%d %H:%M")
+def stamp(value: dt.datetime, lang: str = "de") -> str:
+    """`30.11.2026 10:28` (de) or `30 Nov 2026 10:28` (en): the date from CLDR, 24-hour time."""
+    return f"{fmt.date(value.date(), lang)} {value:%H:%M}"
 
 
 def period_text(report: Report, lang: str = "de") -> str:
@@ -108,8 +114,8 @@ def hinweise(report: Report, lang: str = "de") -> list[tuple[str, list[tuple[str
         (w["period"], period_text(report, lang)),
         (w["datenstand"], _d(build.datenstand, lang)),
         (w["build"], build.build_id),
-        (w["db_built"], _stamp(build.erstellt_am, lang)),
-        (w["report_built"], _stamp(report.erstellt_am, lang)),
+        (w["db_built"], stamp(build.erstellt_am, lang)),
+        (w["report_built"], stamp(report.erstellt_am, lang)),
         (w["edition"], edition_text(report, lang)),
     ]
     if report.protection is not None:

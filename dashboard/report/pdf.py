@@ -1,8 +1,8 @@
 """Tagged, accessible PDFs (PDF/UA-1) from semantic HTML, and the PDF brief of a report.
 
 WeasyPrint lays out the HTML (headings, tables with `th scope`, lists, figures with alt text)
-and writes a tagged PDF: structure tree, document language de-DE, title shown by the viewer,
-XMP `pdfuaid:part = 1`, every font embedded (the DejaVu files of `FONT_DIR`, Debian's
+and writes a tagged PDF: structure tree, document language (de-DE or en), title shown by the
+viewer, XMP `pdfuaid:part = 1`, every font embedded (the DejaVu files of `FONT_DIR`, Debian's
 fonts-dejavu-core, installed by `make browser`). Nothing is fetched from the network: pictures
 come as `data:` URIs, fonts as files of `FONT_DIR`, every other URL is refused.
 
@@ -19,23 +19,29 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import polars as pl
+
 from dashboard.report.definitions import (
     CHART_BY_KEY,
     RULES_DE,
+    RULES_EN,
     Report,
     ReportTable,
     chart_data,
     headline_text,
 )
 from dashboard.report.notes import (
-    PROGRAMME,
     SOURCE,
-    TITLE,
     _d,
     cell_text,
     edition_text,
     input_files,
+    programme,
+    source,
+    stamp,
+    title,
     version_text,
+    words,
 )
 
 FONT_DIR = Path(os.environ.get("WK_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
@@ -46,7 +52,7 @@ _FONTS = (("DejaVu Sans", "normal", "DejaVuSans.ttf"),
 _CSS = """
 @page { size: A4; margin: 15mm 18mm 17mm 18mm;
   @bottom-left { content: "%(footer)s"; font-size: 7pt; color: #646464; }
-  @bottom-right { content: "Seite " counter(page) " von " counter(pages); font-size: 7pt;
+  @bottom-right { content: %(page)s; font-size: 7pt;
                   color: #646464; } }
 html { font-family: "DejaVu Sans", "Liberation Sans", sans-serif; font-size: 9pt;
        line-height: 1.35; color: #000; }
@@ -134,8 +140,9 @@ def figure(png: bytes, alt: str, max_height_mm: float) -> str:
 
 
 def render(title: str, body: str, footer: str = "", author: str = SOURCE,
-           subject: str = "") -> bytes:
-    """A tagged PDF/UA-1 document (A4, German) from an HTML body."""
+           subject: str = "", lang: str = "de") -> bytes:
+    """A tagged PDF/UA-1 document (A4) in `lang` (German `de-DE`, English `en`) from an HTML
+    body."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
@@ -155,9 +162,10 @@ def render(title: str, body: str, footer: str = "", author: str = SOURCE,
 
     meta = (f'<meta name="author" content="{esc(author)}">'
             + (f'<meta name="description" content="{esc(subject)}">' if subject else ""))
-    document = (f'<!DOCTYPE html><html lang="de-DE"><head><meta charset="utf-8">'
-                f"<title>{esc(title)}</title>{meta}"
-                f"<style>{_font_faces()}{_CSS % {'footer': _css_string(footer)}}</style>"
+    css = _CSS % {"footer": _css_string(footer), "page": _words(lang)["page"]}
+    document = (f'<!DOCTYPE html><html lang="{"de-DE" if lang == "de" else "en"}"><head>'
+                f'<meta charset="utf-8"><title>{esc(title)}</title>{meta}'
+                f"<style>{_font_faces()}{css}</style>"
                 f"</head><body>{body}</body></html>")
     content = HTML(string=document, url_fetcher=OfflineFetcher(allowed_protocols={"data", "file"})
                    ).write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=False)
@@ -214,89 +222,151 @@ def _margin_text_as_artifact(content: bytes) -> bytes:
 
 # ---- the report brief ----------------------------------------------------------------------------
 
+# The brief's own words per language (the tables' labels, titles and rules come from definitions)
+WORDS: dict[str, dict[str, str]] = {
+    "de": {
+        "heading": "Kennzahlen für den NAP-I",
+        "addressee": ("Nationaler Aktionsplan Integration: Bericht an die Beauftragte der "
+                      "Bundesregierung für Migration, Flüchtlinge und Integration"),
+        "sample": "Beispieldaten (synthetisch): nicht für die Berichterstattung.",
+        "headline": "Kennzahlen am Stichtag",
+        "communes": "Teilnehmende Kommunen und Selbstcheck",
+        "events": "Veranstaltungen und Teilnehmende",
+        "no_events": "keine Veranstaltungen im Zeitraum",
+        "events_header": "Modul|Format|Veranst.|übergreifend|Kommunen|Teilnehmende",
+        "definitions": "Definitionen",
+        "all_definitions": ("Alle Definitionen je Spalte stehen im Blatt „Hinweise“ der "
+                            "XLSX-Datei."),
+        "version": "Datenversion",
+        "version_text": ("Build {build}, Datenbank erstellt am {built}, Datenstand {datenstand}; "
+                         "Bericht erstellt am {made}."),
+        "chart": "Diagramm „{title}“ ({version}). Werte: {values}.",
+        "no_values": "keine Werte im Zeitraum",
+        "page": '"Seite " counter(page) " von " counter(pages)',
+    },
+    "en": {
+        "heading": "Key figures for the NAP-I",
+        "addressee": ("National Action Plan on Integration: report to the Federal Government "
+                      "Commissioner for Migration, Refugees and Integration"),
+        "sample": "Sample data (synthetic): not for reporting.",
+        "headline": "Key figures on the cut-off date",
+        "communes": "Participating communes and self-check",
+        "events": "Events and participants",
+        "no_events": "no events in the period",
+        "events_header": "Module|Format|Events|inter-communal|Communes|Participants",
+        "definitions": "Definitions",
+        "all_definitions": "Every column's definition is in the sheet “Notes” of the XLSX file.",
+        "version": "Data version",
+        "version_text": ("Build {build}, database built on {built}, data as of {datenstand}; "
+                         "report made on {made}."),
+        "chart": "Chart “{title}” ({version}). Values: {values}.",
+        "no_values": "no values in the period",
+        "page": '"Page " counter(page) " of " counter(pages)',
+    },
+}
 
-def chart_alt(key: str, report: Report) -> str:
-    """The alternative text of a report chart, from the data it shows (hidden cells as `x`)."""
+
+def _words(lang: str) -> dict[str, str]:
+    return WORDS["de" if lang == "de" else "en"]
+
+
+def chart_alt(key: str, report: Report, lang: str = "de") -> str:
+    """The alternative text of a report chart in `lang`, from the data it shows (hidden cells
+    as `x`)."""
     data = chart_data(key, report)
+    spelled = data.spelled(lang)
     columns = [c for c in data.table.columns if c.name in data.frame.columns]
     columns.sort(key=lambda c: data.frame.columns.index(c.name))
     parts = []
     for i in range(data.frame.height):
-        cells = [f"{c.label_de}: {_value(data, c.name, i, c.kind)}" for c in columns]
+        cells = [f"{c.label(lang)}: {_value(data, c.name, i, c.kind, lang, spelled)}"
+                 for c in columns]
         parts.append(", ".join(cells))
-    chart = CHART_BY_KEY[key]
-    body = "; ".join(parts) if parts else "keine Werte im Zeitraum"
-    return f"Diagramm „{chart.title_de}“ ({version_text(report)}). Werte: {body}."
+    w = _words(lang)
+    return w["chart"].format(title=CHART_BY_KEY[key].title(lang),
+                             version=version_text(report, lang),
+                             values="; ".join(parts) if parts else w["no_values"])
 
 
-def _value(rt: ReportTable, column: str, i: int, kind: str) -> str:
+def _value(rt: ReportTable, column: str, i: int, kind: str, lang: str = "de",
+           spelled: pl.DataFrame | None = None) -> str:
+    """One cell as text in `lang`: `x` when hidden, row values translated, `–` when empty."""
     if bool(rt.is_hidden(column)[i]):
         return rt.marker(column, i)
-    return cell_text(rt.frame[column][i], kind) or "–"
+    frame = rt.frame if spelled is None else spelled
+    return cell_text(frame[column][i], kind, lang) or "–"
 
 
-def pdf_bytes(report: Report, pngs: Mapping[str, bytes]) -> bytes:
-    """The PDF brief (4 pages A4): key figures, charts, definitions, data version."""
+def pdf_bytes(report: Report, pngs: Mapping[str, bytes], lang: str = "de") -> bytes:
+    """The PDF brief (4 pages A4) in `lang`: key figures, charts (`pngs`: the pictures in the
+    same language), definitions, data version."""
+    w = _words(lang)
 
     def chart(key: str, max_height: float) -> str:
         png = pngs.get(key)
-        return "" if png is None else figure(png, chart_alt(key, report), max_height)
+        return "" if png is None else figure(png, chart_alt(key, report, lang), max_height)
 
-    parts = [f'<p class="small muted">{esc(PROGRAMME)}</p>',
-             "<h1>Kennzahlen für den NAP-I</h1>",
-             '<p class="muted">Nationaler Aktionsplan Integration: Bericht an die Beauftragte der '
-             "Bundesregierung für Migration, Flüchtlinge und Integration</p>",
-             f'<p class="strong">{esc(version_text(report))}</p>',
+    parts = [f'<p class="small muted">{esc(programme(lang))}</p>',
+             f"<h1>{esc(w['heading'])}</h1>",
+             f'<p class="muted">{esc(w["addressee"])}</p>',
+             f'<p class="strong">{esc(version_text(report, lang))}</p>',
              f'<p class="small muted">Build {esc(report.build.build_id)} · '
-             f"{esc(edition_text(report))}</p>"]
+             f"{esc(edition_text(report, lang))}</p>"]
     if report.protection is not None:
-        parts.append(f'<p class="small muted">{esc(report.protection.text("de"))}</p>')
+        parts.append(f'<p class="small muted">{esc(report.protection.text(lang))}</p>')
     if report.build.beispieldaten:
-        parts.append('<p class="warn">Beispieldaten (synthetisch): nicht für die '
-                     "Berichterstattung.</p>")
-    headline = headline_text(report, "de")
+        parts.append(f'<p class="warn">{esc(w["sample"])}</p>')
+    headline = headline_text(report, lang)
     parts.append(table(headline.columns, headline.iter_rows(), numeric_from=1,
-                       row_headers=True, caption="Kennzahlen am Stichtag"))
-    parts += ["<h2>Kommunen nach Status am Stichtag</h2>", chart("kommunen_status", 70)]
+                       row_headers=True, caption=w["headline"]))
+    parts += [f"<h2>{esc(CHART_BY_KEY['kommunen_status'].title(lang))}</h2>",
+              chart("kommunen_status", 70)]
 
     # page 2: communes and Selbstcheck
     dauer = report["prozessdauer"]
-    rows = [[str(dauer.frame["gruppe"][i]),
-             *(_value(dauer, c.name, i, c.kind) for c in dauer.table.columns[1:])]
+    spelled = dauer.spelled(lang)
+    rows = [[str(spelled["gruppe"][i]),
+             *(_value(dauer, c.name, i, c.kind, lang) for c in dauer.table.columns[1:])]
             for i in range(dauer.frame.height)]
-    parts += ['<section class="page"><h2>Teilnehmende Kommunen und Selbstcheck</h2>',
+    parts += [f'<section class="page"><h2>{esc(w["communes"])}</h2>',
               chart("kommunen_bundesland", 110), chart("selbstcheck_schritte", 68),
-              table([c.label_de for c in dauer.table.columns], rows, numeric_from=1,
-                    row_headers=True, caption=dauer.table.title_de), "</section>"]
+              table([c.label(lang) for c in dauer.table.columns], rows, numeric_from=1,
+                    row_headers=True, caption=dauer.table.title(lang)), "</section>"]
 
     # page 3: events
     dv = report["dialog_vernetzung"]
-    rows = [[str(dv.frame["modul"][i]), str(dv.frame["format"][i]),
-             *(_value(dv, c, i, "int") for c in
+    spelled = dv.spelled(lang)
+    rows = [[_value(dv, "modul", i, "int", lang), str(spelled["format"][i]),
+             *(_value(dv, c, i, "int", lang) for c in
                ("veranstaltungen", "kommunenuebergreifend", "kommunen", "teilnehmende"))]
             for i in range(dv.frame.height)]
     if not rows:
-        rows = [["–", "keine Veranstaltungen im Zeitraum", "", "", "", ""]]
-    parts += ['<section class="page"><h2>Veranstaltungen und Teilnehmende</h2>',
+        rows = [["–", w["no_events"], "", "", "", ""]]
+    parts += [f'<section class="page"><h2>{esc(w["events"])}</h2>',
               chart("veranstaltungen_modul", 82), chart("teilnehmende_sektor", 82),
-              table(["Modul", "Format", "Veranst.", "übergreifend", "Kommunen", "Teilnehmende"],
-                    rows, numeric_from=2, caption=dv.table.title_de), "</section>"]
+              table(w["events_header"].split("|"), rows, numeric_from=2,
+                    caption=dv.table.title(lang)), "</section>"]
 
     # page 4: definitions and data version
     b = report.build
-    definitions = "".join(f"<dt>{esc(term)}</dt><dd>{esc(body)}</dd>" for term, body in RULES_DE)
+    definitions = "".join(f"<dt>{esc(term)}</dt><dd>{esc(body)}</dd>"
+                          for term, body in (RULES_DE if lang == "de" else RULES_EN))
     files = [(e["datei"], f"SHA-256 {e['sha256']}") for e in input_files(report).iter_rows(
         named=True)]
-    parts += ['<section class="page"><h2>Definitionen</h2>', f"<dl>{definitions}</dl>",
-              '<p class="small muted">Alle Definitionen je Spalte stehen im Blatt „Hinweise“ der '
-              "XLSX-Datei.</p>",
-              "<h3>Datenversion</h3>",
-              f'<p class="small">Build {esc(b.build_id)}, Datenbank erstellt am '
-              f"{b.erstellt_am:%d.%m.%Y %H:%M}, Datenstand {esc(_d(b.datenstand))}; Bericht "
-              f"erstellt am {report.erstellt_am:%d.%m.%Y %H:%M}.</p>",
+    version = w["version_text"].format(build=b.build_id, built=stamp(b.erstellt_am, lang),
+                                       datenstand=_d(b.datenstand, lang),
+                                       made=stamp(report.erstellt_am, lang))
+    parts += [f'<section class="page"><h2>{esc(w["definitions"])}</h2>',
+              f"<dl>{definitions}</dl>",
+              f'<p class="small muted">{esc(w["all_definitions"])}</p>',
+              f"<h3>{esc(w['version'])}</h3>",
+              f'<p class="small">{esc(version)}</p>',
               '<ul class="small">' + "".join(
                   f'<li>{esc(name)} <span class="mono">{esc(sha)}</span></li>'
                   for name, sha in files) + "</ul>",
               "</section>"]
-    footer = f"{TITLE} · Stichtag {_d(report.stichtag)} · Build {b.build_id}"
-    return render(TITLE, "".join(parts), footer, subject=version_text(report))
+    name = title(lang)
+    footer = (f"{name} · {words(lang)['stichtag']} {_d(report.stichtag, lang)} · "
+              f"Build {b.build_id}")
+    return render(name, "".join(parts), footer, author=source(lang),
+                  subject=version_text(report, lang), lang=lang)

@@ -31,6 +31,7 @@ from pypdf import PdfReader
 from dashboard import data, fmt, ratsbrief
 from dashboard import watch as w
 from dashboard.action_views import cohort_counts, priorities_without_measure
+from dashboard.i18n import value
 from dashboard.store import db, demo_handlungsplan, handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.__main__ import demo_handlungsplan_inputs
@@ -295,19 +296,22 @@ def _pptx_text(content: bytes) -> str:
     return "\n".join(parts)
 
 
-def test_council_brief_holds_only_the_communes_own_data(demo):
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_council_brief_holds_only_the_communes_own_data(demo, lang):
     own, other = _two_communes()
     handlungsplan.save_measure(data.Viewer("kommune", other), "o", other, FIELD, HOSTILE)
     notizen.add_note(data.STAFF, "anna", other, dt.date(2022, 1, 1), None, HOSTILE)
     handlungsplan.save_measure(data.Viewer("kommune", own), "k", own, FIELD, "Lange Tafel 2022",
                                faellig=dt.date(2022, 9, 30))
-    brief = ratsbrief.collect(data.Viewer("kommune", own), own)
+    brief = ratsbrief.collect(data.Viewer("kommune", own), own, lang)
     names = data.kommune_names()
     for content in (_pptx_text(ratsbrief.pptx_bytes(brief)),
                     "\n".join(p.extract_text() for p in
                               PdfReader(io.BytesIO(ratsbrief.pdf_bytes(brief))).pages)):
         assert names[own] in content and "Lange Tafel 2022" in content
-        assert "30.09.2022" in content  # German date format
+        # the language's date format (30.09.2022 / 30 Sept 2022) and the field in it
+        assert fmt.date(dt.date(2022, 9, 30), lang) in content
+        assert " ".join(value(lang, "handlungsfeld", FIELD).split()) in " ".join(content.split())
         assert "GEHEIM" not in content
         others = [n for k, n in names.items() if k != own and n not in names[own]]
         leaked = [n for n in others if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", content)]
@@ -456,6 +460,28 @@ def test_staff_pages_show_plan_watch_and_notes(demo):
     assert "Regel:" in _texts(at) and at.dataframe
     at = run_page(lambda p: p, demo, "fortschritt")
     assert "NOTIZ-staff" in _texts(at)
+
+
+@pytest.mark.parametrize(("lang", "days", "months", "overdue"),
+                         [("de", "Tage überfällig", "Monate", "Meilenstein überfällig"),
+                          ("en", "Days overdue", "Months", "milestone overdue")])
+def test_fristen_table_shows_a_dash_where_a_row_has_no_number(demo, lang, days, months,
+                                                              overdue):
+    """Milestone rows have days, duration rows months: the other cell reads `–`, never a grey
+    "None", and the numbers are the watch's own in the language's format."""
+    at = run_page(lambda p: p, demo, "fristen", lang=lang)
+    table = at.dataframe[0].value
+    found = w.items(data.STAFF)
+    assert found["tage"].null_count() and found["dauer_monate"].null_count()
+    assert len(table) == found.height
+    for column in (days, months):
+        cells = table[column].tolist()
+        assert None not in cells and "None" not in cells
+    for row, cell_days, cell_months in zip(found.iter_rows(named=True), table[days],
+                                           table[months], strict=True):
+        assert cell_days == fmt.number(row["tage"], 0, lang)  # "–" when empty
+        assert cell_months == fmt.number(row["dauer_monate"], 1, lang)
+    assert overdue in table.iloc[:, 0].tolist()
 
 
 # ---- erasure -------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from xml.etree import ElementTree
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfReader
 
@@ -494,9 +496,54 @@ def test_command_line_writes_english_files(cohort_db, tmp_path, monkeypatch, ren
     names = sorted(p.name for p in tmp_path.iterdir())
     assert all(n.isascii() for n in names)
     assert [n for n in names if not n.endswith(("_en.csv", "_en.zip", "_en.xlsx", "_en.png",
-                                                 "_en.svg"))] == [
-        f"weltoffene-kommune_kurzbericht_{CLI_STEM}.pdf"]  # the PDF brief is German
+                                                 "_en.svg", "_en.pdf"))] == []
+    assert f"weltoffene-kommune_kurzbericht_{CLI_STEM}_en.pdf" in names
     wb = _workbook((tmp_path / f"weltoffene-kommune_kennzahlen_{CLI_STEM}_en.xlsx").read_bytes())
     assert wb.sheetnames[-1] == "Notes" and wb.sheetnames[0] == "Overview"
     svg = (tmp_path / f"weltoffene-kommune_kommunen_status_{CLI_STEM}_en.svg").read_text()
     assert "Communes by status on the cut-off date" in svg and "Kommunen nach Status" not in svg
+
+
+# ---- layout of the exported pictures -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+@pytest.mark.parametrize("public", [False, True])
+def test_exported_chart_header_leaves_room_for_title_subtitle_and_legend(demo_db, monkeypatch,
+                                                                          lang, public):
+    """Title, subtitle lines and legend rows each get their own band at the top of the picture
+    (the legend used to sit on the subtitle), and module names are whole in the legend."""
+    monkeypatch.setenv("WK_DB", str(demo_db))
+    rep = data.load_report(data.PUBLIC if public else data.STAFF, rd.PROGRAMMSTART, STICHTAG,
+                           STICHTAG)
+    for chart in rd.CHARTS:
+        fig = report_charts.export_figure(chart.key, rep, lang)
+        height, top = fig.layout.height, fig.layout.margin.t
+        subtitle = fig.layout.title.subtitle.text.split("<br>")
+        assert all(len(line) * 12 * 0.5 < report_charts.IMAGE_WIDTH - 30 for line in subtitle)
+        header = report_charts._TITLE_BLOCK + report_charts._SUBTITLE_LINE * len(subtitle)
+        names = [t.name for t in fig.data if t.name and t.showlegend is not False]
+        if fig.layout.legend.y is not None and fig.layout.legend.yref == "container":
+            legend_top = (1 - fig.layout.legend.y) * height
+            assert legend_top >= header  # below the subtitle
+            rows = report_charts.legend_rows(names, report_charts.IMAGE_WIDTH - 30)
+            assert top >= legend_top + rows * report_charts._LEGEND_ROW  # above the plot
+        else:
+            assert top >= header
+        if chart.key == "veranstaltungen_modul":
+            assert fig.layout.legend.yref == "container"
+            assert not any(n.endswith("…") for n in names)
+            assert any(len(n) >= 40 for n in names) == (lang == "de")  # the long German one
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.text(min_size=1, max_size=70), max_size=12),
+       width=st.integers(min_value=200, max_value=1200))
+def test_legend_rows_never_promise_more_than_fits(names, width):
+    """Packing the entries greedily: a row holds what fits (one over-long entry alone), so the
+    header is never lower than the legend plotly draws with the same estimate."""
+    rows = report_charts.legend_rows(names, width)
+    items = [report_charts._LEGEND_ITEM + report_charts._text_width(n, 14) for n in names]
+    assert rows <= len(names)
+    assert (rows == 0) == (not names)
+    assert rows >= sum(items) / width - 1e-9 or any(i > width for i in items)

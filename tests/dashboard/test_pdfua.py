@@ -17,11 +17,16 @@ from PIL import Image
 from pypdf import PdfReader
 
 from dashboard import data, ratsbrief
+from dashboard.i18n import value
 from dashboard.report import charts as report_charts
 from dashboard.report import definitions as rd
+from dashboard.report import notes
 from dashboard.report import pdf as report_pdf
 from dashboard.store import demo_handlungsplan, handlungsplan
 from dashboard.store.__main__ import demo_handlungsplan_inputs
+from etl.build import build
+from tests.cohort import KOMMUNEN, write_cohort
+from tests.dashboard.test_i18n import german_texts
 
 HOSTILE = ("=SUM(1)", "<script>alert(1)</script>", "![x](http://evil/x.png)")
 FIELD = "Zusammenhalt und Begegnung"
@@ -35,6 +40,14 @@ def report_doc(demo_db) -> tuple[rd.Report, bytes]:
         report = data.load_report(data.STAFF, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
     rendered = report_charts.chart_files(report)
     return report, report_pdf.pdf_bytes(report, rendered.png)
+
+
+@pytest.fixture(scope="module")
+def english_doc(report_doc) -> tuple[rd.Report, bytes, dict[str, bytes]]:
+    """The same report as an English brief with the English chart pictures."""
+    report, _ = report_doc
+    pngs = report_charts.chart_files(report, lang="en").png
+    return report, report_pdf.pdf_bytes(report, pngs, "en"), pngs
 
 
 @pytest.fixture
@@ -75,12 +88,12 @@ def _fonts(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
     return list(seen.values())
 
 
-def _check_pdfua(content: bytes, title: str) -> list[pikepdf.Dictionary]:
+def _check_pdfua(content: bytes, title: str, lang: str = "de-DE") -> list[pikepdf.Dictionary]:
     """The PDF/UA-1 properties every document must have; returns its structure elements."""
     with pikepdf.open(io.BytesIO(content)) as pdf:
         root = pdf.Root
         assert root.MarkInfo.Marked is True
-        assert str(root.Lang) == "de-DE"
+        assert str(root.Lang) == lang
         assert root.ViewerPreferences.DisplayDocTitle is True
         assert str(pdf.docinfo.Title) == title
         with pdf.open_metadata() as meta:
@@ -134,7 +147,7 @@ def _text(content: bytes) -> str:
 
 def test_report_pdf_is_tagged_pdfua_with_alt_text_from_chart_data(report_doc):
     report, content = report_doc
-    elements = _check_pdfua(content, report_pdf.TITLE)
+    elements = _check_pdfua(content, notes.TITLE)
     figures = [e for e in elements if str(e.S) == "/Figure"]
     assert len(figures) == len(rd.CHARTS)
     alts = [str(f.Alt) for f in figures]
@@ -172,6 +185,97 @@ def test_report_pdf_embeds_each_chart_once(report_doc):
     assert len(images) == len(rd.CHARTS)
 
 
+# The German words an English brief must not show: every German data value that has an English
+# text of its own, and the brief's own German labels (case-sensitive, so the programme's name
+# "Weltoffene Kommune" and file names like kommunen.csv do not count)
+GERMAN_LABELS = ("Stichtag", "Datenstand", "Berichtszeitraum", "Kommunen", "Teilnehmende",
+                 "Veranstaltungen", "Quartal", "Zeitraum", "Seite", "Diagramm", "Gruppe",
+                 "Modul ", "Definitionen", "Kennzahl", "Fassung", "erstellt", "abgeschlossen",
+                 "laufend", "Monate", "Beispieldaten", "Bundesland", "davon", "keine")
+
+
+def _german_in(text: str) -> list[str]:
+    flat = " ".join(text.split())
+    words = set(re.findall(r"[\wÄÖÜäöüß*-]+", flat))
+    return sorted({g for g in german_texts() if (g in words if " " not in g else g in flat)}
+                  | {w for w in GERMAN_LABELS if w in flat})
+
+
+def test_english_report_pdf_is_english_and_still_tagged(english_doc):
+    report, content, _ = english_doc
+    elements = _check_pdfua(content, notes.TITLE_EN, lang="en")
+    text = _text(content)
+    assert not _german_in(text), _german_in(text)
+    assert not re.search("[äöüßÄÖÜ]", text), re.findall(r"\S*[äöüßÄÖÜ]\S*", text)
+    assert "Key figures for the NAP-I" in text and "Page 1 of 4" in text
+    assert "Cut-off date 31 Dec 2021" in text and "31.12.2021" not in text
+    # numbers and dates from CLDR for English: thousands comma, decimal point
+    inhabitants = report.figure("einwohner_erreicht")[0]
+    assert inhabitants >= 1000 and f"{inhabitants:,}" in text
+    assert re.search(r"Median track duration \(months\) \d+\.\d", text)
+    # the headline rows carry the English labels
+    for figure in rd.FIGURES:
+        if report.figure(figure.key)[0] is not None:
+            assert " ".join(figure.label("en").split()) in " ".join(text.split())
+    # status, group and format rows in English
+    for group in report["prozessdauer"].frame["gruppe"]:
+        assert " ".join(value("en", "dauergruppe", group).split()) in " ".join(text.split())
+    for form in report["dialog_vernetzung"].frame["format"]:
+        assert value("en", "format", form) in text
+    figures = [e for e in elements if str(e.S) == "/Figure"]
+    assert len(figures) == len(rd.CHARTS)
+    for chart, fig in zip(rd.CHARTS, figures, strict=True):
+        alt = str(fig.Alt)
+        assert alt == report_pdf.chart_alt(chart.key, report, "en")
+        assert alt.startswith(f"Chart “{chart.title_en}” (Cut-off date 31 Dec 2021 · ")
+        assert not _german_in(alt), (chart.key, _german_in(alt))
+    status = rd.chart_data("kommunen_status", report)
+    alt = str(figures[0].Alt)
+    for name, count in status.frame.iter_rows():
+        assert f"Status: {value('en', 'status', name)}, Communes: {count:,}" in alt
+
+
+def test_english_report_pdf_embeds_the_english_charts(english_doc, report_doc):
+    report, content, pngs = english_doc
+    _, german = report_doc
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        images = {obj.objgen: obj for page in pdf.pages
+                  for obj in page.Resources.get("/XObject", {}).values()
+                  if obj.get("/Subtype") == "/Image"}
+        sizes = sorted((int(o.Width), int(o.Height)) for o in images.values())
+        english = sorted(Image.open(io.BytesIO(p)).size for p in pngs.values())
+        assert sizes == english
+        data_en = {bytes(o.read_bytes()) for o in images.values()}
+    with pikepdf.open(io.BytesIO(german)) as pdf:
+        data_de = {bytes(o.read_bytes()) for page in pdf.pages
+                   for o in page.Resources.get("/XObject", {}).values()
+                   if o.get("/Subtype") == "/Image"}
+    assert not data_en & data_de  # not one German picture in the English brief
+
+
+def test_german_report_pdf_stays_german(report_doc):
+    report, content = report_doc
+    text = _text(content)
+    assert "Kennzahlen für den NAP-I" in text and "Seite 1 von 4" in text
+    assert "Stichtag 31.12.2021" in text and "Key figures" not in text
+    assert report_pdf.chart_alt("kommunen_status", report) == \
+        report_pdf.chart_alt("kommunen_status", report, "de")
+
+
+def test_english_alt_text_shows_hidden_cells_as_x(demo_db, monkeypatch):
+    monkeypatch.setenv("WK_DB", str(demo_db))
+    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
+    data_ = rd.chart_data("kommunen_bundesland", public)
+    alt = report_pdf.chart_alt("kommunen_bundesland", public, "en")
+    hidden = [i for i in range(data_.frame.height) if data_.marker("teilnehmend", i)]
+    assert hidden
+    label = next(c.label_en for c in data_.table.columns if c.name == "teilnehmend")
+    for i in hidden:
+        land = value("en", "bundesland", data_.frame["auspraegung"][i])
+        assert f"{land}, {label}: x" in alt
+    assert not _german_in(alt), _german_in(alt)
+
+
 # ---- the council brief ---------------------------------------------------------------------------
 
 
@@ -187,6 +291,32 @@ def test_council_brief_is_tagged_pdfua(council_doc):
     assert kinds.count("/H2") == 6 and kinds.count("/H1") == 1
 
 
+def test_english_council_brief_is_english_and_tagged(use_db, demo_db):
+    """Reachable from the English profile page: the brief is English, data values too."""
+    use_db(demo_db)
+    assert demo_handlungsplan.seed(*demo_handlungsplan_inputs(data))
+    own = data.priorities(data.STAFF)["kommune_id"].unique(maintain_order=True).to_list()[0]
+    brief = ratsbrief.collect(data.Viewer("kommune", own), own, "en")
+    assert ratsbrief.file_stem(brief) == f"sachstand_rat_{own}_en"
+    content = ratsbrief.pdf_bytes(brief)
+    name = data.kommune_names()[own]
+    elements = _check_pdfua(content, f"Status report for the council – {name}", lang="en")
+    kinds = [str(e.S) for e in elements]
+    assert kinds.count("/H2") == 6 and kinds.count("/Table") >= 4
+    text = _text(content).replace(name, "")
+    assert not _german_in(text), _german_in(text)
+    assert "Timeline: plan and state" in text and "Data as of" in text
+    measures = handlungsplan.measures(data.STAFF, own)
+    assert measures.height
+    for m in measures.iter_rows(named=True):  # user text stays as entered, values translated
+        assert m["titel"] in text
+    for row in brief.zeitplan:
+        assert row[3] in {"planned", "reached", "reached late", "overdue", "dropped"}
+    german = ratsbrief.collect(data.Viewer("kommune", own), own)
+    assert german.zeitplan[0][0] == data.own_profile(
+        data.STAFF, own, "").milestones["meilenstein"][0]
+
+
 def test_hostile_text_in_council_brief_is_printed_as_text(council_doc):
     _, content = council_doc
     text = _text(content)
@@ -200,6 +330,39 @@ def test_hostile_text_in_council_brief_is_printed_as_text(council_doc):
         raw = b"".join(bytes(o.read_bytes()) if isinstance(o, pikepdf.Stream) else b""
                        for o in pdf.objects)
     assert b"/JavaScript" not in raw and b"/URI" not in raw and b"/Launch" not in raw
+
+
+HOSTILE_NAME = "=SUM(1) <script>alert(1)</script> ![x](http://evil/x.png)"
+
+
+@pytest.fixture(scope="module")
+def hostile_name_db(tmp_path_factory) -> object:
+    """The cohort with a commune named like an attack on spreadsheets, HTML and Markdown."""
+    base = tmp_path_factory.mktemp("hostile_name")
+    out = base / "hostile.duckdb"
+    build(write_cohort(base / "input", kommunen=KOMMUNEN.replace(
+        "01001000;Flensburg;", f"01001000;{HOSTILE_NAME};")), out)
+    return out
+
+
+@pytest.mark.parametrize(("lang", "title", "doc_lang"),
+                         [("de", "Sachstand für den Rat", "de-DE"),
+                          ("en", "Status report for the council", "en")])
+def test_hostile_commune_name_is_printed_as_text(use_db, hostile_name_db, lang, title, doc_lang):
+    """The commune's own brief as the attacker: the name is text, never a link or picture."""
+    use_db(hostile_name_db)
+    assert data.kommune_names()["01001000"] == HOSTILE_NAME
+    viewer = data.Viewer("kommune", "01001000")
+    content = ratsbrief.pdf_bytes(ratsbrief.collect(viewer, "01001000", lang))
+    _check_pdfua(content, f"{title} – {HOSTILE_NAME}", lang=doc_lang)
+    text = " ".join(_text(content).split())
+    assert text.count(HOSTILE_NAME) >= 2  # heading line and footer
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        assert not any(p.get("/Annots") for p in pdf.pages)
+        assert not any(page.Resources.get("/XObject") for page in pdf.pages)
+        raw = b"".join(bytes(o.read_bytes()) if isinstance(o, pikepdf.Stream) else b""
+                       for o in pdf.objects)
+    assert b"/URI" not in raw and b"/JavaScript" not in raw
 
 
 def test_render_escapes_title_footer_and_cells():

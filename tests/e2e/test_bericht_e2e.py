@@ -6,8 +6,10 @@ import datetime as dt
 import io
 
 import openpyxl
+import pikepdf
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from dashboard.report import definitions as rd
 from tests.e2e.conftest import login, open_page, screenshot
@@ -50,4 +52,32 @@ def test_bericht_downloads_the_xlsx_offline(page: Page, app_url: str, tmp_path):
                   for v in Axe().run(page, options=AXE_OPTIONS).response["violations"]
                   if v["impact"] in ("serious", "critical")]
     assert violations == []
+    assert outside == []
+
+
+def test_bericht_in_english_downloads_an_english_pdf(page: Page, app_url: str, tmp_path):
+    """The English UI renders the English brief: English charts and texts, /Lang en, `_en`."""
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL) else None)
+    login(page, app_url)
+    page.goto(f"{app_url}/bericht?lang=en")
+    expect(page.get_by_role("heading", name="Report: key figures for the NAP-I")).to_be_visible(
+        timeout=30_000)
+    expect(page.get_by_text("the PDF brief) are in English")).to_be_visible()
+    page.get_by_role("button", name="Create charts and PDF").click()
+    button = page.get_by_role("button", name="PDF brief")
+    expect(button).to_be_visible(timeout=300_000)  # five charts in Chromium, then the PDF
+    with page.expect_download(timeout=30_000) as info:
+        button.click()
+    download = info.value
+    assert download.suggested_filename == (
+        "weltoffene-kommune_kurzbericht_2019-11-05_2022-03-15_stichtag-2022-03-15_en.pdf")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    with pikepdf.open(path) as pdf:
+        assert str(pdf.Root.Lang) == "en"
+        assert str(pdf.docinfo.Title) == "Weltoffene Kommune – key figures for the NAP-I"
+    text = " ".join(p.extract_text() for p in PdfReader(path).pages)
+    assert "Cut-off date 15 Mar 2022" in text and "Stichtag" not in text
+    screenshot(page, "bericht_en_pdf")
     assert outside == []
