@@ -12,9 +12,10 @@ set variable regel = (
 
 create or replace temp table pruef_modulnutzung as
 with schnell as (
-    -- whole numbers as plain digits (the usual case) parse by one cast
+    -- dates as dd.mm.yyyy and whole numbers as plain digits (the usual case) parse by one call
     select
         *,
+        try_strptime(datum, '%d.%m.%Y') as datum__zeit,
         try_cast(teilnehmende as bigint) as teilnehmende__zahl,
         try_cast(verwaltung as bigint) as verwaltung__zahl,
         try_cast(politik as bigint) as politik__zahl,
@@ -24,13 +25,14 @@ with schnell as (
     from pruef_roh
 ),
 sauber as (
-    -- cells already in their canonical form (8-digit AGS, an allowed value as spelled, plain
-    -- digits) need neither trimming nor the parsers; every other cell takes the full way
+    -- cells already in their canonical form (8-digit AGS, an allowed value as spelled, dd.mm.yyyy,
+    -- plain digits) need neither trimming nor the parsers; every other cell takes the full way
     select
         *,
         regexp_full_match(kommune_id, '[0-9]{8}') as kommune_id__ok,
         list_contains(r('modul').erlaubt, modul) as modul__ok,
         list_contains(r('format').erlaubt, format) as format__ok,
+        strftime(datum__zeit, '%d.%m.%Y') = datum as datum__ok,
         teilnehmende__zahl::varchar = teilnehmende as teilnehmende__ok,
         verwaltung__zahl::varchar = verwaltung as verwaltung__ok,
         politik__zahl::varchar = politik as politik__ok,
@@ -51,14 +53,14 @@ eingang as (
         roh_wenn(modul__ok, modul) as modul__roh,
         roh_wenn(format__ok, format) as format__roh,
         roh(thema) as thema__roh,
-        roh(datum) as datum__roh,
+        roh_wenn(datum__ok, datum) as datum__roh,
         roh_wenn(teilnehmende__ok, teilnehmende) as teilnehmende__roh,
         roh_wenn(verwaltung__ok, verwaltung) as verwaltung__roh,
         roh_wenn(politik__ok, politik) as politik__roh,
         roh_wenn(zivilgesellschaft__ok, zivilgesellschaft) as zivilgesellschaft__roh,
         roh_wenn(wirtschaft__ok, wirtschaft) as wirtschaft__roh,
         roh_wenn(einwohnerschaft__ok, einwohnerschaft) as einwohnerschaft__roh,
-        columns('__(ok|zahl)$')
+        columns('__(ok|zahl|zeit)$')
     from sauber
 ),
 typisiert as (
@@ -72,7 +74,8 @@ typisiert as (
         case when format__ok then format__roh
             else parse_enum(format__roh, r('format').erlaubt) end as format,
         thema__roh as thema,
-        parse_date(datum__roh) as datum,
+        case when datum__ok then datum__zeit::date else parse_date(datum__roh) end
+            as datum,
         zahl_wenn(teilnehmende__ok, teilnehmende__zahl, teilnehmende__roh) as teilnehmende,
         zahl_wenn(verwaltung__ok, verwaltung__zahl, verwaltung__roh) as verwaltung,
         zahl_wenn(politik__ok, politik__zahl, politik__roh) as politik,
