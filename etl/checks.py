@@ -78,8 +78,10 @@ def rule_table() -> pl.DataFrame:
 
 def _source_view(con: duckdb.DuckDBPyConnection, source: RawTable | CsvFile,
                  entity: Entity) -> None:
-    """`pruef_roh`: the file's entity columns as text plus `_zeile` (null for a CSV file that
-    DuckDB reads itself: the rule file numbers those rows by position)."""
+    """`pruef_roh`: the file's entity columns as text plus `_zeile`, the row as the spreadsheet
+    shows it. A CSV file DuckDB reads itself is first copied as read into `pruef_eingelesen`:
+    that plain copy keeps the file's order, so its rowid numbers the rows, whereas the rule
+    file's query, run in parallel, may deliver rows in any order (rowid there is no row number)."""
     if isinstance(source, RawTable):
         con.register("pruef_roh", source.frame)
         return
@@ -97,9 +99,12 @@ def _source_view(con: duckdb.DuckDBPyConnection, source: RawTable | CsvFile,
     )
     present = set(source.header)
     rel.select(
-        f"null::bigint as {ROW_COLUMN}, "
-        + ", ".join(c if c in present else f"null::varchar as {c}" for c in entity.column_names)
-    ).create_view("pruef_roh", replace=True)
+        ", ".join(c if c in present else f"null::varchar as {c}" for c in entity.column_names)
+    ).create_view("pruef_datei", replace=True)
+    con.execute("create or replace temp table pruef_eingelesen as select * from pruef_datei")
+    # the header is row 1
+    con.execute(f"create or replace temp view pruef_roh as "
+                f"select rowid + 2 as {ROW_COLUMN}, * from pruef_eingelesen")
 
 
 def run_rule_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -116,9 +121,9 @@ def validate_in_duckdb(
 
     `con` needs the table `ref_spalte_regel` (see `rule_table`)."""
     run_rule_file(con, "_regeln")
-    _source_view(con, source, entity)
     con.register("pruef_kommunen", known_kommunen.to_frame("kommune_id"))
     try:
+        _source_view(con, source, entity)
         run_rule_file(con, entity.name)
     except duckdb.InvalidInputException:
         if not isinstance(source, CsvFile):
@@ -129,6 +134,8 @@ def validate_in_duckdb(
         con.execute("drop view if exists pruef_roh")
         _source_view(con, source, entity)
         run_rule_file(con, entity.name)
+    # the checked rows are in `pruef_<entity>` now; the text as read is no longer needed
+    con.execute("drop table if exists pruef_eingelesen")
     rejects = (
         con.sql(f"select zeile, spalte, wert, meldung from abgelehnt_{entity.name}")
         .pl()

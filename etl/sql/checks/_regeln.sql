@@ -16,6 +16,9 @@ create or replace temp macro roh(t) as case
     else nullif(trim(t, leerzeichen()), '')
 end;
 
+-- `roh(t)`, known beforehand to be `t` where `sauber` (the cell is in canonical form already)
+create or replace temp macro roh_wenn(sauber, t) as case when sauber then t else roh(t) end;
+
 -- the rules of one column of the file being checked (the rule file sets the variable `regel`)
 create or replace temp macro r(spalte) as getvariable('regel')[spalte];
 
@@ -44,6 +47,10 @@ create or replace temp macro parse_int(t) as case
     when try_cast(t as bigint)::varchar = t then try_cast(t as bigint)  -- plain digits, fast
     when regexp_full_match(ganzzahl_text(t), '[+-]?[0-9]+') then try_cast(ganzzahl_text(t) as bigint)
 end;
+
+-- `parse_int(t)`, with its value known beforehand where `sauber` (plain digits: `zahl`)
+create or replace temp macro zahl_wenn(sauber, zahl, t) as
+    case when sauber then zahl else parse_int(t) end;
 
 -- decimal numbers with decimal comma (52,5) or point (52.5)
 create or replace temp macro dezimal_punkt(s) as

@@ -1,5 +1,5 @@
 -- Checks: modulnutzung.csv/.xlsx, read into `pruef_roh` (every column as text, `_zeile` = the
--- spreadsheet row, null when DuckDB read the file itself: then the row's position gives it).
+-- spreadsheet row; see etl/checks.py).
 -- Creates `pruef_modulnutzung` (typed rows with `gut` = every column and row rule holds),
 -- `abgelehnt_modulnutzung` (one line per failed rule: zeile, spalte, wert, meldung) and the view
 -- `raw_modulnutzung` of the rows that passed every rule, which staging reads.
@@ -11,42 +11,79 @@ set variable regel = (
 );
 
 create or replace temp table pruef_modulnutzung as
-with eingang as (
+with schnell as (
+    -- dates as dd.mm.yyyy and whole numbers as plain digits (the usual case) parse by one call
+    select
+        *,
+        try_strptime(datum, '%d.%m.%Y') as datum__zeit,
+        try_cast(teilnehmende as bigint) as teilnehmende__zahl,
+        try_cast(verwaltung as bigint) as verwaltung__zahl,
+        try_cast(politik as bigint) as politik__zahl,
+        try_cast(zivilgesellschaft as bigint) as zivilgesellschaft__zahl,
+        try_cast(wirtschaft as bigint) as wirtschaft__zahl,
+        try_cast(einwohnerschaft as bigint) as einwohnerschaft__zahl
+    from pruef_roh
+),
+sauber as (
+    -- cells already in their canonical form (8-digit AGS, an allowed value as spelled, dd.mm.yyyy,
+    -- plain digits) need neither trimming nor the parsers; every other cell takes the full way
+    select
+        *,
+        regexp_full_match(kommune_id, '[0-9]{8}') as kommune_id__ok,
+        list_contains(r('modul').erlaubt, modul) as modul__ok,
+        list_contains(r('format').erlaubt, format) as format__ok,
+        strftime(datum__zeit, '%d.%m.%Y') = datum as datum__ok,
+        teilnehmende__zahl::varchar = teilnehmende as teilnehmende__ok,
+        verwaltung__zahl::varchar = verwaltung as verwaltung__ok,
+        politik__zahl::varchar = politik as politik__ok,
+        zivilgesellschaft__zahl::varchar = zivilgesellschaft as zivilgesellschaft__ok,
+        wirtschaft__zahl::varchar = wirtschaft as wirtschaft__ok,
+        einwohnerschaft__zahl::varchar = einwohnerschaft as einwohnerschaft__ok
+    from schnell
+),
+eingang as (
     select
         _zeile as zeile_gelesen,
         -- fully empty lines (Excel leaves some at the end) are not rows
         coalesce(kommune_id, veranstaltung_id, modul, format, thema, datum, teilnehmende,
                  verwaltung, politik, zivilgesellschaft, wirtschaft, einwohnerschaft) is null
             as leer,
-        roh(kommune_id) as kommune_id__roh,
+        roh_wenn(kommune_id__ok, kommune_id) as kommune_id__roh,
         roh(veranstaltung_id) as veranstaltung_id__roh,
-        roh(modul) as modul__roh,
-        roh(format) as format__roh,
+        roh_wenn(modul__ok, modul) as modul__roh,
+        roh_wenn(format__ok, format) as format__roh,
         roh(thema) as thema__roh,
-        roh(datum) as datum__roh,
-        roh(teilnehmende) as teilnehmende__roh,
-        roh(verwaltung) as verwaltung__roh,
-        roh(politik) as politik__roh,
-        roh(zivilgesellschaft) as zivilgesellschaft__roh,
-        roh(wirtschaft) as wirtschaft__roh,
-        roh(einwohnerschaft) as einwohnerschaft__roh
-    from pruef_roh
+        roh_wenn(datum__ok, datum) as datum__roh,
+        roh_wenn(teilnehmende__ok, teilnehmende) as teilnehmende__roh,
+        roh_wenn(verwaltung__ok, verwaltung) as verwaltung__roh,
+        roh_wenn(politik__ok, politik) as politik__roh,
+        roh_wenn(zivilgesellschaft__ok, zivilgesellschaft) as zivilgesellschaft__roh,
+        roh_wenn(wirtschaft__ok, wirtschaft) as wirtschaft__roh,
+        roh_wenn(einwohnerschaft__ok, einwohnerschaft) as einwohnerschaft__roh,
+        columns('__(ok|zahl|zeit)$')
+    from sauber
 ),
 typisiert as (
     select
         e.*,
-        parse_ags(kommune_id__roh) as kommune_id,
+        case when kommune_id__ok then kommune_id__roh else parse_ags(kommune_id__roh) end
+            as kommune_id,
         veranstaltung_id__roh as veranstaltung_id,
-        parse_enum(modul__roh, r('modul').erlaubt) as modul,
-        parse_enum(format__roh, r('format').erlaubt) as format,
+        case when modul__ok then modul__roh else parse_enum(modul__roh, r('modul').erlaubt) end
+            as modul,
+        case when format__ok then format__roh
+            else parse_enum(format__roh, r('format').erlaubt) end as format,
         thema__roh as thema,
-        parse_date(datum__roh) as datum,
-        parse_int(teilnehmende__roh) as teilnehmende,
-        parse_int(verwaltung__roh) as verwaltung,
-        parse_int(politik__roh) as politik,
-        parse_int(zivilgesellschaft__roh) as zivilgesellschaft,
-        parse_int(wirtschaft__roh) as wirtschaft,
-        parse_int(einwohnerschaft__roh) as einwohnerschaft
+        case when datum__ok then datum__zeit::date else parse_date(datum__roh) end
+            as datum,
+        zahl_wenn(teilnehmende__ok, teilnehmende__zahl, teilnehmende__roh) as teilnehmende,
+        zahl_wenn(verwaltung__ok, verwaltung__zahl, verwaltung__roh) as verwaltung,
+        zahl_wenn(politik__ok, politik__zahl, politik__roh) as politik,
+        zahl_wenn(zivilgesellschaft__ok, zivilgesellschaft__zahl, zivilgesellschaft__roh)
+            as zivilgesellschaft,
+        zahl_wenn(wirtschaft__ok, wirtschaft__zahl, wirtschaft__roh) as wirtschaft,
+        zahl_wenn(einwohnerschaft__ok, einwohnerschaft__zahl, einwohnerschaft__roh)
+            as einwohnerschaft
     from eingang as e
 ),
 geprueft as (
@@ -87,7 +124,7 @@ select
 from geprueft;
 
 create or replace temp view pruef_modulnutzung_zeilen as
-select coalesce(zeile_gelesen, rowid + 2) as zeile, * exclude (zeile_gelesen)
+select zeile_gelesen as zeile, * exclude (zeile_gelesen)
 from pruef_modulnutzung
 where not leer;
 

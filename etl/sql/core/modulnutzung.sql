@@ -27,3 +27,10 @@ having count(*) > 1;
 select error('modulnutzung: unbekannte kommune_id ' || kommune_id)
 from modulnutzung
 anti join kommune using (kommune_id);
+
+-- The checked rows are in the table now: free the check table's memory (a national file's rows)
+-- for the marts, so they do not spill to disk under the build's memory cap.
+drop view if exists stg_modulnutzung;
+drop view if exists raw_modulnutzung;
+drop view if exists pruef_modulnutzung_zeilen;
+drop table if exists pruef_modulnutzung;

@@ -5,13 +5,13 @@ with source as (
 ),
 renamed as (
     select
-        -- ids
+        -- ids (text arrives trimmed: etl/sql/checks/modulnutzung.sql)
         kommune_id,
-        trim(veranstaltung_id) as veranstaltung_id,
+        veranstaltung_id,
         -- strings
         modul::tinyint as modul,
         format,
-        coalesce(nullif(trim(thema), ''), 'ohne Thema') as thema,
+        coalesce(thema, 'ohne Thema') as thema,
         -- dates
         datum,
         -- numerics
