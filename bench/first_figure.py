@@ -10,7 +10,8 @@ Variants: hello; pills (sidebar filter pills); chart (one Plotly chart after the
 two chart/table tab pairs: Überblick's shape); lazy (the same with the table tabs on demand);
 lazy_late (lazy, the sidebar pills sent after the page content); lazy_nopills (lazy, no pills);
 eager_ui (the project's `ui.table_with_download` in plain tabs, pills last: Überblick's shape
-before the table tabs on demand); ui (the project's `ui.chart_and_table`, pills last).
+before the table tabs on demand); ui (the project's `ui.chart_and_table`, pills last); date (a
+date input before the metric, as Überblick's Stichtag).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bench.pages import ARGS, METRIC, measure  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, start_app  # noqa: E402
 
 VARIANTS = ("hello", "pills", "chart", "tabs", "table", "full", "lazy", "lazy_late",
-            "lazy_nopills", "eager_ui", "ui")
+            "lazy_nopills", "eager_ui", "ui", "date")
 
 
 def main() -> None:

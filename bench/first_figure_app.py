@@ -41,6 +41,8 @@ def pills() -> None:
 if VARIANT in ("pills", "full", "lazy"):
     pills()
 st.title("Hello")
+if VARIANT == "date":  # Überblick's Stichtag date input before the first metric
+    st.date_input("Stichtag", key="stichtag")
 st.metric("Hello", 1)
 if VARIANT in ("full", "lazy", "lazy_late", "lazy_nopills", "eager_ui", "ui"):
     for i in range(5):

@@ -45,7 +45,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 METRIC = ("selector", '[data-testid="stMetricValue"]')
-CHART = ("function", "() => !!document.querySelector('.js-plotly-plot .plot .trace')")
+# a drawn trace (plotly 7 has no `.plot` group: the old selector never matched)
+CHART = ("function", "() => !!document.querySelector('.js-plotly-plot .trace')")
 HEADING = ("function", "() => document.querySelectorAll('[data-testid=\"stMain\"] h3').length > 0")
 MAP_DRAWN = ("function", """() => { const g = [...document.querySelectorAll('.js-plotly-plot')]
   .find(g => g._fullLayout && g._fullLayout.map);
