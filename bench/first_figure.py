@@ -8,7 +8,10 @@ metric is visible, its ratio to plain hello-world, and the load average.
 Variants: hello; pills (sidebar filter pills); chart (one Plotly chart after the metric); tabs
 (that chart inside st.tabs); table (st.dataframe + download button); full (pills, six metrics,
 two chart/table tab pairs: Überblick's shape); lazy (the same with the table tabs on demand);
-lazy_late (lazy, the sidebar pills sent after the page content); lazy_nopills (lazy, no pills).
+lazy_late (lazy, the sidebar pills sent after the page content); lazy_nopills (lazy, no pills);
+eager_ui (the project's `ui.table_with_download` in plain tabs, pills last: Überblick's shape
+before the table tabs on demand); ui (the project's `ui.chart_and_table`, pills last); date (a
+date input before the metric, as Überblick's Stichtag).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from bench.pages import ARGS, METRIC, measure  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, start_app  # noqa: E402
 
 VARIANTS = ("hello", "pills", "chart", "tabs", "table", "full", "lazy", "lazy_late",
-            "lazy_nopills")
+            "lazy_nopills", "eager_ui", "ui", "date")
 
 
 def main() -> None:

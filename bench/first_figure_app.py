@@ -4,9 +4,15 @@
 ingredients are the ones Überblick uses (dashboard/ui.py), with data of the demo's size.
 """
 
+import sys
+from pathlib import Path
+
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from dashboard import ui  # noqa: E402
 
 VARIANT = st.query_params.get("v", "hello")
 OPTIONS = {"Bundesland": [f"Land {i}" for i in range(16)], "Art": ["a", "b", "c", "d"],
@@ -35,8 +41,10 @@ def pills() -> None:
 if VARIANT in ("pills", "full", "lazy"):
     pills()
 st.title("Hello")
+if VARIANT == "date":  # Überblick's Stichtag date input before the first metric
+    st.date_input("Stichtag", key="stichtag")
 st.metric("Hello", 1)
-if VARIANT in ("full", "lazy", "lazy_late", "lazy_nopills"):
+if VARIANT in ("full", "lazy", "lazy_late", "lazy_nopills", "eager_ui", "ui"):
     for i in range(5):
         st.metric(f"Kennzahl {i}", i)
 if VARIANT == "chart":
@@ -60,5 +68,14 @@ elif VARIANT in ("lazy", "lazy_late", "lazy_nopills"):
         if b.open:
             with b:
                 table(i, deferred=True)
-if VARIANT == "lazy_late":  # the sidebar filters sent after the page content
+elif VARIANT == "eager_ui":  # the project's helpers as before: every table sent with the page
+    for i in range(2):
+        a, b = st.tabs([ui.t("common.chart"), ui.t("common.table")])
+        a.plotly_chart(chart(), key=f"c{i}")
+        with b:
+            ui.table_with_download(FRAME, "x", key=f"d{i}")
+elif VARIANT == "ui":  # the project's `ui.chart_and_table`: tables on demand
+    for i in range(2):
+        ui.chart_and_table(chart(), FRAME, "x", key=f"k{i}")
+if VARIANT in ("lazy_late", "eager_ui", "ui"):  # the sidebar filters sent after the content
     pills()

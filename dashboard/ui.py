@@ -576,13 +576,37 @@ def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# Session-state key prefix of the tabs (`chart_and_table`) and expanders (Karte) that build
+# their table only while open.
+TABLE_SWITCH = "tables_"
+
+
+def _keep_tab_across_languages(state_key: str, labels: list[str]) -> None:
+    """The open tab is stored by its label: after a language switch, the same tab in the new
+    language (st.tabs would fall back to the first tab)."""
+    chosen = st.session_state.get(state_key)
+    if chosen is None or chosen in labels:
+        return
+    tables = {translate(other, "common.table") for other in LANGUAGES}
+    st.session_state[state_key] = labels[1] if chosen in tables else labels[0]
+
+
 def chart_and_table(fig, frame: pl.DataFrame, file_stem: str, key: str,
                     link_profiles: bool = False) -> None:
-    """A chart with its table alternative (and CSV of exactly that table) in two tabs."""
-    tab_chart, tab_table = st.tabs([t("common.chart"), t("common.table")])
+    """A chart with its table alternative (and CSV of exactly that table) in two tabs.
+
+    The table is built and sent only while its tab is open (`on_change="rerun"`: opening the
+    tab reruns the page): a page shows its first key figure sooner without a grid in every
+    closed tab (bench/first_figure.py). The open tab is kept per chart `key` across reruns;
+    the chart tab is the default.
+    """
+    labels = [t("common.chart"), t("common.table")]
+    _keep_tab_across_languages(TABLE_SWITCH + key, labels)
+    tab_chart, tab_table = st.tabs(labels, key=TABLE_SWITCH + key, on_change="rerun")
     tab_chart.plotly_chart(fig, key=f"chart_{key}", config={"displaylogo": False})
-    with tab_table:
-        table_with_download(frame, file_stem, key=f"dl_{key}", link_profiles=link_profiles)
+    if tab_table.open:
+        with tab_table:
+            table_with_download(frame, file_stem, key=f"dl_{key}", link_profiles=link_profiles)
 
 
 PAGES_DIR = data.ROOT / "pages"

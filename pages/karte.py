@@ -54,19 +54,24 @@ if view == "points":
         selected = event.selection.points if event and event.selection else []
         if selected:
             ui.open_profile(points.get_column("kommune_id")[lean.row_of(selected[0])])
-    with st.expander(ui.t("common.table")):
-        columns = {"name": "karte.name", "kommune_id": None, "typ": "karte.typ",
-                   "bundesland": "karte.bundesland", "status": "karte.status",
-                   "aktuelle_phase": "karte.phase", "naechster_meilenstein": "karte.next",
-                   "einwohner": "karte.einwohner", "lat": None, "lon": None}
-        domains = {"typ": "typ", "bundesland": "bundesland", "status": "status",
-                   "aktuelle_phase": "phase", "naechster_meilenstein": "meilenstein"}
-        table = ui.values(points, **{c: d for c, d in domains.items() if c in points.columns}
-                          ).select(
-            pl.col(c).alias(ui.t(label) if label else ("AGS" if c == "kommune_id" else c))
-            for c, label in columns.items() if c in points.columns
-        )
-        ui.table_with_download(table, "karte_kommunen", key="dl_map_points", link_profiles=profiles)
+    # the table (every point) is built and sent only while the expander is open
+    table_box = st.expander(ui.t("common.table"), key=f"{ui.TABLE_SWITCH}map_points",
+                            on_change="rerun")
+    if table_box.open:
+        with table_box:
+            columns = {"name": "karte.name", "kommune_id": None, "typ": "karte.typ",
+                       "bundesland": "karte.bundesland", "status": "karte.status",
+                       "aktuelle_phase": "karte.phase", "naechster_meilenstein": "karte.next",
+                       "einwohner": "karte.einwohner", "lat": None, "lon": None}
+            domains = {"typ": "typ", "bundesland": "bundesland", "status": "status",
+                       "aktuelle_phase": "phase", "naechster_meilenstein": "meilenstein"}
+            table = ui.values(points, **{c: d for c, d in domains.items() if c in points.columns}
+                              ).select(
+                pl.col(c).alias(ui.t(label) if label else ("AGS" if c == "kommune_id" else c))
+                for c, label in columns.items() if c in points.columns
+            )
+            ui.table_with_download(table, "karte_kommunen", key="dl_map_points",
+                                   link_profiles=profiles)
 else:
     if public:
         st.caption(ui.t("map_public.laender_hint"))

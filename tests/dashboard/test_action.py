@@ -36,7 +36,7 @@ from dashboard.store import db, demo_handlungsplan, handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.__main__ import demo_handlungsplan_inputs
 from dashboard.store.db import StoreError
-from tests.dashboard.pagetest import assert_ok, run_page
+from tests.dashboard.pagetest import assert_ok, open_tables, run_page
 
 HOSTILE = "GEHEIM-91c ![x](http://evil/x.png) =SUM(1) <script>alert(1)</script>"
 FIELD = "Zusammenhalt und Begegnung"
@@ -438,10 +438,11 @@ def test_notes_never_reach_a_public_session(demo):
         notizen.add_note(data.STAFF, "anna", own, dt.date(2022, 1, 1), dt.date(2022, 3, 1),
                          f"NOTIZ-{vis}", vis)
     for page in pages_for("public"):
-        at = run_page(lambda p: p, demo, page, viewer=None, kommune=own)
+        at = open_tables(run_page(lambda p: p, demo, page, viewer=None, kommune=own))
         assert "NOTIZ-" not in _texts(at), page
     # control: the commune sees its shared note on its profile, not the team's
-    at = run_page(lambda p: p, demo, "kommune", viewer=data.Viewer("kommune", own), kommune=own)
+    at = open_tables(run_page(lambda p: p, demo, "kommune", viewer=data.Viewer("kommune", own),
+                              kommune=own))
     text = _texts(at)
     assert "NOTIZ-kommune" in text and "NOTIZ-programmteam" not in text
 
@@ -452,13 +453,12 @@ def test_staff_pages_show_plan_watch_and_notes(demo):
     notizen.add_note(data.STAFF, "anna", own, dt.date(2021, 6, 1), None, "NOTIZ-staff",
                      "programmteam")
     at = run_page(lambda p: p, demo, "handlungsplan", plan_kommune=own)
-    at.selectbox(key="plan_kommune").set_value(own).run()
-    assert_ok(at)
+    open_tables(at.selectbox(key="plan_kommune").set_value(own).run())
     assert HOSTILE in _texts(at)  # shown as table text, never as Markdown
     assert all(HOSTILE not in m.value for m in at.markdown)
-    at = run_page(lambda p: p, demo, "fristen")
+    at = open_tables(run_page(lambda p: p, demo, "fristen"))
     assert "Regel:" in _texts(at) and at.dataframe
-    at = run_page(lambda p: p, demo, "fortschritt")
+    at = open_tables(run_page(lambda p: p, demo, "fortschritt"))
     assert "NOTIZ-staff" in _texts(at)
 
 

@@ -72,7 +72,7 @@ def test_no_german_data_value_in_english(use_db, demo_db, role, page, sql):
     params = {"lang": "en"}
     if page == "kommune" and role == "staff":
         params["kommune"] = _finished(sql)
-    at = run_page(use_db, demo_db, page=page, viewer=viewer, **params)
+    at = run_page(use_db, demo_db, page=page, viewer=viewer, tables=True, **params)
     shown = _shown_texts(at)
     assert len(shown) > 3, "the page shows hardly anything: the test would prove nothing"
     assert not shown & GERMAN, sorted(shown & GERMAN)
@@ -103,7 +103,8 @@ def test_map_views_in_english(use_db, demo_db):
     phase = _chart_labels(at)
     assert {"Completion", "not started yet"} <= phase
     assert not phase & GERMAN, sorted(phase & GERMAN)
-    at = run_page(use_db, demo_db, page="karte", lang="en", state={"map_view": "laender"})
+    at = run_page(use_db, demo_db, page="karte", lang="en", state={"map_view": "laender"},
+                  tables=True)
     laender = _shown_texts(at)
     assert "Bavaria" in laender
     assert not laender & GERMAN, sorted(laender & GERMAN)
@@ -118,7 +119,7 @@ def test_tables_format_numbers_in_the_ui_language(use_db, demo_db, lang, date_fo
     """Not the browser's locale: whole numbers get the UI language's thousands separator (in
     Streamlit's printf format the character after `'` is the separator: 217.198 / 217,198),
     dates its date format, and decimals arrive as text with its decimal sign (5,4 / 5.4)."""
-    at = run_page(use_db, demo_db, page="fortschritt", lang=lang)
+    at = run_page(use_db, demo_db, page="fortschritt", lang=lang, tables=True)
     overdue = json.loads(at.dataframe[-1].proto.columns)
     types = {v["type_config"]["type"]: v["type_config"]["format"] for v in overdue.values()
              if "type_config" in v}
@@ -142,7 +143,8 @@ def test_sidebar_filters_show_english_values_and_keep_german_urls(use_db, demo_d
 def test_exchange_groups_in_english(use_db, demo_db):
     """The staff's exchange groups (made on the button): member and group tables and the
     "why it fits" texts name Handlungsfelder, types and Länder in English."""
-    at = run_page(use_db, demo_db, page="vernetzung", viewer=Viewer("staff"), lang="en")
+    at = run_page(use_db, demo_db, page="vernetzung", viewer=Viewer("staff"), lang="en",
+                  tables=True)
     at.button(key="peers_groups_run").click().run()
     shown = _shown_texts(at)
     assert any("Bavaria" in t or "Hesse" in t for t in shown)

@@ -22,7 +22,7 @@ from dashboard import data, exchange_ui, notify, ui
 from dashboard.i18n import value as value_in
 from dashboard.store import austausch, demo
 from etl.schema import HANDLUNGSFELDER
-from tests.dashboard.pagetest import APP, assert_ok
+from tests.dashboard.pagetest import APP, assert_ok, open_tables
 
 ENGAGEMENT = "Engagement und Beteiligung"
 HOSTILE = "![x](http://evil/x.png) <script>alert(1)</script>"
@@ -37,7 +37,7 @@ def _page(viewer: data.Viewer, user: str = "konto", **params: str) -> AppTest:
     at.run()
     at.switch_page("../pages/vernetzung.py").run()
     assert_ok(at)
-    return at
+    return open_tables(at)  # the payload holds every table (network, map of suggestions)
 
 
 def _payload(at: AppTest) -> bytes:

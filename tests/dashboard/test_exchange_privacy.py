@@ -31,7 +31,7 @@ from dashboard.report import xlsx as report_xlsx
 from dashboard.store import austausch, db, demo
 from etl.excel_csv import to_excel_csv_bytes
 from etl.schema import HANDLUNGSFELDER
-from tests.dashboard.pagetest import APP
+from tests.dashboard.pagetest import APP, open_tables
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MART_SQL = ROOT / "etl" / "sql" / "marts" / "mart_peer_merkmale.sql"
@@ -164,7 +164,7 @@ def _pages_seen_by(kid: str) -> list[list[bytes]]:
         at.run()
         at.switch_page(f"../pages/{page}.py").run()
         assert not at.exception, at.exception
-        trees.append(_tree(at))
+        trees.append(_tree(open_tables(at)))  # with every table behind a chart
     return trees
 
 

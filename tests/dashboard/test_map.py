@@ -22,7 +22,7 @@ from starlette.requests import Request
 from dashboard import data, fmt, maps, server
 from etl.build import build
 from tests.cohort import KOMMUNEN, MEILENSTEINE, write_cohort
-from tests.dashboard.pagetest import assert_ok, frames, run_page
+from tests.dashboard.pagetest import assert_ok, frames, open_tables, run_page
 
 ADMITTED = ("aufgenommen", "aktiv", "abgeschlossen")
 HOSTILE = "Hannover ![x](http://evil/x.png)"
@@ -155,7 +155,7 @@ def _admitted_sql(db) -> dict[str, tuple]:
 
 
 def test_public_map_lists_admitted_communes_only_without_programme_state(use_db, map_db):
-    at = run_page(use_db, map_db, page="karte", viewer=None)
+    at = open_tables(run_page(use_db, map_db, page="karte", viewer=None))
     admitted = _admitted_sql(map_db)
     # worked out by hand from the cohort: the dropout Göttingen had started, Braunschweig not
     assert set(admitted) == {"01001000", "05766020", "09162000", "03159", "05315000", "05111000"}
@@ -181,7 +181,7 @@ def test_public_map_lists_admitted_communes_only_without_programme_state(use_db,
 
 def test_public_map_ignores_programme_state_filters(use_db, map_db):
     """A status filter would turn the public point list into a list of who has which status."""
-    at = run_page(use_db, map_db, page="karte", viewer=None, status="ausgeschieden")
+    at = open_tables(run_page(use_db, map_db, page="karte", viewer=None, status="ausgeschieden"))
     assert sorted(frames(at)[0]["AGS"]) == sorted(_admitted_sql(map_db))
     assert any("gelten auf der öffentlichen Karte nicht" in i.value for i in at.info)
     use_db(map_db)
@@ -192,8 +192,7 @@ def test_public_map_ignores_programme_state_filters(use_db, map_db):
 
 def test_public_counts_by_land_count_the_map_and_hide_small_cells(use_db, map_db):
     at = run_page(use_db, map_db, page="karte", viewer=None)
-    at.radio(key="map_view").set_value("laender").run()
-    assert_ok(at)
+    open_tables(at.radio(key="map_view").set_value("laender").run())
     shown = {r["Bundesland"]: (r["Kommunen"], r["Einwohner"])
              for r in frames(at)[0].to_dict("records")}
     # by hand: NRW has Lemgo, Köln, Düsseldorf admitted (Dortmund only interested) → 3, shown;

@@ -16,7 +16,7 @@ from dashboard.report import csv as report_csv
 from dashboard.report import definitions as rd
 from dashboard.report import xlsx as report_xlsx
 from tests.dashboard import kennzahlen_oracle as oracle
-from tests.dashboard.pagetest import metrics, run_page
+from tests.dashboard.pagetest import metrics, open_tables, run_page
 
 D = dt.date
 SHOWN = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "tracks_gestartet",
@@ -61,6 +61,6 @@ def test_public_overview_and_public_report_agree_with_filters(use_db, cohort_db)
     for key in SHOWN:
         assert shown[rd.FIGURE_BY_KEY[key].label_de] == report.figure_text(key)
     # München alone: no figure at all (zeros beside an "x" would tell its status)
-    at = run_page(use_db, cohort_db, viewer=data.PUBLIC, bundesland="Bayern")
+    at = open_tables(run_page(use_db, cohort_db, viewer=data.PUBLIC, bundesland="Bayern"))
     assert not metrics(at) and not at.dataframe
     assert any("weniger als drei Modellkommunen" in i.value for i in at.info)

@@ -7,7 +7,7 @@ import pytest
 from dashboard.app import pages_for
 from dashboard.data import Viewer
 from dashboard.i18n import translate
-from tests.dashboard.pagetest import frames, metrics, run_page
+from tests.dashboard.pagetest import frames, metrics, open_tables, run_page
 
 
 def _overdue_sql(sql, where: str = "true") -> int:
@@ -39,7 +39,7 @@ def test_filters_change_values_and_stay_across_pages(use_db, demo_db, sql):
     assert metrics(at)["Überfällige Meilensteine"] == str(
         _overdue_sql(sql, f"k.bundesland = '{land}'")
     )
-    at.switch_page("../pages/karte.py").run()
+    open_tables(at.switch_page("../pages/karte.py").run())
     assert at.query_params["bundesland"] in (land, [land])
     points = frames(at)[0]
     assert len(points) == expected
@@ -62,20 +62,20 @@ def test_empty_filter_result_shows_empty_state(use_db, demo_db, page):
 
 
 def test_map_table_has_every_commune_with_coordinates(use_db, demo_db, sql):
-    at = run_page(use_db, demo_db, page="karte")
+    at = open_tables(run_page(use_db, demo_db, page="karte"))
     points = frames(at)[0]
     assert sorted(points["AGS"]) == [r[0] for r in sql("select kommune_id from kommune order by 1")]
     # decimals are shown as German text (53,86950): Streamlit's formats have no decimal comma
     lat = points["lat"].str.replace(".", "").str.replace(",", ".").astype(float)
     assert lat.between(47.2, 55.1).all()
     assert points["lat"].str.fullmatch(r"\d\d,\d+").all()
-    at.radio(key="map_view").set_value("laender").run()
+    open_tables(at.radio(key="map_view").set_value("laender").run())
     laender = frames(at)[0]
     assert laender["Kommunen"].sum() == len(points)
 
 
 def test_progress_lists_overdue_and_pages_lanes(use_db, demo_db, sql):
-    at = run_page(use_db, demo_db, page="fortschritt")
+    at = open_tables(run_page(use_db, demo_db, page="fortschritt"))
     n = sql(
         "select count(*) from kommune k where exists "
         "(select 1 from meilenstein m where m.kommune_id = k.kommune_id)"
@@ -93,14 +93,14 @@ def test_progress_lists_overdue_and_pages_lanes(use_db, demo_db, sql):
 
 def test_progress_sorted_by_name_not_by_selbstcheck(use_db, demo_db):
     at = run_page(use_db, demo_db, page="fortschritt")
-    at.radio(key="progress_sort").set_value("name").run()
+    open_tables(at.radio(key="progress_sort").set_value("name").run())
     timeline = frames(at)[0]
     names = list(dict.fromkeys(timeline["Kommune"]))
     assert names == sorted(names)
 
 
 def test_modules_sector_totals_equal_sql(use_db, demo_db, sql):
-    at = run_page(use_db, demo_db, page="module")
+    at = open_tables(run_page(use_db, demo_db, page="module"))
     tables = frames(at)
     sectors = next(t for t in tables if "Sektor" in t.columns)
     got = dict(zip(sectors["Sektor"], sectors["Teilnehmende"], strict=True))
@@ -122,7 +122,7 @@ def test_profile_opens_from_url_and_shows_selbstcheck_to_staff(use_db, demo_db, 
         "select kommune_id, name from kommune k where exists (select 1 from "
         "selbstcheck s where s.kommune_id = k.kommune_id) order by 1 limit 1"
     )[0]
-    at = run_page(use_db, demo_db, page="kommune", kommune=kommune_id)
+    at = open_tables(run_page(use_db, demo_db, page="kommune", kommune=kommune_id))
     assert at.header[0].value == name
     sc = next(t for t in frames(at) if "Handlungsfeld" in t.columns)
     assert len(sc) == 7
@@ -144,7 +144,8 @@ def test_profile_hides_selbstcheck_and_contact_from_another_commune(use_db, demo
             "s.kommune_id = k.kommune_id) and not vernetzung_zustimmung order by 1 limit 2"
         )
     ]
-    at = run_page(use_db, demo_db, page="kommune", viewer=Viewer("kommune", own), kommune=other)
+    at = open_tables(run_page(use_db, demo_db, page="kommune", viewer=Viewer("kommune", own),
+                              kommune=other))
     assert not any("Handlungsfeld" in t.columns for t in frames(at))
     assert any("nur das Programmteam" in i.value for i in at.info)
     email = sql("select email from kommune where kommune_id = ?", other)[0][0]
@@ -184,6 +185,6 @@ def test_every_profile_renders_for_staff_and_for_the_commune_itself(use_db, demo
     from dashboard.data import Viewer
 
     for (kommune_id,) in sql("select kommune_id from kommune order by 1"):
-        run_page(use_db, demo_db, page="kommune", kommune=kommune_id)
-        own = run_page(use_db, demo_db, viewer=Viewer("kommune", kommune_id))
+        open_tables(run_page(use_db, demo_db, page="kommune", kommune=kommune_id))
+        own = open_tables(run_page(use_db, demo_db, viewer=Viewer("kommune", kommune_id)))
         assert own.selectbox(key="profile_kommune").value == kommune_id

@@ -23,7 +23,7 @@ from dashboard import data, peers, ui
 from dashboard.report import xlsx as report_xlsx
 from dashboard.store import austausch, demo
 from etl.schema import BUNDESLAENDER, HANDLUNGSFELDER, KOMMUNE_TYPEN, MEILENSTEINE, STATUS
-from tests.dashboard.pagetest import run_page
+from tests.dashboard.pagetest import open_tables, run_page
 
 ENGAGEMENT = "Engagement und Beteiligung"
 KOMMUNIKATION = "Kommunikation und Konfliktmanagement"
@@ -569,7 +569,7 @@ def test_page_topic_distance_and_preference_controls(demo_store, use_db):
 def test_page_for_a_commune_has_no_staff_tabs_and_no_levels(demo_store, use_db):
     frame = _demo_frame(demo_store)
     kid = "01003000"
-    at = _page(use_db, demo_store, data.Viewer("kommune", kid))
+    at = open_tables(_page(use_db, demo_store, data.Viewer("kommune", kid)))
     assert not [s for s in at.selectbox if s.key == "peers_kommune"]
     own_name = frame.filter(pl.col("kommune_id") == kid)["name"].item()
     assert any(ui.md_escape(own_name) in m.value and "Ihre Kommune" in m.value

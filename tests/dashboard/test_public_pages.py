@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from dashboard import app, data, fmt
 from dashboard.report import definitions as rd
 from dashboard.report import protection as pr
-from tests.dashboard.pagetest import assert_ok, frames, metrics, run_page
+from tests.dashboard.pagetest import assert_ok, frames, metrics, open_tables, run_page
 
 FILTER_KEYS = ("bundesland", "typ", "groessenklasse", "status", "start_quartal")
 SAMPLES = settings(max_examples=6, deadline=None,
@@ -259,7 +259,7 @@ PAGE_VIEWS = (("ueberblick", None), ("module", "teilnahmen"), ("module", "teilne
 def _open(use_db, demo_db, page: str, view: str | None, field: str, value: str):
     at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None,
                   **{field: value})
-    return _choose_measure(at, view)
+    return open_tables(_choose_measure(at, view))
 
 
 def _choose_measure(at, view: str | None):
@@ -311,8 +311,8 @@ def test_small_selection_looks_like_an_empty_one(use_db, demo_db, worst_cases, p
     seen = {}
     use_db(demo_db)
     for status in data.filter_options()["status"]:
-        at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page,
-                      viewer=None, bundesland=land, status=status)
+        at = open_tables(run_page(use_db, demo_db, page=None if page == "ueberblick" else page,
+                                  viewer=None, bundesland=land, status=status))
         seen[status] = _main_text(at)
     assert len(set(seen.values())) == 1, {s: t[:300] for s, t in seen.items()}
 
@@ -324,7 +324,7 @@ def test_unfiltered_public_pages_hold(use_db, demo_db):
     _audit_holds(public, staff)
     for page, view in PAGE_VIEWS:
         at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None)
-        _choose_measure(at, view)
+        open_tables(_choose_measure(at, view))
         (_overview if page == "ueberblick" else _modules)(at, staff, public, f"{page}/{view}")
 
 
@@ -340,14 +340,14 @@ def test_a_commune_gets_the_public_edition_of_module_uptake(use_db, demo_db, sql
     for viewer in (me, data.PUBLIC):
         with pytest.raises(PermissionError):
             data.uptake_by(viewer, data.NO_FILTERS, "monat", "modul")
-    at = run_page(use_db, demo_db, page="module", viewer=me, bundesland=land)
+    at = open_tables(run_page(use_db, demo_db, page="module", viewer=me, bundesland=land))
     assert any("weniger als drei" in i.value for i in at.info)  # two communes: no aggregate
     tables = frames(at)
     assert set(tables[0]["AGS"]) == {own}  # its own uptake per format (then its shared events)
     assert len(tables) <= 2
     assert not any(e.proto.spec for e in at.get("plotly_chart"))
-    at = run_page(use_db, demo_db, page="module", viewer=me)
-    public = run_page(use_db, demo_db, page="module", viewer=None)
+    at = open_tables(run_page(use_db, demo_db, page="module", viewer=me))
+    public = open_tables(run_page(use_db, demo_db, page="module", viewer=None))
     assert [t.to_dict() for t in frames(at)[:3]] == [t.to_dict() for t in frames(public)]
 
 
@@ -355,11 +355,10 @@ def test_a_commune_gets_the_public_edition_of_module_uptake(use_db, demo_db, sql
 
 
 def _map_views(use_db, demo_db, **params):
-    points = run_page(use_db, demo_db, page="karte", viewer=None, **params)
+    points = open_tables(run_page(use_db, demo_db, page="karte", viewer=None, **params))
     laender = run_page(use_db, demo_db, page="karte", viewer=None, **params)
     laender.radio(key="map_view").set_value("laender").run()
-    assert_ok(laender)
-    return points, laender
+    return points, open_tables(laender)
 
 
 def _map_content(points, laender) -> tuple[str, str]:

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard import auth, data, sessions
 from dashboard.data import PUBLIC, STAFF, Viewer
-from tests.dashboard.pagetest import APP, assert_ok, frames, metrics, run_page
+from tests.dashboard.pagetest import APP, assert_ok, frames, metrics, open_tables, run_page
 
 PASSWORD = "richtig-und-lang"
 
@@ -93,7 +93,7 @@ def test_data_layer_refuses_what_a_role_may_not_see(use_db, demo_db, kommunen):
 
 
 def test_public_sees_aggregates_with_small_cells_hidden(use_db, demo_db, sql):
-    at = run_page(use_db, demo_db, viewer=None)
+    at = open_tables(run_page(use_db, demo_db, viewer=None))
     m = metrics(at)
     # the public count is of admitted communes (the others are not published at all)
     assert m["Kommunen"] != str(sql("select count(*) from kommune")[0][0])
@@ -122,7 +122,8 @@ def test_public_pages_show_no_personal_data(use_db, demo_db, sql):
     personal = [v for row in sql("select ansprechperson, email, telefon, notiz from kommune")
                 for v in row if v]
     for page in ("ueberblick", "karte", "module"):
-        at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None)
+        at = open_tables(run_page(use_db, demo_db, page=None if page == "ueberblick" else page,
+                                  viewer=None))
         text = _all_text(at)
         leaked = [v for v in personal if v in text]
         assert leaked == [], (page, leaked[:3])
@@ -132,11 +133,11 @@ def test_commune_sees_own_selbstcheck_and_only_consented_contacts(use_db, demo_d
                                                                   kommunen):
     own, other = kommunen
     me = Viewer("kommune", own)
-    at = run_page(use_db, demo_db, viewer=me)
+    at = open_tables(run_page(use_db, demo_db, viewer=me))
     assert at.title[0].value == "Kommune"  # a commune lands on its own profile
     assert at.selectbox(key="profile_kommune").value == own
     assert any("Handlungsfeld" in t.columns for t in frames(at))
-    at = run_page(use_db, demo_db, page="kommune", viewer=me, kommune=other)
+    at = open_tables(run_page(use_db, demo_db, page="kommune", viewer=me, kommune=other))
     text = _all_text(at)
     levels = sql("select stand from selbstcheck where kommune_id = ?", other)
     assert not any("Handlungsfeld" in t.columns for t in frames(at))
@@ -226,11 +227,11 @@ def test_public_pages_with_a_tiny_selection_show_hidden_cells(use_db, demo_db, s
     at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None,
                   bundesland=land)
     if page == "karte":
-        at.radio(key="map_view").set_value("laender").run()
-        assert_ok(at)
+        open_tables(at.radio(key="map_view").set_value("laender").run())
         assert not frames(at) and not at.get("plotly_chart")
         assert any("beruhen auf weniger als drei Kommunen" in c.value for c in at.caption)
     else:
+        open_tables(at)
         assert not frames(at) and not at.metric and not at.get("plotly_chart")
         assert any("weniger als drei Modellkommunen" in i.value for i in at.info)
 
