@@ -11,16 +11,27 @@ from dashboard.report import definitions as rd
 lang, viewer, filters = ui.page("ueberblick.title")
 info = data.build_info()
 
-stichtag = st.date_input(ui.t("overview_stichtag.stichtag"), value=info.datenstand,
-                         min_value=rd.PROGRAMMSTART,
-                         format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD",
-                         key="overview_stichtag", help=ui.t("overview_stichtag.help"))
+# The Stichtag control stands above the figures but is sent after them (a date input delays
+# the first key figure by about 0.6 s): its slot comes first, its widget at the end of each path.
+slot = st.container()
+stichtag = st.session_state.get("overview_stichtag", info.datenstand)
+
+
+def stichtag_input() -> None:
+    slot.date_input(ui.t("overview_stichtag.stichtag"), value=info.datenstand,
+                    min_value=rd.PROGRAMMSTART,
+                    format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD",
+                    key="overview_stichtag", help=ui.t("overview_stichtag.help"))
+
+
 report = data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag, filters)
 if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
+    stichtag_input()
     ui.small_selection()
     ui.end_page()
 status = report["kommunen_status"]
 if status.frame.filter(pl.col("status") == "Insgesamt")["kommunen"].fill_null(1).item() == 0:
+    stichtag_input()
     ui.empty_state()
     ui.end_page()
 st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(stichtag, lang),
@@ -40,6 +51,7 @@ kf = data.key_figures(viewer, filters)
 if kf.ueberfaellige_meilensteine is not None:  # internal monitoring: not for the public
     st.metric(ui.t("ueberblick.ueberfaellig"), fmt.number(kf.ueberfaellige_meilensteine,
                                                             lang=lang))
+stichtag_input()
 if report.public:
     st.caption(report.protection.text(lang) if report.protection else ui.t("auth.suppressed"))
 

@@ -64,3 +64,14 @@ def test_public_overview_and_public_report_agree_with_filters(use_db, cohort_db)
     at = open_tables(run_page(use_db, cohort_db, viewer=data.PUBLIC, bundesland="Bayern"))
     assert not metrics(at) and not at.dataframe
     assert any("weniger als drei Modellkommunen" in i.value for i in at.info)
+
+
+def test_stichtag_control_stays_when_the_selection_is_empty(use_db, cohort_db):
+    """The Stichtag control is sent after the key figures; on a page that ends early (no commune
+    in the selection) it is still there, with the chosen date."""
+    at = run_page(use_db, cohort_db)
+    at.date_input(key="overview_stichtag").set_value(D(2021, 6, 30)).run()
+    assert metrics(at)["Kommunen"] == "4"
+    empty = run_page(use_db, cohort_db, bundesland="Bayern", status="abgeschlossen")
+    assert not empty.metric
+    assert empty.date_input(key="overview_stichtag").value == data.build_info().datenstand
