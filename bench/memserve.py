@@ -103,6 +103,12 @@ def _dump(signum, frame) -> None:
         data._connection().con.cursor().execute("select count(*) from range(100000)").fetchall()
         time.sleep(1)
         out.append(f"RSS after a small DuckDB query {_rss():.0f} MiB")
+        pool = sys.modules["pyarrow"].default_memory_pool() if "pyarrow" in sys.modules else None
+        if pool is not None:
+            out.append(f"pyarrow pool ({pool.backend_name}): {pool.bytes_allocated() / 2**20:.1f}"
+                       f" MiB allocated")
+            pool.release_unused()
+            out.append(f"RSS after pyarrow release_unused() {_rss():.0f} MiB")
     if os.environ.get("WK_MEMDUMP_TRIM") == "1":
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         out.append(f"RSS after malloc_trim(0) {_rss():.0f} MiB; " + _mallinfo())

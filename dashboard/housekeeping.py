@@ -9,13 +9,14 @@ sessions: RSS 504 MiB after warm-up, 905 MiB 5 s after the close, 633 MiB once a
 2. A dropped session (its script run context, widget state, element tree) sits in reference
    cycles: only a full garbage collection frees it, which Streamlit runs after the next script
    run, i.e. again only when another visitor comes.
-3. glibc keeps freed pages of its arenas (polars' own jemalloc already purges in background
-   threads).
+3. The allocators keep freed pages: glibc's arenas, and pyarrow's mimalloc pool (Streamlit
+   serialises every table with Arrow) until its next allocation (polars' own jemalloc already
+   purges in background threads).
 
 `start()` runs one daemon thread that every `WK_HOUSEKEEPING_SECONDS` (default 30) drops the
-expired sessions, runs a full collection when that dropped any, and hands freed heap pages back
-to the system with glibc's `malloc_trim(0)`. It reads nothing of a session and touches no data.
-`dashboard.serve` starts it.
+expired sessions, runs a full collection when that dropped any, and hands freed pages back to
+the system (`pyarrow.default_memory_pool().release_unused()`, glibc's `malloc_trim(0)`). It
+reads nothing of a session and touches no data. `dashboard.serve` starts it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import ctypes.util
 import gc
 import logging
 import os
+import sys
 import threading
 
 _log = logging.getLogger(__name__)
@@ -75,11 +77,23 @@ def expire_closed_sessions() -> int:
     return len(dropped)
 
 
+def release_arrow() -> bool:
+    """Hand Arrow's freed pages back (Streamlit serialises every table with pyarrow, whose
+    mimalloc pool keeps them until its next allocation); False if pyarrow is not loaded."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is None:
+        return False
+    pyarrow.default_memory_pool().release_unused()
+    return True
+
+
 def release() -> int:
-    """One round: drop expired sessions, collect their cycles, trim the heap; sessions dropped."""
+    """One round: drop expired sessions, collect their cycles, trim the heaps; sessions
+    dropped."""
     dropped = expire_closed_sessions()
     if dropped:
         gc.collect()
+    release_arrow()
     malloc_trim()
     return dropped
 
