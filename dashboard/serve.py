@@ -31,8 +31,8 @@ def main(argv: list[str]) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
+    housekeeping.start()  # first: it limits glibc's arenas before other threads allocate
     warmup.start()
-    housekeeping.start()
     sys.argv = ["streamlit", "run", script, *options]
     cli.main()
 
