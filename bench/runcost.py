@@ -52,6 +52,9 @@ async def _runs(url: str, cookies: dict | None, page: str, n: int, timeout: floa
         await session.close()
 
 
+ONLY: set[str] = set()  # --only: role/page names to run (empty: all)
+
+
 async def _pages(url: str, cookies: dict[str, dict], runs: int, timeout: float,
                  after=None) -> dict[str, list[float]]:
     """Run every page of the mix `runs` times (after one warm-up run each). An idle session
@@ -62,6 +65,8 @@ async def _pages(url: str, cookies: dict[str, dict], runs: int, timeout: float,
         for role, pages in load.MIX:
             for page in pages:
                 name = f"{role}/{page or 'start'}"
+                if ONLY and name not in ONLY:
+                    continue
                 seconds = await _runs(url, cookies.get(role), page, runs + 1, timeout)
                 result[name] = seconds[1:]
                 if after is not None:
@@ -123,8 +128,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per page")
     parser.add_argument("--profile", type=int, default=0, metavar="TOP",
                         help="also profile (--runs runs per page) and print the TOP functions")
+    parser.add_argument("--only", default="", help="e.g. public/start,public/karte")
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
+    ONLY.update(x for x in args.only.split(",") if x)
     print(f"db {args.db}; load average before {_load_avg()}", flush=True)
     result = timed(args.db, args.runs, args.timeout)
     print(f"| page | script run p50 s | min s |  ({args.runs} runs each after one warm-up; "
@@ -133,7 +140,7 @@ def main() -> None:
     for page, seconds in result.items():
         print(f"| {page} | {statistics.median(seconds):.3f} | {min(seconds):.3f} |")
     total = sum(statistics.median(s) for s in result.values())
-    print(f"| sum of the 9 pages (p50) | {total:.3f} | "
+    print(f"| sum of the {len(result)} pages (p50) | {total:.3f} | "
           f"{sum(min(s) for s in result.values()):.3f} |", flush=True)
     if args.profile:
         profiled(args.db, args.runs, args.profile, args.timeout)

@@ -1,15 +1,17 @@
-"""Plotly figures built once per content: `@figcache.cached` on a figure builder.
+"""Plotly figures (and other display values) built once per content: `@figcache.cached`.
 
 Building a Plotly figure (trace and layout objects, each property checked by its validator) is
 the largest part of many page script runs: 50–500 ms per chart on the 2-core server, on every
-rerun and for every visitor, for the same data (bench/runcost.py). `cached` keeps the last
-`MAX_FIGURES` figures, keyed by the builder and a digest of *everything* passed to it: a polars
-frame by the SHA-256 of its Arrow IPC bytes (schema and every value), other arguments by value.
-The key is the content itself, so a figure can only be reused for exactly the data it was built
-from: two viewers whose (role-filtered) data differ in a single cell get two figures, two whose
-data are equal share one, which is what building it twice would have given. Role checks stay in
-the data layer, before the builder sees anything. Builders must be pure (data in, figure out,
-no `st.*`, no clock); an argument of a type not listed in `_digest` is not cached at all.
+rerun and for every visitor, for the same data (bench/runcost.py); formatting the 94,000
+numbers of the national Karte table as German text took 2–3 s per run. `cached` keeps the last
+`MAX_FIGURES` results per builder, keyed by the builder and a digest of *everything* passed to
+it: a polars frame by the SHA-256 of its Arrow IPC bytes (schema and every value), other
+arguments by value. The key is the content itself, so a figure can only be reused for exactly
+the data it was built from: two viewers whose (role-filtered) data differ in a single cell get
+two figures, two whose data are equal share one, which is what building it twice would have
+given. Role checks stay in the data layer, before the builder sees anything. Builders must be
+pure (data in, figure out, no `st.*`, no clock, no `ui.lang()`: the language is an argument);
+an argument of a type not listed in `_digest` is not cached at all.
 
 The figure is shared: callers must not change it (copy with `go.Figure(fig)` first, as
 `action_views.with_notes` does). `st.plotly_chart` only reads it.
@@ -28,8 +30,7 @@ from typing import TypeVar
 
 import polars as pl
 
-MAX_FIGURES = 64
-_figures: OrderedDict[tuple, object] = OrderedDict()
+MAX_FIGURES = 32  # per builder
 _lock = threading.Lock()
 F = TypeVar("F", bound=Callable)
 
@@ -66,8 +67,14 @@ def key(builder: Callable, args: tuple, kwargs: dict) -> tuple | None:
         return None
 
 
+_caches: list[OrderedDict] = []
+
+
 def cached(builder: F) -> F:
-    """Reuse the figure `builder` returned for the same arguments (by content)."""
+    """Reuse what `builder` returned for the same arguments (by content); the last
+    `MAX_FIGURES` results per builder."""
+    results: OrderedDict[tuple, object] = OrderedDict()
+    _caches.append(results)
 
     @functools.wraps(builder)
     def wrapper(*args, **kwargs):
@@ -75,16 +82,16 @@ def cached(builder: F) -> F:
         if k is None:
             return builder(*args, **kwargs)
         with _lock:
-            fig = _figures.get(k)
-            if fig is not None:
-                _figures.move_to_end(k)
-                return fig
-        fig = builder(*args, **kwargs)
+            hit = results.get(k)
+            if hit is not None:
+                results.move_to_end(k)
+                return hit
+        value = builder(*args, **kwargs)
         with _lock:
-            _figures[k] = fig
-            while len(_figures) > MAX_FIGURES:
-                _figures.popitem(last=False)
-        return fig
+            results[k] = value
+            while len(results) > MAX_FIGURES:
+                results.popitem(last=False)
+        return value
 
     wrapper.uncached = builder
     return wrapper  # type: ignore[return-value]
@@ -92,4 +99,5 @@ def cached(builder: F) -> F:
 
 def clear() -> None:
     with _lock:
-        _figures.clear()
+        for results in _caches:
+            results.clear()

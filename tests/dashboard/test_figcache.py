@@ -135,3 +135,14 @@ def test_the_shared_timeline_does_not_keep_one_communes_notes(use_db, demo_db):
     again = charts.timeline(lanes, data.build_info().datenstand, labels, "de")
     assert again is shared and "Kommunalwahl" not in _json(again)
     assert "Kommunalwahl" not in _json(action_views.with_notes(again, other, other.kommune_id))
+
+
+def test_table_number_texts_follow_the_language_and_the_hidden_marker():
+    from dashboard import ui
+
+    column = pl.Series("n", [12345.5, None, 2.0])
+    assert ui._number_texts(column, "x", "de").to_list() == ["12.345,5", "x", "2,0"]
+    assert ui._number_texts(column, "x", "en").to_list() == ["12,345.5", "x", "2.0"]
+    assert ui._number_texts(column, None, "de").to_list() == ["12.345,5", None, "2,0"]
+    changed = pl.Series("n", [12345.5, None, 3.0])
+    assert ui._number_texts(changed, "x", "de").to_list() == ["12.345,5", "x", "3,0"]
