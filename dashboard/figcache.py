@@ -70,9 +70,11 @@ def key(builder: Callable, args: tuple, kwargs: dict) -> tuple | None:
 _caches: list[OrderedDict] = []
 
 
-def cached(builder: F) -> F:
-    """Reuse what `builder` returned for the same arguments (by content); the last
-    `MAX_FIGURES` results per builder."""
+def cached(builder: F | None = None, *, maxsize: int = MAX_FIGURES) -> F:
+    """Reuse what `builder` returned for the same arguments (by content); the last `maxsize`
+    results per builder. `@cached` or `@cached(maxsize=4)` (for large results)."""
+    if builder is None:
+        return functools.partial(cached, maxsize=maxsize)  # type: ignore[return-value]
     results: OrderedDict[tuple, object] = OrderedDict()
     _caches.append(results)
 
@@ -89,7 +91,7 @@ def cached(builder: F) -> F:
         value = builder(*args, **kwargs)
         with _lock:
             results[k] = value
-            while len(results) > MAX_FIGURES:
+            while len(results) > maxsize:
                 results.popitem(last=False)
         return value
 

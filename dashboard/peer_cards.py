@@ -87,7 +87,7 @@ def _fit_zoom(lats: list[float], lons: list[float], width: int = 640, height: in
     return center, max(4.0, min(zoom, 9.0))
 
 
-@figcache.cached
+@figcache.cached(maxsize=4)  # each holds the Länder borders: keep few
 def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str) -> go.Figure:
     """Offline map: Länder borders as a line layer, the commune in black, peers in blue.
 
