@@ -9,9 +9,10 @@ sessions: RSS 504 MiB after warm-up, 905 MiB 5 s after the close, 633 MiB once a
 2. A dropped session (its script run context, widget state, element tree) sits in reference
    cycles: only a full garbage collection frees it, which Streamlit runs after the next script
    run, i.e. again only when another visitor comes.
-3. The allocators keep freed pages: glibc's arenas, and pyarrow's mimalloc pool (Streamlit
-   serialises every table with Arrow) until its next allocation (polars' own jemalloc already
-   purges in background threads).
+3. The allocators keep freed pages: glibc's arenas (fragmented: `malloc_trim` returns only part);
+   pyarrow's pool is released too, though it held little in bench/memory.py (polars' own
+   jemalloc already purges in background threads). About 60–100 MiB more come back only with
+   the next script run; what holds them is not identified (bench/results.md).
 
 `start()` runs one daemon thread that every `WK_HOUSEKEEPING_SECONDS` (default 30) drops the
 expired sessions, runs a full collection when that dropped any, and hands freed pages back to
