@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py                                   # demo data, 10/25/50
     .venv/bin/python bench/load.py --national bench/out/national     # + national data
     .venv/bin/python bench/load.py --sizes 2,5 --probes 1            # a quick check
+    .venv/bin/python bench/load.py --think 0,10                      # burst and 10 s reading
     .venv/bin/python bench/load.py --sizes 10 --write                # table into results.md
 
 On 2 cores, 50 browsers would measure the browsers. The load comes from light clients
@@ -16,13 +17,20 @@ Chromium probe at a time
 first key figure. Every level is preceded by the same probe and session alone (the
 single-session figure of this run), so the ratios compare like with like on a busy machine.
 
+By default every session opens its pages back to back and all start at once (a burst, the worst
+case: 50 sessions = 150 script runs at once). `--think SECONDS` lets each session read before
+each page view (exponential with that mean, seeded by `--seed`), as people do; both are
+reported in separate, labelled tables against the same goal.
+
 Reported per level: p50/p95 of the probes and of the light sessions' script runs (each next to
 the single-session figure), errors, server RSS before / peak during / idle with all sessions
-open / after they closed, memory per idle session, and the load average. Loopback only; bounded:
-at most `--sizes` sessions × 3 pages per level, and `--probes` Chromium loads per level; no script
-run or probe waits longer than `--timeout` seconds. Every failure is listed by role and page
-(`public/karte: …`); when the server stops answering its health check (a frozen process, as the
-polars UDF deadlock was: see `dashboard.fmt.texts`) the run says so and stops.
+open / 5 s after they closed, memory per idle session, and the load average; once per data
+set, RSS after Streamlit's reconnect window for closed sessions (120 s, `--settle`) has passed.
+Loopback only; bounded: at most `--sizes` sessions × 3 pages per level, and `--probes` Chromium
+loads per level; no script run or probe waits longer than `--timeout` seconds. Every failure
+is listed by role and page (`public/karte: …`); when the server stops answering its health
+check (a frozen process, as the polars UDF deadlock was: see `dashboard.fmt.texts`) the run
+says so and stops.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import argparse
 import asyncio
 import collections
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -84,7 +93,8 @@ def pct(values: list[float], q: float) -> float:
 class Server:
     """One `streamlit run dashboard/server.py` on a free loopback port."""
 
-    def __init__(self, db: Path, workdir: Path) -> None:
+    def __init__(self, db: Path, workdir: Path, module: str = "dashboard.serve",
+                 env: dict[str, str] | None = None) -> None:
         from dashboard import auth
 
         self.users = workdir / "users.toml"
@@ -94,11 +104,11 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "WK_DB": str(db), "WK_USERS": str(self.users),
-               "WK_AUDIT": str(workdir / "audit.jsonl")}
+               "WK_AUDIT": str(workdir / "audit.jsonl"), **(env or {})}
         self.log_path = workdir / f"server-{self.port}.log"
         self.log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.serve", "dashboard/server.py",
+            [sys.executable, "-m", module, "dashboard/server.py",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -175,12 +185,24 @@ def probe_once(url: str, timeout: float) -> float:
             browser.close()
 
 
+def pauses(think: float, pages: int, seed: int, index: int) -> list[float]:
+    """Reading time before each page view of session `index`: exponential with mean `think`
+    (capped at 5× the mean), the same for the same seed; none for a burst (think 0). The pause
+    before the first page spreads the sessions' arrivals too."""
+    if think <= 0:
+        return [0.0] * pages
+    rng = random.Random(f"{seed}/{index}")
+    return [min(rng.expovariate(1 / think), 5 * think) for _ in range(pages)]
+
+
 async def _session(url: str, role: str, pages: tuple[str, ...], cookies: dict[str, dict],
-                   level: Level, done: asyncio.Event, ready: list[int], timeout: float) -> None:
+                   level: Level, done: asyncio.Event, ready: list[int], timeout: float,
+                   waits: list[float] | None = None) -> None:
     session = stclient.Session(url, cookies.get(role))
     try:
         await session.open(timeout)
-        for page in pages:
+        for page, wait in zip(pages, waits or [0.0] * len(pages), strict=True):
+            await asyncio.sleep(wait)  # reading the previous page
             run = await session.rerun(page, timeout=timeout)
             where = f"{role}/{page or 'start'}"
             if run.timed_out:
@@ -199,12 +221,13 @@ async def _session(url: str, role: str, pages: tuple[str, ...], cookies: dict[st
 
 
 async def _load(url: str, n: int, cookies: dict[str, dict], level: Level,
-                server: Server, timeout: float) -> None:
+                server: Server, timeout: float, think: float = 0.0, seed: int = 0) -> None:
     done = asyncio.Event()
     ready: list[int] = []
-    tasks = [asyncio.create_task(_session(url, *MIX[i % len(MIX)], cookies, level, done, ready,
-                                          timeout))
-             for i in range(n)]
+    tasks = [asyncio.create_task(_session(
+        url, *MIX[i % len(MIX)], cookies, level, done, ready, timeout,
+        pauses(think, len(MIX[i % len(MIX)][1]), seed, i)))
+        for i in range(n)]
     while len(ready) < n:
         level.rss_peak = max(level.rss_peak, server.rss)
         await asyncio.sleep(0.2)
@@ -219,12 +242,18 @@ def _first_line(exc: Exception) -> str:
 
 
 def run_level(server: Server, n: int, cookies: dict[str, dict], probes: int,
-              timeout: float) -> Level:
+              timeout: float, think: float = 0.0, seed: int = 0) -> Level:
     level = Level(n, rss_before=server.rss)
     stop = threading.Event()
+    started = time.monotonic()
+    # with think time the sessions are busy for about (pages × think) seconds: spread the
+    # probes over that span instead of probing only the first arrivals
+    span = max(len(pages) for _, pages in MIX) * think
 
     def probing() -> None:
-        for _ in range(probes):  # attempts, not successes: a failing probe cannot loop
+        for i in range(probes):  # attempts, not successes: a failing probe cannot loop
+            while not stop.is_set() and time.monotonic() - started < i * span / probes:
+                time.sleep(0.2)
             if stop.is_set():
                 return
             try:
@@ -234,7 +263,7 @@ def run_level(server: Server, n: int, cookies: dict[str, dict], probes: int,
 
     thread = threading.Thread(target=probing)
     thread.start()
-    asyncio.run(_load(server.url, n, cookies, level, server, timeout))
+    asyncio.run(_load(server.url, n, cookies, level, server, timeout, think, seed))
     stop.set()
     thread.join()
     level.load = " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -263,6 +292,17 @@ async def _load_one(url: str, role: str, pages: tuple[str, ...], cookies: dict[s
     done = asyncio.Event()
     done.set()
     await _session(url, role, pages, cookies, level, done, [], timeout)
+
+
+def sign_in_all(server: Server, timeout: float) -> dict[str, dict]:
+    """Session cookies of a staff member and of a commune account (created here)."""
+    from dashboard import auth, data
+
+    os.environ["WK_DB"] = str(server.db)
+    kommune = data.demo_account_communes(1)["kommune_id"][0]
+    auth.add_account("lemgo", PASSWORD, "kommune", kommune, path=server.users)
+    return {"staff": {"wk_sitzung": server.cookie("team", PASSWORD, timeout)},
+            "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD, timeout)}}
 
 
 def error_summary(label: str, level: Level) -> list[str]:
@@ -294,20 +334,23 @@ def table(name: str, rows: list[tuple[Level, Level]]) -> str:
     return "\n".join(lines)
 
 
-def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float) -> str:
+def think_label(think: float, seed: int) -> str:
+    if think <= 0:
+        return ("burst: no think time (worst case: every session opens its three pages back to "
+                "back, all sessions at once)")
+    return (f"think time: mean {think:g} s before each page view (exponential, capped at "
+            f"{5 * think:g} s, seed {seed}; the first pause spreads the arrivals)")
+
+
+def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float,
+          thinks: list[float], seed: int, settle: float) -> str:
     if not db.exists():
         raise SystemExit(f"{db} does not exist (see --help for how to build it)")
     with tempfile.TemporaryDirectory(prefix="wk-load-") as tmp:
         server = Server(db, Path(tmp))
         try:
-            from dashboard import auth, data
-
-            os.environ["WK_DB"] = str(db)
-            kommune = data.demo_account_communes(1)["kommune_id"][0]
-            auth.add_account("lemgo", PASSWORD, "kommune", kommune, path=server.users)
             setup = max(timeout, 120)  # sign-in and warm-up are not measured: cold starts are slow
-            cookies = {"staff": {"wk_sitzung": server.cookie("team", PASSWORD, setup)},
-                       "kommune": {"wk_sitzung": server.cookie("lemgo", PASSWORD, setup)}}
+            cookies = sign_in_all(server, setup)
             warm = single(server, cookies, setup)  # imports, caches, first database open
             for line in error_summary("in the warm-up", warm):
                 print(line, flush=True)
@@ -321,34 +364,80 @@ def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float) ->
                         + "\n".join(f"- {count}× {error}" for error, count
                                      in collections.Counter(warm.errors).most_common()))
             baseline = server.rss
-            rows = []
+            parts = []
             notes = []
-            for n in sizes:
-                alone = single(server, cookies, timeout)
-                level = run_level(server, n, cookies, probes, timeout)
-                if not server.healthy():
-                    level.errors.append("server: no answer to /_stcore/health within 10 s "
-                                        "(the process is frozen)")
-                rows.append((alone, level))
-                print(table(name, rows[-1:]), flush=True)
-                for label, part in ((f"alone (before {n})", alone), (f"{n} sessions", level)):
-                    for line in error_summary(label, part):
-                        print(line, flush=True)
-                    notes += [f"{label}: {count}× {error}" for error, count
-                              in collections.Counter(part.errors).most_common()]
-                if alone.errors or level.errors:
-                    print(f"  server log ({server.log_path.name}, last lines):\n"
-                          + server.log_tail(), flush=True)
-                if not server.healthy():
-                    print("  stopped: the server does not answer any more", flush=True)
+            stopped = False
+            for think in thinks:
+                title = f"{name}, {think_label(think, seed)}"
+                rows = []
+                for n in sizes:
+                    alone = single(server, cookies, timeout)
+                    level = run_level(server, n, cookies, probes, timeout, think, seed)
+                    if not server.healthy():
+                        level.errors.append("server: no answer to /_stcore/health within 10 s "
+                                            "(the process is frozen)")
+                    rows.append((alone, level))
+                    print(table(title, rows[-1:]), flush=True)
+                    where = f"think {think:g} s, " if think else ""
+                    for label, part in ((f"{where}alone (before {n})", alone),
+                                        (f"{where}{n} sessions", level)):
+                        for line in error_summary(label, part):
+                            print(line, flush=True)
+                        notes += [f"{label}: {count}× {error}" for error, count
+                                  in collections.Counter(part.errors).most_common()]
+                    if alone.errors or level.errors:
+                        print(f"  server log ({server.log_path.name}, last lines):\n"
+                              + server.log_tail(), flush=True)
+                    if not server.healthy():
+                        print("  stopped: the server does not answer any more", flush=True)
+                        stopped = True
+                        break
+                parts.append(table(title, rows))
+                if stopped:
                     break
-            text = table(name, rows)
+            text = "\n\n".join(parts)
             text += f"\n\nServer RSS after warm-up (baseline): {baseline:.0f} MiB."
+            if not stopped and settle > 0:
+                # Streamlit keeps a closed session for reconnect (server.disconnectedSessionTTL,
+                # 120 s); dashboard.housekeeping frees it within WK_HOUSEKEEPING_SECONDS after
+                print(f"  waiting {settle:g} s for the reconnect window to pass ...", flush=True)
+                time.sleep(settle)
+                released = server.rss
+                window = ("Streamlit's reconnect window of 120 s is over, the housekeeping "
+                          "has run" if settle >= 150 else
+                          "NOT comparable with the goal: within Streamlit's 120 s reconnect "
+                          "window")
+                text += (f" {settle:g} s after the last sessions closed ({window}): "
+                         f"{released:.0f} MiB ({released - baseline:+.0f} MiB; goal: within "
+                         f"+150 MB).")
             if notes:
                 text += "\n\nErrors:\n\n" + "\n".join(f"- {note}" for note in notes)
             return text
         finally:
             server.stop()
+
+
+LEGEND = """\
+Measured {date} UTC on a {cores}-core machine; load average before the run {load} (the
+benchmark itself, i.e. server, light clients and Chromium, brings it to 3–6 on 2 cores; more
+means other work shared the machine). One server started as deployed (`python -m
+dashboard.serve dashboard/server.py`: warm-up, memory housekeeping), light WebSocket sessions
+(bench/stclient.py: a third public, a third commune, a third staff with the session cookie;
+each opens three pages of its role, then stays open idle until all are done), one Chromium
+probe at a time measuring navigation → first key figure of the overview.
+
+Columns: *probe* = seconds to the first key figure in Chromium while the sessions run, p50 /
+p95, in brackets the same probe alone right before the level; *p95 ratio* = probe p95 under
+load / probe alone (**goal: ≤ 3× at 50 sessions**); *script run* = one light session's page run
+(request → `script_finished`), in brackets alone; *RSS* = server memory before the level / peak
+/ with all sessions open and idle / 5 s after they closed (Streamlit still keeps closed
+sessions for reconnect then); *MiB per idle session* = (idle − before) / sessions. The line
+below each data set gives RSS once the reconnect window is over (**goal: within 150 MB of the
+baseline**). *Burst* tables are the worst case (every session clicks without reading); *think
+time* tables let each session read before each page view, as people do. The goal is the same
+for both; they are reported separately. National data: `python -m tools.demo --kommunen
+11000 --events 1000000 --out DIR/input`, `python -m etl build --input DIR/input --output
+DIR/monitor.duckdb --max-mb 500`."""
 
 
 def main() -> None:
@@ -362,17 +451,32 @@ def main() -> None:
                              "500`")
     parser.add_argument("--sizes", default="10,25,50")
     parser.add_argument("--probes", type=int, default=3)
+    parser.add_argument("--think", default="0", metavar="SECONDS[,SECONDS]",
+                        help="mean reading time before each page view (exponential, seeded); "
+                             "0 = burst, the worst case (default); several, e.g. 0,10, give one "
+                             "table each")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the think times")
+    parser.add_argument("--settle", type=float, default=160,
+                        help="seconds to wait after the last level before the final RSS "
+                             "(Streamlit's reconnect window is 120 s; 0 skips); default "
+                             "%(default)s")
     parser.add_argument("--timeout", type=float, default=120,
                         help="seconds one script run of a light session may take (a probe: "
                              "twice that); default %(default)s")
     parser.add_argument("--write", action="store_true", help=f"replace {SECTION} in results.md")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
-    parts = [bench(args.db, sizes, args.probes, "Demo data (40 communes)", args.timeout)]
+    thinks = [float(x) for x in args.think.split(",")]
+    legend = LEGEND.format(date=time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+                           cores=os.cpu_count(),
+                           load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
+    options = (sizes, args.probes)
+    rest = (args.timeout, thinks, args.seed, args.settle)
+    parts = [bench(args.db, *options, "Demo data (40 communes)", *rest)]
     if args.national:
-        parts.append(bench(args.national / "monitor.duckdb", sizes, args.probes,
-                           "National data (11,000 communes, 1,000,000 events)", args.timeout))
-    text = "\n\n".join(parts)
+        parts.append(bench(args.national / "monitor.duckdb", *options,
+                           "National data (11,000 communes, 1,000,000 events)", *rest))
+    text = "\n\n".join([legend, *parts])
     print(text)
     if args.write:
         body = RESULTS.read_text(encoding="utf-8")

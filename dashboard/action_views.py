@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
+import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
@@ -297,8 +298,12 @@ def timeline_notes(viewer: data.Viewer, kommune_id: str) -> None:
 
 def with_notes(fig, viewer: data.Viewer, kommune_id: str):
     """The profile timeline with the commune's notes as shaded periods (text HTML-escaped, as
-    Plotly renders a few HTML tags in annotations); the notes table is the text alternative."""
-    for note in notizen.notes(viewer, kommune_id).iter_rows(named=True):
+    Plotly renders a few HTML tags in annotations); the notes table is the text alternative.
+    The timeline is shared (`figcache`): with notes, they go on a copy."""
+    notes = notizen.notes(viewer, kommune_id)
+    if not notes.is_empty():
+        fig = go.Figure(fig)
+    for note in notes.iter_rows(named=True):
         text = note["text"] if len(note["text"]) <= 40 else note["text"][:39] + "…"
         fig.add_vrect(x0=note["von"], x1=note["bis"] + dt.timedelta(days=1),
                       fillcolor="#E69F00", opacity=0.18, line_width=0, layer="below",

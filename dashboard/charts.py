@@ -1,5 +1,7 @@
 """Plotly figure builders: data in, figure out, no Streamlit calls.
 
+The builders the pages call are `figcache.cached`: built once per content, shared read-only.
+
 Colours come from the Okabe–Ito palette (safe for the common colour-vision deficiencies), one
 colour per status, defined here once.
 """
@@ -12,7 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from dashboard import fmt
+from dashboard import figcache, fmt
 from dashboard.i18n import value, value_names
 from dashboard.report.definitions import SMALL_CELL_TEXT
 from etl.schema import STATUS
@@ -76,6 +78,7 @@ def _layout(fig: go.Figure, lang: str, **kwargs: object) -> go.Figure:
     return fig
 
 
+@figcache.cached
 def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Figure:
     """Horizontal bars: communes per status (`status`, `anzahl`), in track order. A count hidden
     by the public small-cell rule (null) is labelled "x" instead of drawn."""
@@ -98,6 +101,7 @@ def status_bar(counts: pl.DataFrame, lang: str = "de", title: str = "") -> go.Fi
     return _layout(fig, lang, title=title, height=60 + 36 * max(counts.height, 1))
 
 
+@figcache.cached
 def module_bars(uptake: pl.DataFrame, lang: str, events_label: str, participants_label: str
                 ) -> go.Figure:
     """Events and participants per module side by side (`modul`, `bezeichnung`, measures)."""
@@ -133,6 +137,7 @@ def _date_text(dates: pl.Series, lang: str) -> pl.Series:
     return fmt.texts(dates, lambda d: fmt.date(d, lang)).fill_null(fmt.NONE)
 
 
+@figcache.cached
 def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: str = "de",
              target_months: tuple[int, int] = (4, 6)) -> go.Figure:
     """Gantt-like timeline: one lane per commune, planned (open) vs reached (filled) milestones.
@@ -197,6 +202,7 @@ def timeline(progress: pl.DataFrame, datenstand, labels: dict[str, str], lang: s
                    margin={"l": 10, "r": 10, "t": 60, "b": 50})
 
 
+@figcache.cached
 def funnel(counts: pl.DataFrame, total: int, lang: str, reached_label: str) -> go.Figure:
     """How many of `total` communes reached each milestone, in track order (a phase funnel)."""
     reached = counts["erreicht"].to_list()
@@ -212,6 +218,7 @@ def funnel(counts: pl.DataFrame, total: int, lang: str, reached_label: str) -> g
     return _layout(fig, lang, height=340)
 
 
+@figcache.cached
 def duration_histogram(durations: pl.DataFrame, lang: str, labels: dict[str, str],
                        target_months: tuple[int, int] = (4, 6)) -> go.Figure:
     """Track durations in months (finished and running) against the 4–6-month target band."""
@@ -241,6 +248,7 @@ def duration_histogram(durations: pl.DataFrame, lang: str, labels: dict[str, str
 MODULE_COLOURS = {1: OKABE_ITO[4], 2: OKABE_ITO[0], 3: OKABE_ITO[2]}
 
 
+@figcache.cached
 def monthly_by_module(monthly: pl.DataFrame, value: str, lang: str, module_names: dict[int, str],
                       value_label: str, month_label: str = "") -> go.Figure:
     """Stacked bars per month, one colour per module (`monat`, `modul`, value column)."""
@@ -262,6 +270,7 @@ def monthly_by_module(monthly: pl.DataFrame, value: str, lang: str, module_names
     return _layout(fig, lang, height=360, legend=legend)
 
 
+@figcache.cached
 def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str = OKABE_ITO[4]
           ) -> go.Figure:
     """Horizontal bars of `value` per `category`, largest first (uptake counts, never rankings
@@ -277,6 +286,7 @@ def hbars(frame: pl.DataFrame, category: str, value: str, lang: str, colour: str
     return _layout(fig, lang, height=80 + 30 * max(frame.height, 1))
 
 
+@figcache.cached
 def selbstcheck_bars(sc: pl.DataFrame, lang: str, labels: dict[str, str]) -> go.Figure:
     """One commune's self-assessed level per Handlungsfeld (1–4); priorities marked by colour
     and a star in the label, so the marking does not rely on colour alone."""
@@ -348,6 +358,7 @@ _LEGEND_ABOVE = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
                  "traceorder": "normal"}
 
 
+@figcache.cached
 def report_chart(key: str, data, lang: str, short_names: bool = True) -> go.Figure:
     """The report chart `key` from its data slice (`definitions.chart_data(key, report)`);
     `short_names=False` keeps long module names whole in the legend (exported pictures)."""

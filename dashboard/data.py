@@ -293,15 +293,30 @@ def demo_account_communes(n: int = 2) -> pl.DataFrame:
 # ---- communes and key figures ---------------------------------------------------------------
 
 
+_filter_options: dict[str, dict[str, list[str]]] = {}
+
+
 def filter_options() -> dict[str, list[str]]:
-    """The values each shared filter can take, in a sensible order."""
+    """The values each shared filter can take, in a sensible order (once per build: every page
+    asks for them on every run)."""
+    build_id = _connection().build_id
+    hit = _filter_options.get(build_id)
+    if hit is None:
+        hit = _filter_options_of_build()
+        _filter_options.clear()
+        _filter_options[build_id] = hit
+    return {name: list(values) for name, values in hit.items()}
+
+
+def _filter_options_of_build() -> dict[str, list[str]]:
     k = query("select * from mart_kommune")
     quarters = k.get_column("start_quartal").drop_nulls().unique().sort().to_list()
     klassen = query("select groessenklasse from ref_groessenklasse order by reihenfolge")
     from etl.schema import BUNDESLAENDER, KOMMUNE_TYPEN, STATUS
 
+    present = set(k.get_column("bundesland").unique().to_list())
     return {
-        "bundesland": [b for b in BUNDESLAENDER if b in set(k.get_column("bundesland"))],
+        "bundesland": [b for b in BUNDESLAENDER if b in present],
         "typ": list(KOMMUNE_TYPEN),
         "groessenklasse": klassen.get_column("groessenklasse").to_list(),
         "status": list(STATUS),

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data, fmt, ui
+from dashboard import data, figcache, fmt, ui
 from dashboard.i18n import translate, translate_values
 from dashboard.maps import boundary_source
 from dashboard.report import xlsx as report_xlsx
@@ -87,6 +87,7 @@ def _fit_zoom(lats: list[float], lons: list[float], width: int = 640, height: in
     return center, max(4.0, min(zoom, 9.0))
 
 
+@figcache.cached(maxsize=4)
 def peer_map_figure(own: dict, suggestions: pl.DataFrame, lang: str, geo_url: str | None = None
                     ) -> go.Figure:
     """Offline map: Länder borders as a line layer, the commune in black, peers in blue.

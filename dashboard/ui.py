@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import polars as pl
 import streamlit as st
 
-from dashboard import audit, auth, data, fmt, sessions
+from dashboard import audit, auth, data, figcache, fmt, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
 from dashboard.maps import GEO_ROUTE
@@ -546,8 +546,12 @@ def _decimals(column: pl.Series, most: int = 6) -> int:
 def _number_text(column: pl.Series, hidden: str | None) -> pl.Series:
     """Numbers as text; an empty cell reads `hidden` (public) or `–` (a null text cell would
     show a grey "None")."""
+    return _number_texts(column, hidden, lang())
+
+
+@figcache.cached  # once per column content: 94,000 national Karte cells take seconds
+def _number_texts(column: pl.Series, hidden: str | None, lang_: str) -> pl.Series:
     decimals = _decimals(column) if column.dtype.is_float() else 0
-    lang_ = lang()
     empty = fmt.NONE if hidden is None else hidden
     return pl.Series(column.name, [empty if v is None else fmt.number(v, decimals, lang_)
                                    for v in column.to_list()], dtype=pl.String)

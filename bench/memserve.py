@@ -1,0 +1,123 @@
+"""`python -m bench.memserve [dashboard.serve options]`: the deployed server plus a memory report.
+
+Starts exactly what `python -m dashboard.serve` starts; on SIGUSR1 it appends to `$WK_MEMDUMP`
+what holds the server's memory: RSS, Streamlit sessions (connected / kept for reconnect),
+glibc's heap (`mallinfo2`: in use vs free but not returned to the system), the largest Python
+object types after a full collection, and the data-layer caches (entries, polars bytes).
+With `WK_MEMDUMP_TRIM=1` it then calls `malloc_trim(0)` and reports RSS again, which separates
+"still referenced" from "freed but kept by glibc". Used by bench/memory.py; loopback only.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import gc
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+
+def _rss() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _mallinfo() -> str:
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _Mallinfo2
+    info = libc.mallinfo2()
+    mib = 1024 * 1024
+    return (f"glibc heap: arena {info.arena / mib:.0f} MiB, in use {info.uordblks / mib:.0f} MiB, "
+            f"free but kept {info.fordblks / mib:.0f} MiB, mmapped {info.hblkhd / mib:.0f} MiB "
+            f"({info.hblks} blocks)")
+
+
+def _sessions() -> str:
+    from streamlit.runtime import Runtime
+
+    mgr = Runtime.instance()._session_mgr
+    stored = getattr(getattr(mgr, "_session_storage", None), "_cache", {})
+    runtime = Runtime.instance()
+    sources = getattr(runtime.dataframe_source_mgr, "_sources", None)
+    media = getattr(runtime.media_file_mgr, "_file_metadata", {})
+    return (f"streamlit sessions: {len(mgr.list_active_sessions())} connected, "
+            f"{len(stored)} kept for reconnect; dataframe sources "
+            f"{len(sources) if sources is not None else '?'}, media files {len(media)}")
+
+
+def _caches() -> list[str]:
+    import polars as pl
+
+    from dashboard import data, maps
+
+    lines = []
+    handle = data._handle
+    if handle is not None:
+        frames = [v for v in handle.cache.values() if isinstance(v, pl.DataFrame)]
+        lines.append(f"data.query cache: {len(handle.cache)} entries, "
+                     f"{sum(f.estimated_size() for f in frames) / 2**20:.1f} MiB polars")
+        used = handle.con.execute("select sum(memory_usage_bytes) from duckdb_memory()").fetchone()
+        lines.append(f"duckdb buffer memory: {(used[0] or 0) / 2**20:.1f} MiB")
+    lines.append(f"maps._figures: {len(maps._figures)} figures")
+    lines.append(f"data._report_cache: {len(data._report_cache)}, _group_cache: "
+                 f"{len(data._group_cache)}, _peer_cache: {len(data._peer_cache)}")
+    return lines
+
+
+def _types(top: int = 12) -> list[str]:
+    gc.collect()
+    counts = collections.Counter(type(o).__name__ for o in gc.get_objects())
+    return [f"  {n:>8} {name}" for name, n in counts.most_common(top)]
+
+
+def _dump(signum, frame) -> None:
+    out = [f"--- {time.strftime('%H:%M:%S')} RSS {_rss():.0f} MiB"]
+    for part in (_sessions, _caches, _mallinfo):
+        try:
+            result = part()
+            out += result if isinstance(result, list) else [result]
+        except Exception as exc:  # a diagnostic must not take the server down
+            out.append(f"{part.__name__}: {type(exc).__name__}: {exc}")
+    out += ["objects after gc.collect():", *_types()]
+    out.append(f"RSS after gc {_rss():.0f} MiB; " + _mallinfo())
+    if os.environ.get("WK_MEMDUMP_PROBE") == "1":
+        # which allocator gives memory back when it is merely used again?
+        import polars as pl
+
+        pl.DataFrame({"a": range(200_000)}).group_by(pl.col("a") % 7).agg(pl.len())
+        time.sleep(1)
+        out.append(f"RSS after a small polars query {_rss():.0f} MiB")
+        from dashboard import data
+
+        data._connection().con.cursor().execute("select count(*) from range(100000)").fetchall()
+        time.sleep(1)
+        out.append(f"RSS after a small DuckDB query {_rss():.0f} MiB")
+        pool = sys.modules["pyarrow"].default_memory_pool() if "pyarrow" in sys.modules else None
+        if pool is not None:
+            out.append(f"pyarrow pool ({pool.backend_name}): {pool.bytes_allocated() / 2**20:.1f}"
+                       f" MiB allocated")
+            pool.release_unused()
+            out.append(f"RSS after pyarrow release_unused() {_rss():.0f} MiB")
+    if os.environ.get("WK_MEMDUMP_TRIM") == "1":
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        out.append(f"RSS after malloc_trim(0) {_rss():.0f} MiB; " + _mallinfo())
+    with open(os.environ["WK_MEMDUMP"], "a", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGUSR1, _dump)
+    from dashboard import serve
+
+    serve.main(sys.argv[1:])

@@ -1,0 +1,154 @@
+"""Give memory back after visitors leave: a background thread of the server process.
+
+What holds a server's memory after its sessions close (bench/memory.py, national data, 50
+sessions: RSS 504 MiB after warm-up, 905 MiB 5 s after the close, 633 MiB once all of this ran):
+
+1. Streamlit keeps every closed session for `server.disconnectedSessionTTL` seconds (default
+   120) so that a browser that lost its connection can resume it. The store drops an expired
+   session only when it is next touched, i.e. when another visitor comes.
+2. A dropped session (its script run context, widget state, element tree) sits in reference
+   cycles: only a full garbage collection frees it, which Streamlit runs after the next script
+   run, i.e. again only when another visitor comes.
+3. The allocators keep freed pages: glibc's arenas (fragmented: `malloc_trim` returns only part);
+   pyarrow's pool is released too, though it held little in bench/memory.py (polars' own
+   jemalloc already purges in background threads). About 60–100 MiB more come back only with
+   the next script run; what holds them is not identified (bench/results.md).
+
+`start()` runs one daemon thread that every `WK_HOUSEKEEPING_SECONDS` (default 30) drops the
+expired sessions, runs a full collection when that dropped any, and hands freed pages back to
+the system (`pyarrow.default_memory_pool().release_unused()`, glibc's `malloc_trim(0)`). It
+reads nothing of a session and touches no data. `dashboard.serve` starts it, before Streamlit's
+threads, and limits glibc to two arenas there (`limit_arenas`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import logging
+import os
+import sys
+import threading
+
+_log = logging.getLogger(__name__)
+DEFAULT_SECONDS = 30.0
+
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        libc.malloc_trim  # noqa: B018 - glibc only (not musl, not macOS)
+    except (OSError, AttributeError, TypeError):
+        return None
+    return libc
+
+
+_LIBC = _libc()
+
+
+def malloc_trim() -> bool:
+    """Return glibc's free heap pages to the system; False where there is no glibc."""
+    if _LIBC is None:
+        return False
+    _LIBC.malloc_trim(0)
+    return True
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+ARENAS = 2
+
+
+def limit_arenas() -> bool:
+    """At most `ARENAS` glibc heaps (default: 8 per core), as `MALLOC_ARENA_MAX=2` would.
+
+    Every script run has its own thread; each thread that allocates gets its own glibc arena, and
+    the freed pages scattered over many arenas stay with the process (after 50 national
+    sessions: 73–89 MiB "free but kept" with the default, 38 MiB with 2 arenas). Threads only
+    run Python under the GIL here, so fewer arenas cost no parallelism. Call before threads
+    start; an explicit `MALLOC_ARENA_MAX` in the environment wins."""
+    if _LIBC is None or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    return bool(_LIBC.mallopt(M_ARENA_MAX, ARENAS))
+
+
+def expire_closed_sessions() -> int:
+    """Drop the closed sessions whose reconnect time is over; how many were dropped.
+
+    Streamlit has no public call for this: the store is its session manager's
+    `_session_storage` (a TTL cache whose `expire()` drops what is over), changed under the
+    manager's `_storage_lock`. Anything else found there (another Streamlit) is left alone."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return 0
+    manager = getattr(runtime.get_instance(), "_session_mgr", None)
+    cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+    lock = getattr(manager, "_storage_lock", None)
+    if cache is None or lock is None or not callable(getattr(cache, "expire", None)):
+        return 0
+    with lock:
+        dropped = cache.expire()
+    return len(dropped)
+
+
+def release_arrow() -> bool:
+    """Hand Arrow's freed pages back (Streamlit serialises every table with pyarrow, whose
+    mimalloc pool keeps them until its next allocation); False if pyarrow is not loaded."""
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is None:
+        return False
+    pyarrow.default_memory_pool().release_unused()
+    return True
+
+
+def release() -> int:
+    """One round: drop expired sessions, collect their cycles, trim the heaps; sessions
+    dropped."""
+    dropped = expire_closed_sessions()
+    if dropped:
+        gc.collect()
+    release_arrow()
+    malloc_trim()
+    return dropped
+
+
+def _seconds() -> float:
+    try:
+        return max(1.0, float(os.environ.get("WK_HOUSEKEEPING_SECONDS", DEFAULT_SECONDS)))
+    except ValueError:
+        return DEFAULT_SECONDS
+
+
+def _loop(seconds: float) -> None:
+    while not _stop.wait(seconds):
+        try:
+            dropped = release()
+            if dropped:
+                _log.info("%d geschlossene Sitzungen freigegeben", dropped)
+        except Exception:  # noqa: BLE001 - housekeeping must never stop the server
+            _log.exception("Speicherfreigabe fehlgeschlagen")
+
+
+def start() -> None:
+    """Limit glibc's arenas and start the housekeeping thread, once per process (a daemon: it
+    never delays shutdown)."""
+    global _thread
+    if _thread is not None and _thread.is_alive():
+        return
+    limit_arenas()
+    _stop.clear()
+    _thread = threading.Thread(target=_loop, args=(_seconds(),), name="housekeeping",
+                               daemon=True)
+    _thread.start()
+
+
+def stop() -> None:
+    """Stop the thread (tests; the server simply exits)."""
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=10)
