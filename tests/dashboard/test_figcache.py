@@ -11,7 +11,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import action_views, charts, data, figcache
+from dashboard import action_views, charts, data, figcache, fmt, ui
 from dashboard.report import definitions as report_defs
 from dashboard.store import notizen
 
@@ -138,11 +138,9 @@ def test_the_shared_timeline_does_not_keep_one_communes_notes(use_db, demo_db):
 
 
 def test_table_number_texts_follow_the_language_and_the_hidden_marker():
-    from dashboard import ui
-
     column = pl.Series("n", [12345.5, None, 2.0])
     assert ui._number_texts(column, "x", "de").to_list() == ["12.345,5", "x", "2,0"]
     assert ui._number_texts(column, "x", "en").to_list() == ["12,345.5", "x", "2.0"]
-    assert ui._number_texts(column, None, "de").to_list() == ["12.345,5", None, "2,0"]
+    assert ui._number_texts(column, None, "de").to_list() == ["12.345,5", fmt.NONE, "2,0"]
     changed = pl.Series("n", [12345.5, None, 3.0])
     assert ui._number_texts(changed, "x", "de").to_list() == ["12.345,5", "x", "3,0"]

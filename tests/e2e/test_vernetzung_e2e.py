@@ -65,8 +65,10 @@ def _sign_in(page: Page, url: str, user: str, menu: str = "Vernetzung") -> None:
     page.get_by_label("Benutzername").fill(user)
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
-    expect(page.get_by_role("link", name=menu)).to_be_visible(timeout=30_000)
-    page.get_by_role("link", name=menu).click()
+    # the menu's link (the start page may link to the same page in its content)
+    link = page.get_by_test_id("stSidebarUserContent").get_by_role("link", name=menu)
+    expect(link).to_be_visible(timeout=30_000)
+    link.click()
     expect(page.get_by_role("heading", name="Vernetzung", exact=True)).to_be_visible(
         timeout=30_000)
 
