@@ -580,9 +580,16 @@ def show_suppressed(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# Session-state key prefix of the tabs (`chart_and_table`) and expanders (Karte) that build
+# Session-state key prefix of the tabs (`chart_and_table`) and expanders (`table_box`) that build
 # their table only while open.
 TABLE_SWITCH = "tables_"
+
+
+def table_box(key: str, label: str | None = None):
+    """An expander (headed "Tabelle" unless `label` is given) whose content is built and sent
+    only while it is open: the container to fill while open, else None."""
+    box = st.expander(label or t("common.table"), key=f"{TABLE_SWITCH}{key}", on_change="rerun")
+    return box if box.open else None
 
 
 def _keep_tab_across_languages(state_key: str, labels: list[str]) -> None:

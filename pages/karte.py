@@ -55,9 +55,8 @@ if view == "points":
         if selected:
             ui.open_profile(points.get_column("kommune_id")[lean.row_of(selected[0])])
     # the table (every point) is built and sent only while the expander is open
-    table_box = st.expander(ui.t("common.table"), key=f"{ui.TABLE_SWITCH}map_points",
-                            on_change="rerun")
-    if table_box.open:
+    table_box = ui.table_box("map_points")
+    if table_box:
         with table_box:
             columns = {"name": "karte.name", "kommune_id": None, "typ": "karte.typ",
                        "bundesland": "karte.bundesland", "status": "karte.status",

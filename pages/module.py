@@ -174,36 +174,43 @@ if not used.is_empty():  # per-commune rows: staff see all, a commune its own ro
         .fill_null(0)
         .sort("name")
     )
-    ui.table_with_download(
-        matrix.select(
-            pl.col("name").alias(ui.t("module.name")),
-            pl.col("kommune_id").alias("AGS"),
-            pl.exclude("kommune_id", "name"),
-        ),
-        "nutzung_je_kommune",
-        key="dl_by_kommune",
-        link_profiles=True,
-    )
+    # one row per commune (11,000 nationally): built and sent only while its box is open
+    box = ui.table_box("by_kommune")
+    if box:
+        with box:
+            ui.table_with_download(
+                matrix.select(
+                    pl.col("name").alias(ui.t("module.name")),
+                    pl.col("kommune_id").alias("AGS"),
+                    pl.exclude("kommune_id", "name"),
+                ),
+                "nutzung_je_kommune",
+                key="dl_by_kommune",
+                link_profiles=True,
+            )
 
 shared = data.shared_events(viewer, filters)
 st.subheader(ui.t("module.shared"))
 if shared.is_empty():
     st.caption(ui.t("module.shared_empty"))
 else:
-    ui.table_with_download(
-        ui.labelled(
-            ui.values(shared, format="format", thema="thema"),
-            "module",
-            "datum",
-            "veranstaltung_id",
-            "modul",
-            "format",
-            "thema",
-            "kommunen_anzahl",
-            "teilnehmende",
-            "kommunen",
-            veranstaltung_id="veranstaltung",
-        ),
-        "gemeinsame_veranstaltungen",
-        key="dl_shared",
-    )
+    box = ui.table_box("shared")
+    if box:
+        with box:
+            ui.table_with_download(
+                ui.labelled(
+                    ui.values(shared, format="format", thema="thema"),
+                    "module",
+                    "datum",
+                    "veranstaltung_id",
+                    "modul",
+                    "format",
+                    "thema",
+                    "kommunen_anzahl",
+                    "teilnehmende",
+                    "kommunen",
+                    veranstaltung_id="veranstaltung",
+                ),
+                "gemeinsame_veranstaltungen",
+                key="dl_shared",
+            )

@@ -83,3 +83,21 @@ def test_the_map_table_is_built_when_its_expander_opens(use_db, demo_db, sql):
     assert_ok(at)
     public = sql(f"select count(*) from mart_kommune where {ADMITTED}")[0][0]
     assert len(frames(at)[0]) == public
+
+
+def test_staff_module_tables_are_sent_only_when_their_boxes_open(use_db, demo_db, sql):
+    """The per-commune matrix (one row per commune: 11,000 nationally) and the shared events
+    are not part of a staff visit to Module until their boxes are opened."""
+    at = run_page(use_db, demo_db, page="module")
+    assert not any("AGS" in t.columns or "Veranstaltung" in t.columns for t in frames(at))
+    at.session_state["tables_by_kommune"] = True
+    at.run()
+    assert_ok(at)
+    matrix = next(t for t in frames(at) if "AGS" in t.columns)
+    assert len(matrix) == sql("select count(distinct kommune_id) from modulnutzung")[0][0]
+    assert not any("Veranstaltung" in t.columns for t in frames(at))
+    at.session_state["tables_shared"] = True
+    at.run()
+    shared = next(t for t in frames(at) if "Veranstaltung" in t.columns)
+    assert len(shared) == sql("select count(*) from (select veranstaltung_id from modulnutzung "
+                              "group by 1 having count(*) > 1)")[0][0]
