@@ -150,9 +150,11 @@ def validate_in_duckdb(
     return ValidationResult(entity.name, None, rejects, rows_read, loaded)
 
 
-def validate_frame(raw: RawTable, entity: Entity, known_kommunen: pl.Series) -> ValidationResult:
-    """`validate_in_duckdb` for a file already in memory (the import preview): the good rows come
-    back as a typed frame like etl.validate.validate_table gives them."""
+def validate_frame(raw: RawTable | CsvFile, entity: Entity, known_kommunen: pl.Series
+                   ) -> ValidationResult:
+    """`validate_in_duckdb` on a connection of its own (the import preview: a file already in
+    memory; or a CSV on disk): the good rows come back as a typed frame like
+    etl.validate.validate_table gives them."""
     con = duckdb.connect()
     try:
         con.register("ref_spalte_regel", rule_table())
