@@ -30,7 +30,8 @@ from bench.pages import ARGS, METRIC, measure  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, start_app  # noqa: E402
 
 VARIANTS = ("hello", "pills", "chart", "tabs", "table", "full", "lazy", "lazy_late",
-            "lazy_nopills", "eager_ui", "ui", "date")
+            "lazy_nopills", "eager_ui", "ui", "date",
+            "chart_pause", "ui_pause")
 
 
 def main() -> None:

@@ -47,7 +47,10 @@ st.metric("Hello", 1)
 if VARIANT in ("full", "lazy", "lazy_late", "lazy_nopills", "eager_ui", "ui"):
     for i in range(5):
         st.metric(f"Kennzahl {i}", i)
-if VARIANT == "chart":
+if VARIANT.endswith("_pause"):  # the key figures reach the browser before any chart
+    import time
+    time.sleep(float(st.query_params.get("pause", "0.15")))
+if VARIANT in ("chart", "chart_pause"):
     st.plotly_chart(chart())
 elif VARIANT == "tabs":
     a, b = st.tabs(["Diagramm", "Tabelle"])
@@ -74,8 +77,8 @@ elif VARIANT == "eager_ui":  # the project's helpers as before: every table sent
         a.plotly_chart(chart(), key=f"c{i}")
         with b:
             ui.table_with_download(FRAME, "x", key=f"d{i}")
-elif VARIANT == "ui":  # the project's `ui.chart_and_table`: tables on demand
+elif VARIANT in ("ui", "ui_pause"):  # the project's `ui.chart_and_table`: tables on demand
     for i in range(2):
         ui.chart_and_table(chart(), FRAME, "x", key=f"k{i}")
-if VARIANT in ("lazy_late", "eager_ui", "ui"):  # the sidebar filters sent after the content
+if VARIANT in ("lazy_late", "eager_ui", "ui", "ui_pause"):  # the sidebar filters sent after the content
     pills()

@@ -10,8 +10,9 @@ server, because a Streamlit script cannot set an HttpOnly cookie itself (see
 - `GET /sitzung/ende?next=<path>`: clear the cookie (the session itself is already revoked).
 
 and the private calendar links of the communes, `GET /kalender/<token>.ics` (`calendar_feed`),
-and the map boundaries, `GET /geo/<level>-<hash>.geojson` (`boundary_file`): fetched once by the
-browser instead of riding along with every rerun of a map.
+the map boundaries, `GET /geo/<level>-<hash>.geojson` (`boundary_file`): fetched once by the
+browser instead of riding along with every rerun of a map, and `POST /gezeichnet/<token>`
+(`painted`): the browser has drawn a page's key figures, its charts may follow (`dashboard.paint`).
 
 Under `server.baseUrlPath` (e.g. `monitor`) all routes, the cookie's Path and every redirect
 live below it (`/monitor/sitzung/start`, `sessions.url`).
@@ -35,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from dashboard import maps, sessions, watch
+from dashboard import maps, paint, sessions, watch
 
 
 def _cookie_path() -> str:
@@ -152,6 +153,12 @@ class BackendUrlMiddleware:
 
         await self.app(scope, receive, capture)
 
+def painted(request: Request) -> Response:
+    """`POST /gezeichnet/<token>`: the browser has drawn a page's key figures (`dashboard.paint`);
+    the page's script goes on to its charts. The same empty answer for every token."""
+    paint.painted(request.path_params["token"])
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
+
 
 sessions.ROUTES_SERVED = True
 # Streamlit mounts its own routes below `server.baseUrlPath` but not an App's extra routes: they
@@ -161,5 +168,7 @@ app = st.App("app.py", routes=[Route(sessions.url(sessions.START_PATH), start),
                                Route(sessions.url(watch.FEED_PATH), calendar_feed,
                                      methods=["GET"]),
                                Route(sessions.url(maps.GEO_ROUTE + "/{name}"), boundary_file,
-                                     methods=["GET"])],
+                                     methods=["GET"]),
+                               Route(sessions.url(paint.ROUTE + "/{token}"), painted,
+                                     methods=["POST"])],
              middleware=[Middleware(BackendUrlMiddleware)])

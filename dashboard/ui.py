@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import polars as pl
 import streamlit as st
 
-from dashboard import audit, auth, data, figcache, fmt, sessions
+from dashboard import audit, auth, data, figcache, fmt, paint, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
 from dashboard.maps import GEO_ROUTE
@@ -451,6 +451,44 @@ def page_menu(menu, sections: dict[str, list], current) -> None:
               unsafe_allow_javascript=True)
 
 
+# The page being run, and the page whose key figures the browser has already drawn.
+_PAGE_SHOWN, _PAGE_PAINTED = "_wk_page_shown", "_wk_page_painted"
+# Reports to the app server (`paint.ROUTE`) once the browser shows the page's key figures: the
+# elements arrive together but each is drawn once its own script part is loaded, so it waits
+# for the figures to be in the page, then for the next frame (painted), then reports. Constant
+# code; the values are ours (JSON-quoted).
+_PAINTED_SCRIPT = """<script>
+(() => {
+  const url = %s, selector = %s;
+  const report = () => fetch(url, {method: "POST", keepalive: true, credentials: "same-origin"})
+    .catch(() => {});
+  const check = () => document.querySelector('[data-testid="stMain"] ' + selector)
+    ? requestAnimationFrame(() => setTimeout(report, 0)) : requestAnimationFrame(check);
+  check();
+})();
+</script>"""
+KEY_METRIC = '[data-testid="stMetricValue"]'
+KEY_CHART = ".js-plotly-plot .main-svg"
+
+
+def key_figures_sent(selector: str = KEY_METRIC) -> None:
+    """Called by a page after its key figures and before its (other) charts; `selector` finds a
+    key figure in the page (`KEY_METRIC`, or `KEY_CHART` where the first chart is the key
+    figure). On the page's first run in this session, wait until the browser has drawn the
+    figures (`dashboard.paint`):
+    charts arriving with them hold them back until Plotly's script is loaded and run. Later
+    runs of the same page (a filter click) keep the figures on screen and do not wait; without
+    the app server's routes (`streamlit run dashboard/app.py`, AppTest) nothing waits."""
+    page = st.session_state.get(_PAGE_SHOWN)
+    if st.session_state.get(_PAGE_PAINTED) == page or not sessions.ROUTES_SERVED:
+        return
+    st.session_state[_PAGE_PAINTED] = page
+    token = paint.expect()
+    st.html(_PAINTED_SCRIPT % (json.dumps(sessions.url(f"{paint.ROUTE}/{token}")),
+                               json.dumps(selector)), unsafe_allow_javascript=True)
+    paint.wait(token)
+
+
 class PageEnd(Exception):
     """Raised by `end_page`; `run_page` catches it."""
 
@@ -465,6 +503,7 @@ def end_page() -> NoReturn:
 def run_page(nav) -> None:
     """Run the chosen page, then draw the filter widgets (after `end_page()` too, not after
     `st.stop()`); an unexpected error becomes a German message, not a traceback."""
+    st.session_state[_PAGE_SHOWN] = nav.url_path
     try:
         nav.run()
     except PageEnd:

@@ -54,6 +54,7 @@ if kf.ueberfaellige_meilensteine is not None:  # internal monitoring: not for th
 stichtag_input()
 if report.public:
     st.caption(report.protection.text(lang) if report.protection else ui.t("auth.suppressed"))
+ui.key_figures_sent()
 
 left, right = st.columns(2)
 with left:
