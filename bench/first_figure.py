@@ -11,7 +11,9 @@ two chart/table tab pairs: Überblick's shape); lazy (the same with the table ta
 lazy_late (lazy, the sidebar pills sent after the page content); lazy_nopills (lazy, no pills);
 eager_ui (the project's `ui.table_with_download` in plain tabs, pills last: Überblick's shape
 before the table tabs on demand); ui (the project's `ui.chart_and_table`, pills last); date (a
-date input before the metric, as Überblick's Stichtag).
+date input before the metric, as Überblick's Stichtag); chart_pause, ui_pause (chart, ui with
+a pause of `?pause=` seconds, default 0.15, between the figures and the charts: what
+`ui.key_figures_sent` does with the browser's report instead of a fixed pause).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ st.title("Hello")
 if VARIANT == "date":  # Überblick's Stichtag date input before the first metric
     st.date_input("Stichtag", key="stichtag")
 st.metric("Hello", 1)
-if VARIANT in ("full", "lazy", "lazy_late", "lazy_nopills", "eager_ui", "ui"):
+if VARIANT in ("full", "lazy", "lazy_late", "lazy_nopills", "eager_ui", "ui", "ui_pause"):
     for i in range(5):
         st.metric(f"Kennzahl {i}", i)
 if VARIANT.endswith("_pause"):  # the key figures reach the browser before any chart
@@ -80,5 +80,6 @@ elif VARIANT == "eager_ui":  # the project's helpers as before: every table sent
 elif VARIANT in ("ui", "ui_pause"):  # the project's `ui.chart_and_table`: tables on demand
     for i in range(2):
         ui.chart_and_table(chart(), FRAME, "x", key=f"k{i}")
-if VARIANT in ("lazy_late", "eager_ui", "ui", "ui_pause"):  # the sidebar filters sent after the content
+# the sidebar filters sent after the content
+if VARIANT in ("lazy_late", "eager_ui", "ui", "ui_pause"):
     pills()

@@ -8,12 +8,13 @@ figure, or the drawn chart / map where the page's first content is a chart), in 
 context (cold cache, new Streamlit session):
 
 - public pages (Überblick, Karte, Module) are cold loads of the public view;
-- staff pages are cold loads too, of `bench/staff_app.py`: the real app with a signed-in staff
-  session from the first request (a reload of the real app would start a public session, so
-  timing in-app clicks against cold loads would compare different things).
+- staff pages are cold loads too, by a signed-in staff member: a bench account signs in once
+  through the form, and every fresh context carries its session cookie, as a reload or a
+  bookmark does (not in-app clicks, which would compare different things with cold loads).
 
-Servers start as `make run` does (`python -m dashboard.serve`: caches of the default views are
-warmed in the background after the start and after each build).
+Servers start as `make run` does (`python -m dashboard.serve dashboard/server.py`: the served
+app with its routes, caches of the default views warmed in the background after the start and
+after each build).
 Warm visits: the server has served the page before; page and baseline alternate run by run, so
 both see the same machine load. First visit: a freshly started server (and a freshly started
 baseline server) serves its first request, after its warm-up reported ready (the time from
@@ -30,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,8 +68,9 @@ PAGES = {
     "Bericht (Team)": ("staff", "/bericht", METRIC),
     "Daten (Team)": ("staff", "/daten", HEADING),
 }
-SCRIPTS = {"public": "dashboard/app.py", "staff": "bench/staff_app.py"}
+SERVED = "dashboard/server.py"
 HELLO = ("bench/hello.py", "/", METRIC)
+STAFF_USER, STAFF_PASSWORD = "bench-team", "bench-passwort-123"
 
 
 def ensure_national_db() -> Path:
@@ -84,9 +87,37 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
-def measure(browser, url: str, ready: tuple[str, str]) -> tuple[float, int]:
-    """Seconds until `ready` holds, and bytes received, in a fresh context."""
+def accounts() -> dict[str, str]:
+    """A throw-away accounts file with the bench's staff account (environment for the server)."""
+    from dashboard.auth import add_account
+
+    folder = Path(tempfile.mkdtemp(prefix="wk-bench-"))
+    add_account(STAFF_USER, STAFF_PASSWORD, "staff", path=folder / "users.toml")
+    return {"WK_USERS": str(folder / "users.toml"), "WK_AUDIT": str(folder / "audit.jsonl")}
+
+
+def staff_cookies(browser, url: str) -> list[dict]:
+    """Sign the bench account in through the form; its session cookie (valid for every server
+    started with the same accounts file)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/anmelden")
+    page.get_by_label("Benutzername").fill(STAFF_USER)
+    page.get_by_label("Passwort").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_role("button", name="Abmelden").wait_for(timeout=60_000)
+    cookies = context.cookies()
+    context.close()
+    return cookies
+
+
+def measure(browser, url: str, ready: tuple[str, str], cookies: list[dict] | None = None
+            ) -> tuple[float, int]:
+    """Seconds until `ready` holds, and bytes received, in a fresh context (with `cookies`: a
+    signed-in visitor's)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    if cookies:
+        context.add_cookies(cookies)
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -121,17 +152,18 @@ def wait_warm(url: str, started: float, timeout: float = 600) -> float:
     raise RuntimeError(f"warm-up did not finish within {timeout} s ({log})")
 
 
-def first_visit(browser, db: Path, script: str, path: str, ready, warm: bool
+def first_visit(browser, db: Path, script: str, path: str, ready, warm: bool,
+                cookies: list[dict] | None = None, env: dict[str, str] | None = None
                 ) -> tuple[float, float, float | None]:
     """The first request a freshly started server answers: seconds, load average, and (with
     `warm`) seconds from the start until the background warm-up was done; the visit comes
     after it, like a visitor arriving after the server has been up for that long."""
     started = time.perf_counter()
-    proc, url = start_app(db, script, warm=warm)
+    proc, url = start_app(db, script, warm=warm, **(env or {}))
     try:
         warmed = wait_warm(url, started) if warm else None
         before = load()
-        seconds, _ = measure(browser, url + path, ready)
+        seconds, _ = measure(browser, url + path, ready, cookies)
         return seconds, max(before, load()), warmed
     finally:
         proc.terminate()
@@ -164,6 +196,7 @@ def main() -> None:
     if "National" in wanted:
         scales.append(("National", ensure_national_db()))
     warm, first = [], []
+    env = accounts()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         hello_proc, hello_url = start_app(demo, HELLO[0])
@@ -171,20 +204,19 @@ def main() -> None:
             measure(browser, hello_url, HELLO[2])  # the baseline's own first visit
             for scale, db in scales:
                 started = time.perf_counter()
-                servers = {role: start_app(db, SCRIPTS[role], warm=not args.no_warm)
-                           for role in {PAGES[n][0] for n in names}}
+                proc, server_url = start_app(db, SERVED, warm=not args.no_warm, **env)
                 if not args.no_warm:  # visits during the warm-up would compete with it
-                    for _proc, server_url in servers.values():
-                        wait_warm(server_url, started)
+                    wait_warm(server_url, started)
+                cookies = {"public": None, "staff": staff_cookies(browser, server_url)}
                 try:
                     for name in names:
                         role, path, ready = PAGES[name]
-                        url = servers[role][1] + path
-                        measure(browser, url, ready)  # fill the server's caches
+                        url = server_url + path
+                        measure(browser, url, ready, cookies[role])  # fill the server's caches
                         pairs = []
                         for _ in range(args.runs):  # interleaved: baseline, page, baseline, …
                             h, hb = measure(browser, hello_url, HELLO[2])
-                            s, b = measure(browser, url, ready)
+                            s, b = measure(browser, url, ready, cookies[role])
                             pairs.append((s, h, b, hb, load()))
                         medians = (statistics.median(x) for x in zip(*pairs, strict=True))
                         row = (scale, name, *medians,
@@ -194,15 +226,14 @@ def main() -> None:
                         print(f"{scale} {name}: {row[2]:.2f} s vs hello {row[3]:.2f} s "
                               f"({row[7]:.2f}×, load {row[8]:.1f}–{row[9]:.1f})", flush=True)
                 finally:
-                    for proc, _url in servers.values():
-                        proc.terminate()
+                    proc.terminate()
                 if args.no_first:
                     continue
                 for name in names:  # a fresh page server and a fresh baseline server each
                     role, path, ready = PAGES[name]
                     h, h_load, _ = first_visit(browser, demo, HELLO[0], "/", HELLO[2], False)
-                    s, s_load, warmed = first_visit(browser, db, SCRIPTS[role], path, ready,
-                                                    not args.no_warm)
+                    s, s_load, warmed = first_visit(browser, db, SERVED, path, ready,
+                                                    not args.no_warm, cookies[role], env)
                     first.append((scale, name, s, h, s / h, max(h_load, s_load), warmed))
                     print(f"{scale} {name} first visit: {s:.2f} s vs hello {h:.2f} s "
                           f"({s / h:.2f}×, load {max(h_load, s_load):.1f}, "

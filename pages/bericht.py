@@ -50,6 +50,7 @@ cols = [*st.columns(4), *st.columns(4)]
 for col, key in zip(cols, shown, strict=True):
     figure = rd.FIGURE_BY_KEY[key]
     col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
+ui.key_figures_sent()
 
 # ---- downloads (in the UI language) ----
 st.subheader(ui.t("bericht.downloads"))

@@ -59,6 +59,7 @@ table = ui.values(rows, meilenstein="meilenstein", zustand="zustand").select(
     pl.col("zustand").alias(ui.t("fortschritt.zustand")),
 )
 ui.chart_and_table(fig, table, "zeitplan", key="timeline")
+ui.key_figures_sent(ui.KEY_CHART)
 action_views.period_notes(viewer, rows["geplant_am"].min() or info.datenstand, info.datenstand,
                            shown["kommune_id"].to_list())
 

@@ -49,6 +49,7 @@ if view == "points":
         selection_mode="points",
         config={"displaylogo": False},
     )
+    ui.key_figures_sent(ui.KEY_CHART)
     if profiles:
         st.caption(ui.t("karte.click_hint"))
         selected = event.selection.points if event and event.selection else []

@@ -61,6 +61,7 @@ c[3].metric(
     dauer,
     help=ui.t("ueberblick.ziel_hint", min=ziel_monate[0], max=ziel_monate[1]),
 )
+ui.key_figures_sent()
 next_text = (
     ui.t(
         "kommune.next_value",

@@ -74,6 +74,7 @@ def public_page() -> None:
             public_bars(frame, all(part.is_hidden(f).all() for f in figures), "auspraegung",
                         measure, columns | {"auspraegung": ui.t(label)},
                         f"nutzung_nach_{merkmal.lower()}", key=f"public_{merkmal}")
+        ui.key_figures_sent(ui.KEY_CHART)  # after the first chart (later calls do nothing)
 
     st.subheader(ui.t("module.by_sector"))
     total = events.subset(list(rd.SEKTOREN), period & (pl.col("merkmal") == "Insgesamt"))
@@ -108,6 +109,7 @@ def staff_aggregates() -> None:
         "nutzung_je_monat",
         key="monthly",
     )
+    ui.key_figures_sent(ui.KEY_CHART)
 
     left, right = st.columns(2)
     for column, dim, title in (
