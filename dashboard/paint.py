@@ -47,9 +47,10 @@ def painted(token: str) -> bool:
     return True
 
 
-def wait(token: str, timeout: float = MAX_WAIT) -> bool:
-    """Block until `token` was reported (True) or `timeout` passed (False); the token is then
-    forgotten either way."""
+def wait(token: str, timeout: float | None = None) -> bool:
+    """Block until `token` was reported (True) or `timeout` (default `MAX_WAIT`) seconds passed
+    (False); the token is then forgotten either way."""
+    timeout = MAX_WAIT if timeout is None else timeout
     with _lock:
         event = _waiting.get(token)
     try:

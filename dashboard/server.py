@@ -27,6 +27,7 @@ With `window.__streamlit.BACKEND_BASE_URL` set in the page it asks the right pla
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from functools import cache
 
@@ -160,7 +161,14 @@ def painted(request: Request) -> Response:
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
 
-sessions.ROUTES_SERVED = True
+@contextlib.asynccontextmanager
+async def serving(_app: st.App):
+    """While this server runs, the routes exist: pages may use them. Set at the start, not at
+    import, so that importing this module (tests of the handlers) changes nothing else."""
+    sessions.ROUTES_SERVED = True
+    yield None
+
+
 # Streamlit mounts its own routes below `server.baseUrlPath` but not an App's extra routes: they
 # get the prefix here (the command-line options are loaded before this module is imported).
 app = st.App("app.py", routes=[Route(sessions.url(sessions.START_PATH), start),
@@ -171,4 +179,4 @@ app = st.App("app.py", routes=[Route(sessions.url(sessions.START_PATH), start),
                                      methods=["GET"]),
                                Route(sessions.url(paint.ROUTE + "/{token}"), painted,
                                      methods=["POST"])],
-             middleware=[Middleware(BackendUrlMiddleware)])
+             middleware=[Middleware(BackendUrlMiddleware)], lifespan=serving)

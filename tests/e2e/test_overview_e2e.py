@@ -28,3 +28,21 @@ def test_overview_shows_key_figures_and_stays_offline(page: Page, app_url: str, 
     assert _metric(page, "davon abgeschlossen") == str(finished)
     screenshot(page, "ueberblick")
     assert outside == []
+
+
+def test_the_key_figures_are_drawn_before_plotly_is_loaded(page: Page, app_url: str):
+    """The overview's first run sends its charts only after the browser reported the key
+    figures drawn (`ui.key_figures_sent`): the figures are in the page before the browser even
+    asks for Plotly's script (4.7 MB), instead of waiting until it is loaded and run. Fails when
+    the charts travel with the figures."""
+    page.add_init_script("""new MutationObserver(() => {
+        if (!window.__wkMetricAt && document.querySelector('[data-testid="stMetricValue"]'))
+            window.__wkMetricAt = performance.now();
+    }).observe(document, {subtree: true, childList: true});""")
+    page.goto(app_url)
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=60_000)
+    metric_at = page.evaluate("window.__wkMetricAt")
+    plotly = page.evaluate("""() => performance.getEntriesByType('resource')
+        .filter(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name)).map(e => e.startTime)""")
+    assert metric_at is not None and len(plotly) == 1
+    assert metric_at < plotly[0]

@@ -1,0 +1,107 @@
+"""Key figures first (`dashboard.paint`, `ui.key_figures_sent`): a page's first run sends its key
+figures, waits until the browser reports them drawn, then sends its charts."""
+
+from __future__ import annotations
+
+import threading
+
+from starlette.requests import Request
+
+from dashboard import paint, server, sessions, ui
+from tests.dashboard.pagetest import assert_ok, run_page
+
+
+def _post(token: str):
+    return server.painted(Request({"type": "http", "method": "POST", "headers": [],
+                                   "path_params": {"token": token}}))
+
+
+def test_a_report_wakes_its_waiting_page():
+    token = paint.expect()
+    threading.Timer(0.05, paint.painted, args=(token,)).start()
+    assert paint.wait(token, timeout=30)  # False only after 30 s without the report
+    assert paint.waiting() == 0
+
+
+def test_a_page_whose_browser_never_reports_goes_on_after_the_timeout():
+    token = paint.expect()
+    assert paint.wait(token, timeout=0.05) is False
+    assert paint.waiting() == 0 and not paint.painted(token)  # forgotten
+
+
+def test_the_route_answers_every_token_alike_and_wakes_only_its_own():
+    """An unknown, guessed or used token gets the same empty 204 as a real one, and a report
+    wakes only the page that sent the token."""
+    mine, other = paint.expect(), paint.expect()
+    for token in ("unbekannt", "../README.md", "<script>", mine):
+        response = _post(token)
+        assert response.status_code == 204 and response.body == b"", token
+    assert paint.wait(mine, timeout=30)
+    assert paint.wait(other, timeout=0.01) is False
+    assert _post(mine).status_code == 204  # used: ignored, same answer
+
+
+def test_importing_the_server_module_does_not_switch_the_routes_on():
+    """`ROUTES_SERVED` is set when the server starts (its lifespan), not when a test imports
+    `dashboard.server`: pages in later tests of the same process must not wait for a browser
+    that is not there."""
+    assert server.app is not None
+    assert sessions.ROUTES_SERVED is False
+
+
+def _element_order(at) -> list[str]:
+    """The main area's elements in page order: "metric", "chart", "paint" (the report
+    script), other types by name."""
+    order = []
+
+    def walk(node) -> None:
+        children = getattr(node, "children", None)
+        if children is not None:
+            for child in children.values():
+                walk(child)
+            return
+        kind = getattr(node, "type", "")
+        if kind == "html" and paint.ROUTE in node.proto.body:
+            order.append("paint")
+        elif kind in ("metric", "plotly_chart"):
+            order.append({"plotly_chart": "chart"}.get(kind, kind))
+
+    walk(at.main)
+    return order
+
+
+def test_the_overview_sends_its_figures_waits_then_sends_its_charts(use_db, demo_db,
+                                                                     monkeypatch):
+    """Under the app server: metrics, then the report script, then the charts; the page's
+    second run (a filter click keeps the figures on screen) waits for nothing."""
+    monkeypatch.setattr(sessions, "ROUTES_SERVED", True)  # as under dashboard/server.py
+    monkeypatch.setattr(paint, "MAX_WAIT", 0.05)  # no browser reports here
+    at = run_page(use_db, demo_db, viewer=None)
+    order = _element_order(at)
+    assert order.count("paint") == 1
+    cut = order.index("paint")
+    assert set(order[:cut]) == {"metric"} and len(order[:cut]) >= 7
+    assert set(order[cut + 1:]) == {"chart"} and len(order[cut + 1:]) == 2
+    script = next(e.proto.body for e in at.get("html") if paint.ROUTE in e.proto.body)
+    assert '"/gezeichnet/' in script and "stMetricValue" in script
+    at.run()
+    assert_ok(at)
+    assert "paint" not in _element_order(at)
+    assert paint.waiting() == 0
+
+
+def test_chart_pages_wait_after_their_first_chart(use_db, demo_db, monkeypatch):
+    monkeypatch.setattr(sessions, "ROUTES_SERVED", True)
+    monkeypatch.setattr(paint, "MAX_WAIT", 0.05)
+    at = run_page(use_db, demo_db, "fortschritt")
+    order = _element_order(at)
+    assert order[:2] == ["chart", "paint"] and order.count("paint") == 1
+    script = next(e.proto.body for e in at.get("html") if paint.ROUTE in e.proto.body)
+    assert ui.KEY_CHART in script.replace("\\", "")
+
+
+def test_without_the_app_server_no_page_waits(use_db, demo_db):
+    """`streamlit run dashboard/app.py` and AppTest: nothing reports, so nothing waits."""
+    for page in (None, "kommune", "bericht", "module", "fortschritt", "karte"):
+        at = run_page(use_db, demo_db, page)
+        assert "paint" not in _element_order(at), page
