@@ -9,7 +9,10 @@ does (frontend/connection/src/WebsocketConnection.tsx and app/src/App.tsx in str
 2. send `BackMsg.rerun_script` with a `ClientState` holding the URL's query string and the page
    name (the URL path, e.g. `fortschritt`; empty for the start page);
 3. read binary `ForwardMsg`s: `delta`s carry the page's elements, `script_finished` ends the run
-   (`page_not_found` is Streamlit's "Page not found" modal, an `exception` element an error).
+   (`page_not_found` is Streamlit's "Page not found" modal, an `exception` element an error);
+4. report the key figures drawn when a page asks for it (`dashboard.paint`: an html element
+   whose script POSTs to `/gezeichnet/<token>`), as the browser's script does once they are on
+   screen; a light client has them as soon as they arrive.
 
 Used by `bench/load.py` (many sessions at once) and tests/test_replicas.py (what a second
 process serves). Loopback only.
@@ -18,7 +21,9 @@ process serves). Loopback only.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -26,7 +31,10 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from dashboard import paint
+
 FINISHED = ForwardMsg.ScriptFinishedStatus.Value("FINISHED_SUCCESSFULLY")
+PAINT_URL = re.compile(rf'"([^"]*{paint.ROUTE}/[A-Za-z0-9_-]+)"')
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Run:
     timed_out: bool = False  # the run did not end in time (or the connection closed)
     messages: int = 0  # ForwardMsgs received
     last: str = ""  # type of the last one (what the server was doing when it stopped)
+    paint_reports: list[str] = field(default_factory=list)  # paths the page asked to POST to
 
 
 def _collect(msg: ForwardMsg, run: Run, started: float) -> None:
@@ -73,6 +82,8 @@ def _collect(msg: ForwardMsg, run: Run, started: float) -> None:
         run.widgets[widget.label] = widget.id
     elif kind == "exception":
         run.errors.append(f"{element.exception.type}: {element.exception.message}")
+    elif kind == "html" and (found := PAINT_URL.search(element.html.body)):
+        run.paint_reports.append(found[1])
 
 
 class Session:
@@ -139,7 +150,11 @@ class Session:
             run.messages += 1
             kind = msg.WhichOneof("type")
             run.last = kind if kind != "delta" else f"delta {msg.delta.WhichOneof('type')}"
+            reports = len(run.paint_reports)
             _collect(msg, run, started)
+            if len(run.paint_reports) > reports:  # the figures before it have arrived: drawn
+                asyncio.get_running_loop().run_in_executor(None, self._report,
+                                                           run.paint_reports[-1])
             if kind == "script_finished":
                 if msg.script_finished == FINISHED:
                     return
@@ -147,6 +162,12 @@ class Session:
                     run.errors.append(f"script finished with status "
                                       f"{ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)}")
                     return
+
+    def _report(self, path: str) -> None:
+        parts = urlsplit(self.base_url)
+        request = urllib.request.Request(f"{parts.scheme}://{parts.netloc}{path}", method="POST")
+        with urllib.request.urlopen(request, timeout=30):
+            pass
 
     async def close(self) -> None:
         if self._ws is not None:

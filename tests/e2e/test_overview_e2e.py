@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+
 import duckdb
 from playwright.sync_api import Page, expect
 
@@ -46,3 +49,23 @@ def test_the_key_figures_are_drawn_before_plotly_is_loaded(page: Page, app_url: 
         .filter(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name)).map(e => e.startTime)""")
     assert metric_at is not None and len(plotly) == 1
     assert metric_at < plotly[0]
+
+
+def test_a_light_client_reports_the_figures_drawn_as_a_browser_does(app_url: str):
+    """bench/load.py's light sessions answer the page's report request, as the browser's
+    script does (otherwise every first page view of the load test waits `paint.MAX_WAIT`)."""
+    from bench import stclient
+
+    async def two_runs():
+        session = await stclient.Session(app_url).open()
+        try:
+            return await session.rerun(), await session.rerun()
+        finally:
+            await session.close()
+
+    # in a thread of its own: the browser tests before this one left an event loop in this one
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first, second = pool.submit(asyncio.run, two_runs()).result()
+    assert not first.errors and len(first.metrics) >= 7
+    assert len(first.paint_reports) == 1 and "/gezeichnet/" in first.paint_reports[0]
+    assert not second.errors and second.paint_reports == []  # the figures are still shown
