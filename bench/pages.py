@@ -20,7 +20,9 @@ both see the same machine load. First visit: a freshly started server (and a fre
 baseline server) serves its first request, after its warm-up reported ready (the time from
 start to ready is listed); this is what the first visitor after a restart waits for.
 The load average (1 min) is recorded with every figure: the machine may be shared.
-The baseline is `bench/hello.py` (title + one metric).
+The baseline is `bench/hello.py` (title + one metric). The row "Plotly floor" times
+`bench/hello_plotly.py` (the baseline plus one small Plotly chart) until its chart is drawn: no
+page whose key content is a chart can be faster than that.
 Goal (issue #16): ≤ 1.5× hello-world at demo scale, ≤ 2× at national scale, first visits included.
 """
 
@@ -67,7 +69,11 @@ PAGES = {
     "Vernetzung (Team)": ("staff", "/vernetzung", HEADING),
     "Bericht (Team)": ("staff", "/bericht", METRIC),
     "Daten (Team)": ("staff", "/daten", HEADING),
+    # not a page: hello-world plus one small Plotly chart, timed until the chart is drawn – the
+    # floor of every page whose key content is a chart (Plotly's 4.7 MB script)
+    "Plotly floor": ("floor", "/", CHART),
 }
+FLOOR = "bench/hello_plotly.py"
 SERVED = "dashboard/server.py"
 HELLO = ("bench/hello.py", "/", METRIC)
 STAFF_USER, STAFF_PASSWORD = "bench-team", "bench-passwort-123"
@@ -205,13 +211,15 @@ def main() -> None:
             for scale, db in scales:
                 started = time.perf_counter()
                 proc, server_url = start_app(db, SERVED, warm=not args.no_warm, **env)
+                floor_proc, floor_url = start_app(demo, FLOOR)
                 if not args.no_warm:  # visits during the warm-up would compete with it
                     wait_warm(server_url, started)
-                cookies = {"public": None, "staff": staff_cookies(browser, server_url)}
+                cookies = {"public": None, "staff": staff_cookies(browser, server_url),
+                           "floor": None}
                 try:
                     for name in names:
                         role, path, ready = PAGES[name]
-                        url = server_url + path
+                        url = (floor_url if role == "floor" else server_url) + path
                         measure(browser, url, ready, cookies[role])  # fill the server's caches
                         pairs = []
                         for _ in range(args.runs):  # interleaved: baseline, page, baseline, …
@@ -227,10 +235,13 @@ def main() -> None:
                               f"({row[7]:.2f}×, load {row[8]:.1f}–{row[9]:.1f})", flush=True)
                 finally:
                     proc.terminate()
+                    floor_proc.terminate()
                 if args.no_first:
                     continue
                 for name in names:  # a fresh page server and a fresh baseline server each
                     role, path, ready = PAGES[name]
+                    if role == "floor":
+                        continue
                     h, h_load, _ = first_visit(browser, demo, HELLO[0], "/", HELLO[2], False)
                     s, s_load, warmed = first_visit(browser, db, SERVED, path, ready,
                                                     not args.no_warm, cookies[role], env)
