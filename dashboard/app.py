@@ -63,7 +63,7 @@ def navigation_sections(role: str) -> dict[str, list[str]]:
 def main() -> None:
     st.set_page_config(page_title=ui.t("app.title"), page_icon=str(ICON),
                        layout="wide")
-    # The menu at the top of the sidebar; filled once the page and the filters are known.
+    # The menu at the top of the sidebar; filled after the page (`ui.run_page`).
     menu = st.sidebar.container(key=ui.MENU_KEY)
     ui.language_switch()
     viewer = ui.session_viewer()
@@ -100,10 +100,11 @@ def main() -> None:
     st.session_state["filters"] = ui.shared_filters()
     if nav.url_path == start.url_path:  # at `/`: the landing entry leads there (and is marked)
         visible[landing] = start
-    ui.page_menu(menu, {ui.t(f"nav.section_{section}"): [visible[stem] for stem in stems]
-                        for section, stems in navigation_sections(viewer.role).items()}, nav)
+    sections = {ui.t(f"nav.section_{section}"): [visible[stem] for stem in stems]
+                for section, stems in navigation_sections(viewer.role).items()}
     ui.demo_banner(info)
-    ui.run_page(nav)
+    # the menu keeps its place at the top of the sidebar but is sent after the page's content
+    ui.run_page(nav, lambda: ui.page_menu(menu, sections, nav))
     ui.footer(info)
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import fields
 from typing import NamedTuple, NoReturn
 from urllib.parse import urlencode, urlsplit
@@ -500,9 +501,10 @@ def end_page() -> NoReturn:
     raise PageEnd
 
 
-def run_page(nav) -> None:
-    """Run the chosen page, then draw the filter widgets (after `end_page()` too, not after
-    `st.stop()`); an unexpected error becomes a German message, not a traceback."""
+def run_page(nav, menu: Callable[[], None]) -> None:
+    """Run the chosen page, then draw the `menu` and the filter widgets (after `end_page()` too,
+    not after `st.stop()`): the browser shows the page's first content before it lays out the
+    sidebar. An unexpected error becomes a German message, not a traceback."""
     st.session_state[_PAGE_SHOWN] = nav.url_path
     try:
         nav.run()
@@ -512,6 +514,7 @@ def run_page(nav) -> None:
         _log.exception("Fehler auf der Seite %s", nav.title)
         st.error(t("app.page_error", error=type(exc).__name__), icon=":material/error:")
     finally:
+        menu()
         filter_widgets()
 
 

@@ -31,7 +31,7 @@ try:
     report = data.load_report(data.PUBLIC if public else viewer, von, bis, stichtag)
 except ValueError as exc:
     st.error(str(exc), icon=":material/event_busy:")
-    st.stop()
+    ui.end_page()
 
 st.caption(ui.t("bericht.version", stichtag=fmt.date(stichtag, lang), von=fmt.date(von, lang),
                 bis=fmt.date(report.bis_effektiv, lang),

@@ -22,7 +22,7 @@ try:
     data.require_staff(viewer, "die Datenverwaltung öffnen")
 except PermissionError:
     st.error(ui.t("daten.no_access"), icon=":material/lock:")
-    st.stop()
+    ui.end_page()
 user = st.session_state.get("user", "unbekannt")
 st.caption(ui.t("daten.intro"))
 
@@ -61,7 +61,7 @@ try:
     current = imports.current_version(viewer)  # registers a database built outside the page
 except imports.ImportFailed as exc:
     st.warning(ui.md_escape(str(exc)), icon=":material/hourglass_top:")
-    st.stop()
+    ui.end_page()
 tab_import, tab_versions, tab_quality, tab_log = st.tabs([
     ui.t("daten.tab_import"), ui.t("daten.tab_versions"),
     ui.t("daten.tab_quality"), ui.t("daten.tab_log"),

@@ -15,7 +15,7 @@ lang, viewer, filters = ui.page("fortschritt.title")
 progress = data.load_progress(viewer, filters)
 if progress.is_empty():
     ui.empty_state()
-    st.stop()
+    ui.end_page()
 info = data.build_info()
 ziel_monate = data.programme_rules().ziel_monate
 

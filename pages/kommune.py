@@ -12,7 +12,7 @@ ziel_monate = data.programme_rules().ziel_monate
 choices = data.kommune_choices(viewer)
 if choices.is_empty():
     ui.empty_state()
-    st.stop()
+    ui.end_page()
 ids = choices["kommune_id"].to_list()
 names = dict(choices.select("kommune_id", "name").rows())
 wanted = st.query_params.get("kommune")

@@ -18,7 +18,7 @@ st.caption(ui.t("austausch.intro"))
 choices = data.peer_kommune_choices(viewer)
 if choices.is_empty():
     st.info(ui.t("vernetzung.no_access"), icon=":material/lock:")
-    st.stop()
+    ui.end_page()
 names = data.kommune_names()
 ids = choices["kommune_id"].to_list()
 
@@ -121,7 +121,7 @@ with tabs[3]:
     exchange_ui.render_practice(viewer, kommune_id, names)
 
 if not viewer.is_staff:
-    st.stop()
+    ui.end_page()
 
 with tabs[4]:
     exchange_ui.render_network(viewer, names)
@@ -146,17 +146,17 @@ with tabs[5]:
     split = stored[1] if stored and stored[0] == settings else None
     if split is None:
         st.caption(ui.t("austausch.groups_hint"))
-        st.stop()
+        ui.end_page()
     st.caption(ui.t("vernetzung.groups.selection_excluded", n=split.ausgewaehlt,
                     k=split.ausgelassen)
                if split.ausgelassen else ui.t("vernetzung.groups.selection", n=split.ausgewaehlt))
     if split.groups is None:
         st.warning(split.fehler, icon=":material/group_off:")
-        st.stop()
+        ui.end_page()
     groups, members = split.groups.groups, split.groups.members
     if groups.is_empty():
         st.info(ui.t("vernetzung.groups.empty"), icon=":material/filter_list_off:")
-        st.stop()
+        ui.end_page()
     st.markdown(f"**{ui.t('vernetzung.groups.result', k=groups.height, n=members.height)}**")
     shown = groups.head(MAX_GROUP_CARDS).to_dicts()
     for start in range(0, len(shown), 2):

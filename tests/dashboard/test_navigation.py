@@ -120,3 +120,14 @@ def test_open_requests_are_counted_in_the_menu(demo_store):  # noqa: F811
     at.session_state["viewer"] = data.Viewer("kommune", asker)  # the asker has none open
     at.run()
     assert _menu(at)[1] == ("Kommunen", ["Kommune", "Vernetzung", "Handlungsplan"])
+
+
+def test_the_menu_is_there_when_a_page_ends_early(use_db, cohort_db):
+    """The menu is sent after the page's content (`ui.run_page`); a page that ends early (here
+    Fortschritt at an empty selection) still has it at the top of the sidebar, with the filters.
+    (With `st.stop()` instead of `ui.end_page()` both were missing.)"""
+    at = run_page(use_db, cohort_db, "fortschritt", bundesland="Bayern", status="abgeschlossen",
+                  groesse="klein")
+    assert ui.t("empty.title") in at.warning[0].value  # the page ended at its empty state
+    assert [s for s, _links in _menu(at)][:1] == ["Programm"]
+    assert at.button_group(key="flt_bundesland") is not None
