@@ -10,6 +10,12 @@ set variable regel = (
     select map(list(spalte), list(regel)) from ref_spalte_regel where datei = 'modulnutzung'
 );
 
+-- The rows are written in the file's order (DuckDB keeps it for a query without a join), so for a
+-- CSV read from disk the table's rowid numbers them (`pruef_modulnutzung_zeilen`): the file is read
+-- once, straight into this check. The optimizer would turn the allowed-value tests (list_contains
+-- with a constant list) into a join, which loses the order; that rewrite is off for this statement.
+set disabled_optimizers = 'in_clause';
+
 create or replace temp table pruef_modulnutzung as
 with schnell as (
     -- dates as dd.mm.yyyy and whole numbers as plain digits (the usual case) parse by one call
@@ -123,8 +129,12 @@ select
     zivilgesellschaft, wirtschaft, einwohnerschaft
 from geprueft;
 
+reset disabled_optimizers;
+
+-- `zeile`: the row as the spreadsheet shows it (the header is row 1); the in-memory reader
+-- numbered its rows itself
 create or replace temp view pruef_modulnutzung_zeilen as
-select zeile_gelesen as zeile, * exclude (zeile_gelesen)
+select coalesce(zeile_gelesen, rowid + 2) as zeile, * exclude (zeile_gelesen)
 from pruef_modulnutzung
 where not leer;
 
