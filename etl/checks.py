@@ -138,9 +138,7 @@ def validate_in_duckdb(
         .cast(REJECT_SCHEMA)
     )
     rows_read, loaded = con.execute(
-        f"select (select count(*) from pruef_{entity.name}_zeilen), "
-        f"(select count(*) from raw_{entity.name})"
-    ).fetchall()[0]
+        f"select gelesen, geladen from zahlen_{entity.name}").fetchall()[0]
     con.unregister("pruef_kommunen")
     return ValidationResult(entity.name, None, rejects, rows_read, loaded)
 
