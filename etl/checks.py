@@ -80,7 +80,7 @@ def _source_view(con: duckdb.DuckDBPyConnection, source: RawTable | CsvFile,
                  entity: Entity) -> None:
     """`pruef_roh`: the file's entity columns as text plus `_zeile`, the row as the spreadsheet
     shows it. For a CSV file DuckDB reads itself `_zeile` is null: the rule file writes the rows
-    in file order (its query has no join, see etl/sql/checks/_regeln.sql), so the row number is
+    in file order (its query has no join, see etl/sql/checks/modulnutzung.sql), so the row number is
     the check table's rowid, and the file is read only once, straight into the check."""
     if isinstance(source, RawTable):
         con.register("pruef_roh", source.frame)
