@@ -14,7 +14,7 @@ create or replace temp macro leerzeichen() as
     || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233)
     || chr(8239) || chr(8287) || chr(12288);
 create or replace temp macro roh(t) as case
-    when ord(t) between 33 and 126 and ord(right(t, 1)) between 33 and 126 then t
+    when ord(t) between 33 and 126 and ord(t[-1]) between 33 and 126 then t
     else nullif(trim(t, leerzeichen()), '')
 end;
 
