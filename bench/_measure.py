@@ -1,4 +1,4 @@
-"""Run a command in a child process and report its wall time and peak memory (RSS)."""
+"""Run a command in a child process and report its wall time, CPU time and peak memory (RSS)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ class Measurement:
     seconds: float
     peak_mib: float
     returncode: int
+    cpu_seconds: float = 0.0  # user + sys of the child and its threads
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
-    """Wall time and peak RSS of `cmd` (os.wait4 gives that child's own rusage)."""
+    """Wall time, CPU time and peak RSS of `cmd` (os.wait4 gives that child's own rusage)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -26,7 +27,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {proc.stderr.read().decode()[-800:]}")
-    return Measurement(seconds, usage.ru_maxrss / 1024, code)
+    return Measurement(seconds, usage.ru_maxrss / 1024, code, usage.ru_utime + usage.ru_stime)
 
 
 def median_of(runs: int, cmd: list[str]) -> Measurement:

@@ -6,7 +6,8 @@ The national-scale input (11,000 communes, 1 million uptake rows) is generated o
 data/bench/national/ by the demo generator; `--large` adds a 4.5 million row case
 (data/bench/national45/). Each measurement runs in a fresh process, ETL and plain read
 interleaved (ETL, plain, ETL, plain, …) so a load change on the shared machine hits both; the
-load average is printed with every scale. The baseline is DuckDB's own CSV reader loading the
+load average is printed with every scale, and CPU seconds (user + sys), steadier than wall time
+when others share the machine. The baseline is DuckDB's own CSV reader loading the
 same four files into tables (German dialect).
 `--before DIR` also times another version of the ETL in the same rounds (before, after, plain
 read), so an improvement shows regardless of the machine's load; DIR holds that version's `etl`
@@ -89,6 +90,10 @@ def bench_scale(label: str, input_dir: Path, runs: int, before: Path | None = No
               f"({statistics.median(ratios):.2f}×), after/before per round "
               f"{statistics.median(per_round):.2f}",
               flush=True)
+        print(f"{label}: CPU s (user + sys) per run: before "
+              f"{', '.join(f'{m.cpu_seconds:.2f}' for m in old)}; after "
+              f"{', '.join(f'{m.cpu_seconds:.2f}' for m in etl)}; plain read "
+              f"{', '.join(f'{m.cpu_seconds:.2f}' for m in plain)}", flush=True)
     return {
         "scale": label,
         "rows": rows,
@@ -96,6 +101,8 @@ def bench_scale(label: str, input_dir: Path, runs: int, before: Path | None = No
         "plain": statistics.median(m.seconds for m in plain),
         "ratio": statistics.median(ratios),
         "peak": max(m.peak_mib for m in etl),
+        "cpu": statistics.median(m.cpu_seconds for m in etl),
+        "plain_cpu": statistics.median(m.cpu_seconds for m in plain),
         "plain_peak": max(m.peak_mib for m in plain),
         "load": f"{min(loads):.1f}–{max(loads):.1f}",
     }
@@ -120,14 +127,15 @@ def main() -> None:
     print(f"\n{args.runs} interleaved runs per scale, each in a fresh process; median wall time, "
           "median of the per-pair ratios, largest peak RSS; 1-min load average at each pair "
           f"({os.cpu_count()} cores)\n")
-    print("| scale | input rows | ETL build | DuckDB plain read | ratio | ETL peak memory "
-          "| plain peak | load |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| scale | input rows | ETL build | DuckDB plain read | ratio | CPU s ETL / plain "
+          "| ETL peak memory | plain peak | load |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         print(
             f"| {r['scale']} | {r['rows']:,} | {r['etl']:.2f} s | {r['plain']:.2f} s | "
-            f"{r['ratio']:.2f}× | {r['peak']:,.0f} MiB | {r['plain_peak']:,.0f} MiB | "
-            f"{r['load']} |"
+            f"{r['ratio']:.2f}× | {r['cpu']:.2f} / {r['plain_cpu']:.2f} "
+            f"({r['cpu'] / r['plain_cpu']:.2f}×) | {r['peak']:,.0f} MiB | "
+            f"{r['plain_peak']:,.0f} MiB | {r['load']} |"
         )
 
 

@@ -19,6 +19,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,7 @@ from etl.schema import (
     SOURCE_FILE,
     STATUS,
     ZIEL_MONATE,
+    Entity,
 )
 from etl.validate import ValidationResult, validate_table
 
@@ -194,35 +196,56 @@ def validate_inputs(
 ) -> dict[str, ValidationResult]:
     """Validate the registry first, then the files that refer to it. Files with SQL rules
     (etl/checks.py) are checked in `con` (the new database; their good rows stay there as
-    `raw_<name>`), or without `con` in memory with their good rows returned as a frame."""
+    `raw_<name>`), or without `con` in memory with their good rows returned as a frame.
+
+    With `con`, the SQL checks run on a second thread while the other files are checked here
+    (DuckDB and polars both release the GIL while they work), so the build waits for the longer
+    of the two rather than for both (this thread does not touch `con` meanwhile)."""
     results: dict[str, ValidationResult] = {}
     kommunen = validate_table(raws["kommunen"], KOMMUNEN, datenstand)
     results["kommunen"] = kommunen
     known = kommunen.valid.get_column("kommune_id")
-    for entity in ENTITIES[1:]:
-        raw = raws[entity.name]
-        if isinstance(raw, RawTable):
-            progress(f"Prüfe {raw.path.name} ({raw.frame.height:,} Zeilen) …".replace(",", "."))
-        else:
-            progress(f"Prüfe {raw.path.name} …")
-        if entity.name in CHECKED_IN_SQL and con is not None:
-            started = time.perf_counter()
-            results[entity.name] = validate_in_duckdb(con, raw, entity, known)
-            took = time.perf_counter() - started
-            progress(f"SQL checks/{entity.name}.sql ({took:.2f} s)")
-        elif entity.name in CHECKED_IN_SQL:
-            results[entity.name] = validate_frame(raw, entity, known)
-        else:
-            results[entity.name] = validate_table(raw, entity, datenstand, known)
-    # warnings (rows kept): register statuses no reached milestone proves
-    warnings = status_warnings(kommunen.valid, results["meilensteine"].valid,
-                               raws["kommunen"].path.name, datenstand)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        in_sql: dict[str, Future[tuple[ValidationResult, float]]] = {}
+        try:
+            for entity in ENTITIES[1:]:
+                raw = raws[entity.name]
+                if isinstance(raw, RawTable):
+                    progress(f"Prüfe {raw.path.name} ({raw.frame.height:,} Zeilen) …"
+                             .replace(",", "."))
+                else:
+                    progress(f"Prüfe {raw.path.name} …")
+                if entity.name in CHECKED_IN_SQL and con is not None:
+                    in_sql[entity.name] = pool.submit(_check_in_sql, con, raw, entity,
+                                                      known)
+                elif entity.name in CHECKED_IN_SQL:
+                    results[entity.name] = validate_frame(raw, entity, known)
+                else:
+                    results[entity.name] = validate_table(raw, entity, datenstand, known)
+            # warnings (rows kept): register statuses no reached milestone proves
+            warnings = status_warnings(kommunen.valid, results["meilensteine"].valid,
+                                       raws["kommunen"].path.name, datenstand)
+            for name, job in in_sql.items():
+                results[name], took = job.result()
+                progress(f"SQL checks/{name}.sql ({took:.2f} s)")
+        except BaseException:
+            if con is not None:
+                con.interrupt()  # the pool waits for the SQL checks: stop them first
+            raise
+    results = {entity.name: results[entity.name] for entity in ENTITIES}
     results["kommunen"] = dataclasses.replace(kommunen, warnings=warnings)
     for name, r in results.items():
         hints = f", {r.warnings.height} Hinweise" if r.warnings is not None else ""
         progress(f"  {name}: {r.loaded_rows} übernommen, {r.rejected_rows} Zeilen abgelehnt"
                  + hints)
     return results
+
+
+def _check_in_sql(con: duckdb.DuckDBPyConnection, raw: RawTable | CsvFile, entity: Entity,
+                  known: pl.Series) -> tuple[ValidationResult, float]:
+    """`validate_in_duckdb` and its seconds (reported by the calling thread)."""
+    started = time.perf_counter()
+    return validate_in_duckdb(con, raw, entity, known), time.perf_counter() - started
 
 
 def report_lines(results: dict[str, ValidationResult]) -> pl.DataFrame:

@@ -79,9 +79,9 @@ def rule_table() -> pl.DataFrame:
 def _source_view(con: duckdb.DuckDBPyConnection, source: RawTable | CsvFile,
                  entity: Entity) -> None:
     """`pruef_roh`: the file's entity columns as text plus `_zeile`, the row as the spreadsheet
-    shows it. A CSV file DuckDB reads itself is first copied as read into `pruef_eingelesen`:
-    that plain copy keeps the file's order, so its rowid numbers the rows, whereas the rule
-    file's query, run in parallel, may deliver rows in any order (rowid there is no row number)."""
+    shows it. For a CSV file DuckDB reads itself `_zeile` is null: the rule file writes the rows
+    in file order (its query has no join, see etl/sql/checks/modulnutzung.sql), so the row number is
+    the check table's rowid, and the file is read only once, straight into the check."""
     if isinstance(source, RawTable):
         con.register("pruef_roh", source.frame)
         return
@@ -99,12 +99,9 @@ def _source_view(con: duckdb.DuckDBPyConnection, source: RawTable | CsvFile,
     )
     present = set(source.header)
     rel.select(
-        ", ".join(c if c in present else f"null::varchar as {c}" for c in entity.column_names)
-    ).create_view("pruef_datei", replace=True)
-    con.execute("create or replace temp table pruef_eingelesen as select * from pruef_datei")
-    # the header is row 1
-    con.execute(f"create or replace temp view pruef_roh as "
-                f"select rowid + 2 as {ROW_COLUMN}, * from pruef_eingelesen")
+        f"null::bigint as {ROW_COLUMN}, "
+        + ", ".join(c if c in present else f"null::varchar as {c}" for c in entity.column_names)
+    ).create_view("pruef_roh", replace=True)
 
 
 def run_rule_file(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -134,8 +131,6 @@ def validate_in_duckdb(
         con.execute("drop view if exists pruef_roh")
         _source_view(con, source, entity)
         run_rule_file(con, entity.name)
-    # the checked rows are in `pruef_<entity>` now; the text as read is no longer needed
-    con.execute("drop table if exists pruef_eingelesen")
     rejects = (
         con.sql(f"select zeile, spalte, wert, meldung from abgelehnt_{entity.name}")
         .pl()
@@ -143,9 +138,7 @@ def validate_in_duckdb(
         .cast(REJECT_SCHEMA)
     )
     rows_read, loaded = con.execute(
-        f"select (select count(*) from pruef_{entity.name}_zeilen), "
-        f"(select count(*) from raw_{entity.name})"
-    ).fetchall()[0]
+        f"select gelesen, geladen from zahlen_{entity.name}").fetchall()[0]
     con.unregister("pruef_kommunen")
     return ValidationResult(entity.name, None, rejects, rows_read, loaded)
 

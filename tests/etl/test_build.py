@@ -195,3 +195,43 @@ def test_cli_writes_rejects_report_in_excel_dialect(tmp_path: Path, capsys):
     text = report.decode("utf-8-sig")
     assert text.splitlines()[0] == "datei;zeile;spalte;wert;meldung;art"
     assert ";'-5;" in text  # a text value that looks like a formula is neutralised
+
+
+def test_duplicate_uptake_rows_are_rejected_and_the_first_is_loaded(tmp_path: Path):
+    """core/modulnutzung.sql has no duplicate guard of its own: the checks must reject every row
+    of a (kommune_id, veranstaltung_id) but the first, with the German message naming the first
+    row, and a row that failed a column rule makes no twin of its corrected copy."""
+    extra = (
+        "09162000;V2;2;Webinar;Kommunikation und Konfliktmanagement;10.03.2020;11;5;2;2;0;0\n"  # 7
+        "01001000;V1;1;Erstgespräch;;15.02.2020;7;4;0;0;0;0\n"  # 8
+        "05766020;V9;1;Erstgespräch;;05.10.2021;x;;;;;\n"  # 9: not a number
+        "05766020;V9;1;Erstgespräch;;05.10.2021;2;;;;;\n"  # 10: its corrected twin, loaded
+    )
+    src = write_cohort(tmp_path / "in", modulnutzung=MODULNUTZUNG + extra)
+    db = tmp_path / "db.duckdb"
+    build(src, db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        lines = con.execute(
+            "select zeile, spalte, wert, meldung from meta_ablehnungen "
+            "where datei = 'modulnutzung.csv' order by zeile"
+        ).fetchall()
+        rows = con.execute(
+            "select kommune_id, veranstaltung_id, teilnehmende from modulnutzung order by all"
+        ).fetchall()
+        counts = con.execute(
+            "select zeilen_gelesen, zeilen_geladen, zeilen_abgelehnt from meta_dateien "
+            "where datei_art = 'modulnutzung'"
+        ).fetchone()
+    finally:
+        con.close()
+    twice = ("Doppelter Eintrag: dieselbe Kombination aus „kommune_id“ und „veranstaltung_id“ "
+             "steht schon in Zeile {}. Bitte die doppelte Zeile löschen oder zusammenführen.")
+    assert lines[0] == (7, "veranstaltung_id", "V2", twice.format(4))
+    assert lines[1] == (8, "veranstaltung_id", "V1", twice.format(2))
+    assert [(z, s, w) for z, s, w, _ in lines[2:]] == [(9, "teilnehmende", "x")]
+    assert rows == [
+        ("01001000", "V1", 4), ("01001000", "V2", 6), ("05766020", "V4", 3),
+        ("05766020", "V9", 2), ("09162000", "V2", 9), ("09162000", "V3", 40),
+    ]
+    assert counts == (9, 6, 3)

@@ -1,8 +1,10 @@
 -- Checks layer, shared part: parsers and rule macros for the per-file rule files in this folder.
 -- Input of a rule file is `pruef_roh`: the file's columns as text (exactly as read, plus `_zeile`,
--- the row number as the spreadsheet shows it). The rules and their German messages are the ones of
--- etl/validate.py (which still checks the files not moved here); `ref_spalte` holds each column's
--- rules from etl/schema.py, so limits and allowed values have one source.
+-- the row number as the spreadsheet shows it; null for a CSV file DuckDB reads from disk, whose
+-- rows the rule file numbers by its check table's rowid: so that table's query must keep the
+-- file's order, i.e. contain no join, see modulnutzung.sql). The rules and their German messages
+-- are the ones of etl/validate.py (which still checks the files not moved here); `ref_spalte`
+-- holds each column's rules from etl/schema.py, so limits and allowed values have one source.
 
 -- trimmed text, null when empty (what the rules see). Whitespace as Unicode defines it; a cell
 -- that starts and ends with a visible ASCII character needs no trimming (the usual case, fast)
@@ -12,7 +14,7 @@ create or replace temp macro leerzeichen() as
     || chr(8198) || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233)
     || chr(8239) || chr(8287) || chr(12288);
 create or replace temp macro roh(t) as case
-    when ord(t) between 33 and 126 and ord(right(t, 1)) between 33 and 126 then t
+    when ord(t) between 33 and 126 and ord(t[-1]) between 33 and 126 then t
     else nullif(trim(t, leerzeichen()), '')
 end;
 

@@ -1,14 +1,21 @@
 -- Checks: modulnutzung.csv/.xlsx, read into `pruef_roh` (every column as text, `_zeile` = the
 -- spreadsheet row; see etl/checks.py).
 -- Creates `pruef_modulnutzung` (typed rows with `gut` = every column and row rule holds),
--- `abgelehnt_modulnutzung` (one line per failed rule: zeile, spalte, wert, meldung) and the view
--- `raw_modulnutzung` of the rows that passed every rule, which staging reads.
+-- `abgelehnt_modulnutzung` (one line per failed rule: zeile, spalte, wert, meldung), the view
+-- `raw_modulnutzung` of the rows that passed every rule, which staging reads, and
+-- `zahlen_modulnutzung` (rows read, rows loaded).
 -- Known communes (for the reference rule) come from `pruef_kommunen`.
 
 -- this file's column rules as a constant (`r('spalte')`), folded into every expression once
 set variable regel = (
     select map(list(spalte), list(regel)) from ref_spalte_regel where datei = 'modulnutzung'
 );
+
+-- The rows are written in the file's order (DuckDB keeps it for a query without a join), so for a
+-- CSV read from disk the table's rowid numbers them (`pruef_modulnutzung_zeilen`): the file is read
+-- once, straight into this check. The optimizer would turn the allowed-value tests (list_contains
+-- with a constant list) into a join, which loses the order; that rewrite is off for this statement.
+set disabled_optimizers = 'in_clause';
 
 create or replace temp table pruef_modulnutzung as
 with schnell as (
@@ -123,8 +130,12 @@ select
     zivilgesellschaft, wirtschaft, einwohnerschaft
 from geprueft;
 
+reset disabled_optimizers;
+
+-- `zeile`: the row as the spreadsheet shows it (the header is row 1); the in-memory reader
+-- numbered its rows itself
 create or replace temp view pruef_modulnutzung_zeilen as
-select zeile_gelesen as zeile, * exclude (zeile_gelesen)
+select coalesce(zeile_gelesen, rowid + 2) as zeile, * exclude (zeile_gelesen)
 from pruef_modulnutzung
 where not leer;
 
@@ -189,14 +200,29 @@ spaeter as (
     anti join pruef_kommunen as k using (kommune_id)
     where p.gut
 )
-select zeile, spalte, gezeigt(wert) as wert, meldung
-from (select * from spalten_zeilen union all by name select * from spaeter)
+-- `gute_zeile`: the row passed the column rules (it is rejected for a duplicate key or an unknown
+-- commune); the other rejected rows are those without `gut`
+select zeile, spalte, gezeigt(wert) as wert, meldung, gute_zeile
+from (select *, false as gute_zeile from spalten_zeilen
+      union all by name select *, true as gute_zeile from spaeter)
 order by zeile, spalte;
 
+-- The rows that passed every rule. Among them each (kommune_id, veranstaltung_id) occurs once
+-- (`doppelt` rejects every row of a key but its first), so core/modulnutzung.sql needs no
+-- duplicate guard of its own (tests/etl/test_build.py: test_duplicate_uptake_rows_are_rejected…).
 create or replace temp view raw_modulnutzung as
 select
     zeile as _zeile, kommune_id, veranstaltung_id, modul, format, thema, datum, teilnehmende,
     verwaltung, politik, zivilgesellschaft, wirtschaft, einwohnerschaft
 from pruef_modulnutzung_zeilen as p
 where gut
-    and not exists (select 1 from abgelehnt_modulnutzung as a where a.zeile = p.zeile);
+    and not exists (
+        select 1 from abgelehnt_modulnutzung as a where a.gute_zeile and a.zeile = p.zeile);
+
+-- rows read (fully empty lines are none) and rows loaded, counted without joining every row
+create or replace temp table zahlen_modulnutzung as
+select
+    count(*) filter (where not leer) as gelesen,
+    count(*) filter (where not leer and gut)
+        - (select count(distinct zeile) from abgelehnt_modulnutzung where gute_zeile) as geladen
+from pruef_modulnutzung;
