@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import fields
 from typing import NamedTuple, NoReturn
@@ -494,11 +495,17 @@ class PageEnd(Exception):
     """Raised by `end_page`; `run_page` catches it."""
 
 
+_in_run_page = threading.local()
+
+
 def end_page() -> NoReturn:
-    """End the page here and still draw the sidebar filters and the footer. (After `st.stop()`
-    every further Streamlit call raises again, so the filters drawn after the page were missing
-    exactly where a message asks the visitor to change them.)"""
-    raise PageEnd
+    """End the page here and still draw the menu, the sidebar filters and the footer. (After
+    `st.stop()` every further Streamlit call raises again, so the filters drawn after the page
+    were missing exactly where a message asks the visitor to change them.) A page script run on
+    its own, outside `run_page` (AppTest of a single page), simply stops."""
+    if getattr(_in_run_page, "active", False):
+        raise PageEnd
+    st.stop()
 
 
 def run_page(nav, menu: Callable[[], None]) -> None:
@@ -506,6 +513,7 @@ def run_page(nav, menu: Callable[[], None]) -> None:
     not after `st.stop()`): the browser shows the page's first content before it lays out the
     sidebar. An unexpected error becomes a German message, not a traceback."""
     st.session_state[_PAGE_SHOWN] = nav.url_path
+    _in_run_page.active = True
     try:
         nav.run()
     except PageEnd:
@@ -514,6 +522,7 @@ def run_page(nav, menu: Callable[[], None]) -> None:
         _log.exception("Fehler auf der Seite %s", nav.title)
         st.error(t("app.page_error", error=type(exc).__name__), icon=":material/error:")
     finally:
+        _in_run_page.active = False
         menu()
         filter_widgets()
 
