@@ -86,3 +86,17 @@ def test_deep_link_below_the_base_path_leads_through_sign_in_and_back(page: Page
     page.wait_for_url(f"{monitor_url}/fortschritt?bundesland=Bayern*", timeout=LOAD)
     screenshot(page, "base-path-deep-link-after-sign-in")
     assert all(p.startswith("/monitor/") or p == "/monitor" for p in paths), paths
+
+
+def test_the_paint_report_reaches_the_server_below_the_base_path(page: Page, monitor_url: str):
+    """The Überblick's report that its key figures are drawn (`dashboard.paint`) goes to
+    `/monitor/gezeichnet/<token>` and is answered there (204), so the page need not wait out
+    `paint.MAX_WAIT` before its charts."""
+    reports = []
+    page.on("response", lambda r: reports.append((urlsplit(r.url).path, r.status))
+            if "/gezeichnet/" in r.url else None)
+    page.goto(f"{monitor_url}/")
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=LOAD)
+    assert len(reports) == 1
+    path, status = reports[0]
+    assert path.startswith("/monitor/gezeichnet/") and status == 204
