@@ -52,6 +52,9 @@ def main() -> None:
     parser.add_argument("--probe", action="store_true",
                         help="in each report, run a small polars and a small DuckDB query and "
                              "report RSS after each (which allocator returns memory when used)")
+    parser.add_argument("--clear", action="store_true",
+                        help="last, drop each cache of the server in turn and report RSS after "
+                             "each (collected and trimmed): what each cache holds")
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
@@ -74,6 +77,9 @@ def main() -> None:
             asyncio.run(stclient.visit(server.url))
             time.sleep(3)
             report(server, dump, "after one more public visit")
+            if args.clear:
+                Path(f"{dump}.clear").touch()
+                report(server, dump, "dropping each cache in turn")
         finally:
             server.stop()
 
