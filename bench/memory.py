@@ -55,13 +55,17 @@ def main() -> None:
     parser.add_argument("--clear", action="store_true",
                         help="last, drop each cache of the server in turn and report RSS after "
                              "each (collected and trimmed): what each cache holds")
+    parser.add_argument("--trace", type=int, default=0, metavar="FRAMES",
+                        help="trace Python allocations (tracemalloc, FRAMES deep) from the "
+                             "baseline on and list what holds the most in each later report")
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="wk-mem-") as tmp:
         dump = Path(tmp) / "memdump.txt"
         env |= {"WK_MEMDUMP": str(dump), "WK_MEMDUMP_TRIM": "1" if args.trim else "0",
-                "WK_MEMDUMP_PROBE": "1" if args.probe else "0"}
+                "WK_MEMDUMP_PROBE": "1" if args.probe else "0",
+                "WK_MEMDUMP_TRACE": str(args.trace)}
         server = load.Server(args.db, Path(tmp), module="bench.memserve", env=env)
         try:
             print(f"server env: {args.env or 'default'}; db {args.db}")

@@ -169,6 +169,29 @@ def _types(top: int = 12) -> list[str]:
     return [f"  {n:>8} {name}" for name, n in counts.most_common(top)]
 
 
+def _tracemalloc(top: int = 25) -> list[str]:
+    """With WK_MEMDUMP_TRACE=N: start tracing N frames at the first report, and at each later
+    one list the tracebacks holding most of what was allocated since and is still alive (slows
+    the server: for finding what holds memory, not for timing)."""
+    import tracemalloc
+
+    frames = int(os.environ.get("WK_MEMDUMP_TRACE", "0"))
+    if not frames:
+        return []
+    if not tracemalloc.is_tracing():
+        tracemalloc.start(frames)
+        return ["tracemalloc: started"]
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    stats = snapshot.statistics("traceback")
+    out = [f"tracemalloc: {sum(s.size for s in stats) / 2**20:.1f} MiB allocated since the "
+           "first report and alive, largest tracebacks:"]
+    for stat in stats[:top]:
+        out.append(f"  {stat.size / 2**20:.1f} MiB {stat.count} blocks")
+        out += [f"      {line.strip()}" for line in stat.traceback.format()[-2 * frames:]]
+    return out
+
+
 def _dump(signum, frame) -> None:
     out = [f"--- {time.strftime('%H:%M:%S')} RSS {_rss():.0f} MiB"]
     for part in (_sessions, _caches, _mallinfo, _pymalloc, _duckdb_jemalloc):
@@ -178,6 +201,7 @@ def _dump(signum, frame) -> None:
         except Exception as exc:  # a diagnostic must not take the server down
             out.append(f"{part.__name__}: {type(exc).__name__}: {exc}")
     out += ["objects after gc.collect():", *_types()]
+    out += _tracemalloc()
     out.append(f"RSS after gc {_rss():.0f} MiB; " + _mallinfo() + "; " + _pymalloc())
     if os.environ.get("WK_MEMDUMP_PROBE") == "1":
         # which allocator gives memory back when it is merely used again?

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -47,6 +49,23 @@ def test_duckdbs_freed_pages_go_back_without_another_query():
     assert housekeeping.release_duckdb()
     assert _rss_mib() < kept - 100
     con.close()
+
+
+def _allocator_stats(**env: str) -> str:
+    """What `sys._debugmallocstats()` prints in a process that called use_system_allocator()."""
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONMALLOC"} | env
+    code = ("import sys; from dashboard import serve; serve.use_system_allocator(); "
+            "sys._debugmallocstats()")
+    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True,
+                          text=True, timeout=60, check=True)
+    return done.stderr
+
+
+def test_the_server_keeps_python_objects_on_the_trimmable_heap():
+    # pymalloc reports its 1 MiB arenas; after the re-run with PYTHONMALLOC=malloc it has none
+    assert "arenas allocated current" in _allocator_stats(PYTHONMALLOC="pymalloc")  # env wins
+    stats = _allocator_stats()
+    assert "arenas allocated current" not in stats, stats[:500]
 
 
 def test_a_closed_session_is_dropped_after_its_reconnect_time(demo_db, tmp_path):
