@@ -9,11 +9,12 @@ sessions: RSS 504 MiB after warm-up, 905 MiB 5 s after the close, 633 MiB once a
 2. A dropped session (its script run context, widget state, element tree) sits in reference
    cycles: only a full garbage collection frees it, which Streamlit runs after the next script
    run, i.e. again only when another visitor comes.
-3. The allocators keep freed pages: glibc's arenas (fragmented: `malloc_trim` returns only part);
-   DuckDB's own jemalloc (a query's freed intermediates, ~100 MiB after 50 national sessions,
-   which came back only when the next script run queried DuckDB again); pyarrow's pool, though
-   it held little in bench/memory.py (polars' own jemalloc already purges in background
-   threads).
+3. The allocators keep freed pages: Python's own (pymalloc: 1 MiB arenas, each returned only
+   when empty; `dashboard.serve` runs the server with `PYTHONMALLOC=malloc` instead, so that
+   `malloc_trim` returns the free pages between the objects); glibc's arenas; DuckDB's own
+   jemalloc (a query's freed intermediates: 51 MiB resident for 32 MiB in use after the
+   national warm-up, kept until DuckDB next allocates); pyarrow's pool, though it held little
+   in bench/memory.py (polars' own jemalloc already purges in background threads).
 
 `start()` runs one daemon thread that every `WK_HOUSEKEEPING_SECONDS` (default 30) drops the
 expired sessions, runs a full collection when that dropped any, and hands freed pages back to
@@ -133,8 +134,7 @@ def release_duckdb() -> bool:
 
     DuckDB frees a query's intermediates to its jemalloc, which keeps them as dirty pages and
     returns them only by time-based decay, and decay only advances when DuckDB allocates again,
-    i.e. with the next query (after 50 national sessions: ~100 MiB, which "only a later script
-    run returned"). DuckDB's `allocator_background_threads` setting would purge on a timer, but
+    i.e. with the next query (after the national warm-up: 51 MiB). DuckDB's `allocator_background_threads` setting would purge on a timer, but
     closing any instance that set it (the connection of the previous build) switches the
     threads off for the whole process; a purge here needs no instance."""
     lib = _duckdb_jemalloc()
