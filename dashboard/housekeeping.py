@@ -134,9 +134,10 @@ def release_duckdb() -> bool:
 
     DuckDB frees a query's intermediates to its jemalloc, which keeps them as dirty pages and
     returns them only by time-based decay, and decay only advances when DuckDB allocates again,
-    i.e. with the next query (after the national warm-up: 51 MiB). DuckDB's `allocator_background_threads` setting would purge on a timer, but
-    closing any instance that set it (the connection of the previous build) switches the
-    threads off for the whole process; a purge here needs no instance."""
+    i.e. with the next query (after the national warm-up: 51 MiB). DuckDB's
+    `allocator_background_threads` setting would purge on a timer, but closing any instance that
+    set it (the connection of the previous build) switches the threads off for the whole
+    process; a purge here needs no instance."""
     lib = _duckdb_jemalloc()
     if lib is None:
         return False
