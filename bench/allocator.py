@@ -93,7 +93,8 @@ def main() -> None:
             results[variant].append(measure(args.db, variant, args.runs, args.timeout))
             total = sum(results[variant][-1].values())
             print(f"round {i + 1} {variant}: {total:.3f} CPU s for the 9 pages "
-                  f"(load average {loads[-1]})", flush=True)
+                  f"(load average {loads[-1]}): "
+                  + ", ".join(f"{v:.3f}" for v in results[variant][-1].values()), flush=True)
     pages = list(results[VARIANTS[0]][0])
     print(f"\ndb {args.db}; {args.rounds} rounds × {args.runs} runs per page; load average "
           f"at the starts: {'; '.join(loads)}")
