@@ -52,13 +52,20 @@ def main() -> None:
     parser.add_argument("--probe", action="store_true",
                         help="in each report, run a small polars and a small DuckDB query and "
                              "report RSS after each (which allocator returns memory when used)")
+    parser.add_argument("--clear", action="store_true",
+                        help="last, drop each cache of the server in turn and report RSS after "
+                             "each (collected and trimmed): what each cache holds")
+    parser.add_argument("--trace", type=int, default=0, metavar="FRAMES",
+                        help="trace Python allocations (tracemalloc, FRAMES deep) from the "
+                             "baseline on and list what holds the most in each later report")
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
     with tempfile.TemporaryDirectory(prefix="wk-mem-") as tmp:
         dump = Path(tmp) / "memdump.txt"
         env |= {"WK_MEMDUMP": str(dump), "WK_MEMDUMP_TRIM": "1" if args.trim else "0",
-                "WK_MEMDUMP_PROBE": "1" if args.probe else "0"}
+                "WK_MEMDUMP_PROBE": "1" if args.probe else "0",
+                "WK_MEMDUMP_TRACE": str(args.trace)}
         server = load.Server(args.db, Path(tmp), module="bench.memserve", env=env)
         try:
             print(f"server env: {args.env or 'default'}; db {args.db}")
@@ -74,6 +81,9 @@ def main() -> None:
             asyncio.run(stclient.visit(server.url))
             time.sleep(3)
             report(server, dump, "after one more public visit")
+            if args.clear:
+                Path(f"{dump}.clear").touch()
+                report(server, dump, "dropping each cache in turn")
         finally:
             server.stop()
 

@@ -67,7 +67,12 @@ def key(builder: Callable, args: tuple, kwargs: dict) -> tuple | None:
         return None
 
 
-_caches: list[OrderedDict] = []
+_caches: list[tuple[str, OrderedDict]] = []
+
+
+def caches() -> list[tuple[str, OrderedDict]]:
+    """(builder name, its results) of every cached builder (bench/memserve.py reports them)."""
+    return list(_caches)
 
 
 def cached(builder: F | None = None, *, maxsize: int = MAX_FIGURES) -> F:
@@ -76,7 +81,7 @@ def cached(builder: F | None = None, *, maxsize: int = MAX_FIGURES) -> F:
     if builder is None:
         return functools.partial(cached, maxsize=maxsize)  # type: ignore[return-value]
     results: OrderedDict[tuple, object] = OrderedDict()
-    _caches.append(results)
+    _caches.append((f"{builder.__module__}.{builder.__qualname__}", results))
 
     @functools.wraps(builder)
     def wrapper(*args, **kwargs):
@@ -101,5 +106,5 @@ def cached(builder: F | None = None, *, maxsize: int = MAX_FIGURES) -> F:
 
 def clear() -> None:
     with _lock:
-        for results in _caches:
+        for _, results in _caches:
             results.clear()

@@ -9,16 +9,18 @@ sessions: RSS 504 MiB after warm-up, 905 MiB 5 s after the close, 633 MiB once a
 2. A dropped session (its script run context, widget state, element tree) sits in reference
    cycles: only a full garbage collection frees it, which Streamlit runs after the next script
    run, i.e. again only when another visitor comes.
-3. The allocators keep freed pages: glibc's arenas (fragmented: `malloc_trim` returns only part);
-   pyarrow's pool is released too, though it held little in bench/memory.py (polars' own
-   jemalloc already purges in background threads). About 60–100 MiB more come back only with
-   the next script run; what holds them is not identified (bench/results.md).
+3. The allocators keep freed pages: Python's own (pymalloc: 1 MiB arenas, each returned only
+   when empty; `dashboard.serve` runs the server with `PYTHONMALLOC=malloc` instead, so that
+   `malloc_trim` returns the free pages between the objects); glibc's arenas; DuckDB's own
+   jemalloc (a query's freed intermediates: 51 MiB resident for 32 MiB in use after the
+   national warm-up, kept until DuckDB next allocates); pyarrow's pool, though it held little
+   in bench/memory.py (polars' own jemalloc already purges in background threads).
 
 `start()` runs one daemon thread that every `WK_HOUSEKEEPING_SECONDS` (default 30) drops the
 expired sessions, runs a full collection when that dropped any, and hands freed pages back to
-the system (`pyarrow.default_memory_pool().release_unused()`, glibc's `malloc_trim(0)`). It
-reads nothing of a session and touches no data. `dashboard.serve` starts it, before Streamlit's
-threads, and limits glibc to two arenas there (`limit_arenas`).
+the system (`pyarrow.default_memory_pool().release_unused()`, a purge of DuckDB's jemalloc,
+glibc's `malloc_trim(0)`). It reads nothing of a session and touches no data. `dashboard.serve`
+starts it, before Streamlit's threads, and limits glibc to two arenas there (`limit_arenas`).
 """
 
 from __future__ import annotations
@@ -106,6 +108,42 @@ def release_arrow() -> bool:
     return True
 
 
+_ARENAS_ALL = 4096  # jemalloc's MALLCTL_ARENAS_ALL: "arena.4096.purge" purges every arena
+
+
+def _duckdb_jemalloc() -> ctypes.CDLL | None:
+    """DuckDB's own jemalloc (its Linux wheels link one, with the symbols prefixed
+    `duckdb_je_`), or None where the loaded DuckDB has none (macOS, Windows, other builds)."""
+    module = sys.modules.get("_duckdb")
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None
+    try:
+        lib = ctypes.CDLL(path)  # already loaded: the same library, no second copy
+        lib.duckdb_je_mallctl  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    lib.duckdb_je_mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+                                      ctypes.c_void_p, ctypes.c_size_t]
+    return lib
+
+
+def release_duckdb() -> bool:
+    """Hand DuckDB's freed pages back: purge every arena of its jemalloc; False if DuckDB (or
+    its jemalloc) is not loaded.
+
+    DuckDB frees a query's intermediates to its jemalloc, which keeps them as dirty pages and
+    returns them only by time-based decay, and decay only advances when DuckDB allocates again,
+    i.e. with the next query (after the national warm-up: 51 MiB). DuckDB's
+    `allocator_background_threads` setting would purge on a timer, but closing any instance that
+    set it (the connection of the previous build) switches the threads off for the whole
+    process; a purge here needs no instance."""
+    lib = _duckdb_jemalloc()
+    if lib is None:
+        return False
+    return lib.duckdb_je_mallctl(f"arena.{_ARENAS_ALL}.purge".encode(), None, None, None, 0) == 0
+
+
 def release() -> int:
     """One round: drop expired sessions, collect their cycles, trim the heaps; sessions
     dropped."""
@@ -113,6 +151,7 @@ def release() -> int:
     if dropped:
         gc.collect()
     release_arrow()
+    release_duckdb()
     malloc_trim()
     return dropped
 
