@@ -30,9 +30,9 @@ else:
     # here does
     current = st.session_state.get("profile_kommune")
     st.session_state["profile_kommune"] = current if current in names else (own or ids[0])
-# The choice stands above the profile but is sent after the key figures (a select box loads a
-# large script part of its own first; Überblick's Stichtag does the same): its value is in the
-# session state already.
+# The choice stands above the profile but is sent after the key figures are drawn (a select box
+# loads a large script part of its own first, and nationally carries 11,000 names; Überblick's
+# Stichtag does the same): its value is in the session state already.
 choice = st.container()
 kommune_id = st.session_state["profile_kommune"]
 st.query_params["kommune"] = kommune_id
@@ -63,9 +63,9 @@ c[3].metric(
     dauer,
     help=ui.t("ueberblick.ziel_hint", min=ziel_monate[0], max=ziel_monate[1]),
 )
+ui.key_figures_sent()
 choice.selectbox(ui.t("kommune.choose"), ids, key="profile_kommune",
                  format_func=lambda k: f"{names[k]} ({k})")
-ui.key_figures_sent()
 next_text = (
     ui.t(
         "kommune.next_value",
