@@ -384,7 +384,8 @@ def filter_widgets() -> None:
                    key="filters_reset", icon=":material/filter_alt_off:")
 
 
-# The menu's state for assistive technology and phones. Streamlit's page links show the current
+# The menu's state (and the page's language, `<html lang>`) for assistive technology and
+# phones. Streamlit's page links show the current
 # page only visually (background, bold), and its sectioned menu puts the section headers inside a
 # <ul> (an axe "list" violation, WCAG 1.3.1), so the menu is our own: a heading per section and
 # page links in a container, which this script marks as the navigation landmark, with
@@ -396,6 +397,7 @@ def filter_widgets() -> None:
 _MENU_SCRIPT = """<script>
 (() => {
   const page = %s, label = %s, current = %s, key = %s;
+  document.documentElement.lang = %s;  // Streamlit's page says "en" whatever the language
   const mark = () => {
     const menu = document.querySelector('.st-key-' + key);
     if (!menu) return;
@@ -449,7 +451,7 @@ def page_menu(menu, sections: dict[str, list], current) -> None:
     position = next((i for i, page in enumerate(links) if page.url_path == current.url_path),
                     None)
     menu.html(_MENU_SCRIPT % (json.dumps(current.url_path), json.dumps(t("nav2.menu")),
-                              json.dumps(position), json.dumps(MENU_KEY)),
+                              json.dumps(position), json.dumps(MENU_KEY), json.dumps(lang())),
               unsafe_allow_javascript=True)
 
 

@@ -108,6 +108,11 @@ def test_menu_script_marks_the_current_link_and_the_landmark(use_db, cohort_db):
     body = script[0].proto.body
     assert f'current = {labels.index("Fristen & Versand")}, key = "{ui.MENU_KEY}"' in body
     assert 'label = "Seiten"' in body
+    assert 'document.documentElement.lang = "de";' in body  # screen readers read German
+    english = run_page(use_db, cohort_db, "fristen", lang="en")
+    (script,) = [h.proto.body for h in english.sidebar.get("html")
+                 if "aria-current" in h.proto.body]
+    assert 'document.documentElement.lang = "en";' in script
 
 
 def test_open_requests_are_counted_in_the_menu(demo_store):  # noqa: F811

@@ -29,6 +29,8 @@ def test_overview_shows_key_figures_and_stays_offline(page: Page, app_url: str, 
         "select count(*) filter (where ende_ist is not null) from mart_kommune").fetchone()[0]
     assert _metric(page, "Kommunen") == public_kommunen(demo_db)
     assert _metric(page, "davon abgeschlossen") == str(finished)
+    # the page's language for screen readers (Streamlit's own page says "en")
+    expect(page.locator("html")).to_have_attribute("lang", "de", timeout=30_000)
     screenshot(page, "ueberblick")
     assert outside == []
 
