@@ -461,13 +461,18 @@ _PAGE_SHOWN, _PAGE_PAINTED = "_wk_page_shown", "_wk_page_painted"
 # elements arrive together but each is drawn once its own script part is loaded, so it waits
 # for the figures to be in the page, then for the next frame (painted), then reports. Constant
 # code; the values are ours (JSON-quoted).
+# Checks every frame until the key figure is in the page, then reports after one more frame; it
+# gives up when the server has stopped waiting (a page whose figure never comes).
 _PAINTED_SCRIPT = """<script>
 (() => {
-  const url = %s, selector = %s;
+  const url = %s, selector = %s, until = performance.now() + %d;
   const report = () => fetch(url, {method: "POST", keepalive: true, credentials: "same-origin"})
     .catch(() => {});
-  const check = () => document.querySelector('[data-testid="stMain"] ' + selector)
-    ? requestAnimationFrame(() => setTimeout(report, 0)) : requestAnimationFrame(check);
+  const check = () => {
+    if (document.querySelector('[data-testid="stMain"] ' + selector))
+      requestAnimationFrame(() => setTimeout(report, 0));
+    else if (performance.now() < until) requestAnimationFrame(check);
+  };
   check();
 })();
 </script>"""
@@ -475,21 +480,26 @@ KEY_METRIC = '[data-testid="stMetricValue"]'
 KEY_CHART = ".js-plotly-plot .main-svg"
 
 
+def painted_script(url: str, selector: str) -> str:
+    """The script that reports the key figure `selector` drawn by POSTing to `url`."""
+    return _PAINTED_SCRIPT % (json.dumps(url), json.dumps(selector), paint.MAX_WAIT * 1000)
+
+
 def key_figures_sent(selector: str = KEY_METRIC) -> None:
     """Called by a page after its key figures and before its (other) charts; `selector` finds a
     key figure in the page (`KEY_METRIC`, or `KEY_CHART` where the first chart is the key
     figure). On the page's first run in this session, wait until the browser has drawn the
-    figures (`dashboard.paint`):
-    charts arriving with them hold them back until Plotly's script is loaded and run. Later
-    runs of the same page (a filter click) keep the figures on screen and do not wait; without
-    the app server's routes (`streamlit run dashboard/app.py`, AppTest) nothing waits."""
+    figures (`dashboard.paint`): charts arriving with them hold them back until Plotly's script
+    is loaded and run. Later runs of the same page (a filter click) keep the figures on screen
+    and do not wait; without the app server's routes (`streamlit run dashboard/app.py`,
+    AppTest) nothing waits."""
     page = st.session_state.get(_PAGE_SHOWN)
     if st.session_state.get(_PAGE_PAINTED) == page or not sessions.ROUTES_SERVED:
         return
     st.session_state[_PAGE_PAINTED] = page
     token = paint.expect()
-    st.html(_PAINTED_SCRIPT % (json.dumps(sessions.url(f"{paint.ROUTE}/{token}")),
-                               json.dumps(selector)), unsafe_allow_javascript=True)
+    st.html(painted_script(sessions.url(f"{paint.ROUTE}/{token}"), selector),
+            unsafe_allow_javascript=True)
     paint.wait(token)
 
 

@@ -135,6 +135,42 @@ def open_page(page, title: str) -> None:
     page.get_by_role("link", name=title, exact=True).first.click()
 
 
+# Streamlit's marks of a script run in progress: the running indicator (its faded "Running..."
+# text) and elements faded as "stale" until the run redraws them
+BUSY = '[data-testid="stStatusWidgetRunningIcon"], [data-stale="true"]'
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+def settled(page, quiet_ms: int = 800, timeout: int = 30_000) -> None:
+    """Wait until no script run is in progress: no running indicator and no faded element for
+    `quiet_ms` in a row. (A click's rerun can start a moment after the click, and on a busy
+    machine a run outlasts the next step of a test.)"""
+    page.evaluate("() => { window.__wkQuietSince = performance.now(); }")
+    page.wait_for_function(
+        """([busy, quiet]) => {
+            const now = performance.now();
+            if (document.querySelector(busy)) { window.__wkQuietSince = now; return false; }
+            return now - window.__wkQuietSince >= quiet;
+        }""", arg=[BUSY, quiet_ms], polling=100, timeout=timeout)
+
+
+def serious_violations(page) -> list[str]:
+    """axe's serious and critical WCAG 2.1 AA findings once the page is settled (axe would
+    otherwise measure the faded text of a run in progress, 2.2:1, instead of the page's)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    settled(page)
+    results = Axe().run(page, options=AXE_OPTIONS)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot into test-screenshots/ (kept as test output)."""
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from dashboard import data
 from dashboard.store import demo_handlungsplan, notizen
 from dashboard.store import watch as wstore
 from dashboard.store.__main__ import demo_handlungsplan_inputs
-from tests.e2e.conftest import login, open_page, screenshot, start_app
+from tests.e2e.conftest import login, open_page, screenshot, settled, start_app
 
 
 def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
@@ -34,11 +34,15 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
         expect(page.get_by_text("Regel: Ein Meilenstein gilt als überfällig")).to_be_visible()
         page.get_by_role("button", name="Jetzt prüfen").click()
         expect(page.get_by_text("neue Einträge gemeldet")).to_be_visible()
+        # the message comes while the run goes on drawing the page: a form filled in before
+        # that run has ended can be drawn anew under the test's hands (CI, busy machine)
+        settled(page)
         screenshot(page, "action_fristen")
         # change a scheduled delivery: German confirmation after the save
         page.get_by_text("Bearbeiten").first.click()
         name = page.get_by_label("Name").first
         name.fill("Jahresbericht")
+        expect(name).to_have_value("Jahresbericht")
         page.get_by_role("button", name="Versand speichern").first.click()
         expect(page.get_by_text("Änderungen am Versand „Jahresbericht“ gespeichert.")
                ).to_be_visible()

@@ -8,6 +8,7 @@ import concurrent.futures
 import duckdb
 from playwright.sync_api import Page, expect
 
+from dashboard import paint, ui
 from tests.e2e.conftest import public_kommunen, screenshot
 
 
@@ -71,3 +72,43 @@ def test_a_light_client_reports_the_figures_drawn_as_a_browser_does(app_url: str
     assert not first.errors and len(first.metrics) >= 7
     assert len(first.paint_reports) == 1 and "/gezeichnet/" in first.paint_reports[0]
     assert not second.errors and second.paint_reports == []  # the figures are still shown
+
+
+def _frames_and_reports(page: Page, figure_after_ms: int | None) -> tuple[int, int, int]:
+    """Run the report script on a bare page whose key figure appears after `figure_after_ms`
+    (never if None); (animation frames asked for until 1 s past the deadline, the same 1 s
+    later, reports sent)."""
+    page.route("http://report.test/gezeichnet/**", lambda route: route.fulfill(status=204))
+    page.route("http://report.test/page", lambda route: route.fulfill(
+        status=200, content_type="text/html", body="<html><body></body></html>"))
+    page.goto("http://report.test/page")  # a page of the report's origin
+    page.evaluate("""() => {
+        window.frames_asked = 0; window.reports = 0;
+        const raf = window.requestAnimationFrame.bind(window);
+        window.requestAnimationFrame = cb => { window.frames_asked++; return raf(cb); };
+        const fetch_ = window.fetch.bind(window);
+        window.fetch = (...a) => { window.reports++; return fetch_(...a); };
+        document.body.innerHTML = '<div data-testid="stMain"></div>';
+    }""")
+    if figure_after_ms is not None:
+        page.evaluate("""ms => setTimeout(() => document.querySelector('[data-testid="stMain"]')
+            .insertAdjacentHTML('beforeend', '<div data-testid="stMetricValue">7</div>'), ms)""",
+                      figure_after_ms)
+    page.add_script_tag(content=ui.painted_script("http://report.test/gezeichnet/t", ui.KEY_METRIC)
+                        .removeprefix("<script>").removesuffix("</script>"))
+    page.wait_for_timeout(paint.MAX_WAIT * 1000 + 1000)
+    first = page.evaluate("window.frames_asked")
+    page.wait_for_timeout(1000)
+    return first, page.evaluate("window.frames_asked"), page.evaluate("window.reports")
+
+
+def test_the_report_script_reports_once_and_stops_when_the_server_stopped_waiting(page: Page):
+    # the figure comes: one report, and no more frames asked for afterwards
+    first, later, reports = _frames_and_reports(page, 300)
+    assert reports == 1
+    assert first == later
+    # the figure never comes: no report, and the checks end with the server's wait
+    first, later, reports = _frames_and_reports(page, None)
+    assert reports == 0
+    assert first > 10  # it did check, frame by frame
+    assert later == first

@@ -6,16 +6,11 @@ import re
 
 import duckdb
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import login, open_page, public_kommunen, screenshot
+from tests.e2e.conftest import login, open_page, public_kommunen, screenshot, serious_violations
 
 LOCAL = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-    "resultTypes": ["violations"],
-}
 # Pages, the text that shows the page's main content has rendered, and whether it needs staff.
 PAGES = {
     "ueberblick": ("Überblick", "Kommunen nach Status", False),
@@ -68,18 +63,6 @@ def _watch_requests(page: Page) -> list[str]:
     return outside
 
 
-def _serious_violations(page: Page) -> list[str]:
-    # Streamlit fades the elements of a rerun in progress ("stale"): axe would measure the
-    # faded text's contrast (2.2:1) instead of the page's
-    expect(page.locator('[data-stale="true"]')).to_have_count(0)
-    results = Axe().run(page, options=AXE_OPTIONS)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes'][:3]]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("stem", list(PAGES))
 def test_page_renders_offline_and_accessible(page: Page, app_url: str, stem: str):
     outside = _watch_requests(page)
@@ -94,7 +77,7 @@ def test_page_renders_offline_and_accessible(page: Page, app_url: str, stem: str
     page.wait_for_timeout(1500)  # let plotly and MapLibre finish drawing
     screenshot(page, stem)
     assert outside == [], outside
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db):
@@ -210,12 +193,12 @@ def test_staff_menu_in_sections_is_accessible_and_keeps_the_filters(page: Page, 
     assert _current(page) == ["Überblick"]
     page.wait_for_timeout(1500)  # let the charts finish drawing
     screenshot(page, "angemeldet_programmteam")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_role("button", name="Bayern").click()
     page.wait_for_url("**/?bundesland=Bayern")
     expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible()
-    assert _serious_violations(page) == []  # the chosen pill too (its contrast was 4.26:1)
+    assert serious_violations(page) == []  # the chosen pill too (its contrast was 4.26:1)
     nav = page.get_by_role("navigation", name="Seiten")
     # the link already carries the filter (a new tab opens the same selection)
     expect(nav.get_by_role("link", name="Fristen & Versand")).to_have_attribute(

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot
-from tests.e2e.test_pages_e2e import _serious_violations
+from tests.e2e.conftest import screenshot, serious_violations
 
 GRID = '[data-testid="stDataFrame"]'
 
@@ -32,7 +31,7 @@ def test_keyboard_opens_the_table_tab_with_its_csv(page: Page, app_url: str, tmp
     expect(grid.locator('[role="gridcell"]').filter(has_text=first_row).first).to_be_attached()
     page.wait_for_timeout(500)
     screenshot(page, f"{name}_tabelle_offen")
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
     with page.expect_download(timeout=30_000) as info:
         page.get_by_role("button", name="CSV herunterladen").first.click()
