@@ -15,21 +15,35 @@ date_format = "DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD"
 
 st.caption(ui.t("bericht.intro"))
 
-c_von, c_bis, c_stichtag = st.columns(3)
-von = c_von.date_input(ui.t("bericht.von"), value=rd.PROGRAMMSTART, format=date_format,
-                       key="report_von")
-bis = c_bis.date_input(ui.t("bericht.bis"), value=info.datenstand, format=date_format,
-                       key="report_bis")
-stichtag = c_stichtag.date_input(ui.t("bericht.stichtag"), value=info.datenstand,
-                                 format=date_format, key="report_stichtag",
-                                 help=ui.t("bericht.stichtag_help"))
-public = not viewer.is_staff or st.segmented_control(
-    ui.t("report_edition.label"), ("internal", "public"), default="internal",
-    format_func=lambda e: ui.t(f"report_edition.{e}"), key="report_edition",
-    help=ui.t("report_edition.help")) == "public"
+# The period, the Stichtag and the edition stand above the figures but are sent after them (as
+# Überblick's Stichtag: date inputs sent first hold the first key figure back): their slot comes
+# first, their widgets before the figures are reported drawn, or before the page ends early.
+controls = st.container()
+von = st.session_state.get("report_von", rd.PROGRAMMSTART)
+bis = st.session_state.get("report_bis", info.datenstand)
+stichtag = st.session_state.get("report_stichtag", info.datenstand)
+public = not viewer.is_staff or st.session_state.get("report_edition", "internal") == "public"
+
+
+def draw_controls() -> None:
+    c_von, c_bis, c_stichtag = controls.columns(3)
+    c_von.date_input(ui.t("bericht.von"), value=rd.PROGRAMMSTART, format=date_format,
+                     key="report_von")
+    c_bis.date_input(ui.t("bericht.bis"), value=info.datenstand, format=date_format,
+                     key="report_bis")
+    c_stichtag.date_input(ui.t("bericht.stichtag"), value=info.datenstand, format=date_format,
+                          key="report_stichtag", help=ui.t("bericht.stichtag_help"))
+    if viewer.is_staff:
+        controls.segmented_control(
+            ui.t("report_edition.label"), ("internal", "public"), default="internal",
+            format_func=lambda e: ui.t(f"report_edition.{e}"), key="report_edition",
+            help=ui.t("report_edition.help"))
+
+
 try:
     report = data.load_report(data.PUBLIC if public else viewer, von, bis, stichtag)
 except ValueError as exc:
+    draw_controls()
     st.error(str(exc), icon=":material/event_busy:")
     ui.end_page()
 
@@ -50,6 +64,7 @@ cols = [*st.columns(4), *st.columns(4)]
 for col, key in zip(cols, shown, strict=True):
     figure = rd.FIGURE_BY_KEY[key]
     col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
+draw_controls()
 ui.key_figures_sent()
 
 # ---- downloads (in the UI language) ----

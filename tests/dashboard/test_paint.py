@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from starlette.requests import Request
+from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import paint, server, sessions, ui
 from tests.dashboard.pagetest import assert_ok, run_page
@@ -105,3 +106,34 @@ def test_without_the_app_server_no_page_waits(use_db, demo_db):
     for page in (None, "kommune", "bericht", "module", "fortschritt", "karte"):
         at = run_page(use_db, demo_db, page)
         assert "paint" not in _element_order(at), page
+
+
+def test_the_report_sends_its_figures_before_its_period_and_edition(use_db, demo_db,
+                                                                      monkeypatch):
+    """Bericht: the period, Stichtag and edition stand above the figures (page order) but are
+    sent after them, before the report script (send order): date inputs sent first would hold
+    the figures back in the browser."""
+    monkeypatch.setattr(sessions, "ROUTES_SERVED", True)
+    monkeypatch.setattr(paint, "MAX_WAIT", 0.05)
+    sent: list[str] = []
+    enqueue = DeltaGenerator._enqueue
+
+    def spy(self, delta_type, element_proto, *args, **kwargs):
+        is_report = delta_type == "html" and paint.ROUTE in element_proto.body
+        sent.append("paint" if is_report else delta_type)
+        return enqueue(self, delta_type, element_proto, *args, **kwargs)
+
+    at = run_page(use_db, demo_db)  # the Überblick first, as a visitor comes
+    monkeypatch.setattr(DeltaGenerator, "_enqueue", spy)
+    at.switch_page("../pages/bericht.py").run()
+    assert_ok(at)
+    mine = [k for k in sent if k in ("metric", "date_input", "button_group", "paint")]
+    mine = mine[:mine.index("paint") + 1]  # (the sidebar's filter pills come after the page)
+    cut = mine.index("date_input")
+    assert set(mine[:cut]) == {"metric"} and len(mine[:cut]) == 8
+    assert mine[cut:] == ["date_input"] * 3 + ["button_group", "paint"]
+    # on screen the controls still stand above the figures
+    main = [getattr(e, "type", "") for e in at.main]
+    assert main.index("date_input") < main.index("metric")
+    assert [d.label for d in at.date_input] == ["Berichtszeitraum von", "Berichtszeitraum bis",
+                                                "Stichtag"]

@@ -296,6 +296,12 @@ def test_page_reports_a_reversed_period(use_db, cohort_db):
     at.date_input(key="report_von").set_value(D(2022, 1, 1)).run()
     assert not at.exception
     assert any("Berichtszeitraum beginnt" in e.value for e in at.error)
+    # the period stays there to be mended, and the figures come back with a valid one
+    assert [d.value for d in at.date_input] == [D(2022, 1, 1), D(2021, 12, 15), D(2021, 12, 15)]
+    assert not at.metric
+    at.date_input(key="report_von").set_value(D(2019, 11, 5)).run()
+    assert not at.error
+    assert {m.label: m.value for m in at.metric}["Teilnehmende Modellkommunen"] == "3"
 
 
 def test_page_in_english(use_db, cohort_db):
