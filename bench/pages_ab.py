@@ -7,7 +7,9 @@ Made for before/after questions on a shared machine: every tree serves the same 
 each round loads hello-world, then the page from each tree in turn, in fresh browser contexts
 (cold cache, new session), so all see the same machine load. A tree is a checkout of this
 repository, e.g. `git worktree add --detach /tmp/before <commit>` with `.venv` linked to this
-one's; its code is imported from it (`PYTHONPATH`). Public view only (no sign-in).
+one's; its code is imported from it (`PYTHONPATH`). With `--staff`, every tree's server shares a
+throw-away accounts file and each page load carries the session cookie of a real sign-in on that
+server (as bench/pages.py); otherwise the public view.
 
 Prints per tree the median seconds to the key content (`--ready`: metric, chart or map, as in
 bench/pages.py), the ratio to hello-world, bytes received and the load average.
@@ -29,13 +31,23 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.pages import ARGS, CHART, HELLO, MAP_DRAWN, METRIC, measure  # noqa: E402
+from bench.pages import (  # noqa: E402
+    ARGS,
+    CHART,
+    HELLO,
+    MAP_DRAWN,
+    METRIC,
+    accounts,
+    measure,
+    staff_cookies,
+)
 from tests.e2e.conftest import CHROMIUM, SERVER_LOG_DIR  # noqa: E402
 
 READY = {"metric": METRIC, "chart": CHART, "map": MAP_DRAWN}
 
 
-def serve(tree: Path, script: str, db: Path) -> tuple[subprocess.Popen, str]:
+def serve(tree: Path, script: str, db: Path, env: dict[str, str] | None = None
+          ) -> tuple[subprocess.Popen, str]:
     """`streamlit run script` from `tree` (its own code) on a free loopback port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -45,7 +57,7 @@ def serve(tree: Path, script: str, db: Path) -> tuple[subprocess.Popen, str]:
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false"],
-        cwd=tree, env={**os.environ, "WK_DB": str(db), "PYTHONPATH": str(tree)},
+        cwd=tree, env={**os.environ, **(env or {}), "WK_DB": str(db), "PYTHONPATH": str(tree)},
         stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -68,26 +80,33 @@ def main() -> None:
     parser.add_argument("--ready", choices=READY, default="metric")
     parser.add_argument("--script", default="dashboard/server.py")
     parser.add_argument("--db", type=Path, default=ROOT / "data" / "monitor.duckdb")
+    parser.add_argument("--staff", action="store_true", help="signed in as programme staff")
     args = parser.parse_args()
+    env = accounts() if args.staff else None
     targets = [("hello-world", *serve(ROOT, HELLO[0], args.db), "/", METRIC)]
-    targets += [(str(t), *serve(t.resolve(), args.script, args.db), args.path,
+    targets += [(str(t), *serve(t.resolve(), args.script, args.db, env), args.path,
                  READY[args.ready]) for t in args.trees]
+    cookies: dict[str, list[dict] | None] = {name: None for name, *_ in targets}
     samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name, *_ in targets}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for _name, _proc, url, path, ready in targets:  # each server's first visit
-                measure(browser, url + path, ready)
+            for name, _proc, url, path, ready in targets:  # each server's first visit
+                if args.staff and name != "hello-world":
+                    cookies[name] = staff_cookies(browser, url)
+                measure(browser, url + path, ready, cookies[name])
             for _ in range(args.runs):
                 for name, _proc, url, path, ready in targets:
-                    seconds, received = measure(browser, url + path, ready)
+                    seconds, received = measure(browser, url + path, ready, cookies[name])
                     samples[name].append((seconds, received, os.getloadavg()[0]))
             browser.close()
     finally:
         for _name, proc, *_ in targets:
             proc.terminate()
     hello = statistics.median(s for s, _, _ in samples["hello-world"])
-    print(f"\n{args.path} ({args.ready}), median of {args.runs} cold loads, round-robin\n")
+    who = "signed in as staff" if args.staff else "public"
+    print(f"\n{args.path} ({args.ready}, {who}), median of {args.runs} cold loads, "
+          "round-robin\n")
     print("| tree | seconds | ratio to hello-world | bytes | load avg | every run |")
     print("|---|---:|---:|---:|---|---|")
     for name, rows in samples.items():
