@@ -39,6 +39,7 @@ from bench.pages import (  # noqa: E402
     METRIC,
     accounts,
     measure,
+    measure_load,
     staff_cookies,
 )
 from tests.e2e.conftest import CHROMIUM, SERVER_LOG_DIR  # noqa: E402
@@ -87,7 +88,8 @@ def main() -> None:
     targets += [(str(t), *serve(t.resolve(), args.script, args.db, env), args.path,
                  READY[args.ready]) for t in args.trees]
     cookies: dict[str, list[dict] | None] = {name: None for name, *_ in targets}
-    samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name, *_ in targets}
+    samples: dict[str, list[tuple[float, int, float, float | None]]] = {
+        name: [] for name, *_ in targets}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -97,25 +99,30 @@ def main() -> None:
                 measure(browser, url + path, ready, cookies[name])
             for _ in range(args.runs):
                 for name, _proc, url, path, ready in targets:
-                    seconds, received = measure(browser, url + path, ready, cookies[name])
-                    samples[name].append((seconds, received, os.getloadavg()[0]))
+                    got = measure_load(browser, url + path, ready, cookies[name])
+                    samples[name].append((got.seconds, got.received, os.getloadavg()[0],
+                                          got.painted))
             browser.close()
     finally:
         for _name, proc, *_ in targets:
             proc.terminate()
-    hello = statistics.median(s for s, _, _ in samples["hello-world"])
+    hello = statistics.median(r[0] for r in samples["hello-world"])
+    hello_painted = statistics.median(r[3] for r in samples["hello-world"])
     who = "signed in as staff" if args.staff else "public"
     print(f"\n{args.path} ({args.ready}, {who}), median of {args.runs} cold loads, "
           "round-robin\n")
-    print("| tree | seconds | ratio to hello-world | bytes | load avg | every run |")
-    print("|---|---:|---:|---:|---|---|")
+    print("| tree | seconds | ratio to hello-world | painted (in-page mark) | bytes | load avg | "
+          "every run |")
+    print("|---|---:|---:|---:|---:|---|---|")
     for name, rows in samples.items():
         s = statistics.median(r[0] for r in rows)
-        print(f"| {name} | {s:.2f} s | {s / hello:.2f}× | "
+        painted = ("–" if None in (hello_painted, rows[0][3]) else
+                   f"{statistics.median(r[3] for r in rows):.2f} s = "
+                   f"{statistics.median(r[3] for r in rows) / hello_painted:.2f}×")
+        print(f"| {name} | {s:.2f} s | {s / hello:.2f}× | {painted} | "
               f"{statistics.median(r[1] for r in rows) / 1e6:.1f} MB | "
               f"{min(r[2] for r in rows):.1f}–{max(r[2] for r in rows):.1f} | "
               f"{', '.join(f'{r[0]:.2f}' for r in rows)} |")
-
 
 if __name__ == "__main__":
     main()
