@@ -331,6 +331,9 @@ def _report_texts(data, column: str, lang: str) -> list[str]:
             for i, v in enumerate(data.frame[column].to_list())]
 
 
+HBAR_LABEL_GAP = 10  # pixels between a bar chart's category names and its axis
+
+
 def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] | str,
                  label: str, domain: str) -> go.Figure:
     values = data.frame[value].to_list()
@@ -347,7 +350,9 @@ def _report_hbar(data, category: str, value: str, lang: str, colours: list[str] 
                         text=[m for _, m in hidden],
                         textposition="middle right", showlegend=False, hoverinfo="skip",
                         cliponaxis=False)
-    fig.update_yaxes(autorange="reversed")
+    # the names keep a gap to the axis, where a hidden figure's "x" begins ("Bayern x", not
+    # "Bayernx")
+    fig.update_yaxes(autorange="reversed", ticklabelstandoff=HBAR_LABEL_GAP)
     _count_axis(fig, max((v for v in values if v is not None), default=0))
     fig.update_xaxes(title=label)
     return _layout(fig, lang, height=90 + 26 * max(data.frame.height, 1), showlegend=False)
