@@ -39,11 +39,17 @@ _LAYOUT = dict(
 )
 
 
+def count_ticks(max_value: float) -> dict:
+    """Whole-number ticks for counts up to `max_value` (no "0,5 Kommunen"), for an axis or a
+    colour bar."""
+    return {"dtick": 1 if max_value <= 8 else None, "tickformat": ",d"}
+
+
 def _count_axis(fig: go.Figure, max_value: float, axis: str = "x", **where: int) -> None:
-    """Counts have whole-number ticks (no "0,5 Kommunen"); `where` picks a subplot."""
+    """Counts have whole-number ticks; `where` picks a subplot."""
     update = fig.update_xaxes if axis == "x" else fig.update_yaxes
-    update(showgrid=True, gridcolor="#e5e5e5", rangemode="tozero",
-           dtick=1 if max_value <= 8 else None, tickformat=",d", **where)
+    update(showgrid=True, gridcolor="#e5e5e5", rangemode="tozero", **count_ticks(max_value),
+           **where)
 
 
 def _bar_values(values: list) -> tuple[list, list, float]:

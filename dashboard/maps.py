@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard import data, fmt
-from dashboard.charts import STATUS_COLOURS
+from dashboard.charts import STATUS_COLOURS, count_ticks
 from dashboard.i18n import translate, translate_values, value
 from etl.schema import MEILENSTEINE
 
@@ -235,7 +235,8 @@ def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, l
         geojson=boundary_source("laender", geo_url), featureidkey="properties.name",
         locations=counts["bundesland"].to_list(), z=counts["kommunen"].to_list(),
         colorscale="Blues", marker={"line": {"width": 0.8, "color": "#555555"}},
-        colorbar={"title": {"text": value_label}},
+        colorbar={"title": {"text": value_label},
+                  **count_ticks(max(counts["kommunen"].drop_nulls(), default=0) or 0)},
         text=translate_values(counts, lang, bundesland="bundesland")["bundesland"].to_list(),
         hovertemplate="<b>%{text}</b><br>" + value_label + ": %{z}<extra></extra>",
     ))

@@ -297,3 +297,13 @@ def test_boundary_route_serves_only_the_hashed_files():
     for wrong in ("laender-0000000000000000.geojson", "gemeinden.csv", "../README.md",
                   name.replace("laender", "kreise"), "laender.geojson"):
         assert get(wrong).status_code == 404, wrong
+
+
+def test_the_laender_colour_bar_counts_in_whole_communes():
+    """A cohort of a few communes per Land: the colour bar showed "0,5" and "1,5" Kommunen."""
+    few = pl.DataFrame({"bundesland": ["Bayern", "Berlin", "Hessen"], "kommunen": [3, None, 1]})
+    bar = maps.land_choropleth(few, "Kommunen").data[0].colorbar
+    assert (bar.dtick, bar.tickformat) == (1, ",d")
+    many = pl.DataFrame({"bundesland": ["Bayern", "Hessen"], "kommunen": [2056, 422]})
+    bar = maps.land_choropleth(many, "Kommunen").data[0].colorbar
+    assert bar.dtick is None and bar.tickformat == ",d"  # plotly's own steps, whole numbers
