@@ -236,7 +236,7 @@ def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, l
         locations=counts["bundesland"].to_list(), z=counts["kommunen"].to_list(),
         colorscale="Blues", marker={"line": {"width": 0.8, "color": "#555555"}},
         colorbar={"title": {"text": value_label},
-                  **count_ticks(max(counts["kommunen"].drop_nulls(), default=0) or 0)},
+                  **count_ticks(counts["kommunen"].max() or 0)},
         text=translate_values(counts, lang, bundesland="bundesland")["bundesland"].to_list(),
         hovertemplate="<b>%{text}</b><br>" + value_label + ": %{z}<extra></extra>",
     ))

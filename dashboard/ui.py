@@ -458,11 +458,10 @@ def page_menu(menu, sections: dict[str, list], current) -> None:
 # The page being run, and the page whose key figures the browser has already drawn.
 _PAGE_SHOWN, _PAGE_PAINTED = "_wk_page_shown", "_wk_page_painted"
 # Reports to the app server (`paint.ROUTE`) once the browser shows the page's key figures: the
-# elements arrive together but each is drawn once its own script part is loaded, so it waits
-# for the figures to be in the page, then for the next frame (painted), then reports. Constant
-# code; the values are ours (JSON-quoted).
-# Checks every frame until the key figure is in the page, then reports after one more frame; it
-# gives up when the server has stopped waiting (a page whose figure never comes).
+# elements arrive together but each is drawn once its own script part is loaded, so it checks
+# every frame for the figures, then waits for the next frame (painted), then reports. It gives
+# up when the server has stopped waiting (`paint.MAX_WAIT`: a figure that never comes).
+# Constant code; the values are ours (JSON-quoted).
 _PAINTED_SCRIPT = """<script>
 (() => {
   const url = %s, selector = %s, until = performance.now() + %d;
@@ -482,7 +481,8 @@ KEY_CHART = ".js-plotly-plot .main-svg"
 
 def painted_script(url: str, selector: str) -> str:
     """The script that reports the key figure `selector` drawn by POSTing to `url`."""
-    return _PAINTED_SCRIPT % (json.dumps(url), json.dumps(selector), paint.MAX_WAIT * 1000)
+    return _PAINTED_SCRIPT % (json.dumps(url), json.dumps(selector),
+                              round(paint.MAX_WAIT * 1000))
 
 
 def key_figures_sent(selector: str = KEY_METRIC) -> None:
