@@ -385,11 +385,11 @@ def filter_widgets() -> None:
 
 
 # The menu's state (and the page's language, `<html lang>`) for assistive technology and
-# phones. Streamlit's page links show the current
-# page only visually (background, bold), and its sectioned menu puts the section headers inside a
-# <ul> (an axe "list" violation, WCAG 1.3.1), so the menu is our own: a heading per section and
-# page links in a container, which this script marks as the navigation landmark, with
-# `aria-current="page"` on the current link (again after Streamlit redraws the links).
+# phones. Streamlit's page links show the current page only visually (background, bold), and
+# its sectioned menu puts the section headers inside a <ul> (an axe "list" violation, WCAG
+# 1.3.1), so the menu is our own: a heading per section and page links in a container, which
+# this script marks as the navigation landmark, with `aria-current="page"` on the current link
+# (again after Streamlit redraws the links).
 # Phone width: Streamlit leaves the sidebar (menu and filters) open over the page after a menu
 # click. This closes it once per page change below 768 px (Streamlit's own mobile breakpoint);
 # filter clicks do not change the page, so the open sidebar stays for them, and the ">" button

@@ -31,8 +31,8 @@ else:
     current = st.session_state.get("profile_kommune")
     st.session_state["profile_kommune"] = current if current in names else (own or ids[0])
 # The choice stands above the profile but is sent after the key figures are drawn (a select box
-# loads a large script part of its own first, and nationally carries 11,000 names; Überblick's
-# Stichtag does the same): its value is in the session state already.
+# loads a large script part of its own first, and nationally carries 11,000 names; Bericht's
+# period and edition do the same): its value is in the session state already.
 choice = st.container()
 kommune_id = st.session_state["profile_kommune"]
 st.query_params["kommune"] = kommune_id
