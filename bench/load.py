@@ -135,6 +135,16 @@ class Server:
         except requests.RequestException:
             return False
 
+    def wait_warm(self, timeout: float = 600) -> None:
+        """Until the background warm-up (dashboard.warmup) reports its caches ready: runs
+        before that find the caches empty and the heap not yet frozen (gc), and measure the
+        start, not the page."""
+        deadline = time.monotonic() + timeout
+        while "Caches vorgewärmt" not in self.log_tail(10_000):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"warm-up did not finish within {timeout} s")
+            time.sleep(0.2)
+
     def log_tail(self, lines: int = 15) -> str:
         self.log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -351,6 +361,7 @@ def bench(db: Path, sizes: list[int], probes: int, name: str, timeout: float,
         try:
             setup = max(timeout, 120)  # sign-in and warm-up are not measured: cold starts are slow
             cookies = sign_in_all(server, setup)
+            server.wait_warm(setup)
             warm = single(server, cookies, setup)  # imports, caches, first database open
             for line in error_summary("in the warm-up", warm):
                 print(line, flush=True)

@@ -1,13 +1,13 @@
 """CPU cost of one page script run, as the server runs it: `python bench/runcost.py [--db FILE]`.
 
 Starts the deployed server (through bench/profserve.py), signs in a staff member and a commune
-(bench/load.py), then runs each page of the load mix (bench/load.MIX) `--runs` times in one open
-session of its role, one run at a time: the first run of each page is the warm-up, the
-others are timed on the client (ForwardMsgs until `script_finished`). Prints p50 / min per
-page and the total, with the load average. With `--profile N`, a second server runs every page N
-more times under cProfile and the N top functions by own time and by cumulative time are
-printed per page, warm-up run included (profiled times are inflated; compare the timed
-column, not these).
+(bench/load.py), waits for the server's cache warm-up, then runs each page of the load mix
+(bench/load.MIX) `--runs` times in one open session of its role, one run at a time: the first
+run of each page is the warm-up, the others are timed on the client (ForwardMsgs until
+`script_finished`). Prints p50 / min per page and the total, with the load average. With
+`--profile N`, a second server runs every page N more times under cProfile and the N top
+functions by own time and by cumulative time are printed per page, warm-up run included
+(profiled times are inflated; compare the timed column, not these).
 
     .venv/bin/python bench/runcost.py --runs 6                                   # demo
     .venv/bin/python bench/runcost.py --db bench/out/national/monitor.duckdb --profile 25
@@ -81,6 +81,7 @@ def timed(db: Path, runs: int, timeout: float) -> dict[str, list[float]]:
         server = load.Server(db, Path(tmp))
         try:
             cookies = load.sign_in_all(server, timeout)
+            server.wait_warm(timeout)
             return asyncio.run(_pages(server.url, cookies, runs, timeout))
         finally:
             server.stop()
@@ -115,6 +116,7 @@ def profiled(db: Path, runs: int, top: int, timeout: float) -> None:
 
         try:
             cookies = load.sign_in_all(server, timeout)
+            server.wait_warm(timeout)
             dump()  # drop the sign-in runs
             asyncio.run(_pages(server.url, cookies, runs, timeout, after=report))
         finally:

@@ -334,8 +334,10 @@ def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
     by dashboard/server.py): made, renewed or revoked here by the commune or staff; shown once,
     as only its hash is stored."""
     st.subheader(ui.t("fristen.calendar"))
-    ics = w.calendar_ics(viewer, kommune_id)
-    st.download_button(ui.t("fristen.ics_download"), ics, file_name=f"kalender_{kommune_id}.ics",
+    # made on click: building the .ics is most of a staff member's Kommune page run (national:
+    # some 250 events through icalendar's line folding, bench/runcost.py)
+    st.download_button(ui.t("fristen.ics_download"), lambda: w.calendar_ics(viewer, kommune_id),
+                       file_name=f"kalender_{kommune_id}.ics",
                        mime="text/calendar", icon=":material/calendar_month:",
                        key="dl_ics", on_click=ui.log_export, args=(f"kalender_{kommune_id}.ics",))
     if not sessions.ROUTES_SERVED:

@@ -63,6 +63,14 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
         page.get_by_role("button", name="Sachstand erstellen").click()
         expect(page.get_by_role("button", name="Präsentation (PPTX)")).to_be_visible()
         screenshot(page, "action_profile_kommune")
+        # the .ics download is made on click (a deferred download): the commune's own file
+        with page.expect_download(timeout=30_000) as info:
+            page.get_by_role("button", name="Kalender (.ics) herunterladen").click()
+        own = e2e_accounts["kommune_id"]
+        assert info.value.suggested_filename == f"kalender_{own}.ics"
+        ics = info.value.path().read_bytes()
+        assert ics.startswith(b"BEGIN:VCALENDAR") and f"UID:{own}-".encode() in ics
+        assert ics.count(b"BEGIN:VEVENT") == ics.count(f"UID:{own}-".encode()) > 0
         # the private calendar link: made on the profile, served by the same server
         page.get_by_role("button", name="Privaten Link erzeugen").click()
         link = page.locator("code").filter(has_text="/kalender/").first
