@@ -14,7 +14,10 @@ pure (data in, figure out, no `st.*`, no clock, no `ui.lang()`: the language is 
 an argument of a type not listed in `_digest` is not cached at all.
 
 The figure is shared: callers must not change it (copy with `go.Figure(fig)` first, as
-`action_views.with_notes` does). `st.plotly_chart` only reads it.
+`action_views.with_notes` does). `st.plotly_chart` only reads it. A cached Plotly figure comes
+back as a `SharedFigure`, which holds to this: a change raises, and the dict `st.plotly_chart`
+asks for on every run (`to_dict`: a deep copy of every trace, 30–70 ms for the national Karte
+and Vernetzung maps) is made once, when the figure is cached.
 """
 
 from __future__ import annotations
@@ -28,11 +31,49 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
+import plotly.graph_objects as go
 import polars as pl
 
 MAX_FIGURES = 32  # per builder
 _lock = threading.Lock()
 F = TypeVar("F", bound=Callable)
+
+
+class SharedFigure(go.Figure):
+    """A cached figure, shown to every session whose data are the same: read-only, its dict made
+    once (`shared`)."""
+
+    _shared_dict: dict
+
+    def to_dict(self) -> dict:
+        """The figure's dict, made when it was shared (read-only, like the figure)."""
+        return self._shared_dict
+
+    def __reduce__(self):
+        """A copy or a pickle is an ordinary figure, from a copy of the dict (Plotly's own
+        `__reduce__` would add its grid keys to the shared dict)."""
+        props = go.Figure.to_dict(self)
+        props["_grid_str"], props["_grid_ref"] = self._grid_str, self._grid_ref
+        return (go.Figure, (props,))
+
+    def _changed(self, *args, **kwargs):
+        raise TypeError("Diese Abbildung ist zwischengespeichert und wird geteilt; sie darf nicht "
+                        "verändert werden. Erst kopieren: go.Figure(fig).")
+
+    # every change of a Plotly figure (property, trace, layout) ends in one of these, after
+    # Plotly has applied it to the object: the error makes a forbidden change loud, and what is
+    # shown (the dict) stays as it was
+    _send_addTraces_msg = _send_moveTraces_msg = _send_deleteTraces_msg = _changed
+    _send_restyle_msg = _send_relayout_msg = _send_update_msg = _send_animate_msg = _changed
+
+
+def shared(fig: go.Figure) -> SharedFigure:
+    """`fig` made a `SharedFigure` in place (no copy, no validation): from now on it must not
+    change, and its dict is made now, once."""
+    dict_now = go.Figure.to_dict(fig)
+    fig.__class__ = SharedFigure
+    fig._shared_dict = dict_now
+    return fig
 
 
 class _Unhashable(Exception):
@@ -94,6 +135,8 @@ def cached(builder: F | None = None, *, maxsize: int = MAX_FIGURES) -> F:
                 results.move_to_end(k)
                 return hit
         value = builder(*args, **kwargs)
+        if type(value) is go.Figure:
+            value = shared(value)
         with _lock:
             results[k] = value
             while len(results) > maxsize:

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard import data, fmt
+from dashboard import data, figcache, fmt
 from dashboard.charts import STATUS_COLOURS, count_ticks
 from dashboard.i18n import translate, translate_values, value
 from etl.schema import MEILENSTEINE
@@ -221,6 +221,7 @@ def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str
             return points, fig
     fig = points_map(points, colour_by, labels(lang), show_kreise=show_kreise, lang=lang,
                      geo_url=geo_url)
+    fig = PointsMap(figcache.shared(fig.figure), fig.rows)
     with _figures_lock:
         _figures[key] = fig
         while len(_figures) > 32:

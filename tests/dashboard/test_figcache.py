@@ -4,14 +4,19 @@ changed by a page."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import pickle
 
+import plotly.graph_objects as go
 import plotly.io as pio
+import plotly.tools
+import pytest
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard import action_views, charts, data, figcache, fmt, ui
+from dashboard import action_views, charts, data, figcache, fmt, maps, ui
 from dashboard.report import definitions as report_defs
 from dashboard.store import notizen
 
@@ -113,6 +118,47 @@ def test_an_argument_it_cannot_key_is_built_every_time():
     assert builder(marker) is not builder(marker)
     assert len(calls) == 2
     assert builder("a") is builder("a") and len(calls) == 3
+
+
+def _sent(fig) -> str:
+    """What `st.plotly_chart` sends for `fig` (streamlit/elements/plotly_chart.py)."""
+    return pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True),
+                       validate=False)
+
+
+def test_a_cached_figure_is_read_only_and_sends_what_a_fresh_one_sends(use_db, demo_db):
+    use_db(demo_db)
+    figcache.clear()
+    report = data.load_report(data.PUBLIC, report_defs.PROGRAMMSTART,
+                              data.build_info().datenstand, data.build_info().datenstand)
+    args = ("kommunen_status", report_defs.chart_data("kommunen_status", report), "de")
+    fresh = charts.report_chart.uncached(*args)
+    shared = charts.report_chart(*args)
+    assert type(fresh) is go.Figure and isinstance(shared, figcache.SharedFigure)
+    assert _sent(shared) == _sent(fresh)
+    assert shared.to_dict() is shared.to_dict()  # made once, not copied on every run
+    # a page that changes it gets an error; what the next visitor is sent stays the same
+    for change in (lambda f: f.update_layout(title="geändert"),
+                   lambda f: f.update_traces(marker_color="red"),
+                   lambda f: f.add_trace(go.Bar(x=["a"], y=[1])),
+                   lambda f: setattr(f.layout, "height", 100)):
+        with pytest.raises(TypeError, match="erst kopieren|Erst kopieren"):
+            change(shared)
+    assert _sent(charts.report_chart(*args)) == _sent(fresh)
+    # copies are ordinary figures, and copying leaves the shared dict alone
+    for twin in (go.Figure(shared), copy.deepcopy(shared), pickle.loads(pickle.dumps(shared))):
+        assert type(twin) is go.Figure
+        twin.update_layout(title="Kopie")
+    assert _sent(shared) == _sent(fresh) and "_grid_str" not in shared.to_dict()
+
+
+def test_the_cached_map_is_shared_and_sends_what_a_fresh_map_sends(use_db, demo_db):
+    use_db(demo_db)
+    points, cached = maps.cached_points_map(data.PUBLIC, data.NO_FILTERS, "none")
+    fresh = maps.points_map(points, "none", maps.labels("de"), show_kreise=False)
+    assert isinstance(cached.figure, figcache.SharedFigure)
+    assert _sent(cached.figure) == _sent(fresh.figure)
+    assert maps.cached_points_map(data.PUBLIC, data.NO_FILTERS, "none")[1] is cached
 
 
 def test_the_shared_timeline_does_not_keep_one_communes_notes(use_db, demo_db):
