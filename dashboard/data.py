@@ -647,12 +647,13 @@ def load_peer_features(viewer: Viewer) -> pl.DataFrame:
 
 
 def peer_kommune_choices(viewer: Viewer) -> pl.DataFrame:
-    """(kommune_id, name, typ, bundesland) a viewer may ask suggestions for: staff every commune,
-    a commune only itself, the public none."""
+    """(kommune_id, name, typ, bundesland, lat, lon) a viewer may ask suggestions for: staff
+    every commune, a commune only itself, the public none."""
     if viewer.role == "public":
         return pl.DataFrame(schema={"kommune_id": pl.String, "name": pl.String,
-                                    "typ": pl.String, "bundesland": pl.String})
-    frame = query("select kommune_id, name, typ, bundesland from mart_kommune "
+                                    "typ": pl.String, "bundesland": pl.String,
+                                    "lat": pl.Float64, "lon": pl.Float64})
+    frame = query("select kommune_id, name, typ, bundesland, lat, lon from mart_kommune "
                   "order by name, kommune_id")
     if viewer.role == "kommune":
         frame = frame.filter(pl.col("kommune_id") == viewer.kommune_id)

@@ -51,8 +51,6 @@ with tabs[0]:
     st.caption(ui.t("austausch.suggestions_basis_staff" if viewer.is_staff
                     else "austausch.suggestions_basis"))
     own = choices.filter(pl.col("kommune_id") == kommune_id).row(0, named=True)
-    own.update(data.load_peer_features(viewer).filter(pl.col("kommune_id") == kommune_id)
-               .select("lat", "lon").row(0, named=True))
     published = austausch.entries(viewer).filter(pl.col("kommune_id") == kommune_id)
     if published.is_empty() and not viewer.is_staff:
         st.info(ui.t("austausch.nothing_published"), icon=":material/edit_note:")
