@@ -103,10 +103,11 @@ _thread: threading.Thread | None = None
 def freeze() -> None:
     """Exempt everything alive now from the cycle collector's full collections.
 
-    Streamlit runs a full collection after every script run (`runner.postScriptGC`), to free a
-    run's reference cycles at once. It walks every tracked object: after the warm-up that is
-    the imported modules (plotly's validators, pandas, pyarrow, ...) and the warm caches, about
-    0.2 s per run on the demo data, a third of a page's script run. Frozen, they are skipped;
+    A full collection (Python's own, now and then; the housekeeping's, when sessions are
+    dropped; Streamlit's after every script run, `runner.postScriptGC`, switched off in
+    .streamlit/config.toml) walks every tracked object: after the warm-up that is the imported
+    modules (plotly's validators, pandas, pyarrow, ...) and the warm caches, about 0.2 s on the
+    demo data, a third of a page's script run. Frozen, they are skipped;
     a later run's cycles (and closed sessions) are still collected. Done once, after the first
     warm-up, before sessions exist (freezing a session's objects would keep its cycles for
     good). Refcounting still frees frozen objects that drop out of a cache."""
