@@ -11,8 +11,8 @@ import pickle
 import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.tools
-import pytest
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
