@@ -623,13 +623,15 @@ def _number_texts(column: pl.Series, hidden: str | None, lang_: str) -> pl.Serie
 def table_view(frame: pl.DataFrame, hidden: str | None = None) -> tuple[pl.DataFrame, dict]:
     """`frame` as a table shows it, with its `column_config`: decimals, and whole numbers with
     empty cells, as right-aligned text in the UI language (`fmt.number`, an empty cell as `–`,
-    where Streamlit would show a grey "None"); with `hidden` set (public tables) every number as
-    text and a count hidden by the small-cell rule (null) as `hidden`. Such columns sort as
-    text."""
+    where Streamlit would show a grey "None"); an empty text cell as `–` too; with `hidden` set
+    (public tables) every number as text and a count hidden by the small-cell rule (null) as
+    `hidden`. Such columns sort as text. The CSV keeps the frame (empty cells stay empty)."""
     as_text = [n for n, d in frame.schema.items()
                if d.is_float() or (d.is_integer() and frame[n].has_nulls())
                or (hidden is not None and d.is_numeric())]
-    shown = frame.with_columns(_number_text(frame[n], hidden) for n in as_text)
+    texts = [n for n, d in frame.schema.items() if d == pl.String and frame[n].has_nulls()]
+    shown = frame.with_columns(*(_number_text(frame[n], hidden) for n in as_text),
+                               *(pl.col(n).fill_null(fmt.NONE) for n in texts))
     config = column_config(frame)
     config.update({n: st.column_config.TextColumn(alignment="right") for n in as_text})
     return shown, config

@@ -484,6 +484,25 @@ def test_fristen_table_shows_a_dash_where_a_row_has_no_number(demo, lang, days, 
     assert overdue in table.iloc[:, 0].tolist()
 
 
+def test_profile_path_shows_a_dash_where_a_priority_has_no_measure(demo):
+    """A priority without a measure has no state: its cell reads `–`, never a grey "None"."""
+    paths = {}
+    for kommune_id in data.kommune_choices(data.STAFF)["kommune_id"].to_list():
+        viewer = data.Viewer("kommune", kommune_id)
+        prios = set(data.priorities(viewer, kommune_id)["handlungsfeld"].to_list())
+        planned = set(handlungsplan.measures(viewer, kommune_id)["handlungsfeld"].to_list())
+        if prios - planned:
+            paths[kommune_id] = viewer
+    assert paths, "the demo has a priority without a measure"
+    kommune_id, viewer = next(iter(paths.items()))
+    at = run_page(lambda p: p, demo, "kommune", viewer=viewer, kommune=kommune_id)
+    table = next(d.value for d in at.dataframe if "Stand" in d.value.columns)
+    assert "noch keine Maßnahme" in table["Maßnahme"].tolist()
+    cells = table.to_numpy().ravel().tolist()
+    assert None not in cells and "None" not in cells
+    assert fmt.NONE in table["Stand"].tolist()
+
+
 # ---- erasure -------------------------------------------------------------------------------------
 
 
