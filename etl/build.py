@@ -205,10 +205,12 @@ def validate_inputs(
     kommunen = validate_table(raws["kommunen"], KOMMUNEN, datenstand)
     results["kommunen"] = kommunen
     known = kommunen.valid.get_column("kommune_id")
+    # the SQL checks are started first, so that they run while this thread checks the rest
+    in_duckdb = [e for e in ENTITIES[1:] if e.name in CHECKED_IN_SQL and con is not None]
     with ThreadPoolExecutor(max_workers=1) as pool:
         in_sql: dict[str, Future[tuple[ValidationResult, float]]] = {}
         try:
-            for entity in ENTITIES[1:]:
+            for entity in in_duckdb + [e for e in ENTITIES[1:] if e not in in_duckdb]:
                 raw = raws[entity.name]
                 if isinstance(raw, RawTable):
                     progress(f"Prüfe {raw.path.name} ({raw.frame.height:,} Zeilen) …"
