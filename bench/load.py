@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
 import os
 import random
 import socket
@@ -181,11 +180,11 @@ class Level:
 def probe_once(url: str, timeout: float) -> tuple[float, float]:
     """Seconds from navigation to the first key figure (the overview's first `st.metric`) in a
     fresh Chromium context: by Playwright's check, and by the in-page paint mark
-    (bench/pages.PAINT_MARK: the first frame after the figure is laid out, timed in the page,
+    (bench/pages.paint_mark: the first frame after the figure is laid out, timed in the page,
     not held up by Playwright's polling of a busy page)."""
     from playwright.sync_api import sync_playwright
 
-    from bench.pages import PAINT_MARK
+    from bench.pages import paint_mark
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -194,7 +193,7 @@ def probe_once(url: str, timeout: float) -> tuple[float, float]:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="de-DE")
             selector = '[data-testid="stMetricValue"]'
-            page.add_init_script(PAINT_MARK % json.dumps(selector))
+            page.add_init_script(paint_mark(("selector", selector)))
             started = time.perf_counter()
             page.goto(url, wait_until="commit", timeout=timeout * 1000)
             page.locator(selector).first.wait_for(timeout=timeout * 1000)
@@ -457,7 +456,7 @@ probe at a time measuring navigation → first key figure of the overview.
 Columns: *probe* = seconds to the first key figure in Chromium while the sessions run, p50 /
 p95, in brackets the same probe alone right before the level; *p95 ratio* = probe p95 under
 load / probe alone (**goal: ≤ 3× at 50 sessions**); *paint mark* = the same probes timed in the
-page (first frame after the figure is laid out, bench/pages.PAINT_MARK), with its own ratio;
+page (first frame after the figure is laid out, bench/pages.paint_mark), with its own ratio;
 *script run* = one light session's page run
 (request → `script_finished`), in brackets alone; *RSS* = server memory before the level / peak
 / with all sessions open and idle / 5 s after they closed (Streamlit still keeps closed

@@ -1,7 +1,8 @@
 """Page loads in Chromium: every page against a hello-world Streamlit page, interleaved.
 
     uv run python bench/pages.py [--runs 5] [--skip-national | --scales National]
-                                 [--pages Überblick,Karte] [--no-first] [--no-warm]
+                                 [--pages Überblick,Karte] [--no-first] [--first-runs 3]
+                                 [--no-warm]
 
 Each figure is the time from navigation until the page's key content is visible (the first key
 figure, or the drawn chart / map where the page's first content is a chart), in a fresh browser
@@ -18,7 +19,9 @@ after each build).
 Warm visits: the server has served the page before; page and baseline alternate run by run, so
 both see the same machine load. First visit: a freshly started server (and a freshly started
 baseline server) serves its first request, after its warm-up reported ready (the time from
-start to ready is listed); this is what the first visitor after a restart waits for.
+start to ready is listed); this is what the first visitor after a restart waits for. Single
+first visits spread by up to ±1×, so there are `--first-runs` fresh servers per page (median and
+every ratio printed).
 The load average (1 min) is recorded with every figure: the machine may be shared.
 The baseline is `bench/hello.py` (title + one metric). The row "Plotly floor" times
 `bench/hello_plotly.py` (the baseline plus one small Plotly chart) until its chart is drawn: no
@@ -121,23 +124,37 @@ def staff_cookies(browser, url: str) -> list[dict]:
 
 # In the page, from its start: the first frame after the key content is in the document and
 # laid out. Playwright's own check (`seconds`) polls from outside and can be held up by the work
-# the page does after that frame (the charts' scripts arriving next); this mark is not.
+# the page does after that frame (the charts' scripts arriving next); this mark is not. It waits
+# for the frame and then for the next task, so a frame is never counted before it was drawn.
 PAINT_MARK = """(() => {
   window.__wkPainted = null;
-  const selector = %s;
+  const ready = %s;
   new MutationObserver((_, observer) => {
-    const el = document.querySelector(selector);
-    if (!el || !el.getClientRects().length) return;
+    if (!ready()) return;
     observer.disconnect();
     requestAnimationFrame(() => setTimeout(() => { window.__wkPainted = performance.now(); }));
   }).observe(document, {subtree: true, childList: true});
 })();"""
 
 
+def paint_mark(ready: tuple[str, str]) -> str | None:
+    """The init script that sets `window.__wkPainted` for `ready`, or None where the key content
+    is not in the document tree (the map's points are drawn on a canvas)."""
+    kind, what = ready
+    if kind == "selector":
+        test = (f"() => {{ const el = document.querySelector({json.dumps(what)}); "
+                "return !!el && el.getClientRects().length > 0; }")
+    elif ready in (CHART, HEADING):
+        test = what
+    else:
+        return None
+    return PAINT_MARK % test
+
+
 class Load(NamedTuple):
     seconds: float  # until Playwright saw the key content (from before the navigation)
     received: int  # bytes
-    painted: float | None  # the in-page paint mark, seconds from the navigation (selectors only)
+    painted: float | None  # the in-page paint mark, seconds from the navigation (not maps)
 
 
 def measure_load(browser, url: str, ready: tuple[str, str], cookies: list[dict] | None = None
@@ -148,8 +165,8 @@ def measure_load(browser, url: str, ready: tuple[str, str], cookies: list[dict] 
         context.add_cookies(cookies)
     page = context.new_page()
     kind, what = ready
-    if kind == "selector":
-        page.add_init_script(PAINT_MARK % json.dumps(what))
+    if (mark := paint_mark(ready)) is not None:
+        page.add_init_script(mark)
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     received = {"bytes": 0}
@@ -160,15 +177,15 @@ def measure_load(browser, url: str, ready: tuple[str, str], cookies: list[dict] 
                                           + len(e["response"]["payloadData"])))
     started = time.perf_counter()
     page.goto(url)
-    painted = None
     if kind == "selector":
         page.wait_for_selector(what, state="visible", timeout=120_000)
-        seconds = time.perf_counter() - started
-        painted = page.wait_for_function("window.__wkPainted", timeout=30_000).json_value() / 1000
     else:
         # poll gently: asking MapLibre for its features too often starves the render loop
         page.wait_for_function(what, timeout=120_000, polling=100)
-        seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    painted = None
+    if mark is not None:
+        painted = page.wait_for_function("window.__wkPainted", timeout=30_000).json_value() / 1000
     page.wait_for_timeout(300)  # let the last frames arrive for the weight
     context.close()
     return Load(seconds, received["bytes"], painted)
@@ -184,7 +201,7 @@ def measure(browser, url: str, ready: tuple[str, str], cookies: list[dict] | Non
 
 def painted_ratio(pairs: list[tuple[Load, Load, float]]) -> str | None:
     """Median of page and baseline by the in-page paint mark and their ratio, as text (None
-    where the key content is not a selector)."""
+    where the key content has no mark: the map)."""
     if any(page.painted is None for page, *_ in pairs):
         return None
     page = statistics.median(p.painted for p, *_ in pairs)
@@ -231,6 +248,18 @@ def first_visit(browser, db: Path, script: str, path: str, ready, warm: bool,
         proc.wait(timeout=30)
 
 
+def first_row(scale: str, name: str, visits: list[tuple[float, float, float, float | None]]
+              ) -> tuple:
+    """(scale, name, page s, hello s, median ratio, every ratio as text, load range, longest
+    warm-up) of one page's first visits, each (page s, hello s, load, warm-up s)."""
+    med = statistics.median
+    loads = [ld for *_, ld, _ in visits]
+    warmed = [w for *_, w in visits if w is not None]
+    return (scale, name, med(s for s, *_ in visits), med(h for _, h, *_ in visits),
+            med(s / h for s, h, *_ in visits), ", ".join(f"{s / h:.2f}" for s, h, *_ in visits),
+            f"{min(loads):.1f}–{max(loads):.1f}", max(warmed) if warmed else None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -240,6 +269,8 @@ def main() -> None:
     parser.add_argument("--pages", default=",".join(PAGES),
                         help="comma-separated page names (default: all)")
     parser.add_argument("--no-first", action="store_true", help="skip first visits")
+    parser.add_argument("--first-runs", type=int, default=3,
+                        help="first visits per page (each on a freshly started server)")
     parser.add_argument("--no-warm", action="store_true",
                         help="start servers with plain `streamlit run` (no warm-up), as before")
     args = parser.parse_args()
@@ -295,13 +326,17 @@ def main() -> None:
                     role, path, ready = PAGES[name]
                     if role == "floor":
                         continue
-                    h, h_load, _ = first_visit(browser, demo, HELLO[0], "/", HELLO[2], False)
-                    s, s_load, warmed = first_visit(browser, db, SERVED, path, ready,
-                                                    not args.no_warm, cookies[role], env)
-                    first.append((scale, name, s, h, s / h, max(h_load, s_load), warmed))
-                    print(f"{scale} {name} first visit: {s:.2f} s vs hello {h:.2f} s "
-                          f"({s / h:.2f}×, load {max(h_load, s_load):.1f}, "
-                          f"warm-up {warmed or 0:.1f} s)", flush=True)
+                    visits = []
+                    for _ in range(args.first_runs):
+                        h, h_load, _ = first_visit(browser, demo, HELLO[0], "/", HELLO[2],
+                                                   False)
+                        s, s_load, warmed = first_visit(browser, db, SERVED, path, ready,
+                                                        not args.no_warm, cookies[role], env)
+                        visits.append((s, h, max(h_load, s_load), warmed))
+                        print(f"{scale} {name} first visit: {s:.2f} s vs hello {h:.2f} s "
+                              f"({s / h:.2f}×, load {max(h_load, s_load):.1f}, "
+                              f"warm-up {warmed or 0:.1f} s)", flush=True)
+                    first.append(first_row(scale, name, visits))
         finally:
             hello_proc.terminate()
             browser.close()
@@ -314,14 +349,14 @@ def main() -> None:
         print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {s / h:.2f}× | {ratio:.2f}× | "
               f"{painted or '–'} | {b / 1e6:.1f} MB | {lo:.1f}–{hi:.1f} |")
     if first:
-        print("\nFirst visit after a server start (one fresh server per figure, baseline too; "
-              "the visit follows the background warm-up)\n")
-        print("| scale | page | our page | hello-world | ratio | warm-up after start | "
-              "load avg |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-        for scale, name, s, h, ratio, ld, warmed in first:
-            print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {ratio:.2f}× | "
-                  f"{'–' if warmed is None else f'{warmed:.1f} s'} | {ld:.1f} |")
+        print(f"\nFirst visit after a server start, median of {args.first_runs} (one fresh server "
+              "per visit, baseline too; the visit follows the background warm-up)\n")
+        print("| scale | page | our page | hello-world | median ratio | every ratio | "
+              "warm-up after start | load avg |")
+        print("|---|---|---:|---:|---:|---|---:|---|")
+        for scale, name, s, h, ratio, ratios, ld, warmed in first:
+            print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {ratio:.2f}× | {ratios} | "
+                  f"{'–' if warmed is None else f'{warmed:.1f} s'} | {ld} |")
 
 
 if __name__ == "__main__":
