@@ -1,8 +1,8 @@
 """Page loads in Chromium: every page against a hello-world Streamlit page, interleaved.
 
     uv run python bench/pages.py [--runs 5] [--skip-national | --scales National]
-                                 [--pages Überblick,Karte] [--no-first] [--first-runs 3]
-                                 [--no-warm]
+                                 [--pages Überblick,Karte] [--no-first | --only-first]
+                                 [--first-runs 3] [--no-warm]
 
 Each figure is the time from navigation until the page's key content is visible (the first key
 figure, or the drawn chart / map where the page's first content is a chart), in a fresh browser
@@ -25,7 +25,8 @@ every ratio printed).
 The load average (1 min) is recorded with every figure: the machine may be shared.
 The baseline is `bench/hello.py` (title + one metric). The row "Plotly floor" times
 `bench/hello_plotly.py` (the baseline plus one small Plotly chart) until its chart is drawn: no
-page whose key content is a chart can be faster than that.
+page whose key content is a chart can be faster than that; "Map floor" likewise with one small
+map drawn as the Karte draws its map.
 Goal (issue #16): ≤ 1.5× hello-world at demo scale, ≤ 2× at national scale, first visits included.
 """
 
@@ -77,6 +78,8 @@ PAGES = {
     # not a page: hello-world plus one small Plotly chart, timed until the chart is drawn – the
     # floor of every page whose key content is a chart (Plotly's 4.7 MB script)
     "Plotly floor": ("floor", "/", CHART),
+    # the same with one small map (two points, white background) instead: the Karte's floor
+    "Map floor": ("floor", "/?map=1", MAP_DRAWN),
 }
 FLOOR = "bench/hello_plotly.py"
 SERVED = "dashboard/server.py"
@@ -232,31 +235,65 @@ def wait_warm(url: str, started: float, timeout: float = 600) -> float:
 
 def first_visit(browser, db: Path, script: str, path: str, ready, warm: bool,
                 cookies: list[dict] | None = None, env: dict[str, str] | None = None
-                ) -> tuple[float, float, float | None]:
-    """The first request a freshly started server answers: seconds, load average, and (with
-    `warm`) seconds from the start until the background warm-up was done; the visit comes
+                ) -> tuple[Load, float, float | None]:
+    """The first request a freshly started server answers: its load, the load average, and
+    (with `warm`) seconds from the start until the background warm-up was done; the visit comes
     after it, like a visitor arriving after the server has been up for that long."""
     started = time.perf_counter()
     proc, url = start_app(db, script, warm=warm, **(env or {}))
     try:
         warmed = wait_warm(url, started) if warm else None
         before = load()
-        seconds, _ = measure(browser, url + path, ready, cookies)
-        return seconds, max(before, load()), warmed
+        visit = measure_load(browser, url + path, ready, cookies)
+        return visit, max(before, load()), warmed
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def first_row(scale: str, name: str, visits: list[tuple[float, float, float, float | None]]
+def warm_visits(args, browser, scale: str, db: Path, names: list[str], hello_url: str,
+                env: dict[str, str], warm: list[tuple]) -> dict[str, list[dict] | None]:
+    """Every page of `names` at `scale`, interleaved with the baseline, into `warm`; returns the
+    cookies of each role (the staff's signed in on this server)."""
+    demo = ROOT / "data" / "monitor.duckdb"
+    started = time.perf_counter()
+    proc, server_url = start_app(db, SERVED, warm=not args.no_warm, **env)
+    floor_proc, floor_url = start_app(demo, FLOOR)
+    if not args.no_warm:  # visits during the warm-up would compete with it
+        wait_warm(server_url, started)
+    cookies = {"public": None, "staff": staff_cookies(browser, server_url), "floor": None}
+    try:
+        for name in names:
+            role, path, ready = PAGES[name]
+            url = (floor_url if role == "floor" else server_url) + path
+            measure(browser, url, ready, cookies[role])  # fill the server's caches
+            pairs = []
+            for _ in range(args.runs):  # interleaved: baseline, page, baseline, …
+                h = measure_load(browser, hello_url, HELLO[2])
+                pairs.append((measure_load(browser, url, ready, cookies[role]), h, load()))
+            row = warm_row(scale, name, pairs)
+            warm.append(row)
+            print(f"{scale} {name}: {row[2]:.2f} s vs hello {row[3]:.2f} s "
+                  f"({row[7]:.2f}×, painted {row[10] or '–'}, "
+                  f"load {row[8]:.1f}–{row[9]:.1f})", flush=True)
+    finally:
+        proc.terminate()
+        floor_proc.terminate()
+    return cookies
+
+
+def first_row(scale: str, name: str, visits: list[tuple[Load, Load, float, float | None]]
               ) -> tuple:
-    """(scale, name, page s, hello s, median ratio, every ratio as text, load range, longest
-    warm-up) of one page's first visits, each (page s, hello s, load, warm-up s)."""
+    """(scale, name, page s, hello s, median ratio, every ratio as text, painted ratio text,
+    load range, longest warm-up) of one page's first visits, each (page, hello, load,
+    warm-up s)."""
     med = statistics.median
     loads = [ld for *_, ld, _ in visits]
     warmed = [w for *_, w in visits if w is not None]
-    return (scale, name, med(s for s, *_ in visits), med(h for _, h, *_ in visits),
-            med(s / h for s, h, *_ in visits), ", ".join(f"{s / h:.2f}" for s, h, *_ in visits),
+    ratios = [s.seconds / h.seconds for s, h, *_ in visits]
+    return (scale, name, med(s.seconds for s, *_ in visits), med(h.seconds for _, h, *_ in visits),
+            med(ratios), ", ".join(f"{r:.2f}" for r in ratios),
+            painted_ratio([(s, h, ld) for s, h, ld, _ in visits]),
             f"{min(loads):.1f}–{max(loads):.1f}", max(warmed) if warmed else None)
 
 
@@ -269,6 +306,7 @@ def main() -> None:
     parser.add_argument("--pages", default=",".join(PAGES),
                         help="comma-separated page names (default: all)")
     parser.add_argument("--no-first", action="store_true", help="skip first visits")
+    parser.add_argument("--only-first", action="store_true", help="first visits only")
     parser.add_argument("--first-runs", type=int, default=3,
                         help="first visits per page (each on a freshly started server)")
     parser.add_argument("--no-warm", action="store_true",
@@ -295,31 +333,15 @@ def main() -> None:
         try:
             measure(browser, hello_url, HELLO[2])  # the baseline's own first visit
             for scale, db in scales:
-                started = time.perf_counter()
-                proc, server_url = start_app(db, SERVED, warm=not args.no_warm, **env)
-                floor_proc, floor_url = start_app(demo, FLOOR)
-                if not args.no_warm:  # visits during the warm-up would compete with it
-                    wait_warm(server_url, started)
-                cookies = {"public": None, "staff": staff_cookies(browser, server_url),
-                           "floor": None}
-                try:
-                    for name in names:
-                        role, path, ready = PAGES[name]
-                        url = (floor_url if role == "floor" else server_url) + path
-                        measure(browser, url, ready, cookies[role])  # fill the server's caches
-                        pairs = []
-                        for _ in range(args.runs):  # interleaved: baseline, page, baseline, …
-                            h = measure_load(browser, hello_url, HELLO[2])
-                            pairs.append((measure_load(browser, url, ready, cookies[role]), h,
-                                          load()))
-                        row = warm_row(scale, name, pairs)
-                        warm.append(row)
-                        print(f"{scale} {name}: {row[2]:.2f} s vs hello {row[3]:.2f} s "
-                              f"({row[7]:.2f}×, painted {row[10] or '–'}, "
-                              f"load {row[8]:.1f}–{row[9]:.1f})", flush=True)
-                finally:
-                    proc.terminate()
-                    floor_proc.terminate()
+                if args.only_first:
+                    proc, server_url = start_app(db, SERVED, **env)
+                    try:
+                        cookies = {"public": None, "floor": None,
+                                   "staff": staff_cookies(browser, server_url)}
+                    finally:
+                        proc.terminate()
+                else:
+                    cookies = warm_visits(args, browser, scale, db, names, hello_url, env, warm)
                 if args.no_first:
                     continue
                 for name in names:  # a fresh page server and a fresh baseline server each
@@ -333,18 +355,20 @@ def main() -> None:
                         s, s_load, warmed = first_visit(browser, db, SERVED, path, ready,
                                                         not args.no_warm, cookies[role], env)
                         visits.append((s, h, max(h_load, s_load), warmed))
-                        print(f"{scale} {name} first visit: {s:.2f} s vs hello {h:.2f} s "
-                              f"({s / h:.2f}×, load {max(h_load, s_load):.1f}, "
-                              f"warm-up {warmed or 0:.1f} s)", flush=True)
+                        print(f"{scale} {name} first visit: {s.seconds:.2f} s vs hello "
+                              f"{h.seconds:.2f} s ({s.seconds / h.seconds:.2f}×, load "
+                              f"{max(h_load, s_load):.1f}, warm-up {warmed or 0:.1f} s)",
+                              flush=True)
                     first.append(first_row(scale, name, visits))
         finally:
             hello_proc.terminate()
             browser.close()
-    print(f"\nWarm visits: median of {args.runs} cold browser loads, interleaved with the "
-          "baseline (time to key content; bytes received)\n")
-    print("| scale | page | our page | hello-world | ratio of medians | median ratio | "
-          "painted (in-page mark) | page weight | load avg |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    if warm:
+        print(f"\nWarm visits: median of {args.runs} cold browser loads, interleaved with the "
+              "baseline (time to key content; bytes received)\n")
+        print("| scale | page | our page | hello-world | ratio of medians | median ratio | "
+              "painted (in-page mark) | page weight | load avg |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for scale, name, s, h, b, _hb, _l, ratio, lo, hi, painted in warm:
         print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {s / h:.2f}× | {ratio:.2f}× | "
               f"{painted or '–'} | {b / 1e6:.1f} MB | {lo:.1f}–{hi:.1f} |")
@@ -352,11 +376,11 @@ def main() -> None:
         print(f"\nFirst visit after a server start, median of {args.first_runs} (one fresh server "
               "per visit, baseline too; the visit follows the background warm-up)\n")
         print("| scale | page | our page | hello-world | median ratio | every ratio | "
-              "warm-up after start | load avg |")
-        print("|---|---|---:|---:|---:|---|---:|---|")
-        for scale, name, s, h, ratio, ratios, ld, warmed in first:
+              "painted (in-page mark) | warm-up after start | load avg |")
+        print("|---|---|---:|---:|---:|---|---:|---:|---|")
+        for scale, name, s, h, ratio, ratios, painted, ld, warmed in first:
             print(f"| {scale} | {name} | {s:.2f} s | {h:.2f} s | {ratio:.2f}× | {ratios} | "
-                  f"{'–' if warmed is None else f'{warmed:.1f} s'} | {ld} |")
+                  f"{painted or '–'} | {'–' if warmed is None else f'{warmed:.1f} s'} | {ld} |")
 
 
 if __name__ == "__main__":
