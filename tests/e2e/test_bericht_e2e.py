@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
+from pathlib import Path
 
 import openpyxl
 import pikepdf
@@ -42,6 +44,11 @@ def test_bericht_downloads_the_xlsx_offline(page: Page, app_url: str, tmp_path):
     rows = list(wb["Überblick"].iter_rows(values_only=True))
     shown = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
     assert str(rows[1][1]) == shown  # the page and the file show the same number
+    # both files are made on click (deferred downloads): the CSV archive too
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name="CSV (ZIP, alle Tabellen)").click()
+    archive = zipfile.ZipFile(io.BytesIO(Path(info.value.path()).read_bytes()))
+    assert "hinweise.txt" in archive.namelist() and len(archive.namelist()) == len(rd.TABLES) + 1
     screenshot(page, "bericht")
     # the download's audit callback reruns the page: axe measures the page after that run
     assert serious_violations(page) == []
