@@ -72,8 +72,9 @@ def _plotly() -> None:
 
 
 def _first_run() -> None:
-    """What the first script run of a process pays once (bench/profserve.py on a warmed
-    server: 0.6–1.0 s for the first run of a page, 0.07–0.2 s for the next):
+    """What the first script run of a process pays once (bench/firstrun.py, demo data, warmed
+    server: 0.8–1.2 s for the first run of a page, 0.06–0.23 s for the next; the parts below
+    are from cProfile inside the server, bench/profserve.py):
     - the app's modules: `dashboard.ui` with `dashboard.auth`, whose import hashes a dummy
       password (0.13 s);
     - pandas, which app.py imports (0.3 s). A session arriving meanwhile waits for this import
