@@ -67,8 +67,9 @@ def _base_layout(fig: go.Figure, show_kreise: bool, height: int, lang: str = "de
         map={"style": "white-bg", "center": CENTER, "zoom": 4.6, "layers": layers},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         height=height,
+        # legend symbols of one size: the markers' own sizes vary (and shrink on full maps)
         legend={"yanchor": "top", "y": 0.99, "xanchor": "left", "x": 0.01,
-                "bgcolor": "rgba(255,255,255,0.85)"},
+                "bgcolor": "rgba(255,255,255,0.85)", "itemsizing": "constant"},
         separators=",." if lang == "de" else ".,",
     )
     return fig
@@ -82,8 +83,19 @@ def labels(lang: str) -> dict[str, str]:
     return {k: translate(lang, f"karte.{k}") for k in LABEL_KEYS}
 
 
+# up to this many points the markers span their full size range; beyond it they shrink
+FULL_SIZE_POINTS = 300
+
+
 def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26) -> np.ndarray:
-    """Marker area grows with population (square-root scale), so big cities do not hide others."""
+    """Marker area grows with population (square-root scale), so big cities do not hide others.
+
+    A map with more than `FULL_SIZE_POINTS` points draws them smaller (by the square root of
+    the ratio, at least 2.5–7 px): at national scale 11,000 full-size markers covered Germany
+    as one area and hid each other's status colour."""
+    shrink = min(1.0, (FULL_SIZE_POINTS / max(einwohner.len(), 1)) ** 0.5)
+    smallest = max(min(smallest, 2.5), smallest * shrink)
+    largest = max(min(largest, 7), largest * shrink)
     values = np.sqrt(einwohner.fill_null(0).to_numpy().astype(np.float32))
     top = values.max() if len(values) and values.max() > 0 else 1.0
     return (smallest + (largest - smallest) * values / top).round(1).astype(np.float32)

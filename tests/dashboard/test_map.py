@@ -307,3 +307,28 @@ def test_the_laender_colour_bar_counts_in_whole_communes():
     many = pl.DataFrame({"bundesland": ["Bayern", "Hessen"], "kommunen": [2056, 422]})
     bar = maps.land_choropleth(many, "Kommunen").data[0].colorbar
     assert bar.dtick is None and bar.tickformat == ",d"  # plotly's own steps, whole numbers
+
+
+@given(st.lists(st.integers(min_value=0, max_value=4_000_000), min_size=1, max_size=40),
+       st.sampled_from([40, 300, 1_000, 11_000]))
+def test_markers_keep_their_size_for_a_cohort_and_shrink_on_a_full_map(einwohner, n):
+    """A cohort (up to 300 communes) keeps markers of 6–26 px; a national map (11,000 points)
+    draws them at most 7 px, so they do not merge into one area. Bigger towns never get
+    smaller markers."""
+    people = pl.Series((einwohner * (n // len(einwohner) + 1))[:n], dtype=pl.Int64)
+    sizes = maps.marker_sizes(people)
+    largest = {40: 26, 300: 26, 1_000: 26 * (300 / 1_000) ** 0.5, 11_000: 7}[n]
+    assert sizes.min() >= (6 if n <= maps.FULL_SIZE_POINTS else 2.5)
+    assert sizes.max() <= largest + 0.05
+    if people.max() > 0:  # the biggest town gets the biggest marker
+        assert sizes.max() == pytest.approx(largest, abs=0.05)
+    order = np.argsort(people.to_numpy(), kind="stable")
+    assert (np.diff(sizes[order]) >= 0).all()
+
+
+def test_the_legend_shows_every_status_at_one_size(map_db, use_db):
+    """The legend's symbols do not follow the markers' sizes (tiny dots on a full map)."""
+    use_db(map_db)
+    points = data.load_map_points(data.STAFF, data.NO_FILTERS)
+    fig = maps.points_map(points, "status", maps.labels("de")).figure
+    assert fig.layout.legend.itemsizing == "constant"
