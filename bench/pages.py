@@ -51,6 +51,7 @@ from tests.e2e.conftest import CHROMIUM, SERVER_LOG_DIR, start_app  # noqa: E402
 
 NATIONAL_INPUT = ROOT / "data" / "bench" / "national"
 NATIONAL_DB = ROOT / "data" / "bench" / "national.duckdb"
+DEMO_DB = ROOT / "data" / "monitor.duckdb"  # also serves the baselines
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -255,10 +256,9 @@ def warm_visits(args, browser, scale: str, db: Path, names: list[str], hello_url
                 env: dict[str, str], warm: list[tuple]) -> dict[str, list[dict] | None]:
     """Every page of `names` at `scale`, interleaved with the baseline, into `warm`; returns the
     cookies of each role (the staff's signed in on this server)."""
-    demo = ROOT / "data" / "monitor.duckdb"
     started = time.perf_counter()
     proc, server_url = start_app(db, SERVED, warm=not args.no_warm, **env)
-    floor_proc, floor_url = start_app(demo, FLOOR)
+    floor_proc, floor_url = start_app(DEMO_DB, FLOOR)
     if not args.no_warm:  # visits during the warm-up would compete with it
         wait_warm(server_url, started)
     cookies = {"public": None, "staff": staff_cookies(browser, server_url), "floor": None}
@@ -316,7 +316,7 @@ def main() -> None:
     unknown = set(names) - set(PAGES)
     if unknown:
         parser.error(f"unknown pages {sorted(unknown)}; known: {', '.join(PAGES)}")
-    demo = ROOT / "data" / "monitor.duckdb"
+    demo = DEMO_DB
     if not demo.exists():
         subprocess.run([sys.executable, "-m", "etl", "build", "--input", "data/demo",
                         "--output", str(demo)], check=True, cwd=ROOT)

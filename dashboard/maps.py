@@ -83,19 +83,21 @@ def labels(lang: str) -> dict[str, str]:
     return {k: translate(lang, f"karte.{k}") for k in LABEL_KEYS}
 
 
-# up to this many points the markers span their full size range; beyond it they shrink
+# up to this many points the markers span their full size range; beyond it they shrink, but
+# not below this range (px)
 FULL_SIZE_POINTS = 300
+SHRUNK_SIZES = (2.5, 7.0)
 
 
 def marker_sizes(einwohner: pl.Series, smallest: float = 6, largest: float = 26) -> np.ndarray:
     """Marker area grows with population (square-root scale), so big cities do not hide others.
 
     A map with more than `FULL_SIZE_POINTS` points draws them smaller (by the square root of
-    the ratio, at least 2.5–7 px): at national scale 11,000 full-size markers covered Germany
+    the ratio, at least `SHRUNK_SIZES`): at national scale 11,000 full-size markers covered Germany
     as one area and hid each other's status colour."""
     shrink = min(1.0, (FULL_SIZE_POINTS / max(einwohner.len(), 1)) ** 0.5)
-    smallest = max(min(smallest, 2.5), smallest * shrink)
-    largest = max(min(largest, 7), largest * shrink)
+    smallest = max(min(smallest, SHRUNK_SIZES[0]), smallest * shrink)
+    largest = max(min(largest, SHRUNK_SIZES[1]), largest * shrink)
     values = np.sqrt(einwohner.fill_null(0).to_numpy().astype(np.float32))
     top = values.max() if len(values) and values.max() > 0 else 1.0
     return (smallest + (largest - smallest) * values / top).round(1).astype(np.float32)
