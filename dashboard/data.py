@@ -475,7 +475,7 @@ SECTOR_COLUMNS = ("verwaltung", "politik", "zivilgesellschaft", "wirtschaft", "e
 def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
     """Participations, participants and sectors grouped by month/module/format/topic.
 
-    Reads the pre-aggregated mart (never the raw uptake rows). `teilnahmen` counts a commune's
+    Reads the mart (never the core uptake table). `teilnahmen` counts a commune's
     attendance of an event; an event shared by three communes counts three times.
 
     Staff only: the figures are not protected (months and topics are mostly 1 or 2 communes per
@@ -486,16 +486,19 @@ def uptake_by(viewer: Viewer, filters: Filters, *dims: str) -> pl.DataFrame:
     if unknown or not dims:
         raise ValueError(f"unknown uptake dimensions {unknown or dims}")
     source, params = _uptake_source(filters)
+    return query(uptake_sql(source, dims), params)
+
+
+def uptake_sql(source: str, dims: tuple[str, ...]) -> str:
+    """The query of `uptake_by` over `source` (rows shaped like mart_nutzung_monat)."""
     cols = ", ".join(dims)
     sectors = ", ".join(f"coalesce(sum({s}), 0)::bigint as {s}" for s in SECTOR_COLUMNS)
-    frame = query(
+    return (
         f"select {cols}, count(distinct kommune_id) as kommunen, "
         f"sum(teilnahmen)::bigint as teilnahmen, "
         f"sum(teilnehmende)::bigint as teilnehmende, {sectors} "
-        f"from {source} group by {cols} order by {cols}",
-        params,
+        f"from {source} group by {cols} order by {cols}"
     )
-    return frame
 
 
 def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
