@@ -58,10 +58,17 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 METRIC = ("selector", '[data-testid="stMetricValue"]')
 CHART = ("function", "() => !!document.querySelector('.js-plotly-plot .cartesianlayer .trace')")
 HEADING = ("function", "() => document.querySelectorAll('[data-testid=\"stMain\"] h3').length > 0")
+# a circle drawn at the map's first point: queried in a 6-px box around it, because a query of the
+# whole map builds every rendered feature (58 ms for 10,466 points, on the main thread the page
+# needs, every 100 ms once the map has loaded) and so slowed what it measured
 MAP_DRAWN = ("function", """() => { const g = [...document.querySelectorAll('.js-plotly-plot')]
   .find(g => g._fullLayout && g._fullLayout.map);
   if (!g) return false; const m = g._fullLayout.map._subplot.map;
-  return m.loaded() && m.queryRenderedFeatures().some(f => f.layer.type === 'circle'); }""")
+  if (!m.loaded()) return false;
+  const t = g._fullData.find(t => t.type === 'scattermap' && t.lon && t.lon.length);
+  if (!t) return false; const p = m.project([t.lon[0], t.lat[0]]);
+  return m.queryRenderedFeatures([[p.x - 3, p.y - 3], [p.x + 3, p.y + 3]])
+    .some(f => f.layer.type === 'circle'); }""")
 
 # name → (role, url path, key content)
 PAGES = {
