@@ -369,8 +369,12 @@ class KeyFigures:
 
 
 def key_figures(viewer: Viewer, filters: Filters = NO_FILTERS) -> KeyFigures:
-    """Counts for internal monitoring; the public gets nothing from here."""
+    """Counts for internal monitoring: staff of the selection, a commune of its own rows only
+    (as `load_overdue` lists them: a filter to a Land with one commune would otherwise give
+    that commune's overdue milestones); the public gets nothing from here."""
     where, params = filters.where()
+    if viewer.role == "kommune":
+        where, params = f"{where} and kommune_id = ?", [*params, viewer.kommune_id]
     row = query(f"select count(*) as kommunen, coalesce(sum(ueberfaellig_anzahl), 0) as ueber "
                 f"from mart_kommune where {where}", params).row(0, named=True)
     internal = viewer.role != "public"
@@ -835,9 +839,14 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
     Every viewer but staff gets the public edition: figures resting on 1 or 2 communes hidden
     ("x"), further cells hidden ("x") until the interval audit finds none recomputable, also
     by a commune that knows its own contribution (`dashboard/report/protection.py`).
+
+    A public edition is always one of the whole programme: `filters` apply to staff only. The
+    audit protects one edition; two editions of different selections could be subtracted
+    ("all communes" minus "all Länder but Hamburg" is the one Hamburg commune's figures), and
+    no audit of a single edition can see that.
     """
     definitions.validate_period(von, bis, stichtag)
-    auswahl = _auswahl(filters)
+    auswahl = _auswahl(filters) if viewer.is_staff else None
     if viewer.is_staff:
         frames = _report_frames(von, bis, stichtag, auswahl)
         return definitions.Report(
@@ -858,9 +867,9 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
 
 
 def public_selection_small(report: Report) -> bool:
-    """True for a public edition whose selection holds fewer than `SMALL_CELL_LIMIT` admitted
-    communes, none included: the "Insgesamt" count of communes by status is hidden as a small
-    cell (not to protect another one) or is 0.
+    """True for a public edition whose selection (the whole programme: filters apply to staff
+    only) holds fewer than `SMALL_CELL_LIMIT` admitted communes, none included: the "Insgesamt"
+    count of communes by status is hidden as a small cell (not to protect another one) or is 0.
 
     Such a page shows no figures at all, the same message for 0, 1 and 2 communes: with 1 or 2
     every figure rests on them, and zeros ("0 aktiv") would tell their status; and were "none"

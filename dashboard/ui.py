@@ -571,6 +571,13 @@ def empty_state() -> None:
     st.warning(f"**{t('empty.title')}**  \n{t('empty.text')}", icon=":material/filter_list_off:")
 
 
+def whole_programme_note(filters: data.Filters) -> None:
+    """Public figures are those of the whole programme (`data.load_report`): said where a
+    reader has chosen filters that the page therefore does not apply."""
+    if filters.active:
+        st.info(t("public.whole_programme"), icon=":material/public:")
+
+
 def small_selection() -> None:
     """Public pages whose selection holds fewer than three admitted communes, or none: one and
     the same message for both (`data.public_selection_small`), no figure."""

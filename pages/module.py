@@ -50,6 +50,7 @@ def public_page() -> None:
     if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
         ui.small_selection()
         return
+    ui.whole_programme_note(filters)
     measure = measure_choice()
     st.caption(ui.t("module.hint"))
     st.caption(ui.t("public.module_scope"))

@@ -1,5 +1,7 @@
-"""Überblick: key figures of the (filtered) cohort at a Stichtag, from the same table macros and
-the same small-cell protection as the Bericht; recent changes and overdue milestones for staff."""
+"""Überblick: key figures from the same table macros and the same small-cell protection as the
+Bericht – for staff of the filtered cohort at a chosen Stichtag, for everyone else the public
+edition of the whole programme at the data date; recent changes and overdue milestones for
+signed-in users."""
 
 import polars as pl
 import streamlit as st
@@ -13,11 +15,16 @@ info = data.build_info()
 
 # The Stichtag control stands above the figures but is sent after them (a date input delays
 # the first key figure by about 0.6 s): its slot comes first, its widget at the end of each path.
+# Staff only: everyone else reads the one public edition, at the data date (`data.load_report`:
+# editions of two Stichtage could be subtracted, as two selections could).
 slot = st.container()
-stichtag = st.session_state.get("overview_stichtag", info.datenstand)
+stichtag = (st.session_state.get("overview_stichtag", info.datenstand) if viewer.is_staff
+            else info.datenstand)
 
 
 def stichtag_input() -> None:
+    if not viewer.is_staff:
+        return
     slot.date_input(ui.t("overview_stichtag.stichtag"), value=info.datenstand,
                     min_value=rd.PROGRAMMSTART,
                     format="DD.MM.YYYY" if lang == "de" else "YYYY-MM-DD",
@@ -25,6 +32,9 @@ def stichtag_input() -> None:
 
 
 report = data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag, filters)
+if not viewer.is_staff:
+    with slot:
+        ui.whole_programme_note(filters)
 if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
     stichtag_input()
     ui.small_selection()

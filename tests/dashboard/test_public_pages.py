@@ -1,15 +1,17 @@
 """Every page a public visitor can open, read as an attacker (issue #10).
 
-For single-value filters (each Land, type, size class, status and start quarter the filter
-offers) the test reads what the page sends to the browser – metrics, table cells, the Plotly
-figure JSON (bar values and labels, categories, map hover data) – and checks:
+The public (and a commune) reads one audited edition: the whole programme at the data date.
+Filters apply to staff only, because two editions of different selections could be subtracted
+("all" minus "all Länder but Hamburg" is the Hamburg commune's figures), which no audit of a
+single edition sees. The test reads what the page sends to the browser – metrics, table cells,
+the Plotly figure JSON (bar values and labels, categories, map hover data) – and checks:
 
-- a selection of 1 or 2 admitted communes shows no figure at all, and looks exactly like an
-  empty selection (else a status filter on a Land with one commune would tell that commune's
-  status: "nothing" vs "x");
-- every number shown is a published cell of the public report for that selection (one number
-  everywhere: the audited edition of `dashboard/report/protection.py`), never one resting on 1 or
-  2 communes; "x" exactly where the report hides a cell; a chart shows what its table shows;
+- with any filters (single values, worst cases, and combinations of several values) a public
+  page shows exactly what it shows without filters, says that the filters do not apply there,
+  and keeps them chosen; the public edition of any selection is the same, cell for cell;
+- every number shown is a published cell of the public report (one number everywhere: the
+  audited edition of `dashboard/report/protection.py`), never one resting on 1 or 2 communes;
+  "x" exactly where the report hides a cell; a chart shows what its table shows;
 - a chart or table whose cells are all hidden lists no categories (which formats a few communes
   used);
 - no hidden cell can be recomputed from the published cells (the report relations re-solved with
@@ -48,22 +50,11 @@ def test_the_public_pages_are_those_tested():
 # ---- oracle: the report of a selection, staff (truth) and public (published) -----------------
 
 
-def _single(field: str, value: str) -> data.Filters:
-    return data.Filters(**{field: (value,)})
-
-
-def _reports(filters: data.Filters):
+def _reports():
     day = data.build_info().datenstand
-    staff = data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day, filters)
-    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day, filters)
+    staff = data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day)
+    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day)
     return staff, public
-
-
-def _admitted(staff) -> int:
-    """Communes the public edition rests on: admitted by the Stichtag (status rows)."""
-    rows = staff["kommunen_status"].frame
-    return int(rows.filter(~pl.col("status").is_in([*rd.NICHT_AUFGENOMMEN, "Insgesamt"]))
-               ["kommunen"].sum())
 
 
 def _truth(staff) -> dict[str, pl.DataFrame]:
@@ -256,12 +247,6 @@ def _audit_holds(public, staff) -> None:
 PAGE_VIEWS = (("ueberblick", None), ("module", "teilnahmen"), ("module", "teilnehmende"))
 
 
-def _open(use_db, demo_db, page: str, view: str | None, field: str, value: str):
-    at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None,
-                  **{field: value})
-    return open_tables(_choose_measure(at, view))
-
-
 def _choose_measure(at, view: str | None):
     radios = [r for r in at.radio if r.key == "modules_measure"]
     if view and radios and radios[0].value != view:
@@ -270,37 +255,52 @@ def _choose_measure(at, view: str | None):
     return at
 
 
-def _check_page(use_db, demo_db, page: str, view: str | None, field: str, value: str) -> None:
-    at = _open(use_db, demo_db, page, view, field, value)
-    filters = _single(field, value)
-    staff, public = _reports(filters)
-    where = f"{page}/{view} {field}={value}"
-    if _admitted(staff) < rd.SMALL_CELL_LIMIT:
-        # no figure at all: no metric, no table, no chart – only the message
-        assert not at.metric and not frames(at) and not at.get("plotly_chart"), where
-        assert any("weniger als drei" in i.value for i in at.info), where
-        # the message asks to widen the filters: they are there (and the footer)
-        assert at.button_group(key=f"flt_{field}").value == [value], where
-        assert any("Datenstand" in c.value for c in at.caption), where
-        return
-    _audit_holds(public, staff)
-    (_overview if page == "ueberblick" else _modules)(at, staff, public, where)
+WHOLE_PROGRAMME = "gelten immer für das ganze Programm"  # the note on a filtered public page
+
+
+def _without_note(at) -> str:
+    """The main text without the note (the Überblick shows it in the otherwise empty slot
+    above its figures)."""
+    return "\n".join(line for line in _main_text(at).splitlines()
+                     if WHOLE_PROGRAMME not in line and line != "flex_container:")
+
+
+def _check_page(use_db, demo_db, page: str, view: str | None, **params: str | list[str]) -> None:
+    """A public page with filters shows exactly the page without them (the one audited edition
+    of the whole programme) and says that the filters do not apply; the filters stay chosen."""
+    at = open_tables(_choose_measure(run_page(
+        use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None, **params),
+        view))
+    where = f"{page}/{view} {params}"
+    assert any(WHOLE_PROGRAMME in i.value for i in at.info), where
+    for field, value in params.items():
+        chosen = at.button_group(key=f"flt_{field}").value
+        assert chosen == ([value] if isinstance(value, str) else value), where
+    unfiltered = open_tables(_choose_measure(run_page(
+        use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None), view))
+    assert not any(WHOLE_PROGRAMME in i.value for i in unfiltered.info)
+    assert _without_note(at) == _without_note(unfiltered), where
 
 
 @pytest.mark.parametrize("page,view", PAGE_VIEWS)
 @pytest.mark.parametrize("case", range(5))
 def test_public_page_worst_cases(use_db, demo_db, worst_cases, page, view, case):
     field, value = worst_cases[case]
-    _check_page(use_db, demo_db, page, view, field, value)
+    _check_page(use_db, demo_db, page, view, **{field: value})
 
 
 @pytest.mark.parametrize("page,view", PAGE_VIEWS)
 @SAMPLES
-@given(pick=st.integers(0, 10_000))
-def test_public_page_any_single_filter(use_db, demo_db, page, view, pick):
+@given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=6))
+def test_public_page_any_filters(use_db, demo_db, page, view, picks):
+    """Any combination of filter values, several per filter (the attacker's selections)."""
     values = _filter_values(use_db, demo_db)
-    field, value = values[pick % len(values)]
-    _check_page(use_db, demo_db, page, view, field, value)
+    chosen: dict[str, list[str]] = {}
+    for pick in picks:
+        field, value = values[pick % len(values)]
+        if value not in chosen.setdefault(field, []):
+            chosen[field].append(value)
+    _check_page(use_db, demo_db, page, view, **chosen)
 
 
 @pytest.mark.parametrize("page", ["ueberblick", "module"])
@@ -320,7 +320,7 @@ def test_small_selection_looks_like_an_empty_one(use_db, demo_db, worst_cases, p
 def test_unfiltered_public_pages_hold(use_db, demo_db):
     """No filter: the full cohort, every view (the case most visitors see)."""
     use_db(demo_db)
-    staff, public = _reports(data.NO_FILTERS)
+    staff, public = _reports()
     _audit_holds(public, staff)
     for page, view in PAGE_VIEWS:
         at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None)
@@ -340,15 +340,15 @@ def test_a_commune_gets_the_public_edition_of_module_uptake(use_db, demo_db, sql
     for viewer in (me, data.PUBLIC):
         with pytest.raises(PermissionError):
             data.uptake_by(viewer, data.NO_FILTERS, "monat", "modul")
-    at = open_tables(run_page(use_db, demo_db, page="module", viewer=me, bundesland=land))
-    assert any("weniger als drei" in i.value for i in at.info)  # two communes: no aggregate
-    tables = frames(at)
-    assert set(tables[0]["AGS"]) == {own}  # its own uptake per format (then its shared events)
-    assert len(tables) <= 2
-    assert not any(e.proto.spec for e in at.get("plotly_chart"))
-    at = open_tables(run_page(use_db, demo_db, page="module", viewer=me))
-    public = open_tables(run_page(use_db, demo_db, page="module", viewer=None))
-    assert [t.to_dict() for t in frames(at)[:3]] == [t.to_dict() for t in frames(public)]
+    public = [t.to_dict() for t in frames(open_tables(
+        run_page(use_db, demo_db, page="module", viewer=None)))]
+    for params in ({}, {"bundesland": land}):  # its Land has two communes
+        at = open_tables(run_page(use_db, demo_db, page="module", viewer=me, **params))
+        assert any(WHOLE_PROGRAMME in i.value for i in at.info) == bool(params)
+        tables = frames(at)
+        # the public edition of the whole programme, whatever the filter, then its own rows
+        assert [t.to_dict() for t in tables[:3]] == public, params
+        assert set(tables[3]["AGS"]) == {own}, params
 
 
 # ---- the public map ---------------------------------------------------------------------------
@@ -421,32 +421,80 @@ def test_public_map_any_register_filter(use_db, demo_db, pick):
 # ---- group disclosure ("N of N") ---------------------------------------------------------------
 
 
-def test_no_selection_tells_that_all_its_communes_share_a_status(use_db, demo_db, sql):
+def test_no_row_tells_that_all_its_communes_share_a_status(use_db, demo_db):
     """Hamburg (one commune, listed with its Land on the public map) together with
-    Baden-Württemberg showed "abgeschlossen 4, Insgesamt 4" and zeros elsewhere, so the public
-    learnt that the Hamburg commune has finished, although no published value rested on fewer
-    than 3 communes. Every pair of a Land with 1 or 2 communes and another Land: no status count
-    equals the total, and no Merkmal row shows all its communes in one status."""
+    Baden-Württemberg once showed "abgeschlossen 4, Insgesamt 4" and zeros elsewhere, so the
+    public learnt that the Hamburg commune has finished, although no published value rested on
+    fewer than 3 communes. The public edition (whole programme): no status count equals the
+    total, and no Merkmal row shows all its communes in one status."""
     use_db(demo_db)
     day = data.build_info().datenstand
+    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day)
+    frame = public["kommunen_status"].frame
+    shown = {s: n for s, n in zip(frame["status"], frame["kommunen"], strict=True)
+             if n is not None}
+    total = shown.pop("Insgesamt", None)
+    assert total and total not in shown.values(), (shown, total)
+    for row in public["kommunen_merkmale"].frame.iter_rows(named=True):
+        t = row["teilnehmend"]
+        if t:
+            assert t not in (row["aktiv"], row["abgeschlossen"]), row
+            assert (row["aktiv"], row["abgeschlossen"]) != (0, 0), row
+
+
+# ---- subtraction across selections -------------------------------------------------------------
+
+
+def _cells(report) -> dict[tuple, object]:
+    """Every published cell of an edition ("x" where hidden), by table, row and column."""
+    out = {}
+    for key, table in report.tables.items():
+        for i in range(table.frame.height):
+            for column in table.frame.columns:
+                hidden = table.hidden is not None and column in table.hidden.columns \
+                    and bool(table.hidden[column][i])
+                out[(key, i, column)] = rd.SMALL_CELL_TEXT if hidden else table.frame[column][i]
+    return out
+
+
+def test_a_public_reader_cannot_subtract_two_selections(use_db, demo_db, sql):
+    """The attack: the whole programme minus "every Land but Hamburg" is the one Hamburg
+    commune's figures (its participants per format and sector, whether it finished within the
+    target), though each of the two editions passed its audit on its own. Every Land with 1 or
+    2 communes: the staff editions differ (so there is something to find), the public editions
+    of "all", "all but it" and "it and one other Land" are the same, cell for cell."""
+    use_db(demo_db)
+    day = data.build_info().datenstand
+    lands = [r[0] for r in sql("select distinct bundesland from kommune order by 1")]
     small = [r[0] for r in sql("select bundesland from kommune group by 1 "
                                "having count(*) <= 2 order by 1")]
-    lands = [r[0] for r in sql("select distinct bundesland from kommune order by 1")]
     assert small and len(lands) > 3
-    for one in small:
-        for other in lands:
-            if other == one:
-                continue
-            pair = (one, other)
-            public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day,
-                                      data.Filters(bundesland=pair))
-            frame = public["kommunen_status"].frame
-            shown = {s: n for s, n in zip(frame["status"], frame["kommunen"], strict=True)
-                     if n is not None}
-            total = shown.pop("Insgesamt", None)
-            assert not (total and total in shown.values()), (pair, shown, total)
-            for row in public["kommunen_merkmale"].frame.iter_rows(named=True):
-                t = row["teilnehmend"]
-                if t:
-                    assert t not in (row["aktiv"], row["abgeschlossen"]), (pair, row)
-                    assert (row["aktiv"], row["abgeschlossen"]) != (0, 0), (pair, row)
+    everyone = _cells(data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day))
+    for viewer in (data.PUBLIC, data.Viewer("kommune", sql(
+            "select min(kommune_id) from kommune")[0][0])):
+        for one in small:
+            others = tuple(land for land in lands if land != one)
+            staff = [_cells(data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day, f))
+                     for f in (data.NO_FILTERS, data.Filters(bundesland=others))]
+            assert staff[0] != staff[1], one
+            for selection in (others, (one, others[0])):
+                edition = data.load_report(viewer, rd.PROGRAMMSTART, day, day,
+                                           data.Filters(bundesland=selection))
+                assert _cells(edition) == everyone, (viewer.role, selection)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=8))
+def test_every_public_selection_is_the_same_edition(use_db, demo_db, picks):
+    """Whatever filters a reader combines, the public edition does not move: nothing to
+    subtract."""
+    values = _filter_values(use_db, demo_db)
+    chosen: dict[str, tuple[str, ...]] = {}
+    for pick in picks:
+        field, value = values[pick % len(values)]
+        chosen[field] = tuple(dict.fromkeys((*chosen.get(field, ()), value)))
+    day = data.build_info().datenstand
+    assert _cells(data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day,
+                                   data.Filters(**chosen))) == \
+        _cells(data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day))

@@ -217,12 +217,34 @@ def test_two_roles_in_parallel_see_different_data(use_db, demo_db, kommunen, sql
     assert len(results["staff"]) == sql("select count(distinct kommune_id) from meilenstein")[0][0]
 
 
+def test_a_commune_learns_no_other_communes_overdue_milestones(use_db, demo_db, sql):
+    """The attack: a commune filters its Überblick to a Land with one commune and reads
+    "Überfällige Meilensteine" – that commune's monitoring state. A commune counts its own
+    overdue milestones only (as its overdue list shows its own rows)."""
+    use_db(demo_db)
+    own, own_land = sql("select f.kommune_id, k.bundesland from mart_fortschritt f "
+                        "join kommune k using (kommune_id) where f.zustand = 'überfällig' "
+                        "order by 1 limit 1")[0]
+    me = Viewer("kommune", own)
+    mine = sql("select count(*) from mart_fortschritt where kommune_id = ? "
+               "and zustand = 'überfällig'", own)[0][0]
+    others_seen = 0
+    for (land,) in sql("select distinct bundesland from kommune order by 1"):
+        filters = data.Filters(bundesland=(land,))
+        others_seen += data.key_figures(STAFF, filters).ueberfaellige_meilensteine
+        assert data.key_figures(me, filters).ueberfaellige_meilensteine == (
+            mine if land == own_land else 0), land
+    assert others_seen > mine  # other communes have overdue milestones: something to hide
+    assert data.key_figures(me).ueberfaellige_meilensteine == mine
+    assert data.key_figures(PUBLIC).ueberfaellige_meilensteine is None
+
+
 @pytest.mark.parametrize("page", ["ueberblick", "karte", "module"])
 def test_public_pages_with_a_tiny_selection_show_hidden_cells(use_db, demo_db, sql, page):
-    """A filter down to one commune: every public figure rests on < 3 communes. The map lists
-    the commune and draws no Land count (all hidden); the figure pages show no figure at all,
-    only the message (zeros beside an "x" would tell the commune's status; tests/dashboard/
-    test_public_pages.py)."""
+    """A filter down to one commune. The map lists the commune and draws no Land count (all
+    hidden: every count rests on < 3 communes); the figure pages show the public edition of the
+    whole programme, as without the filter, and say so (an edition of the one commune's Land
+    would be its own figures; tests/dashboard/test_public_pages.py)."""
     land = sql("select bundesland from kommune group by 1 having count(*) = 1 limit 1")[0][0]
     at = run_page(use_db, demo_db, page=None if page == "ueberblick" else page, viewer=None,
                   bundesland=land)
@@ -232,8 +254,12 @@ def test_public_pages_with_a_tiny_selection_show_hidden_cells(use_db, demo_db, s
         assert any("beruhen auf weniger als drei Kommunen" in c.value for c in at.caption)
     else:
         open_tables(at)
-        assert not frames(at) and not at.metric and not at.get("plotly_chart")
-        assert any("weniger als drei Modellkommunen" in i.value for i in at.info)
+        unfiltered = open_tables(run_page(use_db, demo_db, viewer=None,
+                                          page=None if page == "ueberblick" else page))
+        assert at.metric or frames(at)
+        assert metrics(at) == metrics(unfiltered)
+        assert [t.to_dict() for t in frames(at)] == [t.to_dict() for t in frames(unfiltered)]
+        assert any("gelten immer für das ganze Programm" in i.value for i in at.info)
 
 
 def test_a_login_the_audit_log_cannot_record_does_not_take_effect(use_db, demo_db, accounts,

@@ -179,9 +179,10 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def public_kommunen(db, bundesland: str | None = None) -> str:
-    """The public "Kommunen" figure at the Datenstand as the audited public report has it
-    (admitted communes of the selection; "x" where the protection hides it)."""
+def public_kommunen(db, bundesland: str | None = None, staff: bool = False) -> str:
+    """The "Kommunen" figure at the Datenstand as the audited public report has it (admitted
+    communes; "x" where the protection hides it: the whole programme, filters apply to staff
+    only), or with `staff` as staff see it for the selection."""
     from dashboard import data
     from dashboard.report.definitions import PROGRAMMSTART
 
@@ -190,7 +191,8 @@ def public_kommunen(db, bundesland: str | None = None) -> str:
     try:
         day = data.build_info().datenstand
         filters = data.Filters(bundesland=(bundesland,)) if bundesland else data.NO_FILTERS
-        report = data.load_report(data.PUBLIC, PROGRAMMSTART, day, day, filters)
+        report = data.load_report(data.STAFF if staff else data.PUBLIC, PROGRAMMSTART, day, day,
+                                  filters)
     finally:
         if before is None:
             os.environ.pop("WK_DB")

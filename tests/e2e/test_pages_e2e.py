@@ -120,17 +120,25 @@ def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db)
 def test_filter_in_url_is_applied_and_reset(page: Page, app_url: str, demo_db):
     lands = [r[0] for r in duckdb.connect(str(demo_db), read_only=True).execute(
         "select distinct bundesland from kommune order by 1").fetchall()]
-    # the Land with the most admitted communes (a public selection of fewer than 3 shows no figure)
-    shown = {name: public_kommunen(demo_db, name) for name in lands}
-    land = max(lands, key=lambda name: int(shown[name].replace("x", "0")))
-    page.goto(_url(app_url, "ueberblick", f"?bundesland={land}"))
+    shown = {name: public_kommunen(demo_db, name, staff=True) for name in lands}
+    land = max(lands, key=lambda name: int(shown[name]))
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Kommunen").first
+    # the public reads the whole programme whatever the filter (two selections could be
+    # subtracted), and is told so
+    page.goto(_url(app_url, "ueberblick", f"?bundesland={land}"))
+    expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(
+        public_kommunen(demo_db), timeout=30_000)
+    expect(page.get_by_text("gelten immer für das ganze Programm")).to_be_visible()
+    # staff: the filter from the URL applies, and the reset button clears it
+    login(page, app_url)
+    page.goto(_url(app_url, "ueberblick", f"?bundesland={land}"))
     expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(shown[land],
                                                                          timeout=30_000)
+    assert shown[land] != public_kommunen(demo_db, staff=True)
     page.get_by_role("button", name="Filter zurücksetzen").click()
     expect(page).to_have_url(f"{app_url}/", timeout=10_000)
     expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(
-        public_kommunen(demo_db))
+        public_kommunen(demo_db, staff=True))
 
 
 def test_profile_is_reachable_from_a_list(page: Page, app_url: str, demo_db):
