@@ -832,22 +832,31 @@ def _protect_now(key: tuple, von: dt.date, bis: dt.date, stichtag: dt.date,
 
 
 def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
-                filters: Filters = NO_FILTERS):
+                filters: Filters = NO_FILTERS, *, public: bool = False):
     """All report tables for a period, Stichtag and selection (`definitions.Report`), stamped
     with the build; every macro gets the filtered communes (`auswahl`).
 
-    Every viewer but staff gets the public edition: figures resting on 1 or 2 communes hidden
-    ("x"), further cells hidden ("x") until the interval audit finds none recomputable, also
-    by a commune that knows its own contribution (`dashboard/report/protection.py`).
+    Staff get the internal edition, or with `public` the public edition of any period they
+    publish (Bericht, `python -m dashboard.report --public`, scheduled files). Every other viewer
+    reads the public edition: figures resting on 1 or 2 communes hidden ("x"), further cells
+    hidden ("x") until the interval audit finds none recomputable, also by a commune that knows
+    its own contribution (`dashboard/report/protection.py`).
 
-    A public edition is always one of the whole programme: `filters` apply to staff only. The
-    audit protects one edition; two editions of different selections could be subtracted
-    ("all communes" minus "all Länder but Hamburg" is the one Hamburg commune's figures), and
-    no audit of a single edition can see that.
+    A public edition is always one of the whole programme: `filters` apply to the internal
+    edition only. The audit protects one edition; two editions of different selections could be
+    subtracted ("all communes" minus "all Länder but Hamburg" is the one Hamburg commune's
+    figures), and no audit of a single edition can see that. For the same reason a reader who is
+    not staff gets one edition only, from the programme start to the data date (two Stichtage
+    could be subtracted too): any other period is refused.
     """
     definitions.validate_period(von, bis, stichtag)
-    auswahl = _auswahl(filters) if viewer.is_staff else None
-    if viewer.is_staff:
+    if not viewer.is_staff and (von, bis, stichtag) != (
+            definitions.PROGRAMMSTART, build_info().datenstand, build_info().datenstand):
+        raise PermissionError("Die öffentliche Fassung gibt es nur für das ganze Programm vom "
+                              "Programmstart bis zum Datenstand.")
+    internal = viewer.is_staff and not public
+    auswahl = _auswahl(filters) if internal else None
+    if internal:
         frames = _report_frames(von, bis, stichtag, auswahl)
         return definitions.Report(
             von=von, bis=bis, stichtag=stichtag, public=False, build=build_info(),

@@ -42,7 +42,7 @@ def draw_controls() -> None:
 
 
 try:
-    report = data.load_report(data.PUBLIC if public else viewer, von, bis, stichtag)
+    report = data.load_report(viewer, von, bis, stichtag, public=public)
 except ValueError as exc:
     draw_controls()
     st.error(str(exc), icon=":material/event_busy:")

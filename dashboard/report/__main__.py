@@ -66,7 +66,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stichtag = args.stichtag or info.datenstand
     bis = args.bis or stichtag
-    viewer = data.PUBLIC if args.public else data.STAFF
     print(f"Datenbank {data.database_path()} (Build {info.build_id}, Datenstand "
           f"{info.datenstand:%d.%m.%Y})", flush=True)
     if stichtag > info.datenstand:
@@ -76,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{min(bis, stichtag):%d.%m.%Y} ({'öffentliche' if args.public else 'interne'} "
           "Fassung) …", flush=True)
     try:
-        report = data.load_report(viewer, args.von, bis, stichtag)
+        # the operator publishes: the public edition of the chosen period
+        report = data.load_report(data.STAFF, args.von, bis, stichtag, public=args.public)
         result = report_export.export_all(report, args.out,
                                           progress=lambda msg: print(msg, flush=True),
                                           lang=args.lang)

@@ -194,8 +194,8 @@ def report_files(public: bool, stichtag: dt.date, formats: list[str]) -> dict[st
     from dashboard.report import definitions
     from dashboard.report import xlsx as report_xlsx
 
-    viewer = data.PUBLIC if public else data.STAFF
-    report = data.load_report(viewer, definitions.PROGRAMMSTART, stichtag, stichtag)
+    report = data.load_report(data.STAFF, definitions.PROGRAMMSTART, stichtag, stichtag,
+                              public=public)
     files = {}
     if "xlsx" in formats:
         files[report.file_name("kennzahlen", "xlsx")] = report_xlsx.xlsx_bytes(report)

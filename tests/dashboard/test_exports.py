@@ -65,9 +65,10 @@ def rendered(demo_report) -> report_charts.ChartFiles:
 DEMO_STEM = "2019-11-05_2021-12-31_stichtag-2021-12-31"  # period and Stichtag in file names
 CLI_STEM = "2021-01-01_2021-12-31_stichtag-2021-12-31"
 
-def _report(monkeypatch, db: Path, viewer=data.STAFF, stichtag: D = STICHTAG) -> rd.Report:
+def _report(monkeypatch, db: Path, public: bool = False, stichtag: D = STICHTAG) -> rd.Report:
+    """The internal or (staff publishing it) the public edition at `stichtag`."""
     monkeypatch.setenv("WK_DB", str(db))
-    return data.load_report(viewer, rd.PROGRAMMSTART, stichtag, stichtag)
+    return data.load_report(data.STAFF, rd.PROGRAMMSTART, stichtag, stichtag, public=public)
 
 
 def _workbook(content: bytes) -> openpyxl.Workbook:
@@ -152,7 +153,7 @@ def test_xlsx_hinweise_has_definitions_stichtag_build_and_checksums(demo_report)
 
 
 def test_public_xlsx_shows_small_cells_as_text(monkeypatch, cohort_db):
-    public = _report(monkeypatch, cohort_db, data.PUBLIC)
+    public = _report(monkeypatch, cohort_db, public=True)
     wb = _workbook(report_xlsx.xlsx_bytes(public))
     rows = _sheet_rows(wb["Kommunen nach Status"])
     aktiv = next(r for r in rows if r["Status"] == "aktiv")
@@ -205,7 +206,7 @@ def test_csv_zip_holds_every_table_and_the_notes(demo_report):
 
 
 def test_public_csv_shows_small_cells(monkeypatch, cohort_db):
-    public = _report(monkeypatch, cohort_db, data.PUBLIC)
+    public = _report(monkeypatch, cohort_db, public=True)
     frame = _read_csv(report_csv.csv_bytes(public["kommunen_status"]))
     row = frame.filter(pl.col("Status") == "aktiv").row(0, named=True)
     assert row["Kommunen"] == "x"
@@ -463,7 +464,7 @@ def test_english_files_keep_hostile_topics_inert_and_hide_the_same_cells(monkeyp
     ws = _workbook(report_xlsx.xlsx_bytes(rep, "en"))["Events"]
     values = [r["Value"] for r in _sheet_rows(ws)]
     assert "'" + HOSTILE in values and HOSTILE not in values
-    public = _report(monkeypatch, hostile_db, viewer=data.PUBLIC)
+    public = _report(monkeypatch, hostile_db, public=True)
     for key, rt in public.tables.items():
         de = _read_csv(report_csv.csv_bytes(rt))
         en = pl.read_csv(io.BytesIO(report_csv.csv_bytes(rt, "en")[3:]), infer_schema=False)
@@ -514,8 +515,7 @@ def test_exported_chart_header_leaves_room_for_title_subtitle_and_legend(demo_db
     """Title, subtitle lines and legend rows each get their own band at the top of the picture
     (the legend used to sit on the subtitle), and module names are whole in the legend."""
     monkeypatch.setenv("WK_DB", str(demo_db))
-    rep = data.load_report(data.PUBLIC if public else data.STAFF, rd.PROGRAMMSTART, STICHTAG,
-                           STICHTAG)
+    rep = data.load_report(data.STAFF, rd.PROGRAMMSTART, STICHTAG, STICHTAG, public=public)
     for chart in rd.CHARTS:
         fig = report_charts.export_figure(chart.key, rep, lang)
         height, top = fig.layout.height, fig.layout.margin.t

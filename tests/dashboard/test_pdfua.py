@@ -165,7 +165,7 @@ def test_report_pdf_is_tagged_pdfua_with_alt_text_from_chart_data(report_doc):
 
 def test_report_pdf_alt_text_shows_hidden_cells_as_x(demo_db, monkeypatch):
     monkeypatch.setenv("WK_DB", str(demo_db))
-    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
+    public = data.load_report(data.STAFF, rd.PROGRAMMSTART, STICHTAG, STICHTAG, public=True)
     data_ = rd.chart_data("kommunen_bundesland", public)
     hidden = [i for i in range(data_.frame.height) if data_.marker("teilnehmend", i)]
     assert hidden, "the demo public edition hides at least one Land"
@@ -264,7 +264,7 @@ def test_german_report_pdf_stays_german(report_doc):
 
 def test_english_alt_text_shows_hidden_cells_as_x(demo_db, monkeypatch):
     monkeypatch.setenv("WK_DB", str(demo_db))
-    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, STICHTAG, STICHTAG)
+    public = data.load_report(data.STAFF, rd.PROGRAMMSTART, STICHTAG, STICHTAG, public=True)
     data_ = rd.chart_data("kommunen_bundesland", public)
     alt = report_pdf.chart_alt("kommunen_bundesland", public, "en")
     hidden = [i for i in range(data_.frame.height) if data_.marker("teilnehmend", i)]

@@ -199,10 +199,9 @@ def test_public_viewer_gets_small_cells_hidden_staff_sees_numbers(use_db, cohort
     use_db(cohort_db)
     args = (D(2019, 11, 5), D(2021, 12, 15), D(2021, 12, 15))
     staff = data.load_report(data.STAFF, *args)
-    public = data.load_report(data.PUBLIC, *args)
-    kommune = data.load_report(data.Viewer("kommune", "05766020"), *args)
+    public = data.load_report(data.STAFF, *args, public=True)  # staff publishing it
     assert not staff.public and staff["kommunen_status"].hidden is None
-    assert public.public and kommune.public
+    assert public.public
     status = public["kommunen_status"]
     aktiv = status.frame["status"].to_list().index("aktiv")
     assert bool(status.is_hidden("kommunen")[aktiv]) and status.frame["kommunen"][aktiv] is None
@@ -216,6 +215,26 @@ def test_public_viewer_gets_small_cells_hidden_staff_sees_numbers(use_db, cohort
     text = public["kommunen_status"].as_text("de")
     assert text["Kommunen"][aktiv] in markers
     assert public.protection is not None and public.protection.audit_passed
+
+
+def test_readers_get_one_public_edition_and_no_other_period(use_db, cohort_db):
+    """The public and a commune read the public edition from the programme start to the data
+    date, the one staff publish for that period. Another period or Stichtag is refused: two
+    Stichtage could be subtracted (what happened between them, maybe at one commune)."""
+    use_db(cohort_db)
+    day = data.build_info().datenstand
+    readers = (data.PUBLIC, data.Viewer("kommune", "05766020"))
+    published = data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day, public=True)
+    for viewer in readers:
+        edition = data.load_report(viewer, rd.PROGRAMMSTART, day, day)
+        assert edition.public
+        assert {k: t.frame.to_dicts() for k, t in edition.tables.items()} == \
+            {k: t.frame.to_dicts() for k, t in published.tables.items()}
+        earlier = day - dt.timedelta(days=30)
+        for period in ((rd.PROGRAMMSTART, earlier, earlier), (earlier, day, day),
+                       (rd.PROGRAMMSTART, earlier, day)):
+            with pytest.raises(PermissionError, match="nur für das ganze Programm"):
+                data.load_report(viewer, *period)
 
 
 def test_period_must_not_be_reversed(use_db, cohort_db):
