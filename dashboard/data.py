@@ -850,8 +850,8 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
     could be subtracted too): any other period is refused.
     """
     definitions.validate_period(von, bis, stichtag)
-    if not viewer.is_staff and (von, bis, stichtag) != (
-            definitions.PROGRAMMSTART, build_info().datenstand, build_info().datenstand):
+    day = build_info().datenstand
+    if not viewer.is_staff and (von, bis, stichtag) != (definitions.PROGRAMMSTART, day, day):
         raise PermissionError("Die öffentliche Fassung gibt es nur für das ganze Programm vom "
                               "Programmstart bis zum Datenstand.")
     internal = viewer.is_staff and not public
