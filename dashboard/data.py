@@ -519,7 +519,10 @@ def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataF
 
 
 def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
-    """Events with more than one participating commune, with the communes' names."""
+    """Events with more than one participating commune, with the communes' names.
+
+    Staff see each event's participants; a commune only the events it took part in, with its
+    own participants (`eigene_teilnehmende`) instead of the event's total; the public none."""
     where, params = filters.where("k")
     # an event is listed when at least one of its communes matches the filters
     frame = query(
@@ -532,7 +535,13 @@ def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame
         params,
     )
     if viewer.role == "kommune":
-        frame = frame.filter(pl.col("kommune_ids").list.contains(viewer.kommune_id))
+        # A commune sees its own participants, not the event's total: it knows its own part,
+        # so the total minus its own would give away the other communes' counts.
+        own = query("select veranstaltung_id, sum(teilnehmende) as eigene_teilnehmende "
+                    "from modulnutzung where kommune_id = ? group by all", [viewer.kommune_id])
+        frame = (frame.filter(pl.col("kommune_ids").list.contains(viewer.kommune_id))
+                 .join(own, on="veranstaltung_id", how="left")
+                 .drop("teilnehmende"))
     elif viewer.role == "public":
         frame = frame.clear()
     return apply_policy(frame.drop("kommune_ids"), viewer)

@@ -197,6 +197,8 @@ st.subheader(ui.t("module.shared"))
 if shared.is_empty():
     st.caption(ui.t("module.shared_empty"))
 else:
+    if not viewer.is_staff:
+        st.caption(ui.t("module.shared_own"))
     box = ui.table_box("shared")
     if box:
         with box:
@@ -210,7 +212,7 @@ else:
                     "format",
                     "thema",
                     "kommunen_anzahl",
-                    "teilnehmende",
+                    "teilnehmende" if viewer.is_staff else "eigene_teilnehmende",
                     "kommunen",
                     veranstaltung_id="veranstaltung",
                 ),

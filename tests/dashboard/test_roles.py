@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from dashboard import auth, data, sessions
@@ -237,6 +238,37 @@ def test_a_commune_learns_no_other_communes_overdue_milestones(use_db, demo_db, 
     assert others_seen > mine  # other communes have overdue milestones: something to hide
     assert data.key_figures(me).ueberfaellige_meilensteine == mine
     assert data.key_figures(PUBLIC).ueberfaellige_meilensteine is None
+
+
+def test_a_commune_learns_no_other_communes_participants_at_shared_events(use_db, demo_db, sql):
+    """The attack: a commune reads the participants of an event it shared with one other
+    commune and subtracts its own (it knows them, they are in its uptake): the rest is the other
+    commune's count. A commune sees its own participants per event, never the event's total."""
+    use_db(demo_db)
+    own, event, total, mine = sql(
+        "select m.kommune_id, m.veranstaltung_id, v.teilnehmende, m.teilnehmende "
+        "from modulnutzung m join mart_veranstaltung v using (veranstaltung_id) "
+        "where v.kommunen_anzahl = 2 and v.teilnehmende > m.teilnehmende "
+        "and v.teilnehmende > 2 order by 1, 2 limit 1")[0]
+    assert data.shared_events(STAFF).filter(
+        pl.col("veranstaltung_id") == event)["teilnehmende"].to_list() == [total]
+
+    me = Viewer("kommune", own)
+    seen = data.shared_events(me)
+    assert "teilnehmende" not in seen.columns
+    expected = dict(sql("select veranstaltung_id, sum(teilnehmende) from modulnutzung "
+                        "where kommune_id = ? group by 1", own))
+    assert seen.height > 0 and dict(seen.select("veranstaltung_id", "eigene_teilnehmende")
+                                    .rows()) == {e: expected[e] for e in seen["veranstaltung_id"]}
+    assert seen.filter(pl.col("veranstaltung_id") == event)["eigene_teilnehmende"].to_list() \
+        == [mine]
+
+    at = open_tables(run_page(use_db, demo_db, "module", viewer=me))
+    table = next(f for f in frames(at) if "Veranstaltung" in f.columns)
+    assert "Teilnehmende" not in table.columns
+    row = table[table["Veranstaltung"] == event]
+    assert row["Ihre Teilnehmenden"].tolist() == [mine]
+    assert total not in row.drop(columns=["Veranstaltung"]).to_numpy().ravel().tolist()
 
 
 @pytest.mark.parametrize("page", ["ueberblick", "karte", "module"])
