@@ -24,7 +24,7 @@ from dashboard import audit, auth, data, figcache, fmt, paint, sessions
 from dashboard.i18n import LANGUAGES, translate, translate_values, value_names
 from dashboard.i18n import value as _value
 from dashboard.maps import GEO_ROUTE
-from dashboard.report.definitions import SMALL_CELL_TEXT
+from dashboard.report.definitions import FIGURE_BY_KEY, SMALL_CELL_TEXT, Report
 from etl.excel_csv import to_excel_csv_bytes
 
 _log = logging.getLogger(__name__)
@@ -483,6 +483,16 @@ def painted_script(url: str, selector: str) -> str:
     """The script that reports the key figure `selector` drawn by POSTing to `url`."""
     return _PAINTED_SCRIPT % (json.dumps(url), json.dumps(selector),
                               round(paint.MAX_WAIT * 1000))
+
+
+def figure_metrics(report: Report, keys: tuple[str, ...], columns: list) -> None:
+    """The report's headline figures `keys` as metrics, one per column of `columns`, each with
+    its definition as help: the same label, value and "x" as the Überblick, the Bericht and the
+    exports."""
+    for column, key in zip(columns, keys, strict=True):
+        figure = FIGURE_BY_KEY[key]
+        column.metric(figure.label(lang()), report.figure_text(key, lang()),
+                      help=figure.definition(lang()))
 
 
 def key_figures_sent(selector: str = KEY_METRIC) -> None:

@@ -1,4 +1,5 @@
-"""Fortschritt: timelines (planned vs reached), phase funnel, overdue list, durations.
+"""Fortschritt: the tracks' headline figures, timelines (planned vs reached), phase funnel,
+overdue list, durations.
 
 Lanes are sorted by start date or name only, never by any Selbstcheck result.
 """
@@ -6,9 +7,12 @@ Lanes are sorted by start date or name only, never by any Selbstcheck result.
 import polars as pl
 import streamlit as st
 
-from dashboard import action_views, charts, data, ui
+from dashboard import action_views, charts, data, fmt, ui
+from dashboard.report import definitions as rd
 
 LANES_PER_PAGE = 40
+FIGURES = ("tracks_gestartet", "tracks_abgeschlossen", "median_dauer_monate",
+           "anteil_im_ziel_prozent", "tracks_laufend_ueber_ziel")
 
 lang, viewer, filters = ui.page("fortschritt.title")
 
@@ -18,6 +22,18 @@ if progress.is_empty():
     ui.end_page()
 info = data.build_info()
 ziel_monate = data.programme_rules().ziel_monate
+
+# the report's headline figures of the tracks at the data date first: text, on screen before the
+# charts (and Plotly's script) have loaded; the same numbers as on the Überblick and in the Bericht
+report = data.load_report(viewer, rd.PROGRAMMSTART, info.datenstand, info.datenstand, filters)
+cols = [*st.columns(3), *st.columns(3)]
+ui.figure_metrics(report, FIGURES, cols[:len(FIGURES)])
+overdue_count = data.key_figures(viewer, filters).ueberfaellige_meilensteine
+if overdue_count is not None:  # internal monitoring
+    cols[len(FIGURES)].metric(ui.t("ueberblick.ueberfaellig"), fmt.number(overdue_count, lang=lang))
+st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(info.datenstand, lang),
+                von=fmt.date(rd.PROGRAMMSTART, lang)))
+ui.key_figures_sent()
 
 st.subheader(ui.t("fortschritt.timeline"))
 left, right = st.columns([2, 1])
@@ -59,7 +75,6 @@ table = ui.values(rows, meilenstein="meilenstein", zustand="zustand").select(
     pl.col("zustand").alias(ui.t("fortschritt.zustand")),
 )
 ui.chart_and_table(fig, table, "zeitplan", key="timeline")
-ui.key_figures_sent(ui.KEY_CHART)
 action_views.period_notes(viewer, rows["geplant_am"].min() or info.datenstand, info.datenstand,
                            shown["kommune_id"].to_list())
 

@@ -1,5 +1,8 @@
 """Module: uptake by module, format, topic, month and sector; who used what; shared events.
 
+First the report's headline figures of the uptake (events, participants, networking formats,
+dialogue events), the same numbers as on the Überblick and in the Bericht.
+
 Everyone but staff sees the audited public edition of the report instead (`data.load_report`,
 the same rule as the Überblick; a commune also its own uptake and shared events): totals
 from the programme start to the data date by module, format and sector, the same cells and the
@@ -14,6 +17,17 @@ from dashboard import charts, data, fmt, ui
 from dashboard.report import definitions as rd
 
 lang, viewer, filters = ui.page("module.title")
+day = data.build_info().datenstand
+# the report's headline figures of the uptake, first on the page: text, on screen before the
+# charts (and Plotly's script) have loaded
+FIGURES = ("veranstaltungen", "teilnehmende", "vernetzungsformate", "dialogveranstaltungen")
+
+
+def key_figures(report: rd.Report) -> None:
+    ui.figure_metrics(report, FIGURES, st.columns(len(FIGURES)))
+    st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(day, lang),
+                    von=fmt.date(rd.PROGRAMMSTART, lang)))
+    ui.key_figures_sent()
 
 
 def measure_choice() -> str:
@@ -45,12 +59,12 @@ def public_bars(frame: pl.DataFrame, hidden: bool, category: str, measure: str, 
 
 
 def public_page() -> None:
-    day = data.build_info().datenstand
     report = data.load_report(viewer, rd.PROGRAMMSTART, day, day, filters)
     if data.public_selection_small(report):  # 0, 1 or 2 communes: one message, no figure
         ui.small_selection()
         return
     ui.whole_programme_note(filters)
+    key_figures(report)
     measure = measure_choice()
     st.caption(ui.t("module.hint"))
     st.caption(ui.t("public.module_scope"))
@@ -75,7 +89,6 @@ def public_page() -> None:
             public_bars(frame, all(part.is_hidden(f).all() for f in figures), "auspraegung",
                         measure, columns | {"auspraegung": ui.t(label)},
                         f"nutzung_nach_{merkmal.lower()}", key=f"public_{merkmal}")
-        ui.key_figures_sent(ui.KEY_CHART)  # after the first chart (later calls do nothing)
 
     st.subheader(ui.t("module.by_sector"))
     total = events.subset(list(rd.SEKTOREN), period & (pl.col("merkmal") == "Insgesamt"))
@@ -96,6 +109,7 @@ def staff_aggregates() -> None:
     if monthly.is_empty():
         ui.empty_state()
         ui.end_page()
+    key_figures(data.load_report(viewer, rd.PROGRAMMSTART, day, day, filters))
 
     measure = measure_choice()
     st.caption(ui.t("module.hint"))
@@ -110,7 +124,6 @@ def staff_aggregates() -> None:
         "nutzung_je_monat",
         key="monthly",
     )
-    ui.key_figures_sent(ui.KEY_CHART)
 
     left, right = st.columns(2)
     for column, dim, title in (

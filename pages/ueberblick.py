@@ -54,9 +54,7 @@ cols = [*st.columns(3), *st.columns(3), *st.columns(3)]
 total = status.frame.with_row_index("_i").filter(pl.col("status") == "Insgesamt").row(0, named=True)
 cols[0].metric(ui.t("ueberblick.kommunen"), status.marker("kommunen", total["_i"])
                or fmt.number(total["kommunen"], lang=lang), help=ui.t("overview_stichtag.kommunen"))
-for col, key in zip(cols[1:], shown, strict=True):
-    figure = rd.FIGURE_BY_KEY[key]
-    col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
+ui.figure_metrics(report, shown, cols[1:])
 kf = data.key_figures(viewer, filters)
 if kf.ueberfaellige_meilensteine is not None:  # internal monitoring: not for the public
     st.metric(ui.t("ueberblick.ueberfaellig"), fmt.number(kf.ueberfaellige_meilensteine,

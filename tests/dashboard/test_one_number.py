@@ -82,3 +82,40 @@ def test_stichtag_control_stays_when_the_selection_is_empty(use_db, cohort_db):
     empty = run_page(use_db, cohort_db, bundesland="Bayern", status="abgeschlossen")
     assert not empty.metric
     assert empty.date_input(key="overview_stichtag").value == data.build_info().datenstand
+
+
+@pytest.mark.parametrize(("page", "keys"), [
+    ("module", ("veranstaltungen", "teilnehmende", "vernetzungsformate", "dialogveranstaltungen")),
+    ("fortschritt", ("tracks_gestartet", "tracks_abgeschlossen", "median_dauer_monate",
+                     "anteil_im_ziel_prozent", "tracks_laufend_ueber_ziel")),
+])
+def test_chart_pages_open_with_the_reports_figures(use_db, cohort_db, page, keys):
+    """Module and Fortschritt open with the report's headline figures (text, before the charts):
+    the staff's selection as the report of that selection at the data date, equal to the
+    independent computation from the input files; the public Module the public edition of the
+    whole programme, whatever the filters."""
+    use_db(cohort_db)
+    day = data.build_info().datenstand
+    lands = ("Bayern", "Schleswig-Holstein")  # without Lemgo (NRW), started in October 2021
+    selection = data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day,
+                                 data.Filters(bundesland=lands))
+    whole = data.load_report(data.STAFF, rd.PROGRAMMSTART, day, day)
+    assert any(selection.figure(k)[0] != whole.figure(k)[0] for k in keys)
+    oracle_rows = {r["kennzahl"]: r for r in oracle.ueberblick(
+        oracle.read_inputs(cohort_db.parent / "input"), rd.PROGRAMMSTART, day, day)}
+    shown = metrics(run_page(use_db, cohort_db, page, bundesland=list(lands)))
+    for key in keys:
+        assert shown[rd.FIGURE_BY_KEY[key].label_de] == selection.figure_text(key), key
+        want = oracle_rows[key]["anzahl"] if oracle_rows[key]["anzahl"] is not None \
+            else oracle_rows[key]["wert"]
+        assert whole.figure(key)[0] == want, key
+    if page == "fortschritt":
+        assert shown["Überfällige Meilensteine"] == str(
+            data.key_figures(data.STAFF, data.Filters(bundesland=lands))
+            .ueberfaellige_meilensteine)
+        return
+    public = data.load_report(data.PUBLIC, rd.PROGRAMMSTART, day, day)
+    shown = metrics(run_page(use_db, cohort_db, page, viewer=data.PUBLIC,
+                             bundesland=list(lands)))
+    for key in keys:
+        assert shown[rd.FIGURE_BY_KEY[key].label_de] == public.figure_text(key), key

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from starlette.requests import Request
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import paint, server, sessions, ui
+from dashboard.data import STAFF
 from tests.dashboard.pagetest import assert_ok, run_page
 
 
@@ -91,10 +93,25 @@ def test_the_overview_sends_its_figures_waits_then_sends_its_charts(use_db, demo
     assert paint.waiting() == 0
 
 
-def test_chart_pages_wait_after_their_first_chart(use_db, demo_db, monkeypatch):
+@pytest.mark.parametrize(("page", "viewer", "figures"), [
+    ("fortschritt", STAFF, 6), ("module", STAFF, 4), ("module", None, 4)])
+def test_chart_pages_send_their_figures_wait_then_send_their_charts(use_db, demo_db, monkeypatch,
+                                                                    page, viewer, figures):
+    """Module and Fortschritt open with the report's figures as text: sent first, then the
+    wait for the browser's report, then the charts (Plotly's script would hold the figures
+    back)."""
     monkeypatch.setattr(sessions, "ROUTES_SERVED", True)
     monkeypatch.setattr(paint, "MAX_WAIT", 0.05)
-    at = run_page(use_db, demo_db, "fortschritt")
+    order = _element_order(run_page(use_db, demo_db, page, viewer=viewer))
+    assert order[:figures + 1] == ["metric"] * figures + ["paint"]
+    assert order.count("paint") == 1 and set(order[figures + 1:]) == {"chart"}
+
+
+def test_the_map_page_waits_after_its_map(use_db, demo_db, monkeypatch):
+    """The Karte's key content is its map: the wait comes after it, for a drawn chart."""
+    monkeypatch.setattr(sessions, "ROUTES_SERVED", True)
+    monkeypatch.setattr(paint, "MAX_WAIT", 0.05)
+    at = run_page(use_db, demo_db, "karte")
     order = _element_order(at)
     assert order[:2] == ["chart", "paint"] and order.count("paint") == 1
     script = next(e.proto.body for e in at.get("html") if paint.ROUTE in e.proto.body)
