@@ -518,32 +518,47 @@ def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataF
     return apply_policy(own_rows_only(frame, viewer), viewer)
 
 
+def shared_events_sql(where: str) -> str:
+    """The shared events (more than one commune) of which at least one commune matches `where`
+    (over modulnutzung `m` and mart_kommune `k`), with their communes' ids and names as sorted
+    lists, built here for the events shown rather than stored for every event in the build."""
+    return (
+        "with hit as (select distinct m.veranstaltung_id from modulnutzung m "
+        f"join mart_kommune k using (kommune_id) where {where}), "
+        "shown as (select v.* from mart_veranstaltung v join hit using (veranstaltung_id) "
+        "where v.kommunen_anzahl > 1) "
+        "select s.veranstaltung_id, any_value(s.datum) as datum, any_value(s.modul) as modul, "
+        "any_value(s.format) as format, any_value(s.thema) as thema, "
+        "any_value(s.kommunen_anzahl) as kommunen_anzahl, "
+        "any_value(s.teilnehmende) as teilnehmende, "
+        "list_sort(list(m.kommune_id)) as kommune_ids, "
+        "array_to_string(list_sort(list(k.name)), ', ') as kommunen "
+        "from shown s join modulnutzung m using (veranstaltung_id) "
+        "join kommune k using (kommune_id) "
+        "group by s.veranstaltung_id order by datum desc, s.veranstaltung_id"
+    )
+
+
 def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame:
     """Events with more than one participating commune, with the communes' names.
 
     Staff see each event's participants; a commune only the events it took part in, with its
     own participants (`eigene_teilnehmende`) instead of the event's total; the public none."""
     where, params = filters.where("k")
-    # an event is listed when at least one of its communes matches the filters
-    frame = query(
-        "with hit as (select distinct m.veranstaltung_id from modulnutzung m "
-        f"join mart_kommune k using (kommune_id) where {where}) "
-        "select v.veranstaltung_id, v.datum, v.modul, v.format, v.thema, v.kommunen_anzahl, "
-        "v.teilnehmende, v.kommune_ids, v.kommunen "
-        "from mart_veranstaltung v join hit using (veranstaltung_id) "
-        "where v.kommunen_anzahl > 1 order by v.datum desc, v.veranstaltung_id",
-        params,
-    )
+    if viewer.role == "kommune":  # its own events only, in the query already
+        where, params = f"{where} and m.kommune_id = ?", [*params, viewer.kommune_id]
+    elif viewer.role == "public":
+        where = "false"
+        params = []
+    frame = query(shared_events_sql(where), params)
     if viewer.role == "kommune":
         # A commune sees its own participants, not the event's total: it knows its own part,
         # so the total minus its own would give away the other communes' counts.
         own = query("select veranstaltung_id, sum(teilnehmende) as eigene_teilnehmende "
                     "from modulnutzung where kommune_id = ? group by all", [viewer.kommune_id])
         frame = (frame.filter(pl.col("kommune_ids").list.contains(viewer.kommune_id))
-                 .join(own, on="veranstaltung_id", how="left")
+                 .join(own, on="veranstaltung_id", how="left", maintain_order="left")
                  .drop("teilnehmende"))
-    elif viewer.role == "public":
-        frame = frame.clear()
     return apply_policy(frame.drop("kommune_ids"), viewer)
 
 

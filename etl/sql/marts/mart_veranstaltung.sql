@@ -1,19 +1,16 @@
--- Mart: one row per event with its participating communes (shared events have several).
--- The communes' names are joined here once, so pages never search lists per event.
--- Lists are sorted after aggregating (list_sort) rather than by ordered aggregates: the same
--- result (ids and names are never null, ascending like `order by`), about a third less work at
--- national scale (tests/etl/test_marts_same.py compares both forms).
+-- Mart: one row per event (shared events have several communes) with its number of communes and
+-- participants. The communes' ids and names of an event are not stored here: at national scale
+-- they are lists of a million entries that cost the build a third of a second and their
+-- checkpoint; `data.shared_events_sql` builds them for the shared events a page shows (a
+-- commune's own, or a selection's for staff).
 create table mart_veranstaltung as
 select
-    m.veranstaltung_id,
-    min(m.datum) as datum,
-    any_value(m.modul) as modul,
-    any_value(m.format) as format,
-    any_value(m.thema) as thema,
+    veranstaltung_id,
+    min(datum) as datum,
+    any_value(modul) as modul,
+    any_value(format) as format,
+    any_value(thema) as thema,
     count(*) as kommunen_anzahl,
-    sum(m.teilnehmende) as teilnehmende,
-    list_sort(list(m.kommune_id)) as kommune_ids,
-    array_to_string(list_sort(list(k.name)), ', ') as kommunen
-from modulnutzung as m
-join kommune as k using (kommune_id)
-group by m.veranstaltung_id;
+    sum(teilnehmende) as teilnehmende
+from modulnutzung
+group by veranstaltung_id;
