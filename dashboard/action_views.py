@@ -336,10 +336,9 @@ def calendar_section(viewer: data.Viewer, kommune_id: str) -> None:
     st.subheader(ui.t("fristen.calendar"))
     # made on click: building the .ics is most of a staff member's Kommune page run (national:
     # some 250 events through icalendar's line folding, bench/runcost.py)
-    st.download_button(ui.t("fristen.ics_download"), lambda: w.calendar_ics(viewer, kommune_id),
-                       file_name=f"kalender_{kommune_id}.ics",
-                       mime="text/calendar", icon=":material/calendar_month:",
-                       key="dl_ics", on_click=ui.log_export, args=(f"kalender_{kommune_id}.ics",))
+    ui.download_on_click(st, ui.t("fristen.ics_download"),
+                         lambda: w.calendar_ics(viewer, kommune_id), f"kalender_{kommune_id}.ics",
+                         mime="text/calendar", icon=":material/calendar_month:", key="dl_ics")
     if not sessions.ROUTES_SERVED:
         st.caption(ui.t("pdfua.ics_no_server"))
         return

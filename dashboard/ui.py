@@ -723,6 +723,27 @@ def log_export(file_name: str) -> None:
     audit.log_event(st.session_state.get("user", "öffentlich"), "export", {"datei": file_name})
 
 
+def logged_export(make: Callable[[], bytes], user: str, file_name: str) -> Callable[[], bytes]:
+    """`make`, which also writes the export to the audit log (file name, no content) once the
+    file is made: for a file made on click, outside any script run."""
+    def made() -> bytes:
+        data = make()
+        audit.log_event(user, "export", {"datei": file_name})
+        return data
+    return made
+
+
+def download_on_click(container, label: str, make: Callable[[], bytes], file_name: str,
+                      **kwargs) -> None:
+    """A download button whose file is made only when clicked (Streamlit's deferred download),
+    logged when it is made. The click starts no script run: a run would replace the button's
+    deferred file while the browser is still asking for it, and on a busy server the download
+    then failed ("Deferred file … not found")."""
+    user = st.session_state.get("user", "öffentlich")
+    container.download_button(label, logged_export(make, user, file_name), file_name=file_name,
+                              on_click="ignore", **kwargs)
+
+
 def open_profile(kommune_id: str) -> None:
     """Go to a commune's profile in this session (absolute path: Streamlit resolves relative
     page paths against the entry point's folder, dashboard/)."""
@@ -752,7 +773,5 @@ def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
         if rows:
             open_profile(frame[PROFILE_KEY][rows[0]])
     # the CSV is made when the button is clicked, not on every page view
-    st.download_button(t("common.download"), lambda: to_excel_csv_bytes(frame),
-                       file_name=f"{file_stem}.csv", mime="text/csv", key=key,
-                       icon=":material/download:", on_click=log_export,
-                       args=(f"{file_stem}.csv",))
+    download_on_click(st, t("common.download"), lambda: to_excel_csv_bytes(frame),
+                      f"{file_stem}.csv", mime="text/csv", key=key, icon=":material/download:")

@@ -77,15 +77,14 @@ d_xlsx, d_csv, d_render = st.columns(3)
 xlsx_name = report.file_name("kennzahlen", "xlsx", lang)
 # both files are made when clicked (a callable as `data`), not on every run of the page: the
 # workbook alone took 0.27 s of a first run (bench/profserve.py)
-d_xlsx.download_button(
-    ui.t("bericht.xlsx"), lambda: report_xlsx.xlsx_bytes(report, lang), file_name=xlsx_name,
+ui.download_on_click(
+    d_xlsx, ui.t("bericht.xlsx"), lambda: report_xlsx.xlsx_bytes(report, lang), xlsx_name,
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    icon=":material/table_view:", key="report_xlsx", on_click=ui.log_export, args=(xlsx_name,))
+    icon=":material/table_view:", key="report_xlsx")
 zip_name = report.file_name("kennzahlen_csv", "zip", lang)
-d_csv.download_button(
-    ui.t("bericht.csv_zip"), lambda: report_csv.csv_zip(report, lang=lang), file_name=zip_name,
-    mime="application/zip", icon=":material/folder_zip:", key="report_csv",
-    on_click=ui.log_export, args=(zip_name,))
+ui.download_on_click(
+    d_csv, ui.t("bericht.csv_zip"), lambda: report_csv.csv_zip(report, lang=lang), zip_name,
+    mime="application/zip", icon=":material/folder_zip:", key="report_csv")
 rendered = st.session_state.get("report_rendered")
 if rendered is None or rendered["stamp"] != stamp:
     rendered = None

@@ -110,3 +110,24 @@ def test_concurrent_threads_and_processes_never_interleave(log_file: Path):
     # each writer's events arrive complete and in its own order
     assert all(nrs == list(range(50)) for nrs in by_writer.values()), by_writer.keys()
     assert len(by_writer) == 7
+
+
+def test_a_file_made_on_click_is_logged_once_made(log_file: Path):
+    """Downloads made on click are logged by the function that makes them (their click starts
+    no script run: `ui.download_on_click`); a file that could not be made is not logged."""
+    from dashboard import ui
+
+    made = ui.logged_export(lambda: b"a;b\r\n", "anna", "tabelle.csv")
+    assert not log_file.exists()
+    assert made() == b"a;b\r\n"
+    events = audit.read_events()
+    assert events.get_column("aktion").to_list() == ["export"]
+    assert events.item(0, "benutzer") == "anna"
+    assert json.loads(events.item(0, "details")) == {"datei": "tabelle.csv"}
+
+    def broken() -> bytes:
+        raise RuntimeError("voll")
+
+    with pytest.raises(RuntimeError):
+        ui.logged_export(broken, "anna", "kaputt.csv")()
+    assert audit.read_events().height == 1

@@ -3,6 +3,9 @@ opens a chart's "Tabelle" tab, gets the table and its CSV, and the page still pa
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -13,7 +16,8 @@ GRID = '[data-testid="stDataFrame"]'
 
 @pytest.mark.parametrize(("stem", "first_row"), [("", "aufgenommen"), ("module", "1 Selbstcheck")])
 def test_keyboard_opens_the_table_tab_with_its_csv(page: Page, app_url: str, tmp_path,
-                                                   stem: str, first_row: str):
+                                                   e2e_accounts: dict, stem: str,
+                                                   first_row: str):
     name = stem or "ueberblick"
     page.goto(f"{app_url}/{stem}")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=90_000)  # cold server
@@ -38,6 +42,12 @@ def test_keyboard_opens_the_table_tab_with_its_csv(page: Page, app_url: str, tmp
     path = tmp_path / info.value.suggested_filename
     info.value.save_as(path)
     assert first_row in path.read_bytes().decode("utf-8-sig")
+    # the file made on click is in the audit log (made outside any script run)
+    logged = [json.loads(line) for line in Path(e2e_accounts["WK_AUDIT"]).read_text(
+        encoding="utf-8").splitlines()]
+    assert {"benutzer": "öffentlich", "aktion": "export",
+            "details": {"datei": path.name}} in [
+        {k: e[k] for k in ("benutzer", "aktion", "details")} for e in logged]
 
     page.get_by_role("tab", name="Diagramm").first.click()
     expect(page.locator(GRID)).to_have_count(0)
