@@ -520,8 +520,8 @@ def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataF
 
 def shared_events_sql(where: str) -> str:
     """The shared events (more than one commune) of which at least one commune matches `where`
-    (over modulnutzung `m` and mart_kommune `k`), with their communes' ids and names as sorted
-    lists, built here for the events shown rather than stored for every event in the build."""
+    (over modulnutzung `m` and mart_kommune `k`), with their communes' names, sorted: built here
+    for the events shown rather than stored for every event in the build."""
     return (
         "with hit as (select distinct m.veranstaltung_id from modulnutzung m "
         f"join mart_kommune k using (kommune_id) where {where}), "
@@ -531,7 +531,6 @@ def shared_events_sql(where: str) -> str:
         "any_value(s.format) as format, any_value(s.thema) as thema, "
         "any_value(s.kommunen_anzahl) as kommunen_anzahl, "
         "any_value(s.teilnehmende) as teilnehmende, "
-        "list_sort(list(m.kommune_id)) as kommune_ids, "
         "array_to_string(list_sort(list(k.name)), ', ') as kommunen "
         "from shown s join modulnutzung m using (veranstaltung_id) "
         "join kommune k using (kommune_id) "
@@ -556,10 +555,9 @@ def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame
         # so the total minus its own would give away the other communes' counts.
         own = query("select veranstaltung_id, sum(teilnehmende) as eigene_teilnehmende "
                     "from modulnutzung where kommune_id = ? group by all", [viewer.kommune_id])
-        frame = (frame.filter(pl.col("kommune_ids").list.contains(viewer.kommune_id))
-                 .join(own, on="veranstaltung_id", how="left", maintain_order="left")
+        frame = (frame.join(own, on="veranstaltung_id", how="left", maintain_order="left")
                  .drop("teilnehmende"))
-    return apply_policy(frame.drop("kommune_ids"), viewer)
+    return apply_policy(frame, viewer)
 
 
 @dataclass(frozen=True)

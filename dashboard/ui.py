@@ -718,9 +718,13 @@ def timeline_labels() -> dict[str, str]:
     return {k: t(f"fortschritt.{k}") for k in keys}
 
 
+def _export_user() -> str:
+    return st.session_state.get("user", "öffentlich")
+
+
 def log_export(file_name: str) -> None:
     """Download-button callback: every export lands in the audit log (file name, no content)."""
-    audit.log_event(st.session_state.get("user", "öffentlich"), "export", {"datei": file_name})
+    audit.log_event(_export_user(), "export", {"datei": file_name})
 
 
 def logged_export(make: Callable[[], bytes], user: str, file_name: str) -> Callable[[], bytes]:
@@ -739,8 +743,8 @@ def download_on_click(container, label: str, make: Callable[[], bytes], file_nam
     logged when it is made. The click starts no script run: a run would replace the button's
     deferred file while the browser is still asking for it, and on a busy server the download
     then failed ("Deferred file … not found")."""
-    user = st.session_state.get("user", "öffentlich")
-    container.download_button(label, logged_export(make, user, file_name), file_name=file_name,
+    container.download_button(label, logged_export(make, _export_user(), file_name),
+                              file_name=file_name,
                               on_click="ignore", **kwargs)
 
 

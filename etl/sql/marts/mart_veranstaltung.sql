@@ -1,7 +1,7 @@
 -- Mart: one row per event (shared events have several communes) with its number of communes and
 -- participants. The communes' ids and names of an event are not stored here: at national scale
 -- they are lists of a million entries that cost the build a third of a second and their
--- checkpoint; `data.shared_events_sql` builds them for the shared events a page shows (a
+-- checkpoint; `data.shared_events_sql` builds the names for the shared events a page shows (a
 -- commune's own, or a selection's for staff).
 create table mart_veranstaltung as
 select
