@@ -6,6 +6,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,17 @@ def median_of(runs: int, cmd: list[str]) -> Measurement:
     """Median wall time (and the largest peak memory) over `runs` runs."""
     results = sorted((measure(cmd) for _ in range(runs)), key=lambda m: m.seconds)
     return Measurement(results[len(results) // 2].seconds, max(r.peak_mib for r in results), 0)
+
+
+# what dashboard.warmup logs once the default views' caches are filled
+WARM_MARK = "Caches vorgewärmt"
+
+
+def wait_warm(log: Path, timeout: float = 600) -> None:
+    """Until the server writing `log` reports its background warm-up done (dashboard.warmup):
+    runs before that find the caches empty and measure the start, not the page."""
+    deadline = time.monotonic() + timeout
+    while WARM_MARK not in log.read_text(errors="replace"):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"warm-up did not finish within {timeout} s ({log})")
+        time.sleep(0.2)

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from bench import stclient  # noqa: E402
+from bench import _measure, stclient  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "last-test-passwort"
@@ -136,14 +136,10 @@ class Server:
             return False
 
     def wait_warm(self, timeout: float = 600) -> None:
-        """Until the background warm-up (dashboard.warmup) reports its caches ready: runs
-        before that find the caches empty and the heap not yet frozen (gc), and measure the
-        start, not the page."""
-        deadline = time.monotonic() + timeout
-        while "Caches vorgewärmt" not in self.log_tail(10_000):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"warm-up did not finish within {timeout} s")
-            time.sleep(0.2)
+        """Until the background warm-up (dashboard.warmup) reports its caches ready (and the
+        heap frozen, gc)."""
+        self.log.flush()
+        _measure.wait_warm(self.log_path, timeout)
 
     def log_tail(self, lines: int = 15) -> str:
         self.log.flush()

@@ -48,6 +48,7 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import _measure  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, SERVER_LOG_DIR, start_app  # noqa: E402
 
 NATIONAL_INPUT = ROOT / "data" / "bench" / "national"
@@ -238,13 +239,8 @@ def warm_row(scale: str, name: str, pairs: list[tuple[Load, Load, float]]) -> tu
 
 def wait_warm(url: str, started: float, timeout: float = 600) -> float:
     """Seconds from `started` until the server's warm-up reported its caches ready."""
-    log = SERVER_LOG_DIR / f"streamlit-{url.rsplit(':', 1)[1]}.log"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if "Caches vorgewärmt" in log.read_text(errors="replace"):
-            return time.perf_counter() - started
-        time.sleep(0.2)
-    raise RuntimeError(f"warm-up did not finish within {timeout} s ({log})")
+    _measure.wait_warm(SERVER_LOG_DIR / f"streamlit-{url.rsplit(':', 1)[1]}.log", timeout)
+    return time.perf_counter() - started
 
 
 def first_visit(browser, db: Path, script: str, path: str, ready, warm: bool,
