@@ -61,10 +61,8 @@ if report.protection is not None:
 # ---- headline figures ----
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "einwohner_erreicht",
          "veranstaltungen", "teilnehmende", "median_dauer_monate", "anteil_im_ziel_prozent")
-cols = [*st.columns(4), *st.columns(4)]
-for col, key in zip(cols, shown, strict=True):
-    figure = rd.FIGURE_BY_KEY[key]
-    col.metric(figure.label(lang), report.figure_text(key, lang), help=figure.definition(lang))
+# three to a row: the figures' labels are cut off in four columns
+ui.figure_metrics(report, shown, [*st.columns(3), *st.columns(3), *st.columns(3)][:len(shown)])
 ui.key_figures_sent()
 draw_controls()
 
