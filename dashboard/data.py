@@ -544,8 +544,10 @@ def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame
     Staff see each event's participants; a commune only the events it took part in, with its
     own participants (`eigene_teilnehmende`) instead of the event's total; the public none."""
     where, params = filters.where("k")
-    if viewer.role == "kommune":  # its own events only, in the query already
-        where, params = f"{where} and m.kommune_id = ?", [*params, viewer.kommune_id]
+    if viewer.role == "kommune":  # its own events only (with a commune of the selection)
+        where = (f"{where} and m.veranstaltung_id in (select veranstaltung_id from modulnutzung "
+                 "where kommune_id = ?)")
+        params = [*params, viewer.kommune_id]
     elif viewer.role == "public":
         where = "false"
         params = []

@@ -262,6 +262,14 @@ def test_a_commune_learns_no_other_communes_participants_at_shared_events(use_db
                                     .rows()) == {e: expected[e] for e in seen["veranstaltung_id"]}
     assert seen.filter(pl.col("veranstaltung_id") == event)["eigene_teilnehmende"].to_list() \
         == [mine]
+    # filtered to the other commune's Land, the commune still sees that event (a commune of the
+    # selection took part), with its own participants
+    other_land = sql("select k.bundesland from modulnutzung m join kommune k using (kommune_id) "
+                     "where m.veranstaltung_id = ? and m.kommune_id <> ?", event, own)[0][0]
+    filtered = data.shared_events(me, data.Filters(bundesland=(other_land,)))
+    assert filtered.filter(pl.col("veranstaltung_id") == event)["eigene_teilnehmende"] \
+        .to_list() == [mine]
+    assert set(filtered["veranstaltung_id"]) <= set(seen["veranstaltung_id"])
 
     at = open_tables(run_page(use_db, demo_db, "module", viewer=me))
     table = next(f for f in frames(at) if "Veranstaltung" in f.columns)
