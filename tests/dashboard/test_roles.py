@@ -248,8 +248,11 @@ def test_a_commune_learns_no_other_communes_participants_at_shared_events(use_db
     own, event, total, mine = sql(
         "select m.kommune_id, m.veranstaltung_id, v.teilnehmende, m.teilnehmende "
         "from modulnutzung m join mart_veranstaltung v using (veranstaltung_id) "
+        "join kommune k using (kommune_id) "
         "where v.kommunen_anzahl = 2 and v.teilnehmende > m.teilnehmende "
-        "and v.teilnehmende > 2 order by 1, 2 limit 1")[0]
+        "and v.teilnehmende > 2 and exists (select 1 from modulnutzung o join kommune ok "
+        "using (kommune_id) where o.veranstaltung_id = m.veranstaltung_id "
+        "and ok.bundesland <> k.bundesland) order by 1, 2 limit 1")[0]
     assert data.shared_events(STAFF).filter(
         pl.col("veranstaltung_id") == event)["teilnehmende"].to_list() == [total]
 
