@@ -855,6 +855,13 @@ def _protect_now(key: tuple, von: dt.date, bis: dt.date, stichtag: dt.date,
     return value
 
 
+def is_site_edition(von: dt.date, bis: dt.date, stichtag: dt.date) -> bool:
+    """Whether a period is that of the one public edition the pages show everyone but staff:
+    from the programme start to the data date."""
+    day = build_info().datenstand
+    return (von, bis, stichtag) == (definitions.PROGRAMMSTART, day, day)
+
+
 def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
                 filters: Filters = NO_FILTERS, *, public: bool = False):
     """All report tables for a period, Stichtag and selection (`definitions.Report`), stamped
@@ -874,8 +881,7 @@ def load_report(viewer: Viewer, von: dt.date, bis: dt.date, stichtag: dt.date,
     could be subtracted too): any other period is refused.
     """
     definitions.validate_period(von, bis, stichtag)
-    day = build_info().datenstand
-    if not viewer.is_staff and (von, bis, stichtag) != (definitions.PROGRAMMSTART, day, day):
+    if not viewer.is_staff and not is_site_edition(von, bis, stichtag):
         raise PermissionError("Die öffentliche Fassung gibt es nur für das ganze Programm vom "
                               "Programmstart bis zum Datenstand.")
     internal = viewer.is_staff and not public

@@ -55,6 +55,8 @@ if stichtag > info.datenstand:
     st.warning(ui.t("bericht.after_datenstand", datenstand=fmt.date(info.datenstand, lang)),
                icon=":material/update:")
 st.caption(ui.t("bericht.edition_public" if report.public else "bericht.edition_internal"))
+if report.public and not data.is_site_edition(von, bis, stichtag):
+    st.warning(ui.t("bericht.public_other_period"), icon=":material/warning:")
 if report.protection is not None:
     st.caption(report.protection.text(lang))
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from dashboard import data
+from dashboard.i18n import translate
 from dashboard.report import export as report_export
 from dashboard.report.definitions import PROGRAMMSTART
 
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Kennzahlen zum Stichtag {stichtag:%d.%m.%Y}, Zeitraum {args.von:%d.%m.%Y} – "
           f"{min(bis, stichtag):%d.%m.%Y} ({'öffentliche' if args.public else 'interne'} "
           "Fassung) …", flush=True)
+    if args.public and not data.is_site_edition(args.von, bis, stichtag):
+        print(f"Hinweis: {translate('de', 'bericht.public_other_period')}", flush=True)
     try:
         # the operator publishes: the public edition of the chosen period
         report = data.load_report(data.STAFF, args.von, bis, stichtag, public=args.public)

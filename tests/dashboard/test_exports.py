@@ -547,3 +547,14 @@ def test_legend_rows_never_promise_more_than_fits(names, width):
     assert rows <= len(names)
     assert (rows == 0) == (not names)
     assert rows >= sum(items) / width - 1e-9 or any(i > width for i in items)
+
+
+def test_publishing_another_period_warns(cohort_db, tmp_path, capsys, monkeypatch, rendered):
+    """A public edition of another period than the public pages' one (programme start to the
+    data date) is audited on its own, not against that one: the operator is told that two
+    published editions can be subtracted."""
+    monkeypatch.delenv("WK_DB", raising=False)
+    code = report.main(["--stichtag", "31.12.2021", "--von", "2021-01-01", "--public", "--out",
+                        str(tmp_path), "--db", str(cohort_db)])
+    assert code == 0
+    assert "Hinweis: Vorsicht beim Veröffentlichen" in capsys.readouterr().out

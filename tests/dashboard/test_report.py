@@ -332,3 +332,18 @@ def test_page_in_english(use_db, cohort_db):
     at.switch_page("../pages/bericht.py").run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Participating communes"] == "3"
+
+
+def test_the_report_page_warns_before_publishing_another_period(use_db, cohort_db):
+    """Staff choosing the public edition of another period than the public pages' one are told
+    that editions of two periods can be subtracted; the pages' own period and the internal
+    edition need no such warning."""
+    from tests.dashboard.pagetest import run_page
+
+    warned = "Vorsicht beim Veröffentlichen"
+    cases = (({"report_edition": "public"}, False),
+             ({"report_edition": "public", "report_von": D(2021, 1, 1)}, True),
+             ({"report_edition": "internal", "report_von": D(2021, 1, 1)}, False))
+    for state, expected in cases:
+        at = run_page(use_db, cohort_db, "bericht", state=state)
+        assert any(warned in w.value for w in at.warning) is expected, state
