@@ -536,6 +536,8 @@ def delivery_section(viewer: data.Viewer) -> None:
                         f"{ui.md_escape(row['formate'])}"
                         + ("" if row["aktiv"] else f" · {ui.t('pdfua.delivery_paused')}"))
             st.caption(ui.md_escape(row["empfaenger"]))
+            if row["ausgabe"] == "oeffentlich":  # an edition per Stichtag: they can be subtracted
+                st.caption(ui.t("fristen.public_editions_differ"))
             c = st.columns(2)
             if c[0].button(ui.t("fristen.delivery_test"), key=f"test_{row['id']}",
                            icon=":material/send:"):

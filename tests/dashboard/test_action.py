@@ -811,3 +811,15 @@ def test_a_commune_makes_and_revokes_its_private_link_on_its_profile(demo, monke
     assert wstore.kommune_for_token(renewed) is None and not at.code
     assert "widerrufen" in at.success[0].value
     assert "Noch kein privater Kalender-Link" in _texts(at)
+
+
+def test_a_public_delivery_says_its_editions_can_be_subtracted(demo):
+    """Each send of a public delivery is a public edition at its own Stichtag, audited on its
+    own: the page says that two of them can be subtracted; an internal delivery needs no note."""
+    wstore.save_delivery(data.STAFF, "anna", "Quartal öffentlich", "rat@example.org",
+                         "oeffentlich", "quartalsende", ["xlsx"])
+    wstore.save_delivery(data.STAFF, "anna", "Monat intern", "team@example.org", "intern",
+                         "monatsende", ["xlsx"])
+    at = run_page(lambda p: p, demo, "fristen")
+    notes = [c.value for c in at.caption if "Aus zwei Sendungen" in c.value]
+    assert len(notes) == 1
