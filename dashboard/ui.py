@@ -495,6 +495,12 @@ def figure_metrics(report: Report, keys: tuple[str, ...], columns: list) -> None
                       help=figure.definition(lang()))
 
 
+def report_stand(report: Report) -> None:
+    """The caption under a page's report figures: their Stichtag and the period's start."""
+    st.caption(t("overview_stichtag.caption", stichtag=fmt.date(report.stichtag, lang()),
+                 von=fmt.date(report.von, lang())))
+
+
 def key_figures_sent(selector: str = KEY_METRIC) -> None:
     """Called by a page after its key figures and before its (other) charts; `selector` finds a
     key figure in the page (`KEY_METRIC`, or `KEY_CHART` where the first chart is the key

@@ -31,8 +31,7 @@ ui.figure_metrics(report, FIGURES, cols[:len(FIGURES)])
 overdue_count = data.key_figures(viewer, filters).ueberfaellige_meilensteine
 if overdue_count is not None:  # internal monitoring
     cols[len(FIGURES)].metric(ui.t("ueberblick.ueberfaellig"), fmt.number(overdue_count, lang=lang))
-st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(info.datenstand, lang),
-                von=fmt.date(rd.PROGRAMMSTART, lang)))
+ui.report_stand(report)
 ui.key_figures_sent()
 
 st.subheader(ui.t("fortschritt.timeline"))

@@ -26,8 +26,7 @@ FIGURES = ("veranstaltungen", "teilnehmende", "vernetzungsformate", "dialogveran
 def key_figures(report: rd.Report) -> None:
     # two to a row: the labels are the report's, too long for four columns
     ui.figure_metrics(report, FIGURES, [*st.columns(2), *st.columns(2)])
-    st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(day, lang),
-                    von=fmt.date(rd.PROGRAMMSTART, lang)))
+    ui.report_stand(report)
     ui.key_figures_sent()
 
 

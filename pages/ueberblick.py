@@ -44,8 +44,7 @@ if status.frame.filter(pl.col("status") == "Insgesamt")["kommunen"].fill_null(1)
     stichtag_input()
     ui.empty_state()
     ui.end_page()
-st.caption(ui.t("overview_stichtag.caption", stichtag=fmt.date(stichtag, lang),
-                von=fmt.date(rd.PROGRAMMSTART, lang)))
+ui.report_stand(report)
 
 shown = ("kommunen_teilnehmend", "kommunen_aktiv", "kommunen_abgeschlossen", "tracks_gestartet",
          "median_dauer_monate", "anteil_im_ziel_prozent", "tracks_laufend_ueber_ziel",
