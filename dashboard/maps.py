@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
+from plotly.colors import get_colorscale, sample_colorscale
 
 from dashboard import data, figcache, fmt
 from dashboard.charts import STATUS_COLOURS, count_ticks
@@ -26,8 +27,11 @@ from etl.schema import MEILENSTEINE
 
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
 CENTER = {"lat": 51.16, "lon": 10.45}
+ZOOM = 4.6  # MapLibre's zoom of the whole country at the maps' height
 PHASE_SCALE = "Cividis"  # sequential and colour-blind-safe: phase is ordinal
 NEUTRAL = "#0072B2"  # one colour when the map shows no programme state (Okabe–Ito blue)
+# a MapLibre style without sources or layers: a transparent map (no tiles, nothing fetched)
+NO_BACKGROUND = {"version": 8, "sources": {}, "layers": []}
 
 
 LEVELS = ("laender", "kreise")
@@ -64,7 +68,7 @@ def _base_layout(fig: go.Figure, show_kreise: bool, height: int, lang: str = "de
     layers.append({"source": boundary_source("laender", geo_url), "type": "line",
                    "color": "#555555", "line": {"width": 1.2}, "below": "traces"})
     fig.update_layout(
-        map={"style": "white-bg", "center": CENTER, "zoom": 4.6, "layers": layers},
+        map={"style": "white-bg", "center": CENTER, "zoom": ZOOM, "layers": layers},
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         height=height,
         # legend symbols of one size: the markers' own sizes vary (and shrink on full maps)
@@ -182,19 +186,13 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
     sizes = marker_sizes(points.get_column("einwohner"))
     traces, rows = [], []
     if colour_by == "status":
-        status = points.get_column("status").to_numpy()
-        # communes that left are drawn first, so they never hide the active ones
-        order = sorted(STATUS_COLOURS.items(), key=lambda kv: kv[0] != "ausgeschieden")
-        for name, colour in order:
-            mask = status == name
-            if not mask.any():
-                continue
-            rows.append(everyone[mask])
+        for name, colour, group in point_groups(points, "status"):
+            rows.append(group)
             traces.append(_points_trace(
-                points.filter(pl.Series(mask)), hover[mask], template,
+                points[group], hover[group], template,
                 name=value(lang, "status", name),
                 legendrank=list(STATUS_COLOURS).index(name),
-                marker={"size": sizes[mask], "color": colour, "opacity": 0.85}))
+                marker={"size": sizes[group], "color": colour, "opacity": 0.85}))
     elif colour_by == "phase":
         ticks = list(range(0, len(MEILENSTEINE) + 1))
         rows.append(everyone)
@@ -207,14 +205,21 @@ def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
                                  "ticktext": [labels["none_started"],
                                               *(value(lang, "meilenstein", m)
                                                 for m in MEILENSTEINE)],
-                                 "len": 0.8}}))
+                                 # inside the map, like the status legend: outside, it would
+                                 # narrow the map and move its centre off the preview's
+                                 "x": 0.99, "xanchor": "right",
+                                 "bgcolor": "rgba(255,255,255,0.85)", "len": 0.8}}))
     else:
         rows.append(everyone)
         traces.append(_points_trace(points, hover, template, showlegend=False,
                                     marker={"size": sizes, "color": NEUTRAL, "opacity": 0.85}))
     fig = go.Figure(data=traces, _validate=False)
     fig._layout_obj._validate = False
-    return PointsMap(_base_layout(fig, show_kreise, height, lang, geo_url), tuple(rows))
+    fig = _base_layout(fig, show_kreise, height, lang, geo_url)
+    # no background: the preview under the map (`preview_svg`, on the page's white) shows until
+    # MapLibre has drawn the points and lines, and is removed then (`ui.map_preview`)
+    fig.update_layout(paper_bgcolor="rgba(0,0,0,0)", map_style=NO_BACKGROUND)
+    return PointsMap(fig, tuple(rows))
 
 
 _figures: OrderedDict[tuple, PointsMap] = OrderedDict()
@@ -256,3 +261,107 @@ def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, l
         hovertemplate="<b>%{text}</b><br>" + value_label + ": %{z}<extra></extra>",
     ))
     return _base_layout(fig, show_kreise=False, height=height, lang=lang, geo_url=geo_url)
+
+
+# The preview: the same points and Länder lines as an SVG drawn by the server, shown while
+# Plotly's script loads (1 s and more on a busy 2-core machine, bench/pages.py "Map floor"), then
+# covered by the interactive map. Drawn in the interactive map's own projection (MapLibre's Web
+# Mercator with 512-px tiles at `ZOOM` around `CENTER`), so the map replaces it in place.
+PREVIEW_WIDTH = 2400  # px: wider than any map column; centred like the map, cut at the sides
+
+
+def project(lon: np.ndarray, lat: np.ndarray, width: float, height: float,
+            zoom: float = ZOOM) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel positions of `lon`/`lat` on a `width` × `height` map centred on `CENTER` at `zoom`
+    (Web Mercator, 512 px per world at zoom 0, as MapLibre draws it)."""
+    world = 512 * 2.0 ** zoom
+
+    def mercator(la):
+        return np.log(np.tan(np.pi / 4 + np.radians(la) / 2))
+
+    x = width / 2 + (np.asarray(lon, dtype=np.float64) - CENTER["lon"]) / 360 * world
+    y = height / 2 + (mercator(CENTER["lat"]) - mercator(np.asarray(lat, dtype=np.float64))
+                      ) / (2 * np.pi) * world
+    return x, y
+
+
+def _path(rings, width: float, height: float) -> str:
+    """SVG path data of `rings` (lists of [lon, lat]) projected, 1-px steps merged."""
+    parts = []
+    for ring in rings:
+        coords = np.asarray(ring, dtype=np.float64)
+        x, y = project(coords[:, 0], coords[:, 1], width, height)
+        xy = np.round(np.column_stack([x, y])).astype(np.int32)
+        keep = np.ones(len(xy), dtype=bool)
+        keep[1:] = (np.diff(xy, axis=0) != 0).any(axis=1)
+        xy = xy[keep]
+        if len(xy) < 2:
+            continue
+        parts.append("M" + "L".join(f"{a} {b}" for a, b in xy.tolist()))
+    return "".join(parts)
+
+
+@cache
+def _boundary_path(level: str, width: float, height: float) -> str:
+    rings = []
+    for feature in boundaries(level)["features"]:
+        geometry = feature["geometry"]
+        polygons = ([geometry["coordinates"]] if geometry["type"] == "Polygon"
+                    else geometry["coordinates"])
+        for polygon in polygons:
+            rings.extend(polygon)
+    return _path(rings, width, height)
+
+
+def _hex(rgb: str) -> str:
+    """'rgb(r, g, b)' or '#rrggbb' as '#rrggbb'."""
+    if rgb.startswith("#"):
+        return rgb
+    r, g, b = (int(float(v)) for v in rgb[rgb.index("(") + 1:rgb.index(")")].split(","))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def point_groups(points: pl.DataFrame, colour_by: str) -> list[tuple[object, str, np.ndarray]]:
+    """The points by colour, in drawing order: (status, phase index or None; fill colour; rows),
+    groups without points left out. By status, communes that left come first, so they never
+    hide active ones; by phase, the colour scale's colour of each phase."""
+    everyone = np.arange(points.height)
+    if colour_by == "status":
+        status = points.get_column("status").to_numpy()
+        order = sorted(STATUS_COLOURS.items(), key=lambda kv: kv[0] != "ausgeschieden")
+        groups = [(name, colour, everyone[status == name]) for name, colour in order]
+    elif colour_by == "phase":
+        steps = len(MEILENSTEINE)
+        scale = get_colorscale(PHASE_SCALE)
+        phase = points.get_column("phase_index").fill_null(0).to_numpy()
+        groups = [(i, _hex(sample_colorscale(scale, i / steps)[0]), everyone[phase == i])
+                  for i in range(steps + 1)]
+    else:
+        groups = [(None, NEUTRAL, everyone)]
+    return [group for group in groups if len(group[2])]
+
+
+def preview_svg(points: pl.DataFrame, colour_by: str, show_kreise: bool = False,
+                height: int = 620, width: int = PREVIEW_WIDTH) -> str:
+    """The points map as a static SVG (`points_map`'s points, colours, sizes and lines), for
+    the moment before the interactive map is drawn. Only numbers and colours from this module go
+    into it: no name or other text of the data."""
+    x, y = project(points.get_column("lon").to_numpy(), points.get_column("lat").to_numpy(),
+                   width, height)
+    # MapLibre fades a circle's edge inside its radius, SVG across it: half a pixel less looks
+    # the same
+    radius = np.maximum(marker_sizes(points.get_column("einwohner")) / 2 - 0.5, 0.5)
+    opacity = 0.9 if colour_by == "phase" else 0.85
+    layers = []
+    if show_kreise:
+        layers.append(f'<path d="{_boundary_path("kreise", width, height)}" fill="none" '
+                      'stroke="#b5b5b5" stroke-width="0.5"/>')
+    layers.append(f'<path d="{_boundary_path("laender", width, height)}" fill="none" '
+                  'stroke="#555555" stroke-width="1.2"/>')
+    for _, colour, rows in point_groups(points, colour_by):
+        circles = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="{r:.2f}"/>'
+                          for a, b, r in zip(x[rows].tolist(), y[rows].tolist(),
+                                             radius[rows].tolist(), strict=True))
+        layers.append(f'<g fill="{colour}" fill-opacity="{opacity}">{circles}</g>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img">{"".join(layers)}</svg>')

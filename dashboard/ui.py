@@ -7,6 +7,7 @@ view can be bookmarked and sent.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import logging
@@ -468,8 +469,10 @@ _PAINTED_SCRIPT = """<script>
   const report = () => fetch(url, {method: "POST", keepalive: true, credentials: "same-origin"})
     .catch(() => {});
   const check = () => {
-    if (document.querySelector('[data-testid="stMain"] ' + selector))
-      requestAnimationFrame(() => setTimeout(report, 0));
+    const found = document.querySelector('[data-testid="stMain"] ' + selector);
+    if (found)  // an image is drawn once decoded
+      (found.decode ? found.decode().catch(() => {}) : Promise.resolve())
+        .then(() => requestAnimationFrame(() => setTimeout(report, 0)));
     else if (performance.now() < until) requestAnimationFrame(check);
   };
   check();
@@ -477,6 +480,7 @@ _PAINTED_SCRIPT = """<script>
 </script>"""
 KEY_METRIC = '[data-testid="stMetricValue"]'
 KEY_CHART = ".js-plotly-plot .main-svg"
+KEY_MAP_PREVIEW = ".wk-map-preview img"
 
 
 def painted_script(url: str, selector: str) -> str:
@@ -499,6 +503,13 @@ def report_stand(report: Report) -> None:
     """The caption under a page's report figures: their Stichtag and the period's start."""
     st.caption(t("overview_stichtag.caption", stichtag=fmt.date(report.stichtag, lang()),
                  von=fmt.date(report.von, lang())))
+
+
+def paint_pending() -> bool:
+    """Whether `key_figures_sent` will wait on this run: the page's first run in this session,
+    under the app server. A page may send a light stand-in for a slow key figure then."""
+    return (sessions.ROUTES_SERVED
+            and st.session_state.get(_PAGE_PAINTED) != st.session_state.get(_PAGE_SHOWN))
 
 
 def key_figures_sent(selector: str = KEY_METRIC) -> None:
@@ -785,3 +796,53 @@ def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
     # the CSV is made when the button is clicked, not on every page view
     download_on_click(st, t("common.download"), lambda: to_excel_csv_bytes(frame),
                       f"{file_stem}.csv", mime="text/csv", key=key, icon=":material/download:")
+
+
+
+# The map's box: the preview (an image) lies under the interactive map, whose points map has no
+# background of its own (`maps.points_map`), and is removed once MapLibre has drawn every point
+# and line (its `idle` event), so a panned or zoomed map never shows it; at the latest after
+# `_PREVIEW_MAX_S` or at the first pointer over the box. Plotly's loading skeleton is hidden
+# meanwhile.
+_MAP_BOX_CSS = (
+    ".st-key-%(key)s{position:relative;z-index:0}"
+    ".st-key-%(key)s>[data-testid=stElementContainer]:has(.wk-map-preview){position:absolute;"
+    "top:0;left:0;right:0;z-index:-1;pointer-events:none}"
+    ".st-key-%(key)s:hover .wk-map-preview img{display:none}"
+    ".st-key-%(key)s [data-testid=stSkeleton]{visibility:hidden}")
+_PREVIEW_MAX_S = 30
+_PREVIEW_SCRIPT = """<script>
+(() => {
+  const key = %s, until = performance.now() + %d;
+  const check = () => {
+    const box = document.querySelector('.st-key-' + key);
+    const img = box && box.querySelector('.wk-map-preview img');
+    if (!img) return;
+    const gd = box.querySelector('.js-plotly-plot');
+    const map = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot
+      && gd._fullLayout.map._subplot.map;
+    if (performance.now() > until) img.remove();
+    else if (map && map.loaded() && map.getStyle().layers.some(l => l.type === 'circle')) {
+      map.once('idle', () => img.remove());
+      map.triggerRepaint();
+    } else setTimeout(check, 100);
+  };
+  check();
+})();
+</script>"""
+
+
+def map_preview(svg: str | None, key: str, height: int = 620) -> None:
+    """Draw the preview `svg` of a map (`maps.preview_svg`) as the first element of the
+    container `key`, centred and cut like the interactive map that follows it in the container
+    and covers it. `None` draws an empty box: the map's place in the container stays the same,
+    so Streamlit keeps the drawn map (and its zoom) on a rerun."""
+    image = script = ""
+    if svg is not None:
+        data = base64.b64encode(svg.encode()).decode()
+        image = (f'<img alt="" src="data:image/svg+xml;base64,{data}" style="position:absolute;'
+                 'left:50%;top:0;transform:translateX(-50%);max-width:none">')
+        script = _PREVIEW_SCRIPT % (json.dumps(key), _PREVIEW_MAX_S * 1000)
+    st.html(f"<style>{_MAP_BOX_CSS % {'key': key}}</style>"
+            f'<div class="wk-map-preview" style="height:{height}px;overflow:hidden;'
+            f'position:relative">{image}</div>{script}', unsafe_allow_javascript=bool(script))

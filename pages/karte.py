@@ -42,14 +42,20 @@ if view == "points":
     points, lean = maps.cached_points_map(viewer, filters, colour_by, show_kreise=show_kreise,
                                          lang=lang, geo_url=ui.geo_url())
     profiles = not public  # the public has no profile pages
-    event = st.plotly_chart(
+    box = st.container(key="map_box")
+    with box:
+        first = ui.paint_pending()
+        ui.map_preview(maps.preview_svg(points, colour_by, show_kreise) if first else None,
+                       key="map_box")
+    if first:
+        ui.key_figures_sent(ui.KEY_MAP_PREVIEW)
+    event = box.plotly_chart(
         lean.figure,
         key="map_points",
         on_select="rerun" if profiles else "ignore",
         selection_mode="points",
         config={"displaylogo": False},
     )
-    ui.key_figures_sent(ui.KEY_CHART)
     if profiles:
         st.caption(ui.t("karte.click_hint"))
         selected = event.selection.points if event and event.selection else []

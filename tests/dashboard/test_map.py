@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
+from xml.etree import ElementTree
 
 import duckdb
 import numpy as np
@@ -17,13 +19,16 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plotly.colors import get_colorscale, sample_colorscale
 from starlette.requests import Request
 
 from dashboard import data, fmt, maps, server
 from etl.build import build
+from etl.schema import MEILENSTEINE as MEILENSTEIN_NAMES
 from tests.cohort import KOMMUNEN, MEILENSTEINE, write_cohort
 from tests.dashboard.pagetest import assert_ok, frames, open_tables, run_page
 
+SVG = "{http://www.w3.org/2000/svg}"
 ADMITTED = ("aufgenommen", "aktiv", "abgeschlossen")
 HOSTILE = "Hannover ![x](http://evil/x.png)"
 # communes the public must never see: interested, applying, and a dropout that never started
@@ -332,3 +337,91 @@ def test_the_legend_shows_every_status_at_one_size(map_db, use_db):
     points = data.load_map_points(data.STAFF, data.NO_FILTERS)
     fig = maps.points_map(points, "status", maps.labels("de")).figure
     assert fig.layout.legend.itemsizing == "constant"
+
+
+# ---- the preview under the interactive map ----------------------------------------------------
+
+
+def _preview_groups(svg: str) -> list[tuple[str, np.ndarray]]:
+    """Per `<g>` of the preview: its fill colour and its circles as rows (cx, cy, r)."""
+    root = ElementTree.fromstring(svg)
+    groups = []
+    for g in root.iter(f"{SVG}g"):
+        circles = [[float(c.get(k)) for k in ("cx", "cy", "r")] for c in g.iter(f"{SVG}circle")]
+        groups.append((g.get("fill"), np.asarray(circles).reshape(-1, 3)))
+    return groups
+
+
+@pytest.mark.parametrize("colour", ["status", "phase"])
+def test_the_preview_draws_each_point_as_the_map_does(map_db, use_db, colour):
+    """Every point of the map's traces once in the preview: at its projected place, with the
+    trace's colour (status) or the colour scale's colour of its phase, at the marker's size."""
+    use_db(map_db)
+    points = data.load_map_points(data.STAFF, data.NO_FILTERS)
+    lean = maps.points_map(points, colour, maps.labels("de"))
+    groups = _preview_groups(maps.preview_svg(points, colour))
+    drawn = np.concatenate([circles for _, circles in groups])
+    assert len(drawn) == points.height
+    fills = np.concatenate([[fill] * len(circles) for fill, circles in groups])
+    x, y = maps.project(points["lon"].to_numpy(), points["lat"].to_numpy(),
+                        maps.PREVIEW_WIDTH, 620)
+    sizes = maps.marker_sizes(points["einwohner"])
+    for row in range(points.height):  # each point where the map puts it, once
+        at = np.flatnonzero((np.abs(drawn[:, 0] - x[row]) < 0.06)
+                            & (np.abs(drawn[:, 1] - y[row]) < 0.06))
+        assert len(at) == 1, points["name"][row]
+        assert drawn[at[0], 2] == pytest.approx(max(sizes[row] / 2 - 0.5, 0.5), abs=0.006)
+        if colour == "status":
+            trace = next(t for t, rows in zip(lean.figure.data, lean.rows, strict=True)
+                         if row in rows)
+            assert fills[at[0]] == trace.marker.color
+        else:
+            phase = points["phase_index"][row] or 0
+            expected = sample_colorscale(get_colorscale(maps.PHASE_SCALE),
+                                         phase / len(MEILENSTEIN_NAMES))[0]
+            assert fills[at[0]] == "#{:02x}{:02x}{:02x}".format(
+                *(int(float(v)) for v in expected[4:-1].split(",")))
+    if colour == "status":  # drawn in the map's order: communes that left at the bottom
+        assert [fill for fill, _ in groups] == [t.marker.color for t in lean.figure.data]
+    else:  # the colour bar stands inside the map, which keeps its full width and centre
+        bar = lean.figure.data[0].marker.colorbar
+        assert bar.x <= 1 and bar.xanchor == "right"
+
+
+def test_the_public_preview_shows_admitted_communes_in_one_colour_and_no_text(use_db, map_db):
+    """The public preview draws what the public map draws: admitted communes only, one colour
+    (no programme state), and no text from the data at all (only numbers and our colours)."""
+    use_db(map_db)
+    points = data.load_map_points(data.PUBLIC, data.NO_FILTERS)
+    svg = maps.preview_svg(points, "none")
+    groups = _preview_groups(svg)
+    assert [fill for fill, _ in groups] == [maps.NEUTRAL]
+    assert len(groups[0][1]) == points.height == len(_admitted_sql(map_db))
+    every = {r[0]: r[1:] for r in _sql(map_db, "select kommune_id, lon, lat from kommune")}
+    drawn = groups[0][1]
+    for ags in SECRET:  # nothing drawn where a commune the public must not see lies
+        x, y = maps.project(np.array([every[ags][0]]), np.array([every[ags][1]]),
+                            maps.PREVIEW_WIDTH, 620)
+        assert not ((np.abs(drawn[:, 0] - x[0]) < 0.5) & (np.abs(drawn[:, 1] - y[0]) < 0.5)).any()
+    text = re.sub(r'"[^"]*"', '""', svg)  # attribute values aside, only tags remain
+    assert set(re.findall(r"</?([a-z]+)", text)) == {"svg", "path", "g", "circle"}
+    assert re.sub(r"<[^>]*>", "", text) == ""  # no text content
+    values = re.findall(r'="([^"]*)"', svg)
+    allowed = r"[-0-9. ]+|[-0-9 ML]+|#[0-9a-fA-F]{6}|none|img|http://www\.w3\.org/2000/svg"
+    assert all(re.fullmatch(allowed, v) for v in values), [
+        v for v in values if not re.fullmatch(allowed, v)][:5]
+
+
+def test_the_preview_sits_where_maplibre_draws_the_map():
+    """The projection is MapLibre's: 512-px tiles, Web Mercator, centred on `CENTER`."""
+    width, height = 1000, 620
+    x, y = maps.project(np.array([maps.CENTER["lon"], maps.CENTER["lon"] + 1.0]),
+                        np.array([maps.CENTER["lat"], maps.CENTER["lat"]]), width, height)
+    assert (x[0], y[0]) == pytest.approx((width / 2, height / 2))
+    assert x[1] - x[0] == pytest.approx(512 * 2 ** maps.ZOOM / 360)  # 34.5 px per degree
+    _, north = maps.project(np.array([10.0]), np.array([55.0]), width, height)
+    _, south = maps.project(np.array([10.0]), np.array([47.0]), width, height)
+    assert north[0] < height / 2 < south[0]  # north up
+    one = pl.DataFrame({"name": ["a"], "typ": ["Stadt"], "bundesland": ["Bayern"],
+                        "einwohner": [1], "lat": [48.0], "lon": [11.0]})
+    assert maps.points_map(one, "none", maps.labels("de")).figure.layout.map.zoom == maps.ZOOM

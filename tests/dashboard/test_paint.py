@@ -107,15 +107,37 @@ def test_chart_pages_send_their_figures_wait_then_send_their_charts(use_db, demo
     assert order.count("paint") == 1 and set(order[figures + 1:]) == {"chart"}
 
 
-def test_the_map_page_waits_after_its_map(use_db, demo_db, monkeypatch):
-    """The Karte's key content is its map: the wait comes after it, for a drawn chart."""
+def test_the_map_page_sends_its_preview_waits_then_sends_its_map(use_db, demo_db, monkeypatch):
+    """The Karte's key content is its points: first their preview (an image the server draws),
+    then the wait for the browser's report that it is drawn, then the interactive map, which
+    covers it. A rerun (a filter click) keeps the drawn map: an empty box, no wait."""
     monkeypatch.setattr(sessions, "ROUTES_SERVED", True)
     monkeypatch.setattr(paint, "MAX_WAIT", 0.05)
-    at = run_page(use_db, demo_db, "karte")
-    order = _element_order(at)
-    assert order[:2] == ["chart", "paint"] and order.count("paint") == 1
+    sent: list[str] = []
+    enqueue = DeltaGenerator._enqueue
+
+    def spy(self, delta_type, element_proto, *args, **kwargs):
+        body = getattr(element_proto, "body", "") if delta_type == "html" else ""
+        if paint.ROUTE in body:
+            sent.append("paint")
+        elif "wk-map-preview" in body:
+            sent.append("preview" if "<img" in body else "box")
+        elif delta_type == "plotly_chart":
+            sent.append("map")
+        return enqueue(self, delta_type, element_proto, *args, **kwargs)
+
+    at = run_page(use_db, demo_db)  # the Überblick first, as a visitor comes
+    monkeypatch.setattr(DeltaGenerator, "_enqueue", spy)
+    at.switch_page("../pages/karte.py").run()
+    assert_ok(at)
+    assert sent == ["preview", "paint", "map"]
     script = next(e.proto.body for e in at.get("html") if paint.ROUTE in e.proto.body)
-    assert ui.KEY_CHART in script.replace("\\", "")
+    assert ui.KEY_MAP_PREVIEW in script.replace("\\", "")
+    sent.clear()
+    at.run()
+    assert_ok(at)
+    assert sent == ["box", "map"]
+    assert paint.waiting() == 0
 
 
 def test_without_the_app_server_no_page_waits(use_db, demo_db):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from xml.etree import ElementTree
 
 import duckdb
 import pytest
@@ -80,6 +82,14 @@ def test_page_renders_offline_and_accessible(page: Page, app_url: str, stem: str
     assert serious_violations(page) == []
 
 
+def _public_points(db) -> int:
+    """The points of the public map: admitted communes only (a dropout if its track had
+    started)."""
+    return duckdb.connect(str(db), read_only=True).execute(
+        "select count(*) from mart_kommune where status in ('aufgenommen', 'aktiv', "
+        "'abgeschlossen') or (status = 'ausgeschieden' and start_ist is not null)").fetchone()[0]
+
+
 def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db):
     outside = _watch_requests(page)
     # the boundaries come as files from the app server, not inside the WebSocket messages
@@ -97,11 +107,7 @@ def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db)
         timeout=30_000,
     )
     counts = page.evaluate(RENDERED_MAP_FEATURES)
-    # the public map: admitted communes only (a dropout if its track had started)
-    total = duckdb.connect(str(demo_db), read_only=True).execute(
-        "select count(*) from mart_kommune where status in ('aufgenommen', 'aktiv', "
-        "'abgeschlossen') or (status = 'ausgeschieden' and start_ist is not null)").fetchone()[0]
-    assert counts.get("circle:Point") == total
+    assert counts.get("circle:Point") == _public_points(demo_db)
     assert 16 <= counts.get("line:Polygon", 0) < 100  # the Länder outlines
     # Kreis boundaries on demand (off by default: 1.5 MB less for every map load)
     page.get_by_text("Kreisgrenzen zeigen").click()
@@ -115,6 +121,55 @@ def test_map_draws_boundaries_and_every_point(page: Page, app_url: str, demo_db)
     assert outside == []
     assert ("laender", 200) in geo and ("kreise", 200) in geo
     assert frames and not any(b"FeatureCollection" in f for f in frames)
+
+
+# The preview as the page first shows it: its image, where its box lies, and how the box takes
+# part in the page (under the map's box content, letting every click through).
+PREVIEW_SHOWN = """() => {
+  const img = document.querySelector('[data-testid="stMain"] .wk-map-preview img');
+  if (!img || !img.complete) return null;
+  const box = img.closest('[data-testid="stElementContainer"]');
+  const r = img.closest('.wk-map-preview').getBoundingClientRect();
+  const style = getComputedStyle(box);
+  return {src: img.src, left: r.left, top: r.top, width: r.width, zIndex: style.zIndex,
+          pointerEvents: style.pointerEvents};
+}"""
+# The map's points as MapLibre projects them, in page pixels, once the map has loaded.
+MAP_POINTS = """() => {
+  const gd = [...document.querySelectorAll('.js-plotly-plot')]
+    .find(g => g._fullLayout && g._fullLayout.map);
+  const map = gd && gd._fullLayout.map._subplot.map;
+  if (!map || !map.loaded()) return null;
+  const trace = gd._fullData.find(t => t.type === 'scattermap');
+  const r = map.getContainer().getBoundingClientRect();
+  return [...trace.lon].map((lon, i) => {
+    const p = map.project([lon, trace.lat[i]]);
+    return [r.left + p.x, r.top + p.y];
+  });
+}"""
+
+
+def test_the_maps_preview_lies_under_its_points_until_the_map_is_drawn(page: Page, app_url: str,
+                                                                       demo_db):
+    """The Karte first shows its points as a preview image drawn by the server (Plotly's script
+    takes a second and more to load), under the place of the interactive map, which has no
+    background. Every preview circle lies where MapLibre then draws the same commune's point;
+    clicks go through the preview to the map; once the map has drawn, the preview is gone (a
+    panned map never shows it)."""
+    page.goto(f"{app_url}/karte")
+    shown = page.wait_for_function(PREVIEW_SHOWN, timeout=30_000).json_value()
+    assert (shown["zIndex"], shown["pointerEvents"]) == ("-1", "none")
+    svg = ElementTree.fromstring(base64.b64decode(shown["src"].split(",", 1)[1]))
+    circles = [(float(c.get("cx")), float(c.get("cy")))
+               for c in svg.iter("{http://www.w3.org/2000/svg}circle")]
+    left = shown["left"] + shown["width"] / 2 - float(svg.get("width")) / 2
+    points = page.wait_for_function(MAP_POINTS, timeout=30_000).json_value()
+    assert len(circles) == len(points) == _public_points(demo_db)
+    # the public map is one trace, drawn in the preview's order
+    offsets = [((left + cx - x) ** 2 + (shown["top"] + cy - y) ** 2) ** 0.5
+               for (cx, cy), (x, y) in zip(circles, points, strict=True)]
+    assert max(offsets) < 1.0, sorted(offsets)[-3:]  # pixels
+    expect(page.locator(".wk-map-preview img")).to_have_count(0, timeout=15_000)
 
 
 def test_filter_in_url_is_applied_and_reset(page: Page, app_url: str, demo_db):
