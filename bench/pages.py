@@ -28,7 +28,8 @@ The load average (1 min) is recorded with every figure: the machine may be share
 The baseline is `bench/hello.py` (title + one metric). The row "Plotly floor" times
 `bench/hello_plotly.py` (the baseline plus one small Plotly chart) until its chart is drawn: no
 page whose key content is a chart can be faster than that; "Map floor" likewise with one small
-map drawn as the Karte draws its map.
+map drawn as the Karte draws its interactive map (the floor of the rows "Karte: interactive map";
+the Karte's points come first, as an image).
 Goal (issue #16): ≤ 1.5× hello-world at demo scale, ≤ 2× at national scale, first visits included.
 """
 
@@ -103,7 +104,8 @@ PAGES = {
     # not a page: hello-world plus one small Plotly chart, timed until the chart is drawn – the
     # floor of every page whose key content is a chart (Plotly's 4.7 MB script)
     "Plotly floor": ("floor", "/", CHART),
-    # the same with one small map (two points, white background) instead: the Karte's floor
+    # the same with one small map (two points, white background) instead: the interactive map's
+    # floor
     "Map floor": ("floor", "/?map=1", MAP_DRAWN),
 }
 FLOOR = "bench/hello_plotly.py"
