@@ -801,29 +801,34 @@ def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
 
 # The map's box: the preview (an image) lies under the interactive map, whose points map has no
 # background of its own (`maps.points_map`), and is removed once MapLibre has drawn every point
-# and line (its `idle` event), so a panned or zoomed map never shows it; at the latest after
-# `_PREVIEW_MAX_S` or at the first pointer over the box. Plotly's loading skeleton is hidden
-# meanwhile.
+# and line (its `idle` event), so a panned or zoomed map never shows it; at the latest at the
+# first click or wheel turn on the map, or after `_PREVIEW_MAX_S`. Plotly's loading skeleton is
+# hidden meanwhile.
 _MAP_BOX_CSS = (
     ".st-key-%(key)s{position:relative;z-index:0}"
     ".st-key-%(key)s>[data-testid=stElementContainer]:has(.wk-map-preview){position:absolute;"
     "top:0;left:0;right:0;z-index:-1;pointer-events:none}"
-    ".st-key-%(key)s:hover .wk-map-preview img{display:none}"
     ".st-key-%(key)s [data-testid=stSkeleton]{visibility:hidden}")
 _PREVIEW_MAX_S = 30
 _PREVIEW_SCRIPT = """<script>
 (() => {
   const key = %s, until = performance.now() + %d;
+  const box = document.querySelector('.st-key-' + key);
+  if (!box) return;
+  const remove = () => {
+    const img = box.querySelector('.wk-map-preview img');
+    if (img) img.remove();
+  };
+  for (const type of ['pointerdown', 'wheel'])
+    box.addEventListener(type, remove, {once: true, capture: true, passive: true});
   const check = () => {
-    const box = document.querySelector('.st-key-' + key);
-    const img = box && box.querySelector('.wk-map-preview img');
-    if (!img) return;
+    if (!box.querySelector('.wk-map-preview img')) return;
     const gd = box.querySelector('.js-plotly-plot');
     const map = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot
       && gd._fullLayout.map._subplot.map;
-    if (performance.now() > until) img.remove();
+    if (performance.now() > until) remove();
     else if (map && map.loaded() && map.getStyle().layers.some(l => l.type === 'circle')) {
-      map.once('idle', () => img.remove());
+      map.once('idle', remove);
       map.triggerRepaint();
     } else setTimeout(check, 100);
   };
