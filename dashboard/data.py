@@ -518,10 +518,14 @@ def uptake_by_kommune(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataF
     return apply_policy(own_rows_only(frame, viewer), viewer)
 
 
-def shared_events_sql(where: str) -> str:
+def shared_events_sql(where: str, own: bool = False) -> str:
     """The shared events (more than one commune) of which at least one commune matches `where`
     (over modulnutzung `m` and mart_kommune `k`), with their communes' names, sorted: built here
-    for the events shown rather than stored for every event in the build."""
+    for the events shown rather than stored for every event in the build. With `own`, instead of
+    the event's participants (`teilnehmende`) those of one commune, the query's last parameter
+    (`eigene_teilnehmende`)."""
+    participants = ("sum(m.teilnehmende) filter (where m.kommune_id = ?) as eigene_teilnehmende"
+                    if own else "any_value(s.teilnehmende) as teilnehmende")
     return (
         "with hit as (select distinct m.veranstaltung_id from modulnutzung m "
         f"join mart_kommune k using (kommune_id) where {where}), "
@@ -529,8 +533,7 @@ def shared_events_sql(where: str) -> str:
         "where v.kommunen_anzahl > 1) "
         "select s.veranstaltung_id, any_value(s.datum) as datum, any_value(s.modul) as modul, "
         "any_value(s.format) as format, any_value(s.thema) as thema, "
-        "any_value(s.kommunen_anzahl) as kommunen_anzahl, "
-        "any_value(s.teilnehmende) as teilnehmende, "
+        f"any_value(s.kommunen_anzahl) as kommunen_anzahl, {participants}, "
         "array_to_string(list_sort(list(k.name)), ', ') as kommunen "
         "from shown s join modulnutzung m using (veranstaltung_id) "
         "join kommune k using (kommune_id) "
@@ -542,24 +545,19 @@ def shared_events(viewer: Viewer, filters: Filters = NO_FILTERS) -> pl.DataFrame
     """Events with more than one participating commune, with the communes' names.
 
     Staff see each event's participants; a commune only the events it took part in, with its
-    own participants (`eigene_teilnehmende`) instead of the event's total; the public none."""
+    own participants (`eigene_teilnehmende`) instead of the event's total: it knows its own
+    part, so the total minus its own would give away the other communes' counts. The public
+    sees none."""
     where, params = filters.where("k")
-    if viewer.role == "kommune":  # its own events only (with a commune of the selection)
+    own = viewer.role == "kommune"
+    if own:  # its own events only (with a commune of the selection)
         where = (f"{where} and m.veranstaltung_id in (select veranstaltung_id from modulnutzung "
                  "where kommune_id = ?)")
-        params = [*params, viewer.kommune_id]
+        params = [*params, viewer.kommune_id, viewer.kommune_id]
     elif viewer.role == "public":
         where = "false"
         params = []
-    frame = query(shared_events_sql(where), params)
-    if viewer.role == "kommune":
-        # A commune sees its own participants, not the event's total: it knows its own part,
-        # so the total minus its own would give away the other communes' counts.
-        own = query("select veranstaltung_id, sum(teilnehmende) as eigene_teilnehmende "
-                    "from modulnutzung where kommune_id = ? group by all", [viewer.kommune_id])
-        frame = (frame.join(own, on="veranstaltung_id", how="left", maintain_order="left")
-                 .drop("teilnehmende"))
-    return apply_policy(frame, viewer)
+    return apply_policy(query(shared_events_sql(where, own=own), params), viewer)
 
 
 @dataclass(frozen=True)

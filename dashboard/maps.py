@@ -28,6 +28,7 @@ from etl.schema import MEILENSTEINE
 GEO_DIR = Path(__file__).resolve().parent.parent / "data" / "geo"
 CENTER = {"lat": 51.16, "lon": 10.45}
 ZOOM = 4.6  # MapLibre's zoom of the whole country at the maps' height
+HEIGHT = 620  # px
 PHASE_SCALE = "Cividis"  # sequential and colour-blind-safe: phase is ordinal
 NEUTRAL = "#0072B2"  # one colour when the map shows no programme state (Okabe–Ito blue)
 # a MapLibre style without sources or layers: a transparent map (no tiles, nothing fetched)
@@ -172,7 +173,7 @@ class PointsMap:
 
 
 def points_map(points: pl.DataFrame, colour_by: str, labels: dict[str, str],
-               show_kreise: bool = True, height: int = 620, lang: str = "de",
+               show_kreise: bool = True, height: int = HEIGHT, lang: str = "de",
                geo_url: str | None = None) -> PointsMap:
     """Communes as points coloured by `status` or current phase, sized by population.
 
@@ -248,8 +249,8 @@ def cached_points_map(viewer: data.Viewer, filters: data.Filters, colour_by: str
     return points, fig
 
 
-def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = 620, lang: str = "de",
-                    geo_url: str | None = None) -> go.Figure:
+def land_choropleth(counts: pl.DataFrame, value_label: str, height: int = HEIGHT,
+                    lang: str = "de", geo_url: str | None = None) -> go.Figure:
     """Communes per Bundesland as a choropleth (colour-blind-safe sequential scale)."""
     fig = go.Figure(go.Choroplethmap(
         geojson=boundary_source("laender", geo_url), featureidkey="properties.name",
@@ -342,7 +343,7 @@ def point_groups(points: pl.DataFrame, colour_by: str) -> list[tuple[object, str
 
 
 def preview_svg(points: pl.DataFrame, colour_by: str, show_kreise: bool = False,
-                height: int = 620, width: int = PREVIEW_WIDTH) -> str:
+                height: int = HEIGHT, width: int = PREVIEW_WIDTH) -> str:
     """The points map as a static SVG (`points_map`'s points, colours, sizes and lines), for
     the moment before the interactive map is drawn. Only numbers and colours from this module go
     into it: no name or other text of the data."""
@@ -364,4 +365,4 @@ def preview_svg(points: pl.DataFrame, colour_by: str, show_kreise: bool = False,
                                              radius[rows].tolist(), strict=True))
         layers.append(f'<g fill="{colour}" fill-opacity="{opacity}">{circles}</g>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img">{"".join(layers)}</svg>')
+            f'viewBox="0 0 {width} {height}">{"".join(layers)}</svg>')

@@ -479,7 +479,6 @@ _PAINTED_SCRIPT = """<script>
 })();
 </script>"""
 KEY_METRIC = '[data-testid="stMetricValue"]'
-KEY_CHART = ".js-plotly-plot .main-svg"
 KEY_MAP_PREVIEW = ".wk-map-preview img"
 
 
@@ -514,10 +513,10 @@ def paint_pending() -> bool:
 
 def key_figures_sent(selector: str = KEY_METRIC) -> None:
     """Called by a page after its key figures and before its (other) charts; `selector` finds a
-    key figure in the page (`KEY_METRIC`, or `KEY_CHART` where the first chart is the key
-    figure). On the page's first run in this session, wait until the browser has drawn the
-    figures (`dashboard.paint`): charts arriving with them hold them back until Plotly's script
-    is loaded and run. Later runs of the same page (a filter click) keep the figures on screen
+    key figure in the page (`KEY_METRIC`, or `KEY_MAP_PREVIEW` for a map's preview image). On
+    the page's first run in this session, wait until the browser has drawn the figures
+    (`dashboard.paint`): charts arriving with them hold them back until Plotly's script is
+    loaded and run. Later runs of the same page (a filter click) keep the figures on screen
     and do not wait; without the app server's routes (`streamlit run dashboard/app.py`,
     AppTest) nothing waits."""
     page = st.session_state.get(_PAGE_SHOWN)
@@ -798,7 +797,6 @@ def table_with_download(frame: pl.DataFrame, file_stem: str, key: str,
                       f"{file_stem}.csv", mime="text/csv", key=key, icon=":material/download:")
 
 
-
 # The map's box: the preview (an image) lies under the interactive map, whose points map has no
 # background of its own (`maps.points_map`), and is removed once MapLibre has drawn every point
 # and line (its `idle` event), so a panned or zoomed map never shows it; at the latest at the
@@ -837,7 +835,7 @@ _PREVIEW_SCRIPT = """<script>
 </script>"""
 
 
-def map_preview(svg: str | None, key: str, height: int = 620) -> None:
+def map_preview(svg: str | None, key: str, height: int) -> None:
     """Draw the preview `svg` of a map (`maps.preview_svg`) as the first element of the
     container `key`, centred and cut like the interactive map that follows it in the container
     and covers it. `None` draws an empty box: the map's place in the container stays the same,

@@ -46,7 +46,7 @@ if view == "points":
     with box:
         first = ui.paint_pending()
         ui.map_preview(maps.preview_svg(points, colour_by, show_kreise) if first else None,
-                       key="map_box")
+                       key="map_box", height=maps.HEIGHT)
     if first:
         ui.key_figures_sent(ui.KEY_MAP_PREVIEW)
     event = box.plotly_chart(

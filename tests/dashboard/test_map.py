@@ -364,7 +364,7 @@ def test_the_preview_draws_each_point_as_the_map_does(map_db, use_db, colour):
     assert len(drawn) == points.height
     fills = np.concatenate([[fill] * len(circles) for fill, circles in groups])
     x, y = maps.project(points["lon"].to_numpy(), points["lat"].to_numpy(),
-                        maps.PREVIEW_WIDTH, 620)
+                        maps.PREVIEW_WIDTH, maps.HEIGHT)
     sizes = maps.marker_sizes(points["einwohner"])
     for row in range(points.height):  # each point where the map puts it, once
         at = np.flatnonzero((np.abs(drawn[:, 0] - x[row]) < 0.06)
@@ -401,7 +401,7 @@ def test_the_public_preview_shows_admitted_communes_in_one_colour_and_no_text(us
     drawn = groups[0][1]
     for ags in SECRET:  # nothing drawn where a commune the public must not see lies
         x, y = maps.project(np.array([every[ags][0]]), np.array([every[ags][1]]),
-                            maps.PREVIEW_WIDTH, 620)
+                            maps.PREVIEW_WIDTH, maps.HEIGHT)
         assert not ((np.abs(drawn[:, 0] - x[0]) < 0.5) & (np.abs(drawn[:, 1] - y[0]) < 0.5)).any()
     text = re.sub(r'"[^"]*"', '""', svg)  # attribute values aside, only tags remain
     assert set(re.findall(r"</?([a-z]+)", text)) == {"svg", "path", "g", "circle"}
@@ -414,7 +414,7 @@ def test_the_public_preview_shows_admitted_communes_in_one_colour_and_no_text(us
 
 def test_the_preview_sits_where_maplibre_draws_the_map():
     """The projection is MapLibre's: 512-px tiles, Web Mercator, centred on `CENTER`."""
-    width, height = 1000, 620
+    width, height = 1000, maps.HEIGHT
     x, y = maps.project(np.array([maps.CENTER["lon"], maps.CENTER["lon"] + 1.0]),
                         np.array([maps.CENTER["lat"], maps.CENTER["lat"]]), width, height)
     assert (x[0], y[0]) == pytest.approx((width / 2, height / 2))
