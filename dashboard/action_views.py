@@ -403,14 +403,13 @@ def council_brief_section(viewer: data.Viewer, kommune_id: str) -> None:
     if made and made[0] == (kommune_id, ui.lang()):  # made for this commune in this language
         stem = made[3]
         c = st.columns(2)
-        c[0].download_button(ui.t("brief.pptx"), made[1], file_name=f"{stem}.pptx",
+        pptx, pdf = made[1], made[2]
+        ui.download_on_click(c[0], ui.t("brief.pptx"), lambda: pptx, f"{stem}.pptx",
                              mime="application/vnd.openxmlformats-officedocument."
                                   "presentationml.presentation", key="dl_brief_pptx",
-                             on_click=ui.log_export, args=(f"{stem}.pptx",),
                              icon=":material/download:")
-        c[1].download_button(ui.t("brief.pdf"), made[2], file_name=f"{stem}.pdf",
+        ui.download_on_click(c[1], ui.t("brief.pdf"), lambda: pdf, f"{stem}.pdf",
                              mime="application/pdf", key="dl_brief_pdf",
-                             on_click=ui.log_export, args=(f"{stem}.pdf",),
                              icon=":material/download:")
 
 

@@ -206,9 +206,10 @@ def render_peer_cards(viewer: data.Viewer, kommune_id: str, n: int = 3, columns:
 
 def xlsx_button(sheets: dict[str, pl.DataFrame], file_stem: str, key: str,
                 label: str | None = None) -> None:
-    """Download button for an XLSX workbook with one sheet per frame."""
-    st.download_button(
-        label or ui.t("vernetzung.export_xlsx"), report_xlsx.sheets_bytes(sheets, ui.lang()),
-        file_name=f"{file_stem}.xlsx",
+    """Download button for an XLSX workbook with one sheet per frame, made when clicked."""
+    lang = ui.lang()
+    ui.download_on_click(
+        st, label or ui.t("vernetzung.export_xlsx"),
+        lambda: report_xlsx.sheets_bytes(sheets, lang), f"{file_stem}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=key,
-        icon=":material/table_view:", on_click=ui.log_export, args=(f"{file_stem}.xlsx",))
+        icon=":material/table_view:")

@@ -738,11 +738,6 @@ def _export_user() -> str:
     return st.session_state.get("user", "öffentlich")
 
 
-def log_export(file_name: str) -> None:
-    """Download-button callback: every export lands in the audit log (file name, no content)."""
-    audit.log_event(_export_user(), "export", {"datei": file_name})
-
-
 def logged_export(make: Callable[[], bytes], user: str, file_name: str) -> Callable[[], bytes]:
     """`make`, which also writes the export to the audit log (file name, no content) once the
     file is made: for a file made on click, outside any script run."""

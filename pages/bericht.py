@@ -109,10 +109,10 @@ if rendered is None or rendered["stamp"] != stamp:
                 status.update(label=ui.t("bericht.rendered"), state="complete", expanded=False)
 if rendered is not None:
     pdf_name = report.file_name("kurzbericht", "pdf", lang)
-    d_render.download_button(
-        ui.t("bericht.pdf"), rendered["pdf"], file_name=pdf_name, mime="application/pdf",
-        icon=":material/picture_as_pdf:", key="report_pdf", on_click=ui.log_export,
-        args=(pdf_name,))
+    pdf = rendered["pdf"]
+    ui.download_on_click(d_render, ui.t("bericht.pdf"), lambda: pdf, pdf_name,
+                         mime="application/pdf", icon=":material/picture_as_pdf:",
+                         key="report_pdf")
     with st.expander(ui.t("bericht.images"), icon=":material/image:"):
         for chart in rd.CHARTS:
             c_title, c_png, c_svg = st.columns([3, 1, 1], vertical_alignment="center")
@@ -120,10 +120,11 @@ if rendered is not None:
             for column, suffix, mime in ((c_png, "png", "image/png"),
                                          (c_svg, "svg", "image/svg+xml")):
                 name = report.file_name(chart.key, suffix, lang)
-                column.download_button(ui.t(f"bericht.{suffix}"), rendered["files"][name],
-                                       file_name=name, mime=mime, icon=":material/download:",
-                                       key=f"report_{chart.key}_{suffix}",
-                                       on_click=ui.log_export, args=(name,))
+                data = rendered["files"][name]
+                ui.download_on_click(column, ui.t(f"bericht.{suffix}"),
+                                     lambda data=data: data, name, mime=mime,
+                                     icon=":material/download:",
+                                     key=f"report_{chart.key}_{suffix}")
 
 
 # ---- tables and charts ----

@@ -206,10 +206,10 @@ with tab_versions:
                               format_func=version_label, key=f"daten_version_{live_id}")
         c_download, c_rollback = st.columns(2)
         file_name = f"ablehnungen_{chosen}.csv"
-        c_download.download_button(
-            ui.t("daten.download_rejects"), imports.rejects_csv(viewer, chosen),
-            file_name=file_name, mime="text/csv", icon=":material/download:",
-            key="daten_version_rejects", on_click=ui.log_export, args=(file_name,))
+        ui.download_on_click(
+            c_download, ui.t("daten.download_rejects"),
+            lambda: imports.rejects_csv(viewer, chosen), file_name, mime="text/csv",
+            icon=":material/download:", key="daten_version_rejects")
         if c_rollback.button(ui.t("daten.rollback"), icon=":material/history:",
                              disabled=chosen == live_id, key="daten_rollback_ask",
                              help=ui.t("daten.rollback_disabled") if chosen == live_id

@@ -63,6 +63,11 @@ def test_action_pages_in_the_browser(page, demo_db, e2e_accounts, use_db):
         page.get_by_role("button", name="Sachstand erstellen").click()
         expect(page.get_by_role("button", name="Präsentation (PPTX)")).to_be_visible()
         screenshot(page, "action_profile_kommune")
+        # the presentation is made before, its file handed over on click (no script run)
+        with page.expect_download(timeout=30_000) as info:
+            page.get_by_role("button", name="Präsentation (PPTX)").click()
+        assert info.value.suggested_filename.endswith(".pptx")
+        assert info.value.path().read_bytes().startswith(b"PK")  # a ZIP container
         # the .ics download is made on click (a deferred download): the commune's own file
         with page.expect_download(timeout=30_000) as info:
             page.get_by_role("button", name="Kalender (.ics) herunterladen").click()
