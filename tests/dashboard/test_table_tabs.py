@@ -106,8 +106,9 @@ def test_staff_module_tables_are_sent_only_when_their_boxes_open(use_db, demo_db
 
 def test_downloads_made_on_click_start_no_script_run(use_db, demo_db):
     """Every download whose file is made on click (the tables' CSV, the report's XLSX and CSV
-    archive, the Vernetzung's XLSX, a build's rejects) starts no script run when clicked: a run would replace the button's deferred file
-    while the browser asks for it, and the download failed on a busy server."""
+    archive, the Vernetzung's XLSX, a build's rejects) starts no script run when clicked: a run
+    would replace the button's deferred file while the browser asks for it, and the download
+    failed on a busy server."""
     at = open_tables(run_page(use_db, demo_db))
     pages = [run_page(use_db, demo_db, page) for page in ("bericht", "vernetzung", "daten")]
     buttons = [e.proto for page in (at, *pages) for e in page.get("download_button")]
