@@ -10,6 +10,7 @@ module decides nothing about who may see what.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import plotly.graph_objects as go
 import polars as pl
@@ -514,6 +515,15 @@ def _review(viewer: data.Viewer, practice_id: str, release: bool) -> None:
     austausch.review_practice(viewer, _user(), practice_id, release)
 
 
+def _practice_file_bytes(viewer: data.Viewer, practice_id: str) -> bytes:
+    """The file of a practice card, read when its download is clicked; the store decides again
+    whether the viewer may have it (the card may have been withdrawn since the page was shown)."""
+    file = austausch.practice_file(viewer, practice_id)
+    if file is None:
+        raise PermissionError("Diese Datei ist nicht mehr verfügbar.")
+    return file.inhalt
+
+
 def _delete_practice(viewer: data.Viewer, practice_id: str) -> None:
     austausch.delete_practice(viewer, _user(), practice_id)
 
@@ -544,14 +554,12 @@ def render_practice(viewer: data.Viewer, kommune_id: str, names: dict[str, str])
                 st.caption(ui.t("austausch.practice_state_public"))
             elif card["oeffentlich_gewuenscht"] and card["freigabe"] == "keine":
                 st.caption(ui.t("austausch.practice_state_waiting"))
-            if card["dateiname"]:
-                file = austausch.practice_file(viewer, card["id"])
-                if file is not None:
-                    st.download_button(f"{ui.t('austausch.practice_download')}: "
-                                       f"{file.dateiname}", file.inhalt,
-                                       file_name=file.dateiname, mime=file.mime,
-                                       key=f"practice_file_{card['id']}",
-                                       icon=":material/attach_file:")
+            if card["dateiname"]:  # read when clicked (a card the viewer sees: its file too)
+                ui.download_on_click(
+                    st, f"{ui.t('austausch.practice_download')}: {ui.md_escape(card['dateiname'])}",
+                    functools.partial(_practice_file_bytes, viewer, card["id"]),
+                    card["dateiname"], mime=card["mime"], key=f"practice_file_{card['id']}",
+                    icon=":material/attach_file:")
             own = viewer.role == "kommune" and card["kommune_id"] == viewer.kommune_id
             if viewer.is_staff and card["oeffentlich_gewuenscht"] and card["freigabe"] == "keine":
                 b1, b2 = st.columns(2)

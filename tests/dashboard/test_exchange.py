@@ -342,3 +342,29 @@ def test_practice_search_finds_the_field_in_the_ui_language():
     assert exchange_ui.practice_matches(cards, names, "zusammenhalt", None, "en").height == 1
     assert exchange_ui.practice_matches(cards, names, "cohesion", None, "de").is_empty()
     assert exchange_ui.practice_matches(cards, names, "bb sprach", None, "de").height == 1
+
+
+def test_a_practice_file_is_read_only_when_its_download_is_clicked(demo_store, monkeypatch):
+    """The Vernetzung no longer reads every card's file on every page run (each file was held in
+    each session's memory): the button makes the file on click, from the store, which checks the
+    viewer again. The label shows the file name literally."""
+    kid = "01053136"
+    content = b"%PDF-1.7 " + b"Praxisbericht " * 200
+    card = austausch.save_practice(data.Viewer("kommune", kid), "z", kid, ENGAGEMENT, "Plan",
+                                   "x", datei=("plan_(v2)__*final*.pdf", content))
+    reads: list[str] = []
+    read = austausch.practice_file
+    monkeypatch.setattr(austausch, "practice_file",
+                        lambda viewer, pid: reads.append(pid) or read(viewer, pid))
+    other = data.Viewer("kommune", "01003000")
+    at = _page(other)
+    assert reads == []  # nothing read for the page
+    button = next(e.proto for e in at.get("download_button")
+                  if e.proto.id.endswith(f"practice_file_{card}"))
+    assert button.ignore_rerun
+    name = "plan_(v2)__final.pdf"  # the store keeps letters, digits and " ._-()"
+    assert button.label.endswith(f": {ui.md_escape(name)}") and "\\_" in button.label
+    assert exchange_ui._practice_file_bytes(other, card) == content
+    assert reads == [card]
+    with pytest.raises(PermissionError):  # not released: the public gets nothing
+        exchange_ui._practice_file_bytes(data.PUBLIC, card)
