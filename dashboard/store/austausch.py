@@ -286,6 +286,8 @@ def save_practice(viewer: Viewer, user: str, kommune_id: str, handlungsfeld: str
         if file_row:
             tx.run("austausch.upsert_practice_file", {**file_row, "praxis_id": practice_id})
         tx.bump(AREA)
+    if file_row and not new:
+        db.clear_wal()  # the replaced file leaves no byte behind
     return practice_id
 
 
@@ -312,6 +314,7 @@ def delete_practice(viewer: Viewer, user: str, practice_id: str) -> None:
         _acting_kommune(viewer, owner[0]["kommune_id"])
         tx.run("austausch.delete_practice", {"id": practice_id})
         tx.bump(AREA)
+    db.clear_wal()  # the card's file may hold personal data: no byte of it stays behind
 
 
 def all_practices_unchecked() -> pl.DataFrame:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
 import sqlite3
@@ -43,6 +44,7 @@ from typing import Any
 from dashboard import audit
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+_LOG = logging.getLogger(__name__)
 DEFAULT_STORE = ROOT / "data" / "store.sqlite"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
@@ -272,6 +274,19 @@ def erase_kommune(kommune_id: str, user: str) -> dict[str, int]:
         con.execute("vacuum")
         _checkpoint(con)
     return deleted
+
+
+def clear_wal() -> None:
+    """After deleting or replacing content (a practice file): copy the WAL into the file, where
+    `secure_delete` has zeroed the freed pages, and truncate it, so no deleted byte stays in the
+    `-wal` file while other connections keep the store open (then SQLite does not remove it).
+    The deletion itself is done: if readers keep the WAL busy for long, this is logged and the
+    next checkpoint clears it."""
+    try:
+        with connection() as con:
+            _checkpoint(con)
+    except (StoreError, sqlite3.OperationalError) as exc:
+        _LOG.warning("WAL des App-Speichers nach einer Löschung nicht geleert: %s", exc)
 
 
 def _checkpoint(con: sqlite3.Connection) -> None:

@@ -187,3 +187,39 @@ def test_etl_rebuild_never_touches_the_store(tmp_path):
     build(ROOT / "data" / "demo", tmp_path / "rebuilt.duckdb")
     assert _store_bytes() == before
     assert not any("store" in p.name for p in tmp_path.iterdir())
+
+
+def test_a_deleted_practice_file_leaves_no_byte_in_file_or_wal():
+    """A commune deletes its practice card with a file (a photo list, names of participants):
+    nothing of the file may be left for someone who reads the store's files afterwards, neither
+    in the database's freed pages nor in the write-ahead log."""
+    marker = b"TEILNEHMENDE-Erika-Musterfrau-5d1c"
+    viewer = data.Viewer("kommune", ZIETHEN)
+    card = austausch.save_practice(viewer, "z", ZIETHEN, FIELD, "Forum", "Bericht",
+                                   datei=("liste.pdf", b"%PDF-1.7 " + marker * 400))
+    assert marker in _store_bytes()
+    austausch.delete_practice(viewer, "z", card)
+    assert austausch.practices(data.STAFF).is_empty()
+    assert marker not in _store_bytes()
+    assert b"Erika-Musterfrau" not in _store_bytes()
+
+
+def test_a_replaced_or_deleted_practice_file_leaves_no_byte_while_others_use_the_store():
+    """The same while another connection has the store open (the server's other sessions): the
+    write-ahead log is not removed then, so replacing or deleting a file must clear it."""
+    first, second = b"TEILNEHMENDE-Max-Mustermann-a81e", b"FOTOLISTE-Kim-Beispiel-77c0"
+    viewer = data.Viewer("kommune", ZIETHEN)
+    card = austausch.save_practice(viewer, "z", ZIETHEN, FIELD, "Forum", "Bericht",
+                                   datei=("liste.pdf", b"%PDF-1.7 " + first * 400))
+    other = sqlite3.connect(db.store_path())
+    try:
+        assert other.execute("select count(*) from praxis").fetchone() == (1,)
+        assert first in _store_bytes()
+        austausch.save_practice(viewer, "z", ZIETHEN, FIELD, "Forum", "Bericht",
+                                datei=("liste.pdf", b"%PDF-1.7 " + second * 400),
+                                practice_id=card)
+        assert first not in _store_bytes() and second in _store_bytes()
+        austausch.delete_practice(viewer, "z", card)
+        assert second not in _store_bytes()
+    finally:
+        other.close()
