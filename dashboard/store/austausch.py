@@ -139,7 +139,8 @@ def save_entry(viewer: Viewer, user: str, kommune_id: str, art: Literal["angebot
     text = _text(beschreibung, "Beschreibung", required=False)
     tags = "; ".join(t.strip() for t in stichworte if t and t.strip())[:300]
     action = "austausch_eintrag" if text else "austausch_eintrag_entfernt"
-    with db.write(user, action, {**key, "sichtbarkeit": sichtbarkeit}) as tx:
+    # erases: the entry replaces or removes the earlier text
+    with db.write(user, action, {**key, "sichtbarkeit": sichtbarkeit}, erases=True) as tx:
         if text:
             tx.run("austausch.upsert_entry", {**key, "id": db.new_id(), "beschreibung": text,
                                               "stichworte": tags, "sichtbarkeit": sichtbarkeit,
@@ -277,7 +278,7 @@ def save_practice(viewer: Viewer, user: str, kommune_id: str, handlungsfeld: str
     practice_id = practice_id or db.new_id()
     details = {"praxis_id": practice_id, "kommune_id": kommune_id, "neu": new,
                "datei": file_row is not None}
-    with db.write(user, "praxis_gespeichert", details) as tx:
+    with db.write(user, "praxis_gespeichert", details, erases=not new) as tx:
         if not new:
             owner = tx.rows("austausch.practice_owner", {"id": practice_id})
             if not owner or owner[0]["kommune_id"] != kommune_id:
@@ -286,8 +287,6 @@ def save_practice(viewer: Viewer, user: str, kommune_id: str, handlungsfeld: str
         if file_row:
             tx.run("austausch.upsert_practice_file", {**file_row, "praxis_id": practice_id})
         tx.bump(AREA)
-    if file_row and not new:
-        db.clear_wal()  # the replaced file leaves no byte behind
     return practice_id
 
 
@@ -307,14 +306,13 @@ def review_practice(viewer: Viewer, user: str, practice_id: str, release: bool) 
 
 def delete_practice(viewer: Viewer, user: str, practice_id: str) -> None:
     """The owning commune (or staff) deletes a card and its file."""
-    with db.write(user, "praxis_geloescht", {"praxis_id": practice_id}) as tx:
+    with db.write(user, "praxis_geloescht", {"praxis_id": practice_id}, erases=True) as tx:
         owner = tx.rows("austausch.practice_owner", {"id": practice_id})
         if not owner:
             raise StoreError("Diese Praxis gibt es nicht (mehr).")
         _acting_kommune(viewer, owner[0]["kommune_id"])
         tx.run("austausch.delete_practice", {"id": practice_id})
         tx.bump(AREA)
-    db.clear_wal()  # the card's file may hold personal data: no byte of it stays behind
 
 
 def all_practices_unchecked() -> pl.DataFrame:
@@ -349,7 +347,8 @@ def log_exchange(viewer: Viewer, user: str, request_id: str, datum: dt.date, for
     if datum > dt.date.today():
         raise StoreError("Das Datum des Austauschs liegt in der Zukunft. Bitte erst nach dem "
                          "Austausch eintragen.")
-    with db.write(user, "austausch_protokoll", {"anfrage_id": request_id}) as tx:
+    # erases: a second record replaces the first, note included
+    with db.write(user, "austausch_protokoll", {"anfrage_id": request_id}, erases=True) as tx:
         req = _request(tx, request_id)
         if viewer.role != "kommune" or viewer.kommune_id not in (req["von_kommune_id"],
                                                                  req["an_kommune_id"]):

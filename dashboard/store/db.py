@@ -226,11 +226,13 @@ class Transaction:
 
 
 @contextlib.contextmanager
-def write(user: str, action: str, details: Mapping[str, Any] | None = None
-          ) -> Iterator[Transaction]:
+def write(user: str, action: str, details: Mapping[str, Any] | None = None,
+          erases: bool = False) -> Iterator[Transaction]:
     """One audited write transaction: `BEGIN IMMEDIATE`, the block's statements, one audit event
     (`action`, `details` plus whatever the block adds to `tx.details`), `COMMIT`. Any exception
-    rolls everything back and no event is written."""
+    rolls everything back and no event is written. With `erases` (the block deletes or
+    overwrites what someone wrote), the WAL is cleared after the commit (`clear_wal`), so the old
+    text or file leaves no byte behind."""
     with connection() as con:
         con.execute("begin immediate")
         try:
@@ -241,6 +243,8 @@ def write(user: str, action: str, details: Mapping[str, Any] | None = None
         except BaseException:
             con.execute("rollback")
             raise
+    if erases:
+        clear_wal()
 
 
 # ---- erasure -------------------------------------------------------------------------------------
@@ -277,7 +281,8 @@ def erase_kommune(kommune_id: str, user: str) -> dict[str, int]:
 
 
 def clear_wal() -> None:
-    """After deleting or replacing content (a practice file): copy the WAL into the file, where
+    """After deleting or overwriting content (`write(..., erases=True)`): copy the WAL into the
+    file, where
     `secure_delete` has zeroed the freed pages, and truncate it, so no deleted byte stays in the
     `-wal` file while other connections keep the store open (then SQLite does not remove it).
     The deletion itself is done: if readers keep the WAL busy for long, this is logged and the

@@ -74,7 +74,7 @@ def save_measure(viewer: Viewer, user: str, kommune_id: str, handlungsfeld: str,
     measure_id = measure_id or db.new_id()
     details = {"massnahme_id": measure_id, "kommune_id": kommune_id, "neu": new,
                "zustand": zustand}
-    with db.write(user, "massnahme_gespeichert", details) as tx:
+    with db.write(user, "massnahme_gespeichert", details, erases=not new) as tx:
         if not new:
             owner = tx.rows("handlungsplan.measure_owner", {"id": measure_id})
             if not owner or owner[0]["kommune_id"] != kommune_id:
@@ -86,7 +86,8 @@ def save_measure(viewer: Viewer, user: str, kommune_id: str, handlungsfeld: str,
 
 def delete_measure(viewer: Viewer, user: str, measure_id: str) -> None:
     """The owning commune (or staff) deletes a measure."""
-    with db.write(user, "massnahme_geloescht", {"massnahme_id": measure_id}) as tx:
+    with db.write(user, "massnahme_geloescht", {"massnahme_id": measure_id},
+                  erases=True) as tx:
         owner = tx.rows("handlungsplan.measure_owner", {"id": measure_id})
         if not owner:
             raise StoreError("Diese Maßnahme gibt es nicht (mehr).")

@@ -74,7 +74,7 @@ def add_note(viewer: Viewer, user: str, kommune_id: str, von: dt.date, bis: dt.d
 def delete_note(viewer: Viewer, user: str, note_id: str) -> None:
     """Delete a note: staff any, a commune its own commune-visible notes."""
     _no_public(viewer)
-    with db.write(user, "notiz_geloescht", {"notiz_id": note_id}) as tx:
+    with db.write(user, "notiz_geloescht", {"notiz_id": note_id}, erases=True) as tx:
         owner = tx.rows("notizen.note_owner", {"id": note_id})
         if not owner:
             raise StoreError("Diese Notiz gibt es nicht (mehr).")

@@ -3,6 +3,7 @@ processes, erasure that leaves no byte behind, and independence from the ETL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import data
-from dashboard.store import austausch, db
+from dashboard.store import austausch, db, handlungsplan, notizen
 from dashboard.store.db import StoreError
 from etl.build import build
 
@@ -221,5 +222,53 @@ def test_a_replaced_or_deleted_practice_file_leaves_no_byte_while_others_use_the
         assert first not in _store_bytes() and second in _store_bytes()
         austausch.delete_practice(viewer, "z", card)
         assert second not in _store_bytes()
+    finally:
+        other.close()
+
+
+def _note(viewer, secret: str, old=None):
+    if old is None:
+        return notizen.add_note(viewer, "z", ZIETHEN, dt.date(2024, 3, 1), None, secret)
+    notizen.delete_note(viewer, "z", old)
+
+
+def _measure(viewer, secret: str, old=None):
+    if old is None:
+        return handlungsplan.save_measure(viewer, "z", ZIETHEN, FIELD, secret)
+    handlungsplan.save_measure(viewer, "z", ZIETHEN, FIELD, "Neuer Titel", measure_id=old)
+
+
+def _measure_deleted(viewer, secret: str, old=None):
+    if old is None:
+        return handlungsplan.save_measure(viewer, "z", ZIETHEN, FIELD, secret)
+    handlungsplan.delete_measure(viewer, "z", old)
+
+
+def _entry(viewer, secret: str, old=None):
+    austausch.save_entry(viewer, "z", ZIETHEN, "angebot", FIELD, secret if old is None else "")
+    return "eintrag"
+
+
+def _entry_replaced(viewer, secret: str, old=None):
+    austausch.save_entry(viewer, "z", ZIETHEN, "angebot", FIELD,
+                         secret if old is None else "Ein anderer Text")
+    return "eintrag"
+
+
+@pytest.mark.parametrize("change", [_note, _measure, _measure_deleted, _entry, _entry_replaced],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_what_a_commune_deletes_or_overwrites_leaves_no_byte_while_others_use_the_store(change):
+    """A note, a measure or an offer deleted or overwritten by the commune: its old text is gone
+    from the store's files, although another session holds the store open meanwhile."""
+    secret = "Ansprechperson Erika Musterfrau 0171-5550123"
+    viewer = data.Viewer("kommune", ZIETHEN)
+    old = change(viewer, secret)
+    other = sqlite3.connect(db.store_path())
+    try:
+        other.execute("select count(*) from schema_version").fetchone()
+        assert secret.encode() in _store_bytes()
+        change(viewer, secret, old)
+        assert secret.encode() not in _store_bytes()
+        assert b"Erika Musterfrau" not in _store_bytes()
     finally:
         other.close()
