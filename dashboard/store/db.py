@@ -34,6 +34,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -280,18 +281,31 @@ def erase_kommune(kommune_id: str, user: str) -> dict[str, int]:
     return deleted
 
 
-def clear_wal() -> None:
+# Longest wait of `clear_wal` for readers, in seconds: it runs after a user's save
+CLEAR_WAL_WAIT_S = 2.0
+
+
+def clear_wal(wait_s: float = CLEAR_WAL_WAIT_S) -> bool:
     """After deleting or overwriting content (`write(..., erases=True)`): copy the WAL into the
-    file, where
-    `secure_delete` has zeroed the freed pages, and truncate it, so no deleted byte stays in the
-    `-wal` file while other connections keep the store open (then SQLite does not remove it).
-    The deletion itself is done: if readers keep the WAL busy for long, this is logged and the
-    next checkpoint clears it."""
+    file, where `secure_delete` has zeroed the freed pages, and truncate it, so no deleted byte
+    stays in the `-wal` file while other connections keep the store open (then SQLite does not
+    remove it). The deletion itself is done already: if readers keep the WAL busy for more than
+    `wait_s`, this is logged and the next checkpoint clears it (False)."""
+    deadline = time.monotonic() + wait_s
     try:
         with connection() as con:
-            _checkpoint(con)
-    except (StoreError, sqlite3.OperationalError) as exc:
+            con.execute("pragma busy_timeout = 100")  # each try waits briefly, not 10 s
+            while True:
+                busy, _log, _done = con.execute("pragma wal_checkpoint(truncate)").fetchone()
+                if not busy:
+                    return True
+                if time.monotonic() > deadline:
+                    break
+                threading.Event().wait(0.05)
+        _LOG.warning("WAL des App-Speichers nach einer Löschung nicht geleert: Leser aktiv")
+    except sqlite3.OperationalError as exc:
         _LOG.warning("WAL des App-Speichers nach einer Löschung nicht geleert: %s", exc)
+    return False
 
 
 def _checkpoint(con: sqlite3.Connection) -> None:

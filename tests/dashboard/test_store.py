@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,24 @@ def test_what_a_commune_deletes_or_overwrites_leaves_no_byte_while_others_use_th
         assert b"Erika Musterfrau" not in _store_bytes()
     finally:
         other.close()
+
+
+def test_a_reader_holding_the_store_does_not_hold_up_a_deletion():
+    """A session that keeps a read transaction open cannot hold a commune's deletion for long:
+    the deletion is done, the WAL is cleared at the next chance (logged), and once the reader
+    is gone nothing of the text stays."""
+    secret = "Notiz mit Max Mustermann 0171-5550999"
+    viewer = data.Viewer("kommune", ZIETHEN)
+    note = notizen.add_note(viewer, "z", ZIETHEN, dt.date(2024, 3, 1), None, secret)
+    reader = sqlite3.connect(db.store_path(), isolation_level=None)
+    try:
+        reader.execute("begin")
+        reader.execute("select count(*) from zeitleisten_notiz").fetchone()  # snapshot: the note
+        started = time.monotonic()
+        notizen.delete_note(viewer, "z", note)
+        assert time.monotonic() - started < db.CLEAR_WAL_WAIT_S + 3
+        assert notizen.notes(viewer, ZIETHEN).is_empty()
+    finally:
+        reader.close()
+    assert db.clear_wal() is True
+    assert secret.encode() not in _store_bytes()
