@@ -519,10 +519,9 @@ def key_figures_sent(selector: str = KEY_METRIC) -> None:
     loaded and run. Later runs of the same page (a filter click) keep the figures on screen
     and do not wait; without the app server's routes (`streamlit run dashboard/app.py`,
     AppTest) nothing waits."""
-    page = st.session_state.get(_PAGE_SHOWN)
-    if st.session_state.get(_PAGE_PAINTED) == page or not sessions.ROUTES_SERVED:
+    if not paint_pending():
         return
-    st.session_state[_PAGE_PAINTED] = page
+    st.session_state[_PAGE_PAINTED] = st.session_state.get(_PAGE_SHOWN)
     token = paint.expect()
     st.html(painted_script(sessions.url(f"{paint.ROUTE}/{token}"), selector),
             unsafe_allow_javascript=True)

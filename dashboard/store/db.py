@@ -275,14 +275,21 @@ def erase_kommune(kommune_id: str, user: str) -> dict[str, int]:
         tx.details["zeilen"] = dict(deleted)
         tx.run("store.bump_all_revisions")  # cached derived data of every area is stale now
     with connection() as con:
-        _checkpoint(con)
-        con.execute("vacuum")
-        _checkpoint(con)
+        cleaned = _checkpoint(con, ERASE_WAIT_S)
+        if cleaned:
+            con.execute("vacuum")
+            cleaned = _checkpoint(con, ERASE_WAIT_S)
+        if not cleaned:
+            raise StoreError("Der App-Speicher ist gerade in Benutzung; die Löschung ist "
+                             "erfolgt, aber das Aufräumen der Datei bitte gleich noch einmal "
+                             "starten.")
     return deleted
 
 
-# Longest wait of `clear_wal` for readers, in seconds: it runs after a user's save
+# Longest waits for readers before the WAL is truncated, in seconds: `clear_wal` runs after a
+# user's save, the erasure is an operator's command
 CLEAR_WAL_WAIT_S = 2.0
+ERASE_WAIT_S = 5.0
 
 
 def clear_wal(wait_s: float = CLEAR_WAL_WAIT_S) -> bool:
@@ -291,29 +298,29 @@ def clear_wal(wait_s: float = CLEAR_WAL_WAIT_S) -> bool:
     stays in the `-wal` file while other connections keep the store open (then SQLite does not
     remove it). The deletion itself is done already: if readers keep the WAL busy for more than
     `wait_s`, this is logged and the next checkpoint clears it (False)."""
-    deadline = time.monotonic() + wait_s
     try:
         with connection() as con:
-            con.execute("pragma busy_timeout = 100")  # each try waits briefly, not 10 s
-            while True:
-                busy, _log, _done = con.execute("pragma wal_checkpoint(truncate)").fetchone()
-                if not busy:
-                    return True
-                if time.monotonic() > deadline:
-                    break
-                threading.Event().wait(0.05)
+            if _checkpoint(con, wait_s):
+                return True
         _LOG.warning("WAL des App-Speichers nach einer Löschung nicht geleert: Leser aktiv")
     except sqlite3.OperationalError as exc:
         _LOG.warning("WAL des App-Speichers nach einer Löschung nicht geleert: %s", exc)
     return False
 
 
-def _checkpoint(con: sqlite3.Connection) -> None:
-    """Copy the WAL into the file and truncate it to zero bytes (waits for readers)."""
-    for _ in range(100):
-        busy, _log, _done = con.execute("pragma wal_checkpoint(truncate)").fetchone()
-        if not busy:
-            return
-        threading.Event().wait(0.05)
-    raise StoreError("Der App-Speicher ist gerade in Benutzung; die Löschung ist erfolgt, aber "
-                     "das Aufräumen der Datei bitte gleich noch einmal starten.")
+def _checkpoint(con: sqlite3.Connection, wait_s: float) -> bool:
+    """Copy the WAL into the file and truncate it to zero bytes, trying again for up to
+    `wait_s` while readers keep it busy (each try waits briefly: a short busy timeout); False
+    if they still did."""
+    deadline = time.monotonic() + wait_s
+    con.execute("pragma busy_timeout = 100")
+    try:
+        while True:
+            busy, _log, _done = con.execute("pragma wal_checkpoint(truncate)").fetchone()
+            if not busy:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            threading.Event().wait(0.05)
+    finally:
+        con.execute(f"pragma busy_timeout = {BUSY_TIMEOUT_MS}")
